@@ -1,0 +1,152 @@
+// @ts-check
+/**
+ * What the fake Gemini answers, chosen by a directive in the last user message:
+ * `[fake:<scenario> key=value …]`. Without one it writes an ordinary reply.
+ *
+ * Scenarios mirror what the real API does (see README "Fake Gemini"):
+ *   reply (default)  several chunks of text, finishReason STOP (or `finish=…`)
+ *   long             a reply of `chunks` chunks (default 400)
+ *   utf8             multibyte text, every frame split inside a character across writes
+ *   safety           partial text, then finishReason SAFETY
+ *   recitation       text, then a candidate with finishReason RECITATION and no content
+ *   blocked          promptFeedback.blockReason (`reason=…`, default SAFETY), no candidates
+ *   http             an HTTP error before streaming (`status=429|500|503|…`, `retry=7s`,
+ *                    `reason=API_KEY_INVALID` for an ErrorInfo detail)
+ *   error            text, then an in-stream `{"error":{…}}` object (`code=500`)
+ *   malformed        text, then a frame that is not JSON
+ *   drop             text, then the connection is destroyed mid-frame
+ *   stall            text, then nothing until the client leaves
+ *   nofinish         text, then a clean end with no finishReason
+ *   empty            HTTP 200 and no frames at all
+ * Options for every scenario: chunks=N (0: no text), delay=MS (between chunks), first=MS
+ * (before the first chunk), tag=ID (to find the request in the record).
+ */
+
+const DIRECTIVE = /\[fake:([a-z0-9_-]+)((?:\s+[a-z_]+=[^\s\]]+)*)\s*\]/i;
+
+/** @typedef {{ name: string, options: Record<string, string> }} Directive */
+
+/**
+ * @param {string} text
+ * @returns {Directive}
+ */
+export function parseDirective(text) {
+  const match = DIRECTIVE.exec(text);
+  if (!match) return { name: 'reply', options: {} };
+  /** @type {Record<string, string>} */
+  const options = {};
+  for (const pair of match[2].trim().split(/\s+/).filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    options[pair.slice(0, eq).toLowerCase()] = pair.slice(eq + 1);
+  }
+  return { name: match[1].toLowerCase(), options };
+}
+
+const SENTENCES = [
+  'Streaming lets the reader see the answer while it is still being written.',
+  'Each piece arrives as a small Server-Sent Event frame.',
+  'The last frame carries the finish reason and the token usage.',
+  'A stopped stream saves the tokens that nobody would read.',
+  'Edge workers keep the key on the server and the latency low.',
+];
+
+const MULTIBYTE = 'Grüße aus Zürich — 你好，世界！ Ἀθῆναι · 🌍🚀 👩‍👩‍👧 naïve café. ';
+
+/**
+ * The reply text the fake writes, deterministic for a given prompt and directive.
+ * @param {string} name
+ * @param {number} chunks
+ * @param {number} promptChars
+ */
+export function replyText(name, chunks, promptChars) {
+  if (name === 'utf8') return MULTIBYTE.repeat(Math.max(2, chunks));
+  const opening = `Hello from the fake Gemini (no API key is set). Your message was ${promptChars} characters long. `;
+  const parts = [opening];
+  let length = opening.length;
+  // About 60 characters a chunk, so long answers have many distinct frames.
+  for (let i = 0; length < chunks * 60; i++) {
+    const sentence = SENTENCES[i % SENTENCES.length] + ' ';
+    parts.push(sentence);
+    length += sentence.length;
+  }
+  return parts.join('').trimEnd();
+}
+
+/**
+ * Cuts `text` into `count` pieces of near-equal length without splitting a
+ * surrogate pair (the JSON would still be valid, but the text would not).
+ * @param {string} text
+ * @param {number} count
+ */
+export function splitText(text, count) {
+  if (count === 0) return [];
+  const chars = Array.from(text);
+  const size = Math.max(1, Math.ceil(chars.length / count));
+  const pieces = [];
+  for (let i = 0; i < chars.length; i += size) pieces.push(chars.slice(i, i + size).join(''));
+  return pieces;
+}
+
+/** Google's canonical status string for each HTTP status the API returns. */
+export const GOOGLE_STATUS = /** @type {Record<number, string>} */ ({
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ABORTED',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+});
+
+const GOOGLE_MESSAGE = /** @type {Record<number, string>} */ ({
+  400: 'Request contains an invalid argument.',
+  403: 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.',
+  429: 'You exceeded your current quota, please check your plan and billing details.',
+  500: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+  503: 'The model is overloaded. Please try again later.',
+  504: 'Deadline expired before operation could complete.',
+});
+
+/**
+ * Google's error body: `{"error":{"code","message","status","details"?}}`.
+ * @param {number} code
+ * @param {{ message?: string, retry?: string, reason?: string }} [extra]
+ */
+export function googleError(code, extra = {}) {
+  /** @type {Array<Record<string, unknown>>} */
+  const details = [];
+  if (extra.reason) {
+    details.push({
+      '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+      reason: extra.reason,
+      domain: 'googleapis.com',
+      metadata: { service: 'generativelanguage.googleapis.com' },
+    });
+  }
+  if (code === 429) {
+    details.push({
+      '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+      violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier' }],
+    });
+    details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: extra.retry ?? '7s' });
+  }
+  const error = {
+    code,
+    message: extra.message ?? GOOGLE_MESSAGE[code] ?? 'Request failed.',
+    status: GOOGLE_STATUS[code] ?? 'UNKNOWN',
+    ...(details.length ? { details } : {}),
+  };
+  return { error };
+}
+
+/** Safety ratings as the API attaches them to a candidate. */
+export function safetyRatings(hateProbability = 'NEGLIGIBLE') {
+  return [
+    { category: 'HARM_CATEGORY_SEXUALLY_EXPLICIT', probability: 'NEGLIGIBLE' },
+    { category: 'HARM_CATEGORY_HATE_SPEECH', probability: hateProbability },
+    { category: 'HARM_CATEGORY_HARASSMENT', probability: 'NEGLIGIBLE' },
+    { category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'NEGLIGIBLE' },
+  ];
+}

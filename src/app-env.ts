@@ -1,0 +1,12 @@
+import type { Config } from './config';
+import type { Env } from './env';
+import type { RequestLog } from './observability/request-log';
+
+/** Hono's type parameters for this app: the Worker's bindings and per-request values. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    config: Config;
+    log: RequestLog;
+  };
+}

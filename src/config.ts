@@ -1,0 +1,112 @@
+import type { Env } from './env';
+
+export const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
+
+/** Settings, parsed and checked once per set of bindings. */
+export interface Config {
+  /** Undefined when no key is configured: model calls then fail with `not_configured`. */
+  apiKey: string | undefined;
+  baseUrl: string;
+  /** `fake` when the base URL points at this machine (the built-in fake Gemini). */
+  upstream: 'gemini' | 'fake';
+  defaultModel: string;
+  allowedModels: readonly string[];
+  maxOutputTokens: number;
+  maxMessageChars: number;
+  maxBodyBytes: number;
+  upstreamTimeoutMs: number;
+  upstreamIdleTimeoutMs: number;
+  heartbeatMs: number;
+}
+
+/** A setting that cannot be used; the message names it. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const cache = new WeakMap<Env, Config>();
+
+/**
+ * Parses the bindings into a {@link Config}, once per `env` object.
+ * @throws {ConfigError} naming the first bad setting
+ */
+export function loadConfig(env: Env): Config {
+  let config = cache.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    cache.set(env, config);
+  }
+  return config;
+}
+
+function parseConfig(env: Env): Config {
+  const apiKey = nonEmpty(env.GEMINI_API_KEY) ?? nonEmpty(env.GOOGLE_AI_API_KEY);
+  const baseUrl = parseBaseUrl(env.GEMINI_BASE_URL);
+  const defaultModel = nonEmpty(env.GEMINI_MODEL) ?? 'gemini-2.5-flash';
+  const listed = (env.ALLOWED_MODELS ?? '')
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  for (const model of [defaultModel, ...listed]) {
+    if (!/^[a-z0-9][a-z0-9.\-_]*$/i.test(model)) {
+      throw new ConfigError(`GEMINI_MODEL and ALLOWED_MODELS must hold model names like "gemini-2.5-flash", got "${model}"`);
+    }
+  }
+  return {
+    apiKey,
+    baseUrl,
+    upstream: isLoopback(baseUrl) ? 'fake' : 'gemini',
+    defaultModel,
+    // The default model is always allowed, so a deployment cannot lock itself out.
+    allowedModels: [...new Set([defaultModel, ...listed])],
+    maxOutputTokens: positiveInt(env, 'MAX_OUTPUT_TOKENS', 8192),
+    maxMessageChars: positiveInt(env, 'MAX_MESSAGE_CHARS', 32_000),
+    maxBodyBytes: positiveInt(env, 'MAX_BODY_BYTES', 1_048_576),
+    upstreamTimeoutMs: positiveInt(env, 'UPSTREAM_TIMEOUT_MS', 60_000),
+    upstreamIdleTimeoutMs: positiveInt(env, 'UPSTREAM_IDLE_TIMEOUT_MS', 30_000),
+    heartbeatMs: positiveInt(env, 'SSE_HEARTBEAT_MS', 15_000),
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function parseBaseUrl(value: string | undefined): string {
+  const raw = nonEmpty(value);
+  if (!raw) return GOOGLE_BASE_URL;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`GEMINI_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(`GEMINI_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function isLoopback(baseUrl: string): boolean {
+  const host = new URL(baseUrl).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+type NumericSetting =
+  | 'MAX_OUTPUT_TOKENS'
+  | 'MAX_MESSAGE_CHARS'
+  | 'MAX_BODY_BYTES'
+  | 'UPSTREAM_TIMEOUT_MS'
+  | 'UPSTREAM_IDLE_TIMEOUT_MS'
+  | 'SSE_HEARTBEAT_MS';
+
+function positiveInt(env: Env, name: NumericSetting, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`${name} must be a positive whole number, got "${raw}"`);
+  }
+  return value;
+}

@@ -1,0 +1,19 @@
+/**
+ * The Worker's bindings, as declared in wrangler.toml (vars) and secrets.
+ * Every value arrives as a string (or a number, when written bare in TOML);
+ * `loadConfig` turns them into a typed {@link Config}.
+ */
+export interface Env {
+  GEMINI_API_KEY?: string;
+  /** The name the original Next.js route used; accepted as a fallback. */
+  GOOGLE_AI_API_KEY?: string;
+  GEMINI_BASE_URL?: string;
+  GEMINI_MODEL?: string;
+  ALLOWED_MODELS?: string;
+  MAX_OUTPUT_TOKENS?: string | number;
+  MAX_MESSAGE_CHARS?: string | number;
+  MAX_BODY_BYTES?: string | number;
+  UPSTREAM_TIMEOUT_MS?: string | number;
+  UPSTREAM_IDLE_TIMEOUT_MS?: string | number;
+  SSE_HEARTBEAT_MS?: string | number;
+}

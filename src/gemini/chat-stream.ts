@@ -1,0 +1,42 @@
+import type { Config } from '../config';
+import { ApiError } from '../errors';
+import type { ChatEvent } from '../protocol/events';
+import { ChunkNormalizerStream } from './chunk-normalizer';
+import { toApiError } from './error-mapping';
+import { openGeminiStream, type GeminiCall } from './gemini-adapter';
+import { GeminiError } from './gemini-error';
+
+/**
+ * Calls Gemini with the configured key and limits and returns the answer as
+ * chat events (text…, then done or error).
+ * @throws {ApiError} for everything known before the first event: no key, an
+ *   upstream HTTP error, a blocked prompt, a timeout, an empty answer
+ */
+export async function streamChat(
+  call: GeminiCall,
+  config: Config,
+  signal?: AbortSignal,
+): Promise<ReadableStream<ChatEvent>> {
+  if (!config.apiKey) {
+    throw new ApiError(
+      503,
+      'not_configured',
+      'No Gemini API key is configured: set the GEMINI_API_KEY secret (wrangler secret put GEMINI_API_KEY)',
+    );
+  }
+  try {
+    const upstream = await openGeminiStream(
+      call,
+      {
+        apiKey: config.apiKey,
+        baseUrl: config.baseUrl,
+        firstChunkTimeoutMs: config.upstreamTimeoutMs,
+        idleTimeoutMs: config.upstreamIdleTimeoutMs,
+      },
+      signal,
+    );
+    return upstream.pipeThrough(new ChunkNormalizerStream());
+  } catch (error) {
+    throw error instanceof GeminiError ? toApiError(error) : error;
+  }
+}

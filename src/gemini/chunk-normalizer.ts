@@ -1,0 +1,100 @@
+import type { GenerateContentResponse, Part, UsageMetadata } from '@google/generative-ai';
+import type { ChatEvent, Usage } from '../protocol/events';
+import { toErrorEvent } from './error-mapping';
+import { GeminiError } from './gemini-error';
+
+/** What the adapter's stream carries: Gemini's chunks, and at most one failure, last. */
+export type UpstreamItem = GenerateContentResponse | GeminiError;
+
+/** An in-stream error object, as Gemini sends it inside a `data:` frame. */
+interface InStreamError {
+  error?: { code?: number; message?: string; status?: string };
+}
+
+/**
+ * Turns Gemini's chunks into chat events: a `text` event per chunk that has
+ * text, then exactly one terminal event — `done` with the last finish reason
+ * and usage Gemini reported, or `error`.
+ *
+ * It reads `candidates[0].content.parts` itself: the SDK's `text()` throws on
+ * SAFETY and RECITATION stops and hides in-stream error objects.
+ */
+export class ChunkNormalizerStream extends TransformStream<UpstreamItem, ChatEvent> {
+  constructor() {
+    let finishReason: string | undefined;
+    let usage: UsageMetadata | undefined;
+    super({
+      transform(item, controller) {
+        const problem = item instanceof GeminiError ? item : chunkProblem(item);
+        if (problem) {
+          controller.enqueue(toErrorEvent(problem));
+          controller.terminate();
+          return;
+        }
+        const chunk = item as GenerateContentResponse;
+        if (chunk.usageMetadata) usage = chunk.usageMetadata;
+        const candidate = chunk.candidates?.[0];
+        if (!candidate) return;
+        const text = partsText(candidate.content?.parts);
+        if (text) controller.enqueue({ type: 'text', text });
+        // Older models repeat finishReason on every chunk; the last one counts.
+        if (candidate.finishReason) finishReason = candidate.finishReason;
+      },
+      flush(controller) {
+        controller.enqueue(
+          finishReason
+            ? { type: 'done', finishReason, usage: toUsage(usage) }
+            : toErrorEvent(
+                new GeminiError('stream', 'Gemini ended the answer without a finish reason', {
+                  code: 'upstream_incomplete',
+                }),
+              ),
+        );
+      },
+    });
+  }
+}
+
+/**
+ * The failure a chunk reports instead of content: an in-stream error object
+ * (which the SDK passes through as an empty chunk) or a blocked prompt.
+ */
+export function chunkProblem(chunk: GenerateContentResponse): GeminiError | undefined {
+  const error = (chunk as InStreamError).error;
+  if (error) {
+    const label = [error.code, error.status].filter(Boolean).join(' ');
+    return new GeminiError('http', `Gemini failed mid-answer (${label}): ${error.message ?? 'no message'}`, {
+      status: error.code,
+      statusText: error.status,
+    });
+  }
+  const blockReason = chunk.promptFeedback?.blockReason;
+  if (blockReason && !chunk.candidates?.length) {
+    return new GeminiError('blocked', `Gemini blocked the prompt (blockReason ${blockReason})`, { reason: blockReason });
+  }
+  return undefined;
+}
+
+function partsText(parts: Part[] | undefined): string {
+  if (!parts) return '';
+  if (parts.length === 1) return partText(parts[0]);
+  let text = '';
+  for (const part of parts) text += partText(part);
+  return text;
+}
+
+/** Thought summaries (2.5 models with includeThoughts) are not part of the answer. */
+function partText(part: Part & { thought?: boolean }): string {
+  return !part.thought && typeof part.text === 'string' ? part.text : '';
+}
+
+function toUsage(metadata: (UsageMetadata & { thoughtsTokenCount?: number }) | undefined): Usage {
+  const usage: Usage = {
+    promptTokenCount: metadata?.promptTokenCount ?? 0,
+    candidatesTokenCount: metadata?.candidatesTokenCount ?? 0,
+    totalTokenCount: metadata?.totalTokenCount ?? 0,
+  };
+  if (metadata?.thoughtsTokenCount) usage.thoughtsTokenCount = metadata.thoughtsTokenCount;
+  if (metadata?.cachedContentTokenCount) usage.cachedContentTokenCount = metadata.cachedContentTokenCount;
+  return usage;
+}

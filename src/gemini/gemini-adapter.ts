@@ -1,0 +1,199 @@
+import {
+  GoogleGenerativeAI,
+  GoogleGenerativeAIAbortError,
+  GoogleGenerativeAIError,
+  GoogleGenerativeAIFetchError,
+  type Content,
+  type GenerateContentResponse,
+  type GenerationConfig,
+} from '@google/generative-ai';
+import { chunkProblem, type UpstreamItem } from './chunk-normalizer';
+import { GeminiError } from './gemini-error';
+
+/** One model call, in Gemini's terms. */
+export interface GeminiCall {
+  model: string;
+  system?: string;
+  /** Alternating user/model turns, ending with the new user message. */
+  contents: Content[];
+  generationConfig: GenerationConfig;
+}
+
+export interface UpstreamSettings {
+  apiKey: string;
+  baseUrl: string;
+  /** Longest wait for the first chunk (connect, headers and first frame). */
+  firstChunkTimeoutMs: number;
+  /** Longest wait between two chunks. */
+  idleTimeoutMs: number;
+}
+
+/**
+ * Starts a streaming call to Gemini and waits for its first chunk, so that
+ * everything that can fail before the answer starts (HTTP errors, a blocked
+ * prompt, an error object in the first frame, an empty answer) is thrown as a
+ * {@link GeminiError} while the caller can still answer with an HTTP status.
+ *
+ * Resolves to a stream of Gemini's chunks. A failure after that is yielded as
+ * the stream's last item, never thrown, so the caller can end its own stream
+ * with an error frame. Aborting `signal`, or cancelling the stream, aborts the
+ * upstream request at once (it costs tokens).
+ */
+export async function openGeminiStream(
+  call: GeminiCall,
+  settings: UpstreamSettings,
+  signal?: AbortSignal,
+): Promise<ReadableStream<UpstreamItem>> {
+  const controller = new AbortController();
+  const abort = (error: GeminiError) => {
+    if (!controller.signal.aborted) controller.abort(error);
+  };
+  const onClientAbort = () => abort(new GeminiError('aborted', 'The client closed the connection'));
+  if (signal?.aborted) onClientAbort();
+  signal?.addEventListener('abort', onClientAbort);
+
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const watch = (ms: number, what: string) => {
+    timer = setTimeout(() => abort(new GeminiError('timeout', `Gemini sent nothing for ${ms} ms (${what})`)), ms);
+  };
+  const settle = () => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onClientAbort);
+  };
+  const fail = (error: unknown) => redact(toGeminiError(error, controller.signal), settings.apiKey);
+
+  let iterator: AsyncIterator<GenerateContentResponse>;
+  let first: GenerateContentResponse;
+  watch(settings.firstChunkTimeoutMs, 'waiting for the first chunk');
+  try {
+    const model = new GoogleGenerativeAI(settings.apiKey).getGenerativeModel(
+      {
+        model: call.model,
+        generationConfig: call.generationConfig,
+        ...(call.system ? { systemInstruction: call.system } : {}),
+      },
+      { baseUrl: settings.baseUrl },
+    );
+    const result = await model.generateContentStream({ contents: call.contents }, { signal: controller.signal });
+    // result.response is a tee of the same stream: unobserved, a failed stream
+    // would surface as an unhandled rejection.
+    result.response.catch(() => {});
+    iterator = result.stream[Symbol.asyncIterator]();
+    const next = await iterator.next();
+    if (next.done) {
+      throw new GeminiError('stream', 'Gemini ended the answer before sending anything', { code: 'upstream_incomplete' });
+    }
+    first = next.value;
+    const problem = chunkProblem(first);
+    if (problem) throw problem;
+  } catch (error) {
+    const failure = fail(error);
+    settle();
+    abort(failure); // releases the upstream connection, if it is still open
+    throw failure;
+  } finally {
+    clearTimeout(timer);
+  }
+
+  return new ReadableStream<UpstreamItem>({
+    start(stream) {
+      stream.enqueue(first);
+    },
+    async pull(stream) {
+      watch(settings.idleTimeoutMs, 'between chunks');
+      try {
+        const next = await iterator.next();
+        clearTimeout(timer);
+        if (next.done) {
+          settle();
+          stream.close();
+        } else {
+          stream.enqueue(next.value);
+        }
+      } catch (error) {
+        settle();
+        stream.enqueue(fail(error));
+        stream.close();
+      }
+    },
+    cancel() {
+      settle();
+      abort(new GeminiError('aborted', 'The reader cancelled the stream'));
+    },
+  });
+}
+
+/** Maps whatever the SDK threw to a {@link GeminiError} with a message safe for clients. */
+function toGeminiError(error: unknown, signal: AbortSignal): GeminiError {
+  if (error instanceof GeminiError) return error;
+  // Our own abort (timeout or client gone) surfaces as an SDK abort or read error.
+  if (signal.aborted && signal.reason instanceof GeminiError) return signal.reason;
+  if (error instanceof GoogleGenerativeAIFetchError) return fromFetchError(error);
+  if (error instanceof GoogleGenerativeAIAbortError) {
+    return new GeminiError('aborted', 'The call to Gemini was aborted', { cause: error });
+  }
+  if (error instanceof GoogleGenerativeAIError) {
+    const message = error.message;
+    if (message.startsWith('Error fetching from')) {
+      return new GeminiError('network', 'Could not reach Gemini', { cause: error });
+    }
+    if (message.startsWith('Failed to parse stream') || message.startsWith('Error parsing JSON response')) {
+      return new GeminiError('stream', 'Gemini sent a malformed stream', { code: 'upstream_malformed', cause: error });
+    }
+  }
+  return new GeminiError('stream', 'The connection to Gemini broke off mid-answer', {
+    code: 'upstream_disconnected',
+    cause: error,
+  });
+}
+
+interface ErrorDetail {
+  '@type'?: string;
+  reason?: string;
+  retryDelay?: string;
+}
+
+function fromFetchError(error: GoogleGenerativeAIFetchError): GeminiError {
+  const status = error.status ?? 0;
+  const details = (Array.isArray(error.errorDetails) ? error.errorDetails : []) as ErrorDetail[];
+  const retryDelay = details.find((d) => d['@type']?.endsWith('RetryInfo'))?.retryDelay;
+  const reason = details.find((d) => d.reason)?.reason;
+  const retryAfterSeconds = retryDelay ? Math.ceil(Number.parseFloat(retryDelay)) : undefined;
+  const label = `${status} ${error.statusText ?? ''}`.trim();
+  const google = googleMessage(error);
+  return new GeminiError('http', `Gemini answered ${label}${google ? `: ${google}` : ''}`, {
+    status,
+    statusText: error.statusText,
+    reason,
+    retryAfterSeconds: Number.isFinite(retryAfterSeconds) ? retryAfterSeconds : undefined,
+    cause: error,
+  });
+}
+
+/**
+ * Google's own message, without the request URL the SDK puts in front of it
+ * and the details JSON it appends.
+ * The SDK's format: `Error fetching from <url>: [<status> <text>] <message> <details>`.
+ */
+function googleMessage(error: GoogleGenerativeAIFetchError): string {
+  const start = error.message.indexOf('] ');
+  if (start < 0) return '';
+  let message = error.message.slice(start + 2);
+  if (error.errorDetails) {
+    const suffix = ` ${JSON.stringify(error.errorDetails)}`;
+    if (message.endsWith(suffix)) message = message.slice(0, -suffix.length);
+  }
+  return message.length > 300 ? `${message.slice(0, 300)}…` : message;
+}
+
+/** No message leaves the Worker with the key in it, whatever upstream echoed. */
+function redact(error: GeminiError, apiKey: string): GeminiError {
+  if (!apiKey || !error.message.includes(apiKey)) return error;
+  return new GeminiError(error.kind, error.message.split(apiKey).join('[redacted]'), {
+    status: error.status,
+    statusText: error.statusText,
+    code: error.code,
+    retryAfterSeconds: error.retryAfterSeconds,
+    reason: error.reason,
+  });
+}

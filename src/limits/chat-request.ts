@@ -1,0 +1,156 @@
+import type { Config } from '../config';
+import { ApiError } from '../errors';
+import type { GeminiCall } from '../gemini/gemini-adapter';
+
+export type Role = 'user' | 'model';
+
+export interface HistoryEntry {
+  role: Role;
+  text: string;
+}
+
+export interface GenerationSettings {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  maxOutputTokens?: number;
+}
+
+/** A validated body of `POST /api/chat` and `POST /api/chat/stream`. */
+export interface ChatRequest {
+  message: string;
+  model: string;
+  system?: string;
+  history: HistoryEntry[];
+  generationConfig: GenerationSettings;
+}
+
+const FIELDS = new Set(['message', 'model', 'system', 'history', 'generationConfig']);
+const GENERATION_FIELDS = new Set(['temperature', 'topP', 'topK', 'maxOutputTokens']);
+
+const invalid = (message: string) => new ApiError(400, 'invalid_request', message);
+
+/**
+ * Checks a chat request body against the settings. Every message names the
+ * field and the rule it broke.
+ * @throws {ApiError} 400 for a wrong shape or value, 413 for text over `MAX_MESSAGE_CHARS`
+ */
+export function parseChatRequest(body: unknown, config: Config): ChatRequest {
+  const input = object(body, 'request body');
+  for (const key of Object.keys(input)) {
+    if (!FIELDS.has(key)) throw invalid(`unknown field "${key}"; allowed: ${[...FIELDS].join(', ')}`);
+  }
+
+  const message = text(input.message, 'message', config.maxMessageChars);
+
+  let model = config.defaultModel;
+  if (input.model !== undefined) {
+    if (typeof input.model !== 'string') throw invalid('model must be a string');
+    if (!config.allowedModels.includes(input.model)) {
+      throw new ApiError(
+        400,
+        'model_not_allowed',
+        `model "${input.model}" is not allowed; allowed: ${config.allowedModels.join(', ')}`,
+      );
+    }
+    model = input.model;
+  }
+
+  let system: string | undefined;
+  if (input.system !== undefined) {
+    if (typeof input.system !== 'string') throw invalid('system must be a string');
+    if (input.system.length > config.maxMessageChars) throw tooLong('system', config.maxMessageChars);
+    system = input.system.trim() ? input.system : undefined;
+  }
+
+  return {
+    message,
+    model,
+    system,
+    history: input.history === undefined ? [] : history(input.history, config.maxMessageChars),
+    generationConfig:
+      input.generationConfig === undefined ? {} : generation(input.generationConfig, config.maxOutputTokens),
+  };
+}
+
+/** The Gemini call for a validated request: history, then the new user message. */
+export function toGeminiCall(request: ChatRequest, config: Config): GeminiCall {
+  return {
+    model: request.model,
+    system: request.system,
+    contents: [
+      ...request.history.map((entry) => ({ role: entry.role, parts: [{ text: entry.text }] })),
+      { role: 'user', parts: [{ text: request.message }] },
+    ],
+    generationConfig: {
+      ...request.generationConfig,
+      maxOutputTokens: request.generationConfig.maxOutputTokens ?? config.maxOutputTokens,
+    },
+  };
+}
+
+function object(value: unknown, name: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid(`${name} must be a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function text(value: unknown, name: string, maxChars: number): string {
+  if (value === undefined) throw invalid(`${name} is required`);
+  if (typeof value !== 'string') throw invalid(`${name} must be a string`);
+  if (!value.trim()) throw invalid(`${name} must not be empty or blank`);
+  if (value.length > maxChars) throw tooLong(name, maxChars);
+  return value;
+}
+
+function tooLong(name: string, maxChars: number): ApiError {
+  return new ApiError(413, 'too_large', `${name} must be at most ${maxChars} characters`);
+}
+
+function history(value: unknown, maxChars: number): HistoryEntry[] {
+  if (!Array.isArray(value)) throw invalid('history must be an array of { role, text }');
+  const entries = value.map((item, i): HistoryEntry => {
+    const name = `history[${i}]`;
+    const entry = object(item, name);
+    for (const key of Object.keys(entry)) {
+      if (key !== 'role' && key !== 'text') throw invalid(`unknown field "${name}.${key}"; allowed: role, text`);
+    }
+    // Gemini wants turns that alternate, starting with the user; the new message is the next user turn.
+    const expected: Role = i % 2 === 0 ? 'user' : 'model';
+    if (entry.role !== 'user' && entry.role !== 'model') throw invalid(`${name}.role must be "user" or "model"`);
+    if (entry.role !== expected) {
+      throw invalid(`${name}.role must be "${expected}": history alternates user/model, starting with user`);
+    }
+    return { role: entry.role, text: text(entry.text, `${name}.text`, maxChars) };
+  });
+  if (entries.length % 2 === 1) {
+    throw invalid('history must end with a "model" entry: the new message is the next user turn');
+  }
+  return entries;
+}
+
+function generation(value: unknown, maxOutputTokens: number): GenerationSettings {
+  const input = object(value, 'generationConfig');
+  for (const key of Object.keys(input)) {
+    if (!GENERATION_FIELDS.has(key)) {
+      throw invalid(`unknown field "generationConfig.${key}"; allowed: ${[...GENERATION_FIELDS].join(', ')}`);
+    }
+  }
+  const settings: GenerationSettings = {};
+  if (input.temperature !== undefined) settings.temperature = number(input.temperature, 'temperature', 0, 2, false);
+  if (input.topP !== undefined) settings.topP = number(input.topP, 'topP', 0, 1, false);
+  if (input.topK !== undefined) settings.topK = number(input.topK, 'topK', 1, 1000, true);
+  if (input.maxOutputTokens !== undefined) {
+    settings.maxOutputTokens = number(input.maxOutputTokens, 'maxOutputTokens', 1, maxOutputTokens, true);
+  }
+  return settings;
+}
+
+function number(value: unknown, name: string, min: number, max: number, integer: boolean): number {
+  const field = `generationConfig.${name}`;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`${field} must be a number`);
+  if (integer && !Number.isInteger(value)) throw invalid(`${field} must be a whole number`);
+  if (value < min || value > max) throw invalid(`${field} must be between ${min} and ${max}`);
+  return value;
+}

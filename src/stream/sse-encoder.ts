@@ -1,0 +1,50 @@
+import { eventData, type ChatEvent } from '../protocol/events';
+
+/** A chat event, with the SSE `id:` a resumable stream gives it. */
+export type SseInput = ChatEvent & { id?: number };
+
+export interface SseEncoderOptions {
+  /** Write an SSE comment after this many idle milliseconds, so proxies keep the connection. 0: never. */
+  heartbeatMs?: number;
+}
+
+const encoder = new TextEncoder();
+const PING = encoder.encode(': ping\n\n');
+
+/**
+ * Encodes chat events as Server-Sent Event frames, one frame per event, as
+ * soon as each arrives. `data:` is single-line JSON (JSON escapes CR and LF),
+ * so no payload can break the framing.
+ *
+ * @example
+ * events.pipeThrough(new SseEncoderStream({ heartbeatMs: 15_000 }))
+ */
+export class SseEncoderStream extends TransformStream<SseInput, Uint8Array> {
+  constructor({ heartbeatMs = 0 }: SseEncoderOptions = {}) {
+    let timer: ReturnType<typeof setInterval> | null = null;
+    let idle = true;
+    const stop = () => clearInterval(timer);
+    super({
+      start(controller) {
+        if (heartbeatMs <= 0) return;
+        timer = setInterval(() => {
+          if (idle) {
+            try {
+              controller.enqueue(PING);
+            } catch {
+              stop(); // the readable side is gone
+            }
+          }
+          idle = true;
+        }, heartbeatMs);
+      },
+      transform(event, controller) {
+        idle = false;
+        const id = event.id === undefined ? '' : `id: ${event.id}\n`;
+        controller.enqueue(encoder.encode(`${id}event: ${event.type}\ndata: ${eventData(event)}\n\n`));
+      },
+      flush: stop,
+      cancel: stop,
+    });
+  }
+}

@@ -1,0 +1,18 @@
+// Types for the test files: the Worker's bindings and exports as `cloudflare:workers`
+// sees them, and the values globalSetup provides.
+import type { Env as WorkerEnv } from '../src/env';
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends WorkerEnv {}
+    interface GlobalProps {
+      mainModule: typeof import('../src/index');
+    }
+  }
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    fakeGeminiUrl: string;
+  }
+}

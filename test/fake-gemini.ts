@@ -1,0 +1,45 @@
+import { inject } from 'vitest';
+
+/** A request the fake Gemini received, as it recorded it. */
+export interface FakeRecord {
+  id: number;
+  tag: string | null;
+  model: string;
+  method: 'streamGenerateContent' | 'generateContent';
+  scenario: string;
+  hasKey: boolean;
+  body: {
+    contents: Array<{ role?: string; parts: Array<{ text?: string }> }>;
+    systemInstruction?: { parts: Array<{ text?: string }> };
+    generationConfig?: Record<string, unknown>;
+  };
+  status: 'streaming' | 'completed' | 'aborted' | 'dropped' | 'rejected';
+  aborted: boolean;
+  sentText: string;
+  chunksSent: number;
+}
+
+export const fakeUrl = () => inject('fakeGeminiUrl');
+
+/** What the fake Gemini recorded for requests whose directive carried `tag=<tag>`. */
+export async function fakeRequests(tag: string): Promise<FakeRecord[]> {
+  const response = await fetch(`${fakeUrl()}/__fake/requests?tag=${encodeURIComponent(tag)}`);
+  return (await response.json()) as FakeRecord[];
+}
+
+/** Polls the record until `check` holds (the fake notices a closed socket a moment later). */
+export async function waitForRecord(tag: string, check: (record: FakeRecord) => boolean, tries = 100): Promise<FakeRecord> {
+  for (let i = 0; i < tries; i++) {
+    const [record] = await fakeRequests(tag);
+    if (record && check(record)) return record;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const [record] = await fakeRequests(tag);
+  throw new Error(`fake record for tag ${tag} never matched: ${JSON.stringify(record ?? null)}`);
+}
+
+let counter = 0;
+/** A tag unique to this test run, to find one request in the fake's record. */
+export function uniqueTag(prefix = 't'): string {
+  return `${prefix}${Date.now().toString(36)}${(counter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+}

@@ -1,0 +1,30 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        // Tests talk to the fake Gemini over a real socket; these bindings win
+        // over .dev.vars, so a real key never reaches a test.
+        bindings: {
+          GEMINI_BASE_URL: inject('fakeGeminiUrl'),
+          GEMINI_API_KEY: 'test-key-not-secret',
+          GOOGLE_AI_API_KEY: '',
+          ALLOWED_MODELS: 'gemini-2.5-flash,gemini-2.5-pro,gemini-retired',
+          MAX_MESSAGE_CHARS: '2000',
+          MAX_BODY_BYTES: '65536',
+          MAX_OUTPUT_TOKENS: '4096',
+          UPSTREAM_TIMEOUT_MS: '3000',
+          UPSTREAM_IDLE_TIMEOUT_MS: '1500',
+        },
+      },
+    })),
+  ],
+  test: {
+    globalSetup: ['./test/global-setup.ts'],
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+  },
+});
