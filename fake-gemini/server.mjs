@@ -309,11 +309,13 @@ async function streamAnswer(req, res, record, plan, directive, delay, firstDelay
       await sleep(5);
       res.socket?.destroy();
       return;
-    case 'stall': {
-      const closed = new Promise((resolve) => res.on('close', resolve));
-      await Promise.race([closed, sleep(MAX_STALL_MS)]);
+    case 'stall':
+      // Hold the connection until the client leaves (or a long while passes).
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, MAX_STALL_MS);
+        res.on('close', () => resolve(clearTimeout(timer)));
+      });
       return;
-    }
   }
   return finish();
 

@@ -133,11 +133,12 @@ function toGeminiError(error: unknown, signal: AbortSignal): GeminiError {
     return new GeminiError('aborted', 'The call to Gemini was aborted', { cause: error });
   }
   if (error instanceof GoogleGenerativeAIError) {
+    // The SDK prefixes every message with "[GoogleGenerativeAI Error]: ".
     const message = error.message;
-    if (message.startsWith('Error fetching from')) {
+    if (message.includes('Error fetching from')) {
       return new GeminiError('network', 'Could not reach Gemini', { cause: error });
     }
-    if (message.startsWith('Failed to parse stream') || message.startsWith('Error parsing JSON response')) {
+    if (message.includes('Failed to parse stream') || message.includes('Error parsing JSON response')) {
       return new GeminiError('stream', 'Gemini sent a malformed stream', { code: 'upstream_malformed', cause: error });
     }
   }
@@ -173,12 +174,13 @@ function fromFetchError(error: GoogleGenerativeAIFetchError): GeminiError {
 /**
  * Google's own message, without the request URL the SDK puts in front of it
  * and the details JSON it appends.
- * The SDK's format: `Error fetching from <url>: [<status> <text>] <message> <details>`.
+ * The SDK's format: `[GoogleGenerativeAI Error]: Error fetching from <url>: [<status> <text>] <message> <details>`.
  */
 function googleMessage(error: GoogleGenerativeAIFetchError): string {
-  const start = error.message.indexOf('] ');
+  const marker = `[${error.status} ${error.statusText}] `;
+  const start = error.message.indexOf(marker);
   if (start < 0) return '';
-  let message = error.message.slice(start + 2);
+  let message = error.message.slice(start + marker.length);
   if (error.errorDetails) {
     const suffix = ` ${JSON.stringify(error.errorDetails)}`;
     if (message.endsWith(suffix)) message = message.slice(0, -suffix.length);

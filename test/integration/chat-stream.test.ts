@@ -1,0 +1,296 @@
+import { exports } from 'cloudflare:workers';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fakeRequests, uniqueTag, waitForRecord } from '../fake-gemini';
+import { joinedText, parseSse, type Frame } from '../sse';
+
+function post(body: unknown, init: RequestInit = {}) {
+  return exports.default.fetch('http://worker/api/chat/stream', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    ...init,
+  });
+}
+
+/** Every stream ends with exactly one terminal frame, done or error. */
+function terminal(frames: Frame[]): Frame {
+  const terminals = frames.filter((f) => f.event === 'done' || f.event === 'error');
+  expect(terminals).toHaveLength(1);
+  expect(frames.at(-1)).toBe(terminals[0]);
+  return terminals[0];
+}
+
+async function stream(directive: string, extra: Record<string, unknown> = {}) {
+  const tag = uniqueTag();
+  const response = await post({ message: `Question ${directive.replace(']', ` tag=${tag}]`)}`, ...extra });
+  expect(response.status).toBe(200);
+  const frames = parseSse(await response.text());
+  const [record] = await fakeRequests(tag);
+  return { frames, record, end: terminal(frames), response };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('POST /api/chat/stream', () => {
+  it('streams the answer as text frames and ends with done, the finish reason and token usage', async () => {
+    const { frames, record, end, response } = await stream('[fake:reply chunks=6]');
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
+    expect(response.headers.get('x-accel-buffering')).toBe('no');
+    expect(response.headers.get('content-encoding')).toBe('identity');
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(frames.filter((f) => f.event === 'text')).toHaveLength(6);
+    expect(joinedText(frames)).toBe(record.sentText);
+    const candidates = Math.ceil(record.sentText.length / 4);
+    const prompt = (end.data as { usage: { promptTokenCount: number } }).usage.promptTokenCount;
+    expect(end).toEqual({
+      event: 'done',
+      data: {
+        done: true,
+        finishReason: 'STOP',
+        usage: { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates },
+      },
+    });
+    expect(prompt).toBeGreaterThan(0);
+  });
+
+  it('calls Gemini through the SDK with the key, the model and the capped generation config', async () => {
+    const { record } = await stream('[fake:reply]', { model: 'gemini-2.5-pro', generationConfig: { temperature: 0.3 } });
+    expect(record.method).toBe('streamGenerateContent');
+    expect(record.model).toBe('gemini-2.5-pro');
+    expect(record.hasKey).toBe(true);
+    expect(record.body.generationConfig).toEqual({ temperature: 0.3, maxOutputTokens: 4096 });
+  });
+
+  it('sends system instruction and history before the new message, alternating user/model', async () => {
+    const history = [
+      { role: 'user', text: 'My name is Ada.' },
+      { role: 'model', text: 'Hello Ada!' },
+    ];
+    const { record } = await stream('[fake:reply]', { system: 'Answer briefly.', history });
+    expect(record.body.systemInstruction?.parts).toEqual([{ text: 'Answer briefly.' }]);
+    expect(record.body.contents.map((c) => [c.role, c.parts[0].text])).toEqual([
+      ['user', 'My name is Ada.'],
+      ['model', 'Hello Ada!'],
+      ['user', expect.stringContaining('[fake:reply tag=')],
+    ]);
+  });
+
+  it('forwards each piece as the model writes it, before the answer is complete', async () => {
+    const tag = uniqueTag();
+    const response = await post({ message: `[fake:reply chunks=4 delay=400 tag=${tag}]` });
+    const reader = response.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toMatch(/^event: text\n/);
+    // The fake is still holding back the rest of the answer.
+    const [record] = await fakeRequests(tag);
+    expect(record.status).toBe('streaming');
+    expect(record.chunksSent).toBeLessThan(4);
+    await reader.cancel();
+  });
+
+  it('keeps multibyte text intact when Gemini splits frames inside a character', async () => {
+    const { frames, record, end } = await stream('[fake:utf8 chunks=8]');
+    expect(record.sentText).toMatch(/你好.*🌍/u);
+    expect(joinedText(frames)).toBe(record.sentText);
+    expect(end.event).toBe('done');
+  });
+
+  it('streams a long answer of 400 chunks without losing or merging one', async () => {
+    const { frames, record, end } = await stream('[fake:long]');
+    expect(record.chunksSent).toBe(400);
+    expect(frames.filter((f) => f.event === 'text')).toHaveLength(400);
+    expect(joinedText(frames)).toBe(record.sentText);
+    expect(end.event).toBe('done');
+  });
+
+  it('keeps the partial text of a SAFETY stop and says why', async () => {
+    const { frames, record, end } = await stream('[fake:safety]');
+    expect(joinedText(frames)).toBe(record.sentText);
+    expect(record.sentText.length).toBeGreaterThan(0);
+    expect((end.data as { finishReason: string }).finishReason).toBe('SAFETY');
+  });
+
+  it('ends with MAX_TOKENS when the answer hits maxOutputTokens', async () => {
+    const { frames, record, end } = await stream('[fake:reply]', { generationConfig: { maxOutputTokens: 5 } });
+    expect(record.body.generationConfig).toEqual({ maxOutputTokens: 5 });
+    expect(joinedText(frames)).toHaveLength(20);
+    expect((end.data as { finishReason: string }).finishReason).toBe('MAX_TOKENS');
+  });
+
+  it('reports RECITATION when Gemini stops a recited answer after the text', async () => {
+    const { frames, record, end } = await stream('[fake:recitation]');
+    expect(joinedText(frames)).toBe(record.sentText);
+    expect((end.data as { finishReason: string }).finishReason).toBe('RECITATION');
+  });
+
+  it('passes finish reasons it does not know through unchanged', async () => {
+    const { end } = await stream('[fake:reply finish=SOMETHING_NEW]');
+    expect((end.data as { finishReason: string }).finishReason).toBe('SOMETHING_NEW');
+  });
+
+  it.each([
+    ['an in-stream error object', '[fake:error code=500]', 'upstream_unavailable', /Gemini failed mid-answer \(500 INTERNAL\)/],
+    ['an in-stream 429 error object', '[fake:error code=429]', 'rate_limited', /429 RESOURCE_EXHAUSTED/],
+    ['a malformed frame', '[fake:malformed]', 'upstream_malformed', /malformed/],
+    ['a dropped connection', '[fake:drop]', 'upstream_disconnected', /broke off/],
+    ['an end without finish reason', '[fake:nofinish]', 'upstream_incomplete', /without a finish reason/],
+    ['a stall between chunks', '[fake:stall]', 'upstream_timeout', /sent nothing for 1500 ms/],
+  ])('keeps the text and ends with one error frame on %s', async (_, directive, code, message) => {
+    const { frames, record, end } = await stream(directive);
+    expect(joinedText(frames)).toBe(record.sentText);
+    expect(record.sentText.length).toBeGreaterThan(0);
+    expect(end.event).toBe('error');
+    const error = (end.data as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+    expect(Object.keys(end.data as object)).toEqual(['error']);
+  });
+
+  it('aborts the upstream call when Gemini stalls, so the stalled request does not linger', async () => {
+    const { record: before } = await stream('[fake:stall]');
+    const record = await waitForRecord(before.tag!, (r) => r.aborted);
+    expect(record.status).toBe('aborted');
+  });
+
+  it('aborts the upstream request as soon as the client disconnects', async () => {
+    const tag = uniqueTag();
+    const controller = new AbortController();
+    const response = await post({ message: `[fake:reply chunks=200 delay=50 tag=${tag}]` }, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await reader.cancel().catch(() => {});
+    const record = await waitForRecord(tag, (r) => r.aborted);
+    expect(record.status).toBe('aborted');
+    expect(record.chunksSent).toBeLessThan(200);
+  });
+
+  describe('errors known before the first frame are plain HTTP errors', () => {
+    async function error(directive: string) {
+      const tag = uniqueTag();
+      const response = await post({ message: directive.replace(']', ` tag=${tag}]`) });
+      expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      expect(Object.keys(body)).toEqual(['error']);
+      const records = await fakeRequests(tag);
+      return { response, error: body.error, records };
+    }
+
+    it('answers 429 rate_limited with Retry-After from Gemini’s RetryInfo', async () => {
+      const { response, error: e } = await error('[fake:http status=429 retry=21s]');
+      expect(response.status).toBe(429);
+      expect(response.headers.get('retry-after')).toBe('21');
+      expect(e.code).toBe('rate_limited');
+      expect(e.message).toMatch(/429.*quota/);
+    });
+
+    it.each([
+      [500, 503, 'upstream_unavailable'],
+      [503, 503, 'upstream_unavailable'],
+      [504, 503, 'upstream_unavailable'],
+      [400, 502, 'upstream_error'],
+      [403, 502, 'upstream_auth'],
+    ])('maps an upstream %i to %i %s', async (upstream, status, code) => {
+      const { response, error: e, records } = await error(`[fake:http status=${upstream}]`);
+      expect(records).toHaveLength(1);
+      expect(response.status).toBe(status);
+      expect(e.code).toBe(code);
+      expect(e.message).toContain(String(upstream));
+    });
+
+    it('answers 502 upstream_auth when Gemini rejects the key, without ever showing it', async () => {
+      const { response, error: e } = await error('[fake:http status=400 reason=API_KEY_INVALID]');
+      expect(response.status).toBe(502);
+      expect(e.code).toBe('upstream_auth');
+      expect(JSON.stringify(e)).not.toContain('test-key-not-secret');
+      expect(e.message).not.toMatch(/http:\/\/127\.0\.0\.1/);
+    });
+
+    it('answers 502 with Gemini’s message when the model does not exist upstream', async () => {
+      const tag = uniqueTag();
+      const response = await post({ message: `[fake:reply tag=${tag}]`, model: 'gemini-retired' });
+      expect(response.status).toBe(502);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('upstream_error');
+      expect(body.error.message).toContain('models/gemini-retired is not found');
+    });
+
+    it('answers 422 blocked naming the reason when Gemini blocks the prompt', async () => {
+      const { response, error: e } = await error('[fake:blocked reason=PROHIBITED_CONTENT]');
+      expect(response.status).toBe(422);
+      expect(e).toEqual({ code: 'blocked', message: 'Gemini blocked the prompt (blockReason PROHIBITED_CONTENT)' });
+    });
+
+    it('answers 503 when the first frame is an error object', async () => {
+      const { response, error: e } = await error('[fake:error chunks=0 code=503]');
+      expect(response.status).toBe(503);
+      expect(e.code).toBe('upstream_unavailable');
+    });
+
+    it('answers 502 upstream_incomplete when Gemini sends no frame at all', async () => {
+      const { response, error: e } = await error('[fake:empty]');
+      expect(response.status).toBe(502);
+      expect(e.code).toBe('upstream_incomplete');
+    });
+
+    it('answers 504 upstream_timeout when the first chunk never comes, and aborts the call', async () => {
+      const { response, error: e } = await error('[fake:stall chunks=0]');
+      expect(response.status).toBe(504);
+      expect(e).toEqual({ code: 'upstream_timeout', message: 'Gemini sent nothing for 3000 ms (waiting for the first chunk)' });
+    });
+  });
+
+  it('writes one log line per request with timings, usage and outcome, but no message text or key', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    const secretText = `private words ${uniqueTag()}`;
+    const response = await post({ message: `${secretText} [fake:reply]` });
+    await response.text();
+    const id = response.headers.get('x-request-id');
+    const line = lines.find((l) => l.includes(id!));
+    expect(line).toBeDefined();
+    const entry = JSON.parse(line!);
+    expect(entry).toMatchObject({
+      requestId: id,
+      method: 'POST',
+      route: '/api/chat/stream',
+      status: 200,
+      model: 'gemini-2.5-flash',
+      finishReason: 'STOP',
+      usage: { totalTokenCount: expect.any(Number) },
+    });
+    expect(entry.ttftMs).toEqual(expect.any(Number));
+    expect(entry.durationMs).toBeGreaterThanOrEqual(entry.ttftMs);
+    for (const l of lines) {
+      expect(l).not.toContain(secretText);
+      expect(l).not.toContain('test-key-not-secret');
+    }
+  });
+
+  it('logs the error code of a stream that ended in an error frame', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    const response = await post({ message: '[fake:drop]' });
+    await response.text();
+    const entry = JSON.parse(lines.find((l) => l.includes(response.headers.get('x-request-id')!))!);
+    expect(entry.errorCode).toBe('upstream_disconnected');
+  });
+});
+
+describe('when Gemini cannot be reached', () => {
+  it('answers 503 upstream_unavailable', async () => {
+    const { app } = await import('../../src/app');
+    const response = await app.fetch(
+      new Request('http://worker/api/chat/stream', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'hello' }),
+      }),
+      // Port 9 (discard) on loopback: nothing listens there.
+      { GEMINI_API_KEY: 'k', GEMINI_BASE_URL: 'http://127.0.0.1:9' },
+    );
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ error: { code: 'upstream_unavailable', message: 'Could not reach Gemini' } });
+  });
+});
