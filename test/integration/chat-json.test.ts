@@ -1,0 +1,52 @@
+import { exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { fakeRequests, uniqueTag } from '../fake-gemini';
+
+async function ask(directive: string, extra: Record<string, unknown> = {}) {
+  const tag = uniqueTag();
+  const response = await exports.default.fetch('http://worker/api/chat', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ message: `Question ${directive.replace(']', ` tag=${tag}]`)}`, ...extra }),
+  });
+  const [record] = await fakeRequests(tag);
+  return { response, body: (await response.json()) as Record<string, any>, record };
+}
+
+describe('POST /api/chat', () => {
+  it('answers with the whole text, the finish reason and token usage as one JSON object', async () => {
+    const { response, body, record } = await ask('[fake:reply chunks=7]');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(Object.keys(body)).toEqual(['text', 'finishReason', 'usage']);
+    expect(body.text).toBe(record.sentText);
+    expect(body.finishReason).toBe('STOP');
+    expect(body.usage.candidatesTokenCount).toBe(Math.ceil(record.sentText.length / 4));
+    expect(body.usage.totalTokenCount).toBe(body.usage.promptTokenCount + body.usage.candidatesTokenCount);
+  });
+
+  it('keeps multibyte text intact', async () => {
+    const { body, record } = await ask('[fake:utf8]');
+    expect(body.text).toBe(record.sentText);
+  });
+
+  it('returns the partial text of a SAFETY stop with its finish reason', async () => {
+    const { response, body, record } = await ask('[fake:safety]');
+    expect(response.status).toBe(200);
+    expect(body.text).toBe(record.sentText);
+    expect(body.finishReason).toBe('SAFETY');
+  });
+
+  it.each([
+    ['a dropped connection', '[fake:drop]', 502, 'upstream_disconnected'],
+    ['an in-stream error object', '[fake:error code=503]', 503, 'upstream_unavailable'],
+    ['a malformed frame', '[fake:malformed]', 502, 'upstream_malformed'],
+    ['an answer with no finish reason', '[fake:nofinish]', 502, 'upstream_incomplete'],
+    ['a rate limit', '[fake:http status=429]', 429, 'rate_limited'],
+    ['a blocked prompt', '[fake:blocked]', 422, 'blocked'],
+  ])('answers an HTTP error for %s, even after some text arrived', async (_, directive, status, code) => {
+    const { response, body } = await ask(directive);
+    expect(response.status).toBe(status);
+    expect(body.error.code).toBe(code);
+  });
+});
