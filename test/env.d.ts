@@ -1,5 +1,4 @@
-// Types for the test files: the Worker's bindings and exports as `cloudflare:workers`
-// sees them, and the values globalSetup provides.
+// Types for the test files: the Worker's bindings and exports as `cloudflare:workers` sees them.
 import type { Env as WorkerEnv } from '../src/env';
 
 declare global {
@@ -8,11 +7,5 @@ declare global {
     interface GlobalProps {
       mainModule: typeof import('../src/index');
     }
-  }
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    fakeGeminiUrl: string;
   }
 }

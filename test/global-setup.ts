@@ -1,4 +1,4 @@
-/// <reference path="./env.d.ts" />
+/// <reference path="./provided-context.d.ts" />
 import type { TestProject } from 'vitest/node';
 import { startFakeGemini } from '../fake-gemini/server.mjs';
 

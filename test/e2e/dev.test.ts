@@ -1,0 +1,74 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDevServer, type DevServer } from './dev-server';
+
+let dev: DevServer;
+
+beforeAll(async () => {
+  dev = await startDevServer();
+}, 90_000);
+
+afterAll(async () => {
+  await dev?.stop();
+});
+
+interface Arrival {
+  at: number;
+  text: string;
+}
+
+/** POSTs a chat message over a raw socket and records when each piece of the body arrives. */
+function streamChat(message: string, onFirst?: (req: ReturnType<typeof request>) => void): Promise<{ status: number; headers: Record<string, unknown>; arrivals: Arrival[] }> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ message });
+    const req = request(`${dev.url}/api/chat/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    req.on('response', (res) => {
+      const arrivals: Arrival[] = [];
+      res.setEncoding('utf8');
+      res.on('data', (text: string) => {
+        arrivals.push({ at: performance.now(), text });
+        if (arrivals.length === 1) onFirst?.(req);
+      });
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, arrivals }));
+      res.on('close', () => resolve({ status: res.statusCode!, headers: res.headers, arrivals }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('npm run dev with no key', () => {
+  it('says it answers from the fake Gemini, and /healthz agrees', async () => {
+    expect(dev.output()).toContain('No GEMINI_API_KEY found');
+    expect(dev.fakeUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const health = await fetch(`${dev.url}/healthz`);
+    expect(await health.json()).toEqual({ ok: true, upstream: 'fake', model: 'gemini-2.5-flash' });
+  });
+
+  it('streams an answer piece by piece through wrangler dev, not buffered to the end', async () => {
+    const { status, headers, arrivals } = await streamChat('Hello [fake:reply chunks=6 delay=150]');
+    expect(status).toBe(200);
+    expect(headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    const body = arrivals.map((a) => a.text).join('');
+    expect(body.match(/^event: text$/gm)).toHaveLength(6);
+    expect(body).toMatch(/event: done\ndata: \{"done":true,"finishReason":"STOP"/);
+    // With 150 ms between chunks, a buffering proxy would deliver everything at once.
+    const textArrivals = arrivals.filter((a) => a.text.includes('event: text'));
+    expect(textArrivals.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('aborts the upstream call when the client goes away', async () => {
+    const tag = `e2e${Date.now()}`;
+    await streamChat(`Long one [fake:reply chunks=100 delay=50 tag=${tag}]`, (req) => req.destroy());
+    let record: { aborted: boolean; chunksSent: number } | undefined;
+    for (let i = 0; i < 100 && !record?.aborted; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      [record] = (await (await fetch(`${dev.fakeUrl}/__fake/requests?tag=${tag}`)).json()) as (typeof record)[];
+    }
+    expect(record?.aborted).toBe(true);
+    expect(record!.chunksSent).toBeLessThan(100);
+  });
+});

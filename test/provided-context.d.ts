@@ -1,0 +1,8 @@
+// Values test/global-setup.ts provides to the tests.
+export {};
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    fakeGeminiUrl: string;
+  }
+}
