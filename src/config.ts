@@ -103,8 +103,10 @@ type NumericSetting =
 
 function positiveInt(env: Env, name: NumericSetting, fallback: number): number {
   const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
+  const text = String(raw ?? '').trim();
+  if (text === '') return fallback;
+  // Plain digits only: "0x10" or "1e3" in a config file is more likely a mistake than intent.
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isSafeInteger(value) || value <= 0) {
     throw new ConfigError(`${name} must be a positive whole number, got "${raw}"`);
   }

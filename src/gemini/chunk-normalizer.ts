@@ -63,7 +63,8 @@ export function chunkProblem(chunk: GenerateContentResponse): GeminiError | unde
   const error = (chunk as InStreamError).error;
   if (error) {
     const label = [error.code, error.status].filter(Boolean).join(' ');
-    return new GeminiError('http', `Gemini failed mid-answer (${label}): ${error.message ?? 'no message'}`, {
+    const message = `Gemini failed mid-answer${label ? ` (${label})` : ''}: ${error.message ?? 'no message'}`;
+    return new GeminiError('http', message, {
       status: error.code,
       statusText: error.status,
     });

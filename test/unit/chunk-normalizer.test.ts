@@ -1,0 +1,439 @@
+import type { GenerateContentResponse } from '@google/generative-ai';
+import { describe, expect, it, vi } from 'vitest';
+import { ChunkNormalizerStream, chunkProblem, type UpstreamItem } from '../../src/gemini/chunk-normalizer';
+import { GeminiError } from '../../src/gemini/gemini-error';
+import type { ChatEvent } from '../../src/protocol/events';
+import { collect, streamOf } from '../streams';
+
+/**
+ * Chunks as Gemini puts them on the wire: plain JSON, with string enums, no
+ * `index` on newer models, and fields the SDK's types do not know.
+ */
+type WireItem = object | GeminiError;
+
+/** Every stream ends with exactly one terminal event, done or error, and it comes last. */
+function expectOneTerminalLast(events: ChatEvent[]): void {
+  const terminals = events.filter((e) => e.type === 'done' || e.type === 'error');
+  expect(terminals).toHaveLength(1);
+  expect(events.at(-1)).toBe(terminals[0]);
+}
+
+async function normalize(items: WireItem[]): Promise<ChatEvent[]> {
+  const events = await collect(streamOf(items as UpstreamItem[]).pipeThrough(new ChunkNormalizerStream()));
+  expectOneTerminalLast(events);
+  return events;
+}
+
+/** A 2025-style chunk: role model, no index, usage on every chunk, candidatesTokenCount only at the end. */
+function modernChunk(text: string, extra: { finishReason?: string; candidatesTokenCount?: number } = {}) {
+  const { finishReason, candidatesTokenCount } = extra;
+  return {
+    candidates: [{ content: { parts: [{ text }], role: 'model' }, ...(finishReason ? { finishReason } : {}) }],
+    modelVersion: 'gemini-2.5-flash',
+    responseId: 'resp-1',
+    usageMetadata:
+      candidatesTokenCount === undefined
+        ? { promptTokenCount: 5, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 5 }], totalTokenCount: 5 }
+        : {
+            candidatesTokenCount,
+            candidatesTokensDetails: [{ modality: 'TEXT', tokenCount: candidatesTokenCount }],
+            promptTokenCount: 4,
+            promptTokensDetails: [{ modality: 'TEXT', tokenCount: 4 }],
+            totalTokenCount: 4 + candidatesTokenCount,
+          },
+  };
+}
+
+/** An older-model chunk: index 0, no role, finishReason repeated on every chunk, no usage. */
+function oldChunk(text: string, finishReason = 'STOP') {
+  return {
+    candidates: [
+      {
+        content: { parts: [{ text }] },
+        finishReason,
+        index: 0,
+        safetyRatings: [{ category: 'HARM_CATEGORY_HATE_SPEECH', probability: 'NEGLIGIBLE' }],
+      },
+    ],
+  };
+}
+
+/** A wire chunk as the SDK's type, for calling chunkProblem directly. */
+const asChunk = (json: object) => json as GenerateContentResponse;
+
+const noUsage = { promptTokenCount: 0, candidatesTokenCount: 0, totalTokenCount: 0 };
+
+const inStreamError = (code: number, status: string, message: string) => ({ error: { code, message, status } });
+
+describe('ChunkNormalizerStream', () => {
+  describe('answers that finish', () => {
+    it('emits one text event per chunk, then done with the last finish reason and usage (modern format)', async () => {
+      const events = await normalize([
+        modernChunk('The'),
+        modernChunk(' sky is'),
+        modernChunk(' blue.', { finishReason: 'STOP', candidatesTokenCount: 6 }),
+      ]);
+      expect(events).toEqual([
+        { type: 'text', text: 'The' },
+        { type: 'text', text: ' sky is' },
+        { type: 'text', text: ' blue.' },
+        { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 4, candidatesTokenCount: 6, totalTokenCount: 10 } },
+      ]);
+    });
+
+    it('emits exactly one done at the end when finishReason STOP is repeated on every chunk (old format)', async () => {
+      const events = await normalize([oldChunk('**Cats:**'), oldChunk(' are'), oldChunk(' independent.')]);
+      expect(events).toEqual([
+        { type: 'text', text: '**Cats:**' },
+        { type: 'text', text: ' are' },
+        { type: 'text', text: ' independent.' },
+        { type: 'done', finishReason: 'STOP', usage: noUsage },
+      ]);
+    });
+
+    it('keeps the text and reports RECITATION when the final candidate has no content', async () => {
+      const events = await normalize([
+        oldChunk('Quoted text'),
+        oldChunk(' and more quoted text'),
+        { candidates: [{ finishReason: 'RECITATION', index: 0 }] },
+      ]);
+      expect(events).toEqual([
+        { type: 'text', text: 'Quoted text' },
+        { type: 'text', text: ' and more quoted text' },
+        { type: 'done', finishReason: 'RECITATION', usage: noUsage },
+      ]);
+    });
+
+    it('keeps the partial text when Gemini stops for SAFETY', async () => {
+      const events = await normalize([
+        modernChunk('Here is how'),
+        modernChunk(' to', { finishReason: 'SAFETY', candidatesTokenCount: 3 }),
+      ]);
+      expect(events).toEqual([
+        { type: 'text', text: 'Here is how' },
+        { type: 'text', text: ' to' },
+        { type: 'done', finishReason: 'SAFETY', usage: { promptTokenCount: 4, candidatesTokenCount: 3, totalTokenCount: 7 } },
+      ]);
+    });
+
+    it('passes an unknown finishReason value through as Gemini gave it', async () => {
+      const events = await normalize([oldChunk('One', 'STOP'), oldChunk(' two', 'FAKE_ENUM')]);
+      expect(events).toEqual([
+        { type: 'text', text: 'One' },
+        { type: 'text', text: ' two' },
+        { type: 'done', finishReason: 'FAKE_ENUM', usage: noUsage },
+      ]);
+    });
+
+    it('keeps the finish reason when a later chunk (grounding metadata, empty content) has none', async () => {
+      const events = await normalize([
+        modernChunk('Answer.', { finishReason: 'STOP', candidatesTokenCount: 2 }),
+        { candidates: [{ content: {}, groundingMetadata: { groundingChunks: [] } }] },
+      ]);
+      expect(events).toEqual([
+        { type: 'text', text: 'Answer.' },
+        { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 4, candidatesTokenCount: 2, totalTokenCount: 6 } },
+      ]);
+    });
+  });
+
+  describe('text', () => {
+    it('joins several text parts of one chunk into one text event', async () => {
+      const events = await normalize([
+        { candidates: [{ content: { parts: [{ text: 'Hel' }, { text: 'lo' }, { text: ', world' }], role: 'model' } }] },
+        { candidates: [{ content: { parts: [{ text: '!' }], role: 'model' }, finishReason: 'STOP' }] },
+      ]);
+      expect(events).toEqual([
+        { type: 'text', text: 'Hello, world' },
+        { type: 'text', text: '!' },
+        { type: 'done', finishReason: 'STOP', usage: noUsage },
+      ]);
+    });
+
+    it('skips parts marked thought: true, alone or mixed with answer parts', async () => {
+      const events = await normalize([
+        { candidates: [{ content: { parts: [{ text: 'Let me think…', thought: true }], role: 'model' } }] },
+        {
+          candidates: [
+            {
+              content: { parts: [{ text: 'Planning.', thought: true }, { text: 'Answer' }, { text: ' here' }], role: 'model' },
+              finishReason: 'STOP',
+            },
+          ],
+        },
+      ]);
+      expect(events).toEqual([
+        { type: 'text', text: 'Answer here' },
+        { type: 'done', finishReason: 'STOP', usage: noUsage },
+      ]);
+    });
+
+    it('emits no text event for empty text, empty parts, missing content, parts without text or no candidates', async () => {
+      const events = await normalize([
+        { candidates: [{ content: { parts: [{ text: '' }], role: 'model' } }] },
+        { candidates: [{ content: { parts: [], role: 'model' } }] },
+        { candidates: [{ content: { role: 'model' } }] },
+        { candidates: [{ content: { parts: [{ functionCall: { name: 'f', args: {} } }], role: 'model' } }] },
+        { candidates: [] },
+        { usageMetadata: { promptTokenCount: 1, totalTokenCount: 1 } },
+        { candidates: [{ content: { parts: [{ text: 'Only this' }], role: 'model' }, finishReason: 'STOP' }] },
+      ]);
+      expect(events).toEqual([
+        { type: 'text', text: 'Only this' },
+        { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 1, candidatesTokenCount: 0, totalTokenCount: 1 } },
+      ]);
+    });
+
+    it('passes multibyte text through unchanged', async () => {
+      const events = await normalize([oldChunk('秋风瑟瑟，'), oldChunk('Grüße 🌍👩‍👩‍👧')]);
+      expect(events).toEqual([
+        { type: 'text', text: '秋风瑟瑟，' },
+        { type: 'text', text: 'Grüße 🌍👩‍👩‍👧' },
+        { type: 'done', finishReason: 'STOP', usage: noUsage },
+      ]);
+    });
+  });
+
+  describe('usage', () => {
+    it('includes thoughtsTokenCount and cachedContentTokenCount when Gemini reports them', async () => {
+      const events = await normalize([
+        {
+          candidates: [{ content: { parts: [{ text: 'Hi' }], role: 'model' }, finishReason: 'STOP' }],
+          usageMetadata: {
+            promptTokenCount: 120,
+            candidatesTokenCount: 2,
+            totalTokenCount: 162,
+            thoughtsTokenCount: 40,
+            cachedContentTokenCount: 100,
+          },
+        },
+      ]);
+      expect(events.at(-1)).toEqual({
+        type: 'done',
+        finishReason: 'STOP',
+        usage: {
+          promptTokenCount: 120,
+          candidatesTokenCount: 2,
+          totalTokenCount: 162,
+          thoughtsTokenCount: 40,
+          cachedContentTokenCount: 100,
+        },
+      });
+    });
+
+    it('leaves thoughtsTokenCount and cachedContentTokenCount out when they are not reported', async () => {
+      const events = await normalize([modernChunk('Hi', { finishReason: 'STOP', candidatesTokenCount: 1 })]);
+      const done = events.at(-1);
+      expect(done).toEqual({
+        type: 'done',
+        finishReason: 'STOP',
+        usage: { promptTokenCount: 4, candidatesTokenCount: 1, totalTokenCount: 5 },
+      });
+      expect(Object.keys((done as { usage: object }).usage)).toEqual(['promptTokenCount', 'candidatesTokenCount', 'totalTokenCount']);
+    });
+
+    it('uses the usage of the last chunk that reported one', async () => {
+      const events = await normalize([
+        modernChunk('A'),
+        modernChunk('B', { finishReason: 'STOP', candidatesTokenCount: 2 }),
+        { usageMetadata: { promptTokenCount: 4, candidatesTokenCount: 3, totalTokenCount: 7 } },
+      ]);
+      expect(events.at(-1)).toEqual({
+        type: 'done',
+        finishReason: 'STOP',
+        usage: { promptTokenCount: 4, candidatesTokenCount: 3, totalTokenCount: 7 },
+      });
+    });
+
+    it('defaults every count to 0 when Gemini reports no usage', async () => {
+      const events = await normalize([oldChunk('Cheyenne')]);
+      expect(events).toEqual([
+        { type: 'text', text: 'Cheyenne' },
+        { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 0, candidatesTokenCount: 0, totalTokenCount: 0 } },
+      ]);
+    });
+
+    it('defaults a missing candidatesTokenCount to 0', async () => {
+      const events = await normalize([
+        {
+          candidates: [{ content: { parts: [{ text: 'Cut' }], role: 'model' }, finishReason: 'MAX_TOKENS' }],
+          usageMetadata: { promptTokenCount: 5, totalTokenCount: 5 },
+        },
+      ]);
+      expect(events.at(-1)).toEqual({
+        type: 'done',
+        finishReason: 'MAX_TOKENS',
+        usage: { promptTokenCount: 5, candidatesTokenCount: 0, totalTokenCount: 5 },
+      });
+    });
+  });
+
+  describe('failures', () => {
+    it('ends with one upstream_unavailable error on an in-stream 500 error object, ignoring the chunks after it', async () => {
+      const events = await normalize([
+        modernChunk('Partial'),
+        modernChunk(' answer'),
+        inStreamError(500, 'INTERNAL', 'An internal error has occurred.'),
+        modernChunk(' never shown'),
+        modernChunk('.', { finishReason: 'STOP', candidatesTokenCount: 4 }),
+      ]);
+      expect(events).toEqual([
+        { type: 'text', text: 'Partial' },
+        { type: 'text', text: ' answer' },
+        {
+          type: 'error',
+          code: 'upstream_unavailable',
+          message: 'Gemini failed mid-answer (500 INTERNAL): An internal error has occurred.',
+        },
+      ]);
+    });
+
+    it('cancels the upstream stream after an in-stream error, so Gemini stops generating', async () => {
+      const items = [modernChunk('A'), inStreamError(500, 'INTERNAL', 'boom'), modernChunk('B')];
+      let next = 0;
+      let cancelled = false;
+      // Never closes by itself, like a connection Gemini keeps open.
+      const upstream = new ReadableStream<UpstreamItem>({
+        pull(controller) {
+          if (next < items.length) controller.enqueue(items[next++] as UpstreamItem);
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+      const events = await collect(upstream.pipeThrough(new ChunkNormalizerStream()));
+      expectOneTerminalLast(events);
+      expect(events).toEqual([
+        { type: 'text', text: 'A' },
+        { type: 'error', code: 'upstream_unavailable', message: 'Gemini failed mid-answer (500 INTERNAL): boom' },
+      ]);
+      await vi.waitFor(() => expect(cancelled).toBe(true));
+    });
+
+    it('ends with rate_limited on an in-stream 429 error object', async () => {
+      const events = await normalize([
+        modernChunk('Hel'),
+        inStreamError(429, 'RESOURCE_EXHAUSTED', 'Resource has been exhausted (e.g. check quota).'),
+      ]);
+      expect(events).toEqual([
+        { type: 'text', text: 'Hel' },
+        {
+          type: 'error',
+          code: 'rate_limited',
+          message: 'Gemini failed mid-answer (429 RESOURCE_EXHAUSTED): Resource has been exhausted (e.g. check quota).',
+        },
+      ]);
+    });
+
+    it.each([
+      [503, 'UNAVAILABLE', 'upstream_unavailable'],
+      [504, 'DEADLINE_EXCEEDED', 'upstream_unavailable'],
+      [403, 'PERMISSION_DENIED', 'upstream_auth'],
+      [400, 'INVALID_ARGUMENT', 'upstream_error'],
+    ] as const)('maps an in-stream %i %s error object to %s', async (code, status, expected) => {
+      const events = await normalize([inStreamError(code, status, 'details')]);
+      expect(events).toEqual([
+        { type: 'error', code: expected, message: `Gemini failed mid-answer (${code} ${status}): details` },
+      ]);
+    });
+
+    it.each([
+      [
+        new GeminiError('stream', 'The connection to Gemini broke off mid-answer', { code: 'upstream_disconnected' }),
+        'upstream_disconnected',
+      ],
+      [new GeminiError('stream', 'Gemini sent a malformed stream', { code: 'upstream_malformed' }), 'upstream_malformed'],
+      [new GeminiError('stream', 'Something odd'), 'upstream_error'],
+      [new GeminiError('timeout', 'Gemini sent nothing for 30000 ms (between chunks)'), 'upstream_timeout'],
+      [new GeminiError('aborted', 'The client closed the connection'), 'cancelled'],
+      [new GeminiError('network', 'Could not reach Gemini'), 'upstream_unavailable'],
+    ] as const)('ends with an error event coded %s when the adapter yields a GeminiError', async (failure, expected) => {
+      const events = await normalize([modernChunk('So far'), failure]);
+      expect(events).toEqual([
+        { type: 'text', text: 'So far' },
+        { type: 'error', code: expected, message: failure.message },
+      ]);
+    });
+
+    it('ends with upstream_incomplete when the stream ends without a finish reason', async () => {
+      const events = await normalize([modernChunk('Half'), modernChunk(' an answer')]);
+      expect(events).toEqual([
+        { type: 'text', text: 'Half' },
+        { type: 'text', text: ' an answer' },
+        { type: 'error', code: 'upstream_incomplete', message: 'Gemini ended the answer without a finish reason' },
+      ]);
+    });
+
+    it('ends with upstream_incomplete when the stream carries no chunk at all', async () => {
+      const events = await normalize([]);
+      expect(events).toEqual([
+        { type: 'error', code: 'upstream_incomplete', message: 'Gemini ended the answer without a finish reason' },
+      ]);
+    });
+
+    it('ends with a blocked error naming the reason when the prompt is blocked and there are no candidates', async () => {
+      const events = await normalize([
+        {
+          promptFeedback: {
+            blockReason: 'SAFETY',
+            safetyRatings: [{ category: 'HARM_CATEGORY_HATE_SPEECH', probability: 'HIGH' }],
+          },
+        },
+        modernChunk('never shown', { finishReason: 'STOP', candidatesTokenCount: 2 }),
+      ]);
+      expect(events).toEqual([
+        { type: 'error', code: 'blocked', message: 'Gemini blocked the prompt (blockReason SAFETY)' },
+      ]);
+    });
+  });
+});
+
+describe('chunkProblem', () => {
+  it('turns an in-stream error object into an http GeminiError with its code, status and message', () => {
+    const problem = chunkProblem(asChunk(inStreamError(500, 'INTERNAL', 'Internal error encountered.')));
+    expect(problem).toBeInstanceOf(GeminiError);
+    expect(problem).toMatchObject({
+      kind: 'http',
+      status: 500,
+      statusText: 'INTERNAL',
+      message: 'Gemini failed mid-answer (500 INTERNAL): Internal error encountered.',
+    });
+  });
+
+  it('says "no message" and leaves out what an in-stream error object lacks', () => {
+    expect(chunkProblem(asChunk({ error: { code: 503 } }))).toMatchObject({
+      kind: 'http',
+      status: 503,
+      statusText: undefined,
+      message: 'Gemini failed mid-answer (503): no message',
+    });
+  });
+
+  it('leaves out the parentheses when an in-stream error object has neither code nor status', () => {
+    expect(chunkProblem(asChunk({ error: { message: 'x' } }))?.message).toBe('Gemini failed mid-answer: x');
+  });
+
+  it('turns a blocked prompt with no candidates into a blocked GeminiError carrying the reason', () => {
+    const problem = chunkProblem(asChunk({ promptFeedback: { blockReason: 'OTHER', safetyRatings: [] } }));
+    expect(problem).toBeInstanceOf(GeminiError);
+    expect(problem).toMatchObject({
+      kind: 'blocked',
+      reason: 'OTHER',
+      message: 'Gemini blocked the prompt (blockReason OTHER)',
+    });
+  });
+
+  it('finds no problem in a blockReason that comes with candidates', () => {
+    const chunk = { ...oldChunk('Answer'), promptFeedback: { blockReason: 'SAFETY', safetyRatings: [] } };
+    expect(chunkProblem(asChunk(chunk))).toBeUndefined();
+  });
+
+  it.each([
+    ['a text chunk', modernChunk('Hello')],
+    ['a final chunk', modernChunk('.', { finishReason: 'STOP', candidatesTokenCount: 1 })],
+    ['a usage-only chunk', { usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 1, totalTokenCount: 2 } }],
+    ['an empty chunk', {}],
+  ])('finds no problem in %s', (_name, chunk) => {
+    expect(chunkProblem(asChunk(chunk))).toBeUndefined();
+  });
+});

@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, GOOGLE_BASE_URL, loadConfig, type Config } from '../../src/config';
+import type { Env } from '../../src/env';
+
+/** The ConfigError that loading `env` throws. */
+function configError(env: Env): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`expected loadConfig to throw for ${JSON.stringify(env)}`);
+}
+
+const DEFAULTS: Config = {
+  apiKey: undefined,
+  baseUrl: 'https://generativelanguage.googleapis.com',
+  upstream: 'gemini',
+  defaultModel: 'gemini-2.5-flash',
+  allowedModels: ['gemini-2.5-flash'],
+  maxOutputTokens: 8192,
+  maxMessageChars: 32_000,
+  maxBodyBytes: 1_048_576,
+  upstreamTimeoutMs: 60_000,
+  upstreamIdleTimeoutMs: 30_000,
+  heartbeatMs: 15_000,
+};
+
+const NUMERIC = [
+  ['MAX_OUTPUT_TOKENS', 'maxOutputTokens'],
+  ['MAX_MESSAGE_CHARS', 'maxMessageChars'],
+  ['MAX_BODY_BYTES', 'maxBodyBytes'],
+  ['UPSTREAM_TIMEOUT_MS', 'upstreamTimeoutMs'],
+  ['UPSTREAM_IDLE_TIMEOUT_MS', 'upstreamIdleTimeoutMs'],
+  ['SSE_HEARTBEAT_MS', 'heartbeatMs'],
+] as const;
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    it('uses the documented defaults when nothing is set', () => {
+      expect(loadConfig({})).toStrictEqual(DEFAULTS);
+    });
+
+    it('treats empty strings as unset', () => {
+      const env: Env = {
+        GEMINI_API_KEY: '',
+        GOOGLE_AI_API_KEY: '',
+        GEMINI_BASE_URL: '',
+        GEMINI_MODEL: '',
+        ALLOWED_MODELS: '',
+        MAX_OUTPUT_TOKENS: '',
+        MAX_MESSAGE_CHARS: '',
+        MAX_BODY_BYTES: '',
+        UPSTREAM_TIMEOUT_MS: '',
+        UPSTREAM_IDLE_TIMEOUT_MS: '',
+        SSE_HEARTBEAT_MS: '',
+      };
+      expect(loadConfig(env)).toStrictEqual(DEFAULTS);
+    });
+
+    it('exports Google\'s API origin as the default base URL', () => {
+      expect(GOOGLE_BASE_URL).toBe('https://generativelanguage.googleapis.com');
+    });
+  });
+
+  describe('API key', () => {
+    it('reads GEMINI_API_KEY', () => {
+      expect(loadConfig({ GEMINI_API_KEY: 'key-a' }).apiKey).toBe('key-a');
+    });
+
+    it('accepts GOOGLE_AI_API_KEY as a fallback', () => {
+      expect(loadConfig({ GOOGLE_AI_API_KEY: 'key-b' }).apiKey).toBe('key-b');
+    });
+
+    it('prefers GEMINI_API_KEY when both are set', () => {
+      expect(loadConfig({ GEMINI_API_KEY: 'key-a', GOOGLE_AI_API_KEY: 'key-b' }).apiKey).toBe('key-a');
+    });
+
+    it('falls back to GOOGLE_AI_API_KEY when GEMINI_API_KEY is blank', () => {
+      expect(loadConfig({ GEMINI_API_KEY: '   ', GOOGLE_AI_API_KEY: 'key-b' }).apiKey).toBe('key-b');
+    });
+
+    it('leaves apiKey undefined when every key is blank', () => {
+      expect(loadConfig({ GEMINI_API_KEY: ' ', GOOGLE_AI_API_KEY: '\n\t' }).apiKey).toBeUndefined();
+    });
+
+    it('trims whitespace around the key', () => {
+      expect(loadConfig({ GEMINI_API_KEY: '  key-a\n' }).apiKey).toBe('key-a');
+    });
+  });
+
+  describe('models', () => {
+    it('parses ALLOWED_MODELS trimmed and deduplicated, with GEMINI_MODEL first', () => {
+      const config = loadConfig({
+        GEMINI_MODEL: 'gemini-2.5-flash',
+        ALLOWED_MODELS: ' gemini-2.5-pro , gemini-2.5-flash,gemini-2.5-pro,, gemini-2.5-flash-lite ,',
+      });
+      expect(config.defaultModel).toBe('gemini-2.5-flash');
+      expect(config.allowedModels).toEqual(['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.5-flash-lite']);
+    });
+
+    it('always allows GEMINI_MODEL, even when ALLOWED_MODELS leaves it out', () => {
+      const config = loadConfig({ GEMINI_MODEL: 'gemini-2.5-pro', ALLOWED_MODELS: 'gemini-2.5-flash' });
+      expect(config.defaultModel).toBe('gemini-2.5-pro');
+      expect(config.allowedModels).toEqual(['gemini-2.5-pro', 'gemini-2.5-flash']);
+    });
+
+    it('always allows the default model when GEMINI_MODEL is not set', () => {
+      expect(loadConfig({ ALLOWED_MODELS: 'gemini-2.5-pro' }).allowedModels).toEqual(['gemini-2.5-flash', 'gemini-2.5-pro']);
+    });
+
+    it('trims GEMINI_MODEL', () => {
+      expect(loadConfig({ GEMINI_MODEL: ' gemini-2.5-pro ' }).defaultModel).toBe('gemini-2.5-pro');
+    });
+
+    it('rejects a GEMINI_MODEL with spaces, naming the setting', () => {
+      const error = configError({ GEMINI_MODEL: 'gemini 2.5 flash' });
+      expect(error.message).toContain('GEMINI_MODEL');
+      expect(error.message).toContain('"gemini 2.5 flash"');
+    });
+
+    it.each(['gemini pro', 'models/gemini-2.5-pro', '-gemini'])('rejects "%s" in ALLOWED_MODELS, naming the setting', (model) => {
+      const error = configError({ ALLOWED_MODELS: `gemini-2.5-pro,${model}` });
+      expect(error.message).toContain('ALLOWED_MODELS');
+      expect(error.message).toContain(`"${model}"`);
+    });
+  });
+
+  describe('base URL and upstream', () => {
+    it.each([
+      ['http://127.0.0.1:8787', 'http://127.0.0.1:8787'],
+      ['http://127.0.0.5:9000/', 'http://127.0.0.5:9000'],
+      ['http://localhost:8787', 'http://localhost:8787'],
+      ['https://localhost', 'https://localhost'],
+      ['http://[::1]:8787', 'http://[::1]:8787'],
+    ])('marks the loopback base URL %s as the fake upstream', (raw, baseUrl) => {
+      const config = loadConfig({ GEMINI_BASE_URL: raw });
+      expect(config.upstream).toBe('fake');
+      expect(config.baseUrl).toBe(baseUrl);
+    });
+
+    it.each([
+      'https://generativelanguage.googleapis.com',
+      'https://gemini-proxy.example.com',
+      'http://localhost.example.com',
+      'http://127.0.0.1.example.com',
+      'http://10.0.0.1:8080',
+    ])('marks %s as the real gemini upstream', (raw) => {
+      const config = loadConfig({ GEMINI_BASE_URL: raw });
+      expect(config.upstream).toBe('gemini');
+      expect(config.baseUrl).toBe(raw);
+    });
+
+    it.each([
+      ['https://gemini-proxy.example.com/', 'https://gemini-proxy.example.com'],
+      ['https://gemini-proxy.example.com/google//', 'https://gemini-proxy.example.com/google'],
+      ['  http://127.0.0.1:8787/  ', 'http://127.0.0.1:8787'],
+    ])('removes the trailing slash from %j', (raw, baseUrl) => {
+      expect(loadConfig({ GEMINI_BASE_URL: raw }).baseUrl).toBe(baseUrl);
+    });
+
+    it.each(['not a url', 'ftp://x', 'file:///etc/passwd', '/v1beta'])('rejects GEMINI_BASE_URL %j, naming the setting', (raw) => {
+      expect(configError({ GEMINI_BASE_URL: raw }).message).toBe(
+        `GEMINI_BASE_URL must be an absolute http(s) URL, got "${raw}"`,
+      );
+    });
+  });
+
+  describe('numeric settings', () => {
+    it.each(NUMERIC)('reads %s from a string', (name, field) => {
+      expect(loadConfig({ [name]: '4096' })[field]).toBe(4096);
+    });
+
+    it.each(NUMERIC)('reads %s from a number', (name, field) => {
+      expect(loadConfig({ [name]: 2500 })[field]).toBe(2500);
+    });
+
+    it('trims whitespace around a numeric string', () => {
+      expect(loadConfig({ MAX_MESSAGE_CHARS: ' 2000\n' }).maxMessageChars).toBe(2000);
+    });
+
+    it('treats a blank numeric setting as unset', () => {
+      expect(loadConfig({ MAX_OUTPUT_TOKENS: '   ' }).maxOutputTokens).toBe(8192);
+    });
+
+    it('leaves the other numeric settings at their defaults when one is set', () => {
+      expect(loadConfig({ MAX_OUTPUT_TOKENS: '1024' })).toStrictEqual({ ...DEFAULTS, maxOutputTokens: 1024 });
+    });
+
+    const bad: Array<string | number> = ['abc', '0', '-5', '1.5', '12px', '0x10', '1e3', 0, -1, 1.5, Number.NaN];
+    const cases = NUMERIC.flatMap(([name]) => bad.map((value) => [name, value] as const));
+    it.each(cases)('rejects %s = %j with a ConfigError naming the setting', (name, value) => {
+      expect(configError({ [name]: value }).message).toBe(`${name} must be a positive whole number, got "${value}"`);
+    });
+  });
+
+  describe('caching', () => {
+    it('returns the same config object for the same env object', () => {
+      const env: Env = { GEMINI_API_KEY: 'key-a', MAX_OUTPUT_TOKENS: '1024' };
+      const first = loadConfig(env);
+      expect(loadConfig(env)).toBe(first);
+    });
+
+    it('parses a different env object afresh, even with equal contents', () => {
+      const first = loadConfig({ GEMINI_API_KEY: 'key-a' });
+      const second = loadConfig({ GEMINI_API_KEY: 'key-a' });
+      expect(second).not.toBe(first);
+      expect(second).toStrictEqual(first);
+    });
+
+    it('does not cache a failure: the same bad env throws every time', () => {
+      const env: Env = { MAX_BODY_BYTES: 'lots' };
+      expect(configError(env).message).toBe('MAX_BODY_BYTES must be a positive whole number, got "lots"');
+      expect(configError(env).message).toBe('MAX_BODY_BYTES must be a positive whole number, got "lots"');
+    });
+  });
+
+  it('throws ConfigError, an Error named ConfigError', () => {
+    const error = configError({ MAX_OUTPUT_TOKENS: 'abc' });
+    expect(error).toBeInstanceOf(Error);
+    expect(error.name).toBe('ConfigError');
+  });
+});
