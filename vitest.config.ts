@@ -18,6 +18,8 @@ export default defineConfig({
           MAX_OUTPUT_TOKENS: '4096',
           UPSTREAM_TIMEOUT_MS: '3000',
           UPSTREAM_IDLE_TIMEOUT_MS: '1500',
+          RESUME_GRACE_MS: '500',
+          MAX_CONTEXT_CHARS: '3000',
         },
       },
     })),

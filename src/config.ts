@@ -1,4 +1,4 @@
-import type { Env } from './env';
+import type { Settings } from './env';
 
 export const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
 
@@ -17,6 +17,10 @@ export interface Config {
   upstreamTimeoutMs: number;
   upstreamIdleTimeoutMs: number;
   heartbeatMs: number;
+  /** Most characters of stored history sent with a chat turn (the newest turns that fit). */
+  maxContextChars: number;
+  /** How long a chat turn runs on with nobody listening, waiting for a reconnect. */
+  resumeGraceMs: number;
 }
 
 /** A setting that cannot be used; the message names it. */
@@ -24,13 +28,13 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const cache = new WeakMap<Env, Config>();
+const cache = new WeakMap<Settings, Config>();
 
 /**
  * Parses the bindings into a {@link Config}, once per `env` object.
  * @throws {ConfigError} naming the first bad setting
  */
-export function loadConfig(env: Env): Config {
+export function loadConfig(env: Settings): Config {
   let config = cache.get(env);
   if (!config) {
     config = parseConfig(env);
@@ -39,7 +43,7 @@ export function loadConfig(env: Env): Config {
   return config;
 }
 
-function parseConfig(env: Env): Config {
+function parseConfig(env: Settings): Config {
   const apiKey = nonEmpty(env.GEMINI_API_KEY) ?? nonEmpty(env.GOOGLE_AI_API_KEY);
   const baseUrl = parseBaseUrl(env.GEMINI_BASE_URL);
   const defaultModel = nonEmpty(env.GEMINI_MODEL) ?? 'gemini-2.5-flash';
@@ -65,6 +69,8 @@ function parseConfig(env: Env): Config {
     upstreamTimeoutMs: positiveInt(env, 'UPSTREAM_TIMEOUT_MS', 60_000),
     upstreamIdleTimeoutMs: positiveInt(env, 'UPSTREAM_IDLE_TIMEOUT_MS', 30_000),
     heartbeatMs: positiveInt(env, 'SSE_HEARTBEAT_MS', 15_000),
+    maxContextChars: positiveInt(env, 'MAX_CONTEXT_CHARS', 100_000),
+    resumeGraceMs: positiveInt(env, 'RESUME_GRACE_MS', 10_000),
   };
 }
 
@@ -99,9 +105,11 @@ type NumericSetting =
   | 'MAX_BODY_BYTES'
   | 'UPSTREAM_TIMEOUT_MS'
   | 'UPSTREAM_IDLE_TIMEOUT_MS'
-  | 'SSE_HEARTBEAT_MS';
+  | 'SSE_HEARTBEAT_MS'
+  | 'MAX_CONTEXT_CHARS'
+  | 'RESUME_GRACE_MS';
 
-function positiveInt(env: Env, name: NumericSetting, fallback: number): number {
+function positiveInt(env: Settings, name: NumericSetting, fallback: number): number {
   const raw = env[name];
   const text = String(raw ?? '').trim();
   if (text === '') return fallback;

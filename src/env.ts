@@ -1,9 +1,17 @@
 /**
- * The Worker's bindings, as declared in wrangler.toml (vars) and secrets.
+ * The Worker's bindings, as declared in wrangler.toml: the chat Durable Objects, vars and secrets.
  * Every value arrives as a string (or a number, when written bare in TOML);
  * `loadConfig` turns them into a typed {@link Config}.
  */
-export interface Env {
+import type { ChatRoom } from './chat/chat-room';
+
+export interface Env extends Settings {
+  /** One Durable Object per conversation. */
+  CHAT_ROOMS: DurableObjectNamespace<ChatRoom>;
+}
+
+/** The settings among the bindings: vars and secrets. */
+export interface Settings {
   GEMINI_API_KEY?: string;
   /** The name the original Next.js route used; accepted as a fallback. */
   GOOGLE_AI_API_KEY?: string;
@@ -16,4 +24,6 @@ export interface Env {
   UPSTREAM_TIMEOUT_MS?: string | number;
   UPSTREAM_IDLE_TIMEOUT_MS?: string | number;
   SSE_HEARTBEAT_MS?: string | number;
+  MAX_CONTEXT_CHARS?: string | number;
+  RESUME_GRACE_MS?: string | number;
 }

@@ -1,4 +1,4 @@
-import type { ErrorCode } from './protocol/events';
+import type { ErrorBody, ErrorCode } from './protocol/events';
 
 /**
  * An error known before the first byte of a response: it becomes an HTTP
@@ -14,4 +14,18 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A JSON error response: `{"error":{"code","message"}}`. */
+export function errorResponse(
+  status: number,
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  const body: ErrorBody = { error: { code, message } };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json; charset=utf-8', ...headers },
+  });
 }

@@ -37,7 +37,8 @@ export interface UpstreamSettings {
  * Resolves to a stream of Gemini's chunks. A failure after that is yielded as
  * the stream's last item, never thrown, so the caller can end its own stream
  * with an error frame. Aborting `signal`, or cancelling the stream, aborts the
- * upstream request at once (it costs tokens).
+ * upstream request at once (it costs tokens). A {@link GeminiError} given as
+ * the abort reason is what the stream then reports.
  */
 export async function openGeminiStream(
   call: GeminiCall,
@@ -48,7 +49,9 @@ export async function openGeminiStream(
   const abort = (error: GeminiError) => {
     if (!controller.signal.aborted) controller.abort(error);
   };
-  const onClientAbort = () => abort(new GeminiError('aborted', 'The client closed the connection'));
+  // The caller may say why it stopped (a cancelled chat turn); otherwise the client left.
+  const onClientAbort = () =>
+    abort(signal?.reason instanceof GeminiError ? signal.reason : new GeminiError('aborted', 'The client closed the connection'));
   if (signal?.aborted) onClientAbort();
   signal?.addEventListener('abort', onClientAbort);
 

@@ -43,30 +43,10 @@ export function parseChatRequest(body: unknown, config: Config): ChatRequest {
 
   const message = text(input.message, 'message', config.maxMessageChars);
 
-  let model = config.defaultModel;
-  if (input.model !== undefined) {
-    if (typeof input.model !== 'string') throw invalid('model must be a string');
-    if (!config.allowedModels.includes(input.model)) {
-      throw new ApiError(
-        400,
-        'model_not_allowed',
-        `model "${input.model}" is not allowed; allowed: ${config.allowedModels.join(', ')}`,
-      );
-    }
-    model = input.model;
-  }
-
-  let system: string | undefined;
-  if (input.system !== undefined) {
-    if (typeof input.system !== 'string') throw invalid('system must be a string');
-    if (input.system.length > config.maxMessageChars) throw tooLong('system', config.maxMessageChars);
-    system = input.system.trim() ? input.system : undefined;
-  }
-
   return {
     message,
-    model,
-    system,
+    model: model(input.model, config),
+    system: system(input.system, config.maxMessageChars),
     history: input.history === undefined ? [] : history(input.history, config.maxMessageChars),
     generationConfig:
       input.generationConfig === undefined ? {} : generation(input.generationConfig, config.maxOutputTokens),
@@ -87,6 +67,22 @@ export function toGeminiCall(request: ChatRequest, config: Config): GeminiCall {
       maxOutputTokens: request.generationConfig.maxOutputTokens ?? config.maxOutputTokens,
     },
   };
+}
+
+function model(value: unknown, config: Config): string {
+  if (value === undefined) return config.defaultModel;
+  if (typeof value !== 'string') throw invalid('model must be a string');
+  if (!config.allowedModels.includes(value)) {
+    throw new ApiError(400, 'model_not_allowed', `model "${value}" is not allowed; allowed: ${config.allowedModels.join(', ')}`);
+  }
+  return value;
+}
+
+function system(value: unknown, maxChars: number): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw invalid('system must be a string');
+  if (value.length > maxChars) throw tooLong('system', maxChars);
+  return value.trim() ? value : undefined;
 }
 
 function object(value: unknown, name: string): Record<string, unknown> {
@@ -153,4 +149,33 @@ function number(value: unknown, name: string, min: number, max: number, integer:
   if (integer && !Number.isInteger(value)) throw invalid(`${field} must be a whole number`);
   if (value < min || value > max) throw invalid(`${field} must be between ${min} and ${max}`);
   return value;
+}
+
+/** A validated body of `POST /api/chats/:id/messages`. */
+export interface TurnRequest {
+  message: string;
+}
+
+/** Checks the body of a chat turn: `{ message }` and nothing else. */
+export function parseTurnRequest(body: unknown, config: Config): TurnRequest {
+  const input = object(body, 'request body');
+  for (const key of Object.keys(input)) {
+    if (key !== 'message') throw invalid(`unknown field "${key}"; allowed: message`);
+  }
+  return { message: text(input.message, 'message', config.maxMessageChars) };
+}
+
+/** A validated body of `POST /api/chats`: the chat's fixed settings. */
+export interface NewChatRequest {
+  system?: string;
+  model: string;
+}
+
+/** Checks the (optional) body of `POST /api/chats`: `{ system?, model? }`. */
+export function parseNewChatRequest(body: unknown, config: Config): NewChatRequest {
+  const input = body === undefined ? {} : object(body, 'request body');
+  for (const key of Object.keys(input)) {
+    if (key !== 'system' && key !== 'model') throw invalid(`unknown field "${key}"; allowed: system, model`);
+  }
+  return { model: model(input.model, config), system: system(input.system, config.maxMessageChars) };
 }

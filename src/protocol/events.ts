@@ -44,6 +44,8 @@ export type ErrorCode =
   | 'upstream_disconnected'
   | 'upstream_incomplete'
   | 'cancelled'
+  | 'turn_in_progress'
+  | 'interrupted'
   | 'internal_error';
 
 export type TextEvent = { type: 'text'; text: string };

@@ -9,7 +9,19 @@ export interface SseEncoderOptions {
 }
 
 const encoder = new TextEncoder();
-const PING = encoder.encode(': ping\n\n');
+
+/** An SSE comment: keeps idle connections open, ignored by every SSE parser. */
+export const PING = encoder.encode(': ping\n\n');
+
+/** One event as the bytes of one SSE frame. `data:` is single-line JSON, so no payload can break the framing. */
+export function encodeFrame(event: SseInput): Uint8Array {
+  return encodeRawFrame(event.id, event.type, eventData(event));
+}
+
+/** A frame from its parts; `data` must already be single-line JSON (as {@link eventData} makes it). */
+export function encodeRawFrame(id: number | undefined, event: string, data: string): Uint8Array {
+  return encoder.encode(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${data}\n\n`);
+}
 
 /**
  * Encodes chat events as Server-Sent Event frames, one frame per event, as
@@ -40,8 +52,7 @@ export class SseEncoderStream extends TransformStream<SseInput, Uint8Array> {
       },
       transform(event, controller) {
         idle = false;
-        const id = event.id === undefined ? '' : `id: ${event.id}\n`;
-        controller.enqueue(encoder.encode(`${id}event: ${event.type}\ndata: ${eventData(event)}\n\n`));
+        controller.enqueue(encodeFrame(event));
       },
       flush: stop,
       cancel: stop,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, GOOGLE_BASE_URL, loadConfig, type Config } from '../../src/config';
-import type { Env } from '../../src/env';
+import type { Settings } from '../../src/env';
 
 /** The ConfigError that loading `env` throws. */
-function configError(env: Env): ConfigError {
+function configError(env: Settings): ConfigError {
   try {
     loadConfig(env);
   } catch (error) {
@@ -25,6 +25,8 @@ const DEFAULTS: Config = {
   upstreamTimeoutMs: 60_000,
   upstreamIdleTimeoutMs: 30_000,
   heartbeatMs: 15_000,
+  maxContextChars: 100_000,
+  resumeGraceMs: 10_000,
 };
 
 const NUMERIC = [
@@ -34,6 +36,8 @@ const NUMERIC = [
   ['UPSTREAM_TIMEOUT_MS', 'upstreamTimeoutMs'],
   ['UPSTREAM_IDLE_TIMEOUT_MS', 'upstreamIdleTimeoutMs'],
   ['SSE_HEARTBEAT_MS', 'heartbeatMs'],
+  ['MAX_CONTEXT_CHARS', 'maxContextChars'],
+  ['RESUME_GRACE_MS', 'resumeGraceMs'],
 ] as const;
 
 describe('loadConfig', () => {
@@ -43,7 +47,7 @@ describe('loadConfig', () => {
     });
 
     it('treats empty strings as unset', () => {
-      const env: Env = {
+      const env: Settings = {
         GEMINI_API_KEY: '',
         GOOGLE_AI_API_KEY: '',
         GEMINI_BASE_URL: '',
@@ -197,7 +201,7 @@ describe('loadConfig', () => {
 
   describe('caching', () => {
     it('returns the same config object for the same env object', () => {
-      const env: Env = { GEMINI_API_KEY: 'key-a', MAX_OUTPUT_TOKENS: '1024' };
+      const env: Settings = { GEMINI_API_KEY: 'key-a', MAX_OUTPUT_TOKENS: '1024' };
       const first = loadConfig(env);
       expect(loadConfig(env)).toBe(first);
     });
@@ -210,7 +214,7 @@ describe('loadConfig', () => {
     });
 
     it('does not cache a failure: the same bad env throws every time', () => {
-      const env: Env = { MAX_BODY_BYTES: 'lots' };
+      const env: Settings = { MAX_BODY_BYTES: 'lots' };
       expect(configError(env).message).toBe('MAX_BODY_BYTES must be a positive whole number, got "lots"');
       expect(configError(env).message).toBe('MAX_BODY_BYTES must be a positive whole number, got "lots"');
     });

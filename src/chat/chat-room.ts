@@ -1,0 +1,231 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { Content } from '@google/generative-ai';
+import { loadConfig, type Config } from '../config';
+import type { Env } from '../env';
+import { ApiError, errorResponse } from '../errors';
+import { streamChat } from '../gemini/chat-stream';
+import { SSE_HEADERS } from '../stream/sse-headers';
+import { encodeRawFrame } from '../stream/sse-encoder';
+import { eventData, type ChatEvent, type ErrorEvent } from '../protocol/events';
+import { ChatStore, type ChatMessage, type ChatSettings, type StoredFrame } from './chat-store';
+import { Turn } from './turn';
+
+/** What `GET /api/chats/:id` returns. */
+export interface ChatSnapshot {
+  id: string;
+  model: string;
+  system?: string;
+  messages: ChatMessage[];
+}
+
+/**
+ * One conversation: its settings, its messages (SQLite, one row each) and at
+ * most one model turn in flight. The object owns the turn — it calls Gemini,
+ * streams the frames to whoever listens and stores the answer — so a turn
+ * survives its client's connection. The Worker only routes.
+ *
+ * Streaming endpoints go through `fetch()` (a streaming Response whose
+ * request.signal tells when a listener leaves); the rest are RPC methods.
+ */
+export class ChatRoom extends DurableObject<Env> {
+  private readonly store: ChatStore;
+  private readonly config: Config;
+  private exists: boolean;
+  private turn: Turn | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = loadConfig(env);
+    this.store = new ChatStore(ctx.storage);
+    this.exists = this.store.exists();
+    if (this.exists) {
+      this.store.migrate();
+      this.recoverInterruptedTurn();
+    }
+  }
+
+  /** Creates the chat. Idempotent for the same object: a second call changes nothing. */
+  async create(settings: ChatSettings): Promise<void> {
+    if (this.exists) return;
+    this.store.create(settings, Date.now());
+    this.exists = true;
+  }
+
+  /** The chat and all its messages, or null when there is no such chat. */
+  async snapshot(id: string): Promise<ChatSnapshot | null> {
+    if (!this.exists) return null;
+    const { system, model } = this.store.settings();
+    const messages = this.store.messages();
+    const turn = this.turn;
+    if (turn?.active) {
+      const streaming = messages.find((m) => m.id === turn.messageId);
+      if (streaming) streaming.text = turn.text;
+    }
+    return { id, model, ...(system ? { system } : {}), messages };
+  }
+
+  /** Cancels the turn in flight. Resolves to false when there is none (or no chat: null). */
+  async cancel(): Promise<boolean | null> {
+    if (!this.exists) return null;
+    if (!this.turn?.active) return false;
+    this.turn.cancel('The turn was cancelled');
+    return true;
+  }
+
+  /** Deletes the chat and all its storage. Resolves to false when there was no chat. */
+  async destroy(): Promise<boolean> {
+    if (!this.exists) return false;
+    this.turn?.cancel('The chat was deleted');
+    this.turn = undefined;
+    this.exists = false;
+    await this.ctx.storage.deleteAll();
+    return true;
+  }
+
+  /** Rows written by the latest turn (storage is billed per row written). */
+  async lastTurnRowsWritten(): Promise<number | undefined> {
+    return this.turn?.rowsWritten;
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    try {
+      if (request.method === 'POST' && url.pathname === '/messages') return await this.postMessage(request);
+      if (request.method === 'GET' && url.pathname === '/stream') return this.resume(request);
+      await request.body?.cancel();
+      throw new ApiError(404, 'not_found', 'no such chat endpoint');
+    } catch (error) {
+      if (error instanceof ApiError) return errorResponse(error.status, error.code, error.message, error.headers);
+      console.error(JSON.stringify({ level: 'error', event: 'chat_room_failed', error: String(error) }));
+      return errorResponse(500, 'internal_error', 'internal error');
+    }
+  }
+
+  /** Starts a turn: stores the user message, calls Gemini, streams the answer. */
+  private async postMessage(request: Request): Promise<Response> {
+    // The Worker validated the body; read it whole before any early answer.
+    const { message } = (await request.json()) as { message: string };
+    if (!this.exists) throw notFound();
+    // No await between this check and `this.turn = …`: a second message cannot slip in.
+    if (this.turn?.active) {
+      throw new ApiError(409, 'turn_in_progress', 'a turn is still streaming; wait for it, cancel it or resume it');
+    }
+    const settings = this.store.settings();
+    const contents = buildContents(this.store.recentMessages(), message, this.config.maxContextChars - (settings.system?.length ?? 0));
+    const turn = this.startTurn(message, settings.lastEventId);
+
+    let events: ReadableStream<ChatEvent>;
+    try {
+      events = await streamChat(
+        { model: settings.model, system: settings.system, contents, generationConfig: { maxOutputTokens: this.config.maxOutputTokens } },
+        this.config,
+        turn.signal,
+      );
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      await turn.fail(error.code, error.message);
+      throw error;
+    }
+    // This turn's frames are numbered from the chat's last event id at its start.
+    const body = turn.listen(settings.lastEventId, request.signal);
+    this.ctx.waitUntil(turn.run(events));
+    return new Response(body, { headers: SSE_HEADERS });
+  }
+
+  /** Replays the latest turn after Last-Event-ID, then follows it live. */
+  private resume(request: Request): Response {
+    if (!this.exists) throw notFound();
+    const lastEventId = parseLastEventId(request);
+    const turn = this.turn;
+    if (turn) {
+      // EventSource reconnects whenever a stream closes; 204 is what tells it to stop.
+      if (!turn.active && lastEventId >= turn.lastFrameId!) return new Response(null, { status: 204 });
+      return new Response(turn.listen(lastEventId, request.signal), { headers: SSE_HEADERS });
+    }
+    // Not in memory (the object restarted): the stored frames of a settled turn.
+    const frames = this.store.frames().frames.filter(([id]) => id > lastEventId);
+    if (frames.length === 0) return new Response(null, { status: 204 });
+    const bytes = frames.map(([id, event, data]) => encodeRawFrame(id, event, data));
+    return new Response(new Blob(bytes).stream(), { headers: SSE_HEADERS });
+  }
+
+  private startTurn(message: string, lastEventId: number): Turn {
+    const now = Date.now();
+    const messageId = this.store.transaction(() => {
+      this.store.clearFrames();
+      this.store.addMessage('user', message, 'complete', now);
+      return this.store.addMessage('model', '', 'streaming', now);
+    });
+    this.turn = new Turn({
+      store: this.store,
+      sync: () => this.ctx.storage.sync(),
+      messageId,
+      lastEventId,
+      graceMs: this.config.resumeGraceMs,
+      heartbeatMs: this.config.heartbeatMs,
+    });
+    return this.turn;
+  }
+
+  /**
+   * A turn that was streaming when the object stopped (a deploy, an eviction)
+   * can no longer finish: store its partial text as failed, and end its frame
+   * log with an error frame so a resuming client is told.
+   */
+  private recoverInterruptedTurn(): void {
+    for (const message of this.store.streamingMessages()) {
+      const { turn, frames } = this.store.frames();
+      const own = turn === message.id ? frames : [];
+      const text = own.filter(([, event]) => event === 'text').map(([, , data]) => (JSON.parse(data) as { text: string }).text).join('');
+      const lastId = Math.max(this.store.settings().lastEventId, own.at(-1)?.[0] ?? 0);
+      const error: ErrorEvent = { type: 'error', code: 'interrupted', message: 'The turn was interrupted by a restart of the chat service' };
+      const frame: StoredFrame = [lastId + 1, 'error', eventData(error)];
+      this.store.transaction(() => {
+        if (turn !== message.id) this.store.clearFrames();
+        this.store.appendFrames(message.id, [frame]);
+        this.store.finishMessage(message.id, { text, status: 'failed', error: { code: error.code, message: error.message } });
+        this.store.setLastEventId(frame[0]);
+      });
+    }
+  }
+}
+
+function notFound(): ApiError {
+  return new ApiError(404, 'not_found', 'no such chat');
+}
+
+function parseLastEventId(request: Request): number {
+  const raw = request.headers.get('last-event-id') ?? new URL(request.url).searchParams.get('lastEventId');
+  if (raw === null || raw === '') return 0;
+  if (!/^\d{1,15}$/.test(raw)) throw new ApiError(400, 'invalid_request', 'Last-Event-ID must be a whole number');
+  return Number(raw);
+}
+
+/**
+ * The Gemini contents for a new message: as many of the latest complete turns
+ * as fit in `budget` characters, oldest first, then the new message. Turns
+ * whose answer failed or is empty are left out, so the contents always
+ * alternate user/model and end with the user. Reads only as many rows as it uses.
+ */
+export function buildContents(recent: Iterable<ChatMessage>, message: string, budget: number): Content[] {
+  const turns: Content[] = [];
+  let used = message.length;
+  let answer: ChatMessage | undefined;
+  for (const entry of recent) {
+    if (entry.role === 'model') {
+      answer = entry;
+      continue;
+    }
+    const usable = answer && (answer.status === 'complete' || answer.status === 'cancelled') && answer.text.trim() !== '';
+    if (usable) {
+      const size = entry.text.length + answer!.text.length;
+      if (used + size > budget) break;
+      used += size;
+      turns.push({ role: 'model', parts: [{ text: answer!.text }] }, { role: 'user', parts: [{ text: entry.text }] });
+    }
+    answer = undefined;
+  }
+  turns.reverse();
+  turns.push({ role: 'user', parts: [{ text: message }] });
+  return turns;
+}

@@ -1,0 +1,255 @@
+import { GeminiError } from '../gemini/gemini-error';
+import { eventData, type ChatEvent, type ErrorCode, type TerminalEvent } from '../protocol/events';
+import { encodeFrame, PING } from '../stream/sse-encoder';
+import type { ChatStore, MessageStatus, StoredFrame } from './chat-store';
+
+/** Persist live frames at most this often, or every {@link FLUSH_FRAMES} frames: a row per batch, not per chunk. */
+export const FLUSH_MS = 250;
+export const FLUSH_FRAMES = 64;
+/** A batch row stays far below Durable Objects' 2 MB row limit. */
+const FLUSH_BYTES = 256 * 1024;
+
+export interface TurnOptions {
+  store: ChatStore;
+  /** Waits until every write so far is durable. */
+  sync: () => Promise<void>;
+  /** The model message this turn fills. */
+  messageId: number;
+  /** The id of the last frame before this turn; this turn's frames count up from it. */
+  lastEventId: number;
+  /** How long the turn runs on with nobody listening before it is cancelled. */
+  graceMs: number;
+  heartbeatMs: number;
+  /** Called once, when the turn's outcome is stored. */
+  onSettled?: (turn: Turn) => void;
+}
+
+interface Frame {
+  id: number;
+  bytes: Uint8Array;
+}
+
+interface Listener {
+  controller: ReadableStreamDefaultController<Uint8Array>;
+}
+
+/**
+ * One model turn of a chat, owned by the chat's Durable Object. It reads the
+ * answer's events, gives each an SSE id, fans the frames out to every listener
+ * (a turn may have several, or none for a while), keeps them for replay, and
+ * persists them in batches. When the answer ends it stores the model message,
+ * waits until that is durable, and only then sends the terminal frame.
+ *
+ * With nobody listening for `graceMs` it cancels itself: Gemini is aborted
+ * and the partial answer stored as `cancelled`.
+ */
+export class Turn {
+  readonly messageId: number;
+  /** Aborting it stops the upstream call; its reason becomes the terminal error. */
+  private readonly upstream = new AbortController();
+  private readonly frames: Frame[] = [];
+  private pending: StoredFrame[] = [];
+  private pendingBytes = 0;
+  private readonly texts: string[] = [];
+  private readonly listeners = new Set<Listener>();
+  private lastEventId: number;
+  private terminalId: number | undefined;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private graceTimer: ReturnType<typeof setTimeout> | null = null;
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+  private quietSinceTick = true;
+  /** Rows this turn wrote (billing), for the log and the tests. */
+  rowsWritten = 0;
+  outcome: { status: MessageStatus; finishReason?: string; code?: ErrorCode } | undefined;
+
+  constructor(private readonly options: TurnOptions) {
+    this.messageId = options.messageId;
+    this.lastEventId = options.lastEventId;
+    if (options.heartbeatMs > 0) {
+      this.heartbeat = setInterval(() => {
+        if (this.quietSinceTick) this.broadcast(PING);
+        this.quietSinceTick = true;
+      }, options.heartbeatMs);
+    }
+  }
+
+  /** The signal the upstream call runs under. */
+  get signal(): AbortSignal {
+    return this.upstream.signal;
+  }
+
+  /** True until the terminal frame is stored. */
+  get active(): boolean {
+    return this.terminalId === undefined;
+  }
+
+  /** The answer so far. */
+  get text(): string {
+    return this.texts.join('');
+  }
+
+  /** The id of the terminal frame, once there is one. */
+  get lastFrameId(): number | undefined {
+    return this.terminalId;
+  }
+
+  /** Stops the upstream call; the turn ends with an error frame carrying this message. */
+  cancel(message: string): void {
+    if (this.active && !this.upstream.signal.aborted) this.upstream.abort(new GeminiError('aborted', message));
+  }
+
+  /** Reads the answer to its end. Never throws: a failure becomes the terminal frame. */
+  async run(events: ReadableStream<ChatEvent>): Promise<void> {
+    try {
+      for await (const event of events) {
+        if (event.type === 'text') this.push(event);
+        else return await this.settle(event);
+      }
+      await this.settle({ type: 'error', code: 'upstream_incomplete', message: 'The answer ended without a terminal event' });
+    } catch (error) {
+      console.error(JSON.stringify({ level: 'error', event: 'turn_failed', error: String(error) }));
+      if (this.active) await this.settle({ type: 'error', code: 'internal_error', message: 'The turn failed' });
+    }
+  }
+
+  /**
+   * Ends the turn without an answer (the call failed before its first chunk,
+   * or was cancelled while waiting for it).
+   */
+  fail(code: ErrorCode, message: string): Promise<void> {
+    return this.settle({ type: 'error', code, message });
+  }
+
+  /**
+   * A stream of this turn's frames after `afterId`, then the live ones until the
+   * terminal frame. Leaving (the stream cancelled, or `signal` aborted) does not
+   * stop the turn; only the last listener leaving starts the grace period.
+   */
+  listen(afterId: number, signal?: AbortSignal): ReadableStream<Uint8Array> {
+    let listener: Listener | undefined;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        for (const frame of this.frames) if (frame.id > afterId) controller.enqueue(frame.bytes);
+        if (!this.active) return controller.close();
+        if (signal?.aborted) {
+          controller.close();
+          return this.armGrace();
+        }
+        listener = { controller };
+        this.listeners.add(listener);
+        this.disarmGrace();
+        // workerd#6832: a disconnect does not reliably cancel a response stream; request.signal does fire.
+        signal?.addEventListener('abort', () => this.leave(listener!, true));
+      },
+      cancel: () => {
+        if (listener) this.leave(listener, false);
+      },
+    });
+  }
+
+  private push(event: ChatEvent): StoredFrame {
+    const id = ++this.lastEventId;
+    const stored: StoredFrame = [id, event.type, eventData(event)];
+    const bytes = encodeFrame({ ...event, id });
+    this.frames.push({ id, bytes });
+    this.pending.push(stored);
+    this.pendingBytes += stored[2].length;
+    if (event.type === 'text') {
+      this.texts.push(event.text);
+      this.broadcast(bytes);
+      if (this.pending.length >= FLUSH_FRAMES || this.pendingBytes >= FLUSH_BYTES) this.flush();
+      else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    }
+    return stored;
+  }
+
+  private flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (this.pending.length === 0) return;
+    const store = this.options.store;
+    const before = store.rowsWritten;
+    store.appendFrames(this.messageId, this.pending);
+    this.rowsWritten += store.rowsWritten - before;
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  /** Stores the outcome and the remaining frames in one transaction, then sends the terminal frame. */
+  private async settle(event: TerminalEvent): Promise<void> {
+    if (!this.active) return;
+    const frame = this.push(event);
+    this.terminalId = frame[0];
+    clearInterval(this.heartbeat);
+    this.disarmGrace();
+    const status: MessageStatus =
+      event.type === 'done' ? 'complete' : event.code === 'cancelled' ? 'cancelled' : 'failed';
+    this.outcome = {
+      status,
+      finishReason: event.type === 'done' ? event.finishReason : undefined,
+      code: event.type === 'error' ? event.code : undefined,
+    };
+    const store = this.options.store;
+    const before = store.rowsWritten;
+    store.transaction(() => {
+      this.flush();
+      store.finishMessage(this.messageId, {
+        text: this.text,
+        status,
+        ...(event.type === 'done'
+          ? { finishReason: event.finishReason, usage: event.usage }
+          : { error: { code: event.code, message: event.message } }),
+      });
+      store.setLastEventId(frame[0]);
+    });
+    this.rowsWritten += store.rowsWritten - before;
+    // `done` promises the answer is stored: send it only once the write is durable.
+    await this.options.sync();
+    this.broadcast(this.frames[this.frames.length - 1].bytes);
+    for (const listener of this.listeners) {
+      try {
+        listener.controller.close();
+      } catch {
+        // already closed by the client
+      }
+    }
+    this.listeners.clear();
+    this.options.onSettled?.(this);
+  }
+
+  private broadcast(bytes: Uint8Array): void {
+    this.quietSinceTick = false;
+    for (const listener of this.listeners) {
+      try {
+        listener.controller.enqueue(bytes);
+      } catch {
+        this.leave(listener, false);
+      }
+    }
+  }
+
+  private leave(listener: Listener, close: boolean): void {
+    if (!this.listeners.delete(listener)) return;
+    if (close) {
+      try {
+        listener.controller.close();
+      } catch {
+        // already closed
+      }
+    }
+    if (this.listeners.size === 0) this.armGrace();
+  }
+
+  private armGrace(): void {
+    if (!this.active || this.graceTimer !== null || this.listeners.size > 0) return;
+    this.graceTimer = setTimeout(() => {
+      this.graceTimer = null;
+      if (this.listeners.size === 0) this.cancel(`Nobody was listening for ${this.options.graceMs} ms`);
+    }, this.options.graceMs);
+  }
+
+  private disarmGrace(): void {
+    clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+  }
+}

@@ -1,0 +1,82 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../app-env';
+import type { ChatRoom } from '../chat/chat-room';
+import type { Env } from '../env';
+import { ApiError } from '../errors';
+import { parseNewChatRequest, parseTurnRequest } from '../limits/chat-request';
+import { readJsonBody } from '../limits/read-json-body';
+
+/**
+ * Chats that live in Durable Objects, one per conversation. The id in the
+ * path is the object's id: 64 hex characters from `newUniqueId()`, which is
+ * unguessable and doubles as the capability to read and write the chat.
+ */
+export const chatsRoutes = new Hono<AppEnv>();
+
+chatsRoutes.post('/api/chats', async (c) => {
+  const { config } = c.var;
+  const body = c.req.raw.body === null ? undefined : await readJsonBody(c.req.raw, config.maxBodyBytes);
+  const settings = parseNewChatRequest(body, config);
+  const id = c.env.CHAT_ROOMS.newUniqueId();
+  await c.env.CHAT_ROOMS.get(id).create(settings);
+  return c.json({ id: id.toString() }, 201);
+});
+
+chatsRoutes.get('/api/chats/:id', async (c) => {
+  const snapshot = await chatRoom(c.env, c.req.param('id')).snapshot(c.req.param('id'));
+  if (!snapshot) throw notFound();
+  return c.json(snapshot);
+});
+
+chatsRoutes.post('/api/chats/:id/messages', async (c) => {
+  const { config, log } = c.var;
+  const room = chatRoom(c.env, c.req.param('id'));
+  const turn = parseTurnRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
+  // The object owns the turn; its streaming answer passes through untouched.
+  const response = await room.fetch('https://chat-room/messages', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-request-id': log.id },
+    body: JSON.stringify(turn),
+  });
+  return new Response(response.body, response);
+});
+
+chatsRoutes.get('/api/chats/:id/stream', async (c) => {
+  const room = chatRoom(c.env, c.req.param('id'));
+  const headers = new Headers({ 'x-request-id': c.var.log.id });
+  const lastEventId = c.req.header('last-event-id') ?? c.req.query('lastEventId');
+  if (lastEventId !== undefined) headers.set('last-event-id', lastEventId);
+  const response = await room.fetch('https://chat-room/stream', { headers });
+  return new Response(response.body, response);
+});
+
+chatsRoutes.post('/api/chats/:id/cancel', async (c) => {
+  await c.req.raw.body?.cancel();
+  const cancelled = await chatRoom(c.env, c.req.param('id')).cancel();
+  if (cancelled === null) throw notFound();
+  return c.json({ cancelled });
+});
+
+chatsRoutes.delete('/api/chats/:id', async (c) => {
+  if (!(await chatRoom(c.env, c.req.param('id')).destroy())) throw notFound();
+  return c.body(null, 204);
+});
+
+const CHAT_ID = /^[0-9a-f]{64}$/;
+
+/** The chat's Durable Object. A malformed or forged id is a 404 and never reaches (or creates) an object. */
+function chatRoom(env: Env, id: string): DurableObjectStub<ChatRoom> {
+  if (!CHAT_ID.test(id)) throw notFound();
+  let objectId: DurableObjectId;
+  try {
+    // Rejects ids this namespace did not make.
+    objectId = env.CHAT_ROOMS.idFromString(id);
+  } catch {
+    throw notFound();
+  }
+  return env.CHAT_ROOMS.get(objectId);
+}
+
+function notFound(): ApiError {
+  return new ApiError(404, 'not_found', 'no such chat');
+}
