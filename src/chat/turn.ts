@@ -4,7 +4,7 @@ import { encodeFrame, PING } from '../stream/sse-encoder';
 import type { ChatStore, MessageStatus, StoredFrame } from './chat-store';
 
 /** Persist live frames at most this often, or every {@link FLUSH_FRAMES} frames: a row per batch, not per chunk. */
-export const FLUSH_MS = 250;
+export const FLUSH_MS = 1000;
 export const FLUSH_FRAMES = 64;
 /** A batch row stays far below Durable Objects' 2 MB row limit. */
 const FLUSH_BYTES = 256 * 1024;
