@@ -75,7 +75,7 @@ export class ChatRoom extends DurableObject<Env> {
   /** Deletes the chat and all its storage. Resolves to false when there was no chat. */
   async destroy(): Promise<boolean> {
     if (!this.exists) return false;
-    this.turn?.cancel('The chat was deleted');
+    this.turn?.discard();
     this.turn = undefined;
     this.exists = false;
     await this.ctx.storage.deleteAll();

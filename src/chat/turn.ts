@@ -58,6 +58,7 @@ export class Turn {
   private graceTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private quietSinceTick = true;
+  private discarded = false;
   /** Rows this turn wrote (billing), for the log and the tests. */
   rowsWritten = 0;
   outcome: { status: MessageStatus; finishReason?: string; code?: ErrorCode } | undefined;
@@ -91,6 +92,19 @@ export class Turn {
   /** The id of the terminal frame, once there is one. */
   get lastFrameId(): number | undefined {
     return this.terminalId;
+  }
+
+  /**
+   * Drops the turn with its chat (the chat was deleted): stops Gemini, ends
+   * every listener's stream, and writes nothing more.
+   */
+  discard(): void {
+    this.discarded = true;
+    this.cancel('The chat was deleted');
+    clearTimeout(this.flushTimer);
+    clearInterval(this.heartbeat);
+    this.disarmGrace();
+    for (const listener of this.listeners) this.leave(listener, true);
   }
 
   /** Stops the upstream call; the turn ends with an error frame carrying this message. */
@@ -166,7 +180,7 @@ export class Turn {
   private flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 || this.discarded) return;
     const store = this.options.store;
     const before = store.rowsWritten;
     store.appendFrames(this.messageId, this.pending);
@@ -177,7 +191,7 @@ export class Turn {
 
   /** Stores the outcome and the remaining frames in one transaction, then sends the terminal frame. */
   private async settle(event: TerminalEvent): Promise<void> {
-    if (!this.active) return;
+    if (!this.active || this.discarded) return;
     const frame = this.push(event);
     this.terminalId = frame[0];
     clearInterval(this.heartbeat);

@@ -404,6 +404,24 @@ describe('DELETE /api/chats/:id', () => {
     );
     expect(tables).toEqual([]);
   });
+
+  it('stops a streaming turn when its chat is deleted, and writes nothing after', async () => {
+    const id = await createChat();
+    const tag = uniqueTag();
+    const response = await send(id, `[fake:reply chunks=200 delay=30 tag=${tag}]`);
+    const reader = response.body!.getReader();
+    await readFrames(reader, 2);
+    expect((await worker(`/api/chats/${id}`, { method: 'DELETE' })).status).toBe(204);
+    while (!(await reader.read()).done);
+    const record = await waitForRecord(tag, (r) => r.aborted);
+    expect(record.chunksSent).toBeLessThan(200);
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // past a flush interval
+    expect((await worker(`/api/chats/${id}`)).status).toBe(404);
+    const tables = await runInDurableObject(roomOf(id), (_, state) =>
+      state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray(),
+    );
+    expect(tables).toEqual([]);
+  });
 });
 
 describe('chat ids', () => {
