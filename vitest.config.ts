@@ -28,5 +28,6 @@ export default defineConfig({
     globalSetup: ['./test/global-setup.ts'],
     include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
     testTimeout: 20_000,
+    reporters: ['default', ['json', { outputFile: '.vitest/workers.json' }]],
   },
 });

@@ -8,5 +8,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 90_000,
     fileParallelism: false,
+    reporters: ['default', ['json', { outputFile: '.vitest/e2e.json' }]],
   },
 });
