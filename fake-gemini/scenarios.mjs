@@ -18,7 +18,8 @@
  *   stall            text, then nothing until the client leaves
  *   nofinish         text, then a clean end with no finishReason
  *   empty            HTTP 200 and no frames at all
- * Options for every scenario: chunks=N (0: no text), delay=MS (between chunks), first=MS
+ * Options for every scenario: chunks=N (0: no text), chunkchars=N (about N characters
+ * a chunk; default 60), delay=MS (between chunks), first=MS
  * (before the first chunk), tag=ID (to find the request in the record).
  */
 
@@ -57,14 +58,15 @@ const MULTIBYTE = 'Grüße aus Zürich — 你好，世界！ Ἀθῆναι · 
  * @param {string} name
  * @param {number} chunks
  * @param {number} promptChars
+ * @param {number} [charsPerChunk]
  */
-export function replyText(name, chunks, promptChars) {
+export function replyText(name, chunks, promptChars, charsPerChunk = 60) {
   if (name === 'utf8') return MULTIBYTE.repeat(Math.max(2, chunks));
   const opening = `Hello from the fake Gemini (no API key is set). Your message was ${promptChars} characters long. `;
   const parts = [opening];
   let length = opening.length;
-  // About 60 characters a chunk, so long answers have many distinct frames.
-  for (let i = 0; length < chunks * 60; i++) {
+  // About 60 characters a chunk by default, so long answers have many distinct frames.
+  for (let i = 0; length < chunks * charsPerChunk; i++) {
     const sentence = SENTENCES[i % SENTENCES.length] + ' ';
     parts.push(sentence);
     length += sentence.length;
@@ -80,6 +82,13 @@ export function replyText(name, chunks, promptChars) {
  */
 export function splitText(text, count) {
   if (count === 0) return [];
+  // ASCII has no surrogate pairs: slice directly (fast for megabyte answers).
+  if (/^[\x00-\x7f]*$/.test(text)) {
+    const size = Math.max(1, Math.ceil(text.length / count));
+    const pieces = [];
+    for (let i = 0; i < text.length; i += size) pieces.push(text.slice(i, i + size));
+    return pieces;
+  }
   const chars = Array.from(text);
   const size = Math.max(1, Math.ceil(chars.length / count));
   const pieces = [];

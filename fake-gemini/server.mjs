@@ -28,6 +28,7 @@ const MAX_STALL_MS = 5 * 60_000;
  * @property {boolean} aborted the client closed the connection before the answer ended
  * @property {string} sentText all answer text written so far
  * @property {number} chunksSent
+ * @property {number[]} sentAt when each chunk was written (epoch ms, sub-ms precision), for delivery delays
  */
 
 /**
@@ -108,6 +109,7 @@ export async function startFakeGemini(options = {}) {
       aborted: false,
       sentText: '',
       chunksSent: 0,
+      sentAt: [],
     };
     records.push(record);
 
@@ -166,7 +168,7 @@ export async function startFakeGemini(options = {}) {
 function planAnswer(directive, prompt, maxOutputTokens) {
   const { name, options } = directive;
   const chunks = Math.max(0, Number(options.chunks ?? (name === 'long' ? 400 : 5)));
-  let text = chunks === 0 ? '' : replyText(name, chunks, prompt.length);
+  let text = chunks === 0 ? '' : replyText(name, chunks, prompt.length, Number(options.chunkchars ?? 60));
   let finishReason = options.finish ?? 'STOP';
   // Gemini counts about four characters a token; honour maxOutputTokens like the API.
   if (maxOutputTokens && text.length > maxOutputTokens * 4) {
@@ -286,6 +288,7 @@ async function streamAnswer(req, res, record, plan, directive, delay, firstDelay
     sentChars += piece.length;
     // RECITATION arrives as a final candidate with no content after the text.
     const last = i === plan.pieces.length - 1 && directive.name !== 'recitation';
+    record.sentAt.push(performance.timeOrigin + performance.now());
     await write(`data: ${JSON.stringify(chunkFrame(plan, piece, last, sentChars))}\r\n\r\n`);
     record.sentText += piece;
     record.chunksSent++;

@@ -1,0 +1,460 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: what the stream path costs, measured side by side.
+ *
+ * Three Workers run under `wrangler dev` against one fake Gemini (a separate
+ * process): gemini-edge itself, a raw pass-through (the floor) and the
+ * original Next.js-style route ported to a Worker. Each scenario runs them one
+ * at a time, in a rotating order, for several rounds, so they never compete
+ * for the cores. Results are medians over rounds, and ratios against the
+ * baselines: wrangler dev adds a per-chunk cost of its own that is the same for
+ * all three, so ratios, not absolute times, are the result.
+ *
+ * Options: --rounds N, --quick (a short run that proves the harness works),
+ * --only scenario[,scenario], --no-write (do not rewrite bench/RESULTS.md).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request, Agent } from 'node:http';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { values: opts } = parseArgs({
+  options: {
+    rounds: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const quick = opts.quick;
+const rounds = Number(opts.rounds ?? (quick ? 1 : 3));
+
+/** @typedef {{ name: string, label: string, config: string, path: string, text: (frame: string) => boolean, done: (frame: string) => boolean }} Variant */
+/** @type {Variant[]} */
+const VARIANTS = [
+  {
+    name: 'edge',
+    label: 'gemini-edge',
+    config: 'wrangler.toml',
+    path: '/api/chat/stream',
+    text: (f) => f.startsWith('event: text'),
+    done: (f) => f.startsWith('event: done'),
+  },
+  {
+    name: 'passthrough',
+    label: 'pass-through',
+    config: 'bench/baselines/wrangler.passthrough.toml',
+    path: '/',
+    text: (f) => f.includes('"text"'),
+    done: (f) => f.includes('"finishReason"'),
+  },
+  {
+    name: 'original',
+    label: 'original route',
+    config: 'bench/baselines/wrangler.original-route.toml',
+    path: '/',
+    text: (f) => f.startsWith('data: {"text"'),
+    done: (f) => f.startsWith('data: {"done":true'),
+  },
+];
+
+/**
+ * @typedef {{ name: string, title: string, directive: string, streams: number, concurrent?: boolean, memory?: boolean }} Scenario
+ * @type {Scenario[]}
+ */
+const SCENARIOS = quick
+  ? [
+      { name: 'paced-40', title: 'paced, 40 chunks 20 ms apart', directive: 'chunks=40 delay=20', streams: 1 },
+      { name: 'burst', title: 'burst, 1,000 chunks', directive: 'chunks=1000 delay=0', streams: 1 },
+      { name: 'large', title: '1 MB answer in 1 chunk', directive: 'chunks=1 chunkchars=1000000', streams: 1, memory: true },
+      { name: 'concurrent-50', title: '50 concurrent paced streams', directive: 'chunks=10 delay=50', streams: 50, concurrent: true },
+    ]
+  : [
+      { name: 'paced-40', title: 'paced, 40 chunks 50 ms apart', directive: 'chunks=40 delay=50', streams: 1 },
+      { name: 'paced-400', title: 'paced, 400 chunks 20 ms apart', directive: 'chunks=400 delay=20', streams: 1 },
+      { name: 'burst', title: 'burst, 3,000 chunks as fast as possible', directive: 'chunks=3000 delay=0', streams: 3 },
+      { name: 'large', title: '10 MB answer in 1 MB chunks', directive: 'chunks=10 chunkchars=1000000', streams: 1, memory: true },
+      { name: 'concurrent-100', title: '100 concurrent paced streams', directive: 'chunks=20 delay=50', streams: 100, concurrent: true },
+      { name: 'concurrent-500', title: '500 concurrent paced streams', directive: 'chunks=20 delay=50', streams: 500, concurrent: true },
+      { name: 'concurrent-1000', title: '1,000 concurrent paced streams', directive: 'chunks=20 delay=50', streams: 1000, concurrent: true },
+    ];
+const only = opts.only?.split(',');
+const scenarios = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
+
+const children = [];
+process.on('exit', () => {
+  for (const child of children) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  }
+});
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Starts a command in its own process group and waits until its output matches `ready`. */
+async function start(label, args, ready, env = {}) {
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', ...env },
+  });
+  children.push(child);
+  let output = '';
+  const collect = (d) => {
+    if (output.length < 100_000) output += d;
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const deadline = Date.now() + 90_000;
+  while (!ready.test(output)) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${label} did not start:\n${output}`);
+    await sleep(100);
+  }
+  return child;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const now = () => performance.timeOrigin + performance.now();
+
+/** Every descendant process of `pid` named `name`, from /proc. */
+function descendants(pid, name) {
+  const parents = new Map();
+  const names = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      names.set(Number(entry), stat.slice(stat.indexOf('(') + 1, close));
+      parents.set(Number(entry), Number(stat.slice(close + 2).split(' ')[1]));
+    } catch {}
+  }
+  const found = [];
+  for (const [child] of parents) {
+    for (let p = child; p && p !== 1; p = parents.get(p) ?? 0) {
+      if (p === pid && names.get(child) === name) {
+        found.push(child);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+const TICK = 100; // clock ticks a second (CLK_TCK is 100 on Linux)
+/** CPU seconds (user + system) used so far by these processes. */
+function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {}
+  }
+  return ticks / TICK;
+}
+
+function rssMiB(pids) {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {}
+  }
+  return kb / 1024;
+}
+
+const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+
+/**
+ * One streamed answer: POSTs the message and notes when the first byte and
+ * each text frame arrive.
+ * @param {Variant} variant
+ * @param {number} port
+ * @param {string} message
+ */
+function stream(variant, port, message) {
+  return new Promise((resolve) => {
+    const body = JSON.stringify({ message });
+    const started = now();
+    const result = { ok: false, status: 0, started, firstByte: 0, ended: 0, arrivals: /** @type {number[]} */ ([]), done: false, error: '' };
+    const req = request(
+      { host: '127.0.0.1', port, path: variant.path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        result.status = res.statusCode ?? 0;
+        res.setEncoding('utf8');
+        let buffer = '';
+        const separator = /\r?\n\r?\n/g;
+        res.on('data', (text) => {
+          const at = now();
+          if (!result.firstByte) result.firstByte = at;
+          // Scan only the new text (and the 3 characters before it): a megabyte frame stays linear.
+          separator.lastIndex = Math.max(0, buffer.length - 3);
+          buffer += text;
+          let start = 0;
+          for (let match; (match = separator.exec(buffer)); ) {
+            const frame = buffer.slice(start, match.index);
+            start = match.index + match[0].length;
+            if (variant.text(frame)) result.arrivals.push(at);
+            if (variant.done(frame)) result.done = true;
+          }
+          buffer = buffer.slice(start);
+        });
+        res.on('end', () => {
+          result.ended = now();
+          result.ok = result.status === 200 && result.done;
+          resolve(result);
+        });
+        res.on('error', (error) => {
+          result.error = String(error);
+          resolve(result);
+        });
+      },
+    );
+    req.on('error', (error) => {
+      result.error = String(error);
+      result.ended = now();
+      resolve(result);
+    });
+    req.end(body);
+  });
+}
+
+async function fakeRecord(fakeUrl, tag) {
+  const records = await (await fetch(`${fakeUrl}/__fake/requests?tag=${tag}`)).json();
+  return records[0];
+}
+
+const quantile = (values, q) => {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+};
+const median = (values) => quantile(values, 0.5);
+
+/** Runs one scenario once on one variant and measures it. */
+async function measure(scenario, variant, server, fakeUrl, round) {
+  const workerd = descendants(server.child.pid, 'workerd');
+  await fetch(`${fakeUrl}/__fake/requests`, { method: 'DELETE' });
+  const tags = Array.from({ length: scenario.streams }, (_, i) => `b${round}${variant.name}${scenario.name}${i}`.replace(/[^a-z0-9]/gi, ''));
+  const cpuBefore = cpuSeconds(workerd);
+  const rssBefore = rssMiB(workerd);
+  let peak = rssBefore;
+  const sampler = scenario.memory ? setInterval(() => (peak = Math.max(peak, rssMiB(workerd))), 10) : undefined;
+
+  const started = now();
+  const messages = tags.map((tag) => `bench [fake:reply ${scenario.directive} tag=${tag}]`);
+  const results = [];
+  if (scenario.concurrent) {
+    results.push(...(await Promise.all(messages.map((m) => stream(variant, server.port, m)))));
+  } else {
+    for (const m of messages) results.push(await stream(variant, server.port, m));
+  }
+  const wall = now() - started;
+  if (sampler) clearInterval(sampler);
+  const cpu = cpuSeconds(workerd) - cpuBefore;
+
+  const delays = [];
+  let chunks = 0;
+  if (!scenario.concurrent) {
+    for (let i = 0; i < tags.length; i++) {
+      const record = await fakeRecord(fakeUrl, tags[i]);
+      chunks += record?.chunksSent ?? 0;
+      const arrivals = results[i].arrivals;
+      if (record && arrivals.length === record.sentAt.length) {
+        for (let k = 0; k < arrivals.length; k++) delays.push(arrivals[k] - record.sentAt[k]);
+      }
+    }
+  } else {
+    chunks = results.reduce((sum, r) => sum + r.arrivals.length, 0);
+  }
+  const errors = results.filter((r) => !r.ok).length;
+  return {
+    errors,
+    firstError: results.find((r) => !r.ok)?.error || results.find((r) => !r.ok)?.status,
+    wallMs: scenario.concurrent ? wall : median(results.map((r) => r.ended - r.started)),
+    ttfbMs: median(results.map((r) => r.firstByte - r.started)),
+    delayP50: quantile(delays, 0.5),
+    delayP99: quantile(delays, 0.99),
+    chunks,
+    cpuPer1000: chunks ? (cpu / chunks) * 1000 : NaN,
+    peakRssMiB: scenario.memory ? peak - rssBefore : undefined,
+  };
+}
+
+async function main() {
+  const fakePort = await freePort();
+  const fakeUrl = `http://127.0.0.1:${fakePort}`;
+  console.error('starting the fake Gemini and three wrangler dev servers…');
+  await start('fake Gemini', ['fake-gemini/cli.mjs', '--port', String(fakePort), '--delay', '0'], /listening/);
+  const servers = {};
+  for (const variant of VARIANTS) {
+    const port = await freePort();
+    const inspector = await freePort();
+    const child = await start(
+      variant.label,
+      [
+        'node_modules/wrangler/bin/wrangler.js', 'dev', '-c', variant.config, '--ip', '127.0.0.1', '--port', String(port),
+        '--inspector-port', String(inspector), '--var', `GEMINI_BASE_URL:${fakeUrl}`, '--var', 'GEMINI_API_KEY:bench-key',
+        '--show-interactive-dev-session=false',
+      ],
+      /Ready on http/,
+    );
+    servers[variant.name] = { child, port };
+    // Warm up: the first request compiles the Worker.
+    for (let i = 0; i < 3; i++) await stream(variant, port, 'warm up [fake:reply chunks=5]');
+  }
+
+  const results = {};
+  for (const scenario of scenarios) {
+    results[scenario.name] = Object.fromEntries(VARIANTS.map((v) => [v.name, []]));
+    for (let round = 0; round < rounds; round++) {
+      // Rotate the order each round so no variant always runs first (or after the same one).
+      const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
+      for (const variant of order) {
+        const m = await measure(scenario, variant, servers[variant.name], fakeUrl, round);
+        results[scenario.name][variant.name].push(m);
+        console.error(`${scenario.name} round ${round + 1} ${variant.label}: wall ${m.wallMs.toFixed(0)} ms, cpu/1k ${m.cpuPer1000.toFixed(3)} s, errors ${m.errors}`);
+        await sleep(scenario.concurrent ? 2000 : 300);
+      }
+    }
+  }
+
+  const summary = summarize(results);
+  printTable(summary);
+  mkdirSync(`${root}bench/results`, { recursive: true });
+  const report = { date: new Date().toISOString(), machine: machine(), rounds, quick, summary, raw: results };
+  writeFileSync(`${root}bench/results/latest.json`, JSON.stringify(report, null, 2));
+  console.error('wrote bench/results/latest.json');
+  if (!quick && !only && !opts['no-write']) {
+    writeFileSync(`${root}bench/RESULTS.md`, resultsMarkdown(report));
+    console.error('wrote bench/RESULTS.md');
+  }
+  process.exit(0);
+}
+
+function summarize(results) {
+  const summary = {};
+  for (const [name, byVariant] of Object.entries(results)) {
+    const med = (variant, key) => median(byVariant[variant].map((m) => m[key]).filter((v) => v !== undefined && !Number.isNaN(v)));
+    const row = {};
+    for (const v of VARIANTS) {
+      row[v.name] = {
+        wallMs: med(v.name, 'wallMs'),
+        ttfbMs: med(v.name, 'ttfbMs'),
+        delayP50: med(v.name, 'delayP50'),
+        delayP99: med(v.name, 'delayP99'),
+        cpuPer1000: med(v.name, 'cpuPer1000'),
+        peakRssMiB: med(v.name, 'peakRssMiB'),
+        errors: byVariant[v.name].reduce((s, m) => s + m.errors, 0),
+        firstError: byVariant[v.name].find((m) => m.errors)?.firstError,
+      };
+    }
+    const e = row.edge;
+    row.ratios = {
+      wallVsPassthrough: e.wallMs / row.passthrough.wallMs,
+      wallVsOriginal: e.wallMs / row.original.wallMs,
+      cpuVsPassthrough: e.cpuPer1000 / row.passthrough.cpuPer1000,
+      cpuVsOriginal: e.cpuPer1000 / row.original.cpuPer1000,
+      ttfbAddedMs: e.ttfbMs - row.passthrough.ttfbMs,
+      delayAddedP50Ms: e.delayP50 - row.passthrough.delayP50,
+      delayAddedP99Ms: e.delayP99 - row.passthrough.delayP99,
+    };
+    summary[name] = row;
+  }
+  return summary;
+}
+
+const f = (v, digits = 1) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
+
+function tableLines(summary) {
+  const lines = [];
+  lines.push('| scenario | Worker | wall ms | TTFB ms | delay p50 / p99 ms | CPU s per 1k chunks | peak RSS MiB | errors |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const [name, row] of Object.entries(summary)) {
+    for (const v of VARIANTS) {
+      const m = row[v.name];
+      lines.push(`| ${name} | ${v.label} | ${f(m.wallMs, 0)} | ${f(m.ttfbMs)} | ${f(m.delayP50)} / ${f(m.delayP99)} | ${f(m.cpuPer1000, 3)} | ${f(m.peakRssMiB)} | ${m.errors} |`);
+    }
+    const r = row.ratios;
+    lines.push(
+      `| ${name} | **ratios** | **${f(r.wallVsPassthrough, 3)}×** pass-through, ${f(r.wallVsOriginal, 3)}× original | +${f(r.ttfbAddedMs)} | +${f(r.delayAddedP50Ms)} / +${f(r.delayAddedP99Ms)} | **${f(r.cpuVsPassthrough, 2)}×** pass-through, **${f(r.cpuVsOriginal, 2)}×** original | | |`,
+    );
+  }
+  return lines;
+}
+
+function printTable(summary) {
+  console.log(tableLines(summary).join('\n'));
+}
+
+function machine() {
+  const pkg = (name) => {
+    try {
+      return JSON.parse(readFileSync(`${root}node_modules/${name}/package.json`, 'utf8')).version;
+    } catch {
+      return '?';
+    }
+  };
+  return {
+    cpu: os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    wrangler: pkg('wrangler'),
+    workerd: pkg('wrangler/node_modules/workerd') === '?' ? pkg('workerd') : pkg('wrangler/node_modules/workerd'),
+  };
+}
+
+function resultsMarkdown(report) {
+  const m = report.machine;
+  const notesPath = `${root}bench/NOTES.md`;
+  let notes = '';
+  try {
+    notes = readFileSync(notesPath, 'utf8');
+  } catch {}
+  return `# Benchmark results
+
+Generated by \`npm run bench\` on ${report.date.slice(0, 10)} (${report.rounds} rounds; medians).
+
+Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}, wrangler ${m.wrangler}, workerd ${m.workerd}.
+
+${tableLines(report.summary).join('\n')}
+
+- **wall**: request start to stream end (concurrent scenarios: the whole batch).
+- **TTFB**: request start to the first body byte. **delay**: each text frame's arrival at the client minus the
+  moment the fake Gemini wrote that chunk (same clock), p50 and p99 over all chunks.
+- **CPU**: user + system seconds of the \`workerd\` processes of that Worker's \`wrangler dev\`, per 1,000 chunks
+  (10 ms resolution, so short scenarios are coarse). **peak RSS**: growth of workerd's resident memory during
+  the answer.
+- Ratios compare gemini-edge with the pass-through (the floor: no parse, no re-encode) and the original route
+  (same SDK, same parse and re-encode). \`wrangler dev\` adds a per-chunk cost of its own that is the same for all
+  three, which is why ratios, not absolute times, are the result.
+
+Reproduce: \`npm ci && npm run bench\` (about five minutes; \`npm run bench -- --quick\` for a short run,
+\`--only burst,large\` for some scenarios). Raw figures: \`bench/results/latest.json\`.
+
+${notes}`;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
