@@ -8,7 +8,7 @@ import { SSE_HEADERS } from '../stream/sse-headers';
 import { encodeRawFrame } from '../stream/sse-encoder';
 import { eventData, type ChatEvent, type ErrorEvent } from '../protocol/events';
 import { ChatStore, type ChatMessage, type ChatSettings, type StoredFrame } from './chat-store';
-import { Turn } from './turn';
+import { FLUSH_FRAMES, Turn } from './turn';
 
 /** What `GET /api/chats/:id` returns. */
 export interface ChatSnapshot {
@@ -177,7 +177,9 @@ export class ChatRoom extends DurableObject<Env> {
       const { turn, frames } = this.store.frames();
       const own = turn === message.id ? frames : [];
       const text = own.filter(([, event]) => event === 'text').map(([, , data]) => (JSON.parse(data) as { text: string }).text).join('');
-      const lastId = Math.max(this.store.settings().lastEventId, own.at(-1)?.[0] ?? 0);
+      // Frames reach listeners before they are stored, at most FLUSH_FRAMES ahead: skip past
+      // every id a client may already have, so the error frame is new to all of them.
+      const lastId = Math.max(this.store.settings().lastEventId, own.at(-1)?.[0] ?? 0) + FLUSH_FRAMES;
       const error: ErrorEvent = { type: 'error', code: 'interrupted', message: 'The turn was interrupted by a restart of the chat service' };
       const frame: StoredFrame = [lastId + 1, 'error', eventData(error)];
       this.store.transaction(() => {

@@ -15,7 +15,9 @@ export const chatsRoutes = new Hono<AppEnv>();
 
 chatsRoutes.post('/api/chats', async (c) => {
   const { config } = c.var;
-  const body = c.req.raw.body === null ? undefined : await readJsonBody(c.req.raw, config.maxBodyBytes);
+  // The body is optional; fetch() sends `Content-Length: 0` for a POST without one.
+  const empty = c.req.raw.body === null || c.req.header('content-length') === '0';
+  const body = empty ? undefined : await readJsonBody(c.req.raw, config.maxBodyBytes);
   const settings = parseNewChatRequest(body, config);
   const id = c.env.CHAT_ROOMS.newUniqueId();
   await c.env.CHAT_ROOMS.get(id).create(settings);

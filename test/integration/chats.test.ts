@@ -91,6 +91,11 @@ describe('POST /api/chats', () => {
     expect(await snapshot(id)).toEqual({ id, model: 'gemini-2.5-flash', messages: [] });
   });
 
+  it('accepts an empty body, as fetch() sends it with Content-Length: 0', async () => {
+    const response = await worker('/api/chats', { method: 'POST', body: '', headers: { 'content-length': '0' } });
+    expect(response.status).toBe(201);
+  });
+
   it('keeps the system instruction and model for every turn of the chat', async () => {
     const id = await createChat({ system: 'Be brief.', model: 'gemini-2.5-pro' });
     const { record } = await turn(id);
