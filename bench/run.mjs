@@ -181,6 +181,7 @@ function rssMiB(pids) {
 }
 
 const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
+const STREAM_TIMEOUT_MS = 60_000;
 
 /**
  * One streamed answer: POSTs the message and notes when the first byte and
@@ -219,6 +220,7 @@ function stream(variant, port, message) {
         res.on('end', () => {
           result.ended = now();
           result.ok = result.status === 200 && result.done;
+          if (!result.ok) result.error = `status ${result.status}, ${result.done ? 'done' : 'no done frame'}: ${buffer.slice(0, 200)}`;
           resolve(result);
         });
         res.on('error', (error) => {
@@ -232,6 +234,8 @@ function stream(variant, port, message) {
       result.ended = now();
       resolve(result);
     });
+    // A stream that never ends is an error, not a hung benchmark.
+    req.setTimeout(STREAM_TIMEOUT_MS, () => req.destroy(new Error(`no data for ${STREAM_TIMEOUT_MS} ms`)));
     req.end(body);
   });
 }
@@ -330,7 +334,9 @@ async function main() {
       for (const variant of order) {
         const m = await measure(scenario, variant, servers[variant.name], fakeUrl, round);
         results[scenario.name][variant.name].push(m);
-        console.error(`${scenario.name} round ${round + 1} ${variant.label}: wall ${m.wallMs.toFixed(0)} ms, cpu/1k ${m.cpuPer1000.toFixed(3)} s, errors ${m.errors}`);
+        console.error(
+          `${scenario.name} round ${round + 1} ${variant.label}: wall ${m.wallMs.toFixed(0)} ms, cpu/1k ${m.cpuPer1000.toFixed(3)} s, errors ${m.errors}${m.errors ? ` (first: ${m.firstError})` : ''}`,
+        );
         await sleep(scenario.concurrent ? 2000 : 300);
       }
     }

@@ -112,7 +112,7 @@ export class ChatRoom extends DurableObject<Env> {
     }
     const settings = this.store.settings();
     const contents = buildContents(this.store.recentMessages(), message, this.config.maxContextChars - (settings.system?.length ?? 0));
-    const turn = this.startTurn(message, settings.lastEventId);
+    const turn = this.startTurn(message, settings.lastEventId, request.headers.get('x-request-id') ?? undefined, settings.model);
 
     let events: ReadableStream<ChatEvent>;
     try {
@@ -149,7 +149,7 @@ export class ChatRoom extends DurableObject<Env> {
     return new Response(new Blob(bytes).stream(), { headers: SSE_HEADERS });
   }
 
-  private startTurn(message: string, lastEventId: number): Turn {
+  private startTurn(message: string, lastEventId: number, requestId: string | undefined, model: string): Turn {
     const now = Date.now();
     const messageId = this.store.transaction(() => {
       this.store.clearFrames();
@@ -163,6 +163,22 @@ export class ChatRoom extends DurableObject<Env> {
       lastEventId,
       graceMs: this.config.resumeGraceMs,
       heartbeatMs: this.config.heartbeatMs,
+      // One log line per turn, like the Worker's per request: ids, timings, counts, never text.
+      onSettled: (settled) =>
+        console.log(
+          JSON.stringify({
+            level: 'info',
+            event: 'turn',
+            requestId,
+            model,
+            ...settled.timings(),
+            rowsWritten: settled.rowsWritten,
+            status: settled.outcome?.status,
+            finishReason: settled.outcome?.finishReason,
+            usage: settled.outcome?.usage,
+            errorCode: settled.outcome?.code,
+          }),
+        ),
     });
     return this.turn;
   }

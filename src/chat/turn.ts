@@ -1,6 +1,6 @@
 import { GeminiError } from '../gemini/gemini-error';
-import { eventData, type ChatEvent, type ErrorCode, type TerminalEvent } from '../protocol/events';
-import { encodeFrame, PING } from '../stream/sse-encoder';
+import { eventData, type ChatEvent, type ErrorCode, type TerminalEvent, type Usage } from '../protocol/events';
+import { encodeRawFrame, PING } from '../stream/sse-encoder';
 import type { ChatStore, MessageStatus, StoredFrame } from './chat-store';
 
 /** Persist live frames at most this often, or every {@link FLUSH_FRAMES} frames: a row per batch, not per chunk. */
@@ -61,7 +61,9 @@ export class Turn {
   private discarded = false;
   /** Rows this turn wrote (billing), for the log and the tests. */
   rowsWritten = 0;
-  outcome: { status: MessageStatus; finishReason?: string; code?: ErrorCode } | undefined;
+  outcome: { status: MessageStatus; finishReason?: string; code?: ErrorCode; usage?: Usage } | undefined;
+  private readonly started = Date.now();
+  private firstTextAt: number | undefined;
 
   constructor(private readonly options: TurnOptions) {
     this.messageId = options.messageId;
@@ -87,6 +89,14 @@ export class Turn {
   /** The answer so far. */
   get text(): string {
     return this.texts.join('');
+  }
+
+  /** Milliseconds from the turn's start to its first text, and to its end. */
+  timings(): { ttftMs?: number; durationMs: number } {
+    return {
+      ttftMs: this.firstTextAt === undefined ? undefined : this.firstTextAt - this.started,
+      durationMs: Date.now() - this.started,
+    };
   }
 
   /** The id of the terminal frame, once there is one. */
@@ -164,11 +174,12 @@ export class Turn {
   private push(event: ChatEvent): StoredFrame {
     const id = ++this.lastEventId;
     const stored: StoredFrame = [id, event.type, eventData(event)];
-    const bytes = encodeFrame({ ...event, id });
+    const bytes = encodeRawFrame(id, event.type, stored[2]);
     this.frames.push({ id, bytes });
     this.pending.push(stored);
     this.pendingBytes += stored[2].length;
     if (event.type === 'text') {
+      this.firstTextAt ??= Date.now();
       this.texts.push(event.text);
       this.broadcast(bytes);
       if (this.pending.length >= FLUSH_FRAMES || this.pendingBytes >= FLUSH_BYTES) this.flush();
@@ -198,11 +209,10 @@ export class Turn {
     this.disarmGrace();
     const status: MessageStatus =
       event.type === 'done' ? 'complete' : event.code === 'cancelled' ? 'cancelled' : 'failed';
-    this.outcome = {
-      status,
-      finishReason: event.type === 'done' ? event.finishReason : undefined,
-      code: event.type === 'error' ? event.code : undefined,
-    };
+    this.outcome =
+      event.type === 'done'
+        ? { status, finishReason: event.finishReason, usage: event.usage }
+        : { status, code: event.code };
     const store = this.options.store;
     const before = store.rowsWritten;
     store.transaction(() => {

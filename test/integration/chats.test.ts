@@ -1,6 +1,6 @@
 import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ChatRoom, ChatSnapshot } from '../../src/chat/chat-room';
 import { fakeRequests, uniqueTag, waitForRecord, type FakeRecord } from '../fake-gemini';
 import { joinedText, parseSse, type Frame } from '../sse';
@@ -447,6 +447,38 @@ describe('chat ids', () => {
     const id = env.CHAT_ROOMS.newUniqueId().toString();
     expect((await worker(`/api/chats/${id}`)).status).toBe(404);
     expect((await send(id, 'hello')).status).toBe(404);
+  });
+});
+
+describe('logging', () => {
+  it('writes one line per turn with timings, rows written and outcome, but no text', async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    try {
+      const id = await createChat();
+      const secret = `private words ${uniqueTag()}`;
+      const response = await send(id, `${secret} [fake:reply chunks=3]`);
+      await response.text();
+      const entry = lines.map((l) => JSON.parse(l)).find((e) => e.event === 'turn');
+      expect(entry).toMatchObject({
+        level: 'info',
+        model: 'gemini-2.5-flash',
+        status: 'complete',
+        finishReason: 'STOP',
+        usage: { totalTokenCount: expect.any(Number) },
+        rowsWritten: expect.any(Number),
+        ttftMs: expect.any(Number),
+        durationMs: expect.any(Number),
+      });
+      // The Worker's request id ties the turn to its request's log line.
+      expect(entry.requestId).toBe(response.headers.get('x-request-id'));
+      for (const line of lines) {
+        expect(line).not.toContain(secret);
+        expect(line).not.toContain(id);
+      }
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
