@@ -11,10 +11,11 @@
  * all three, so ratios, not absolute times, are the result.
  *
  * Options: --rounds N, --quick (a short run that proves the harness works),
- * --only scenario[,scenario], --no-write (do not rewrite bench/RESULTS.md).
+ * --only scenario[,scenario], --no-write (do not rewrite bench/RESULTS.md),
+ * --via-proxy (send the load through wrangler dev's proxy; see workerProcess).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -28,6 +29,7 @@ const { values: opts } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
+    'via-proxy': { type: 'boolean', default: false },
   },
 });
 const quick = opts.quick;
@@ -156,6 +158,42 @@ function descendants(pid, name) {
   return found;
 }
 
+/** The TCP ports process `pid` listens on, from /proc (no tools needed). */
+function listeningPorts(pid) {
+  const inodes = new Set();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const match = /^socket:\[(\d+)\]$/.exec(link);
+      if (match) inodes.add(match[1]);
+    } catch {}
+  }
+  const ports = [];
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[3] === '0A' && inodes.has(cols[9])) ports.push(parseInt(cols[1].split(':')[1], 16));
+  }
+  return ports;
+}
+
+/**
+ * wrangler dev runs two workerd processes: a dev proxy on the public port,
+ * and the Worker itself (the one with an inspector). The proxy costs about a
+ * millisecond of CPU per streamed chunk and exists only in development, so by
+ * default the load goes straight to the Worker's own socket, and only that
+ * process is measured. `--via-proxy` sends it through the proxy instead.
+ */
+async function workerProcess(wranglerPid, variant) {
+  for (const pid of descendants(wranglerPid, 'workerd')) {
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--inspector-addr')) continue;
+    for (const port of listeningPorts(pid)) {
+      const probe = await Promise.race([stream(variant, port, 'probe [fake:reply chunks=1]'), sleep(3000).then(() => undefined)]);
+      if (probe?.ok) return { pid, port };
+    }
+  }
+  throw new Error(`could not find the Worker process of ${variant.label}`);
+}
+
 const TICK = 100; // clock ticks a second (CLK_TCK is 100 on Linux)
 /** CPU seconds (user + system) used so far by these processes. */
 function cpuSeconds(pids) {
@@ -254,7 +292,7 @@ const median = (values) => quantile(values, 0.5);
 
 /** Runs one scenario once on one variant and measures it. */
 async function measure(scenario, variant, server, fakeUrl, round) {
-  const workerd = descendants(server.child.pid, 'workerd');
+  const workerd = server.pids;
   await fetch(`${fakeUrl}/__fake/requests`, { method: 'DELETE' });
   const tags = Array.from({ length: scenario.streams }, (_, i) => `b${round}${variant.name}${scenario.name}${i}`.replace(/[^a-z0-9]/gi, ''));
   const cpuBefore = cpuSeconds(workerd);
@@ -320,9 +358,14 @@ async function main() {
       ],
       /Ready on http/,
     );
-    servers[variant.name] = { child, port };
-    // Warm up: the first request compiles the Worker.
-    for (let i = 0; i < 3; i++) await stream(variant, port, 'warm up [fake:reply chunks=5]');
+    if (opts['via-proxy']) {
+      servers[variant.name] = { child, port, pids: descendants(child.pid, 'workerd') };
+    } else {
+      const worker = await workerProcess(child.pid, variant);
+      servers[variant.name] = { child, port: worker.port, pids: [worker.pid] };
+    }
+    // Warm up: the first requests compile and optimise the Worker.
+    for (let i = 0; i < 3; i++) await stream(variant, servers[variant.name].port, 'warm up [fake:reply chunks=50]');
   }
 
   const results = {};
@@ -345,7 +388,7 @@ async function main() {
   const summary = summarize(results);
   printTable(summary);
   mkdirSync(`${root}bench/results`, { recursive: true });
-  const report = { date: new Date().toISOString(), machine: machine(), rounds, quick, summary, raw: results };
+  const report = { date: new Date().toISOString(), machine: machine(), rounds, quick, viaProxy: opts['via-proxy'], summary, raw: results };
   writeFileSync(`${root}bench/results/latest.json`, JSON.stringify(report, null, 2));
   console.error('wrote bench/results/latest.json');
   if (!quick && !only && !opts['no-write']) {
