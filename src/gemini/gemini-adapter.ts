@@ -55,19 +55,31 @@ export async function openGeminiStream(
   if (signal?.aborted) onClientAbort();
   signal?.addEventListener('abort', onClientAbort);
 
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const watch = (ms: number, what: string) => {
-    timer = setTimeout(() => abort(new GeminiError('timeout', `Gemini sent nothing for ${ms} ms (${what})`)), ms);
+  // One timer for the first chunk, then one interval for the whole stream: a
+  // timer per chunk costs more CPU than anything else the path does per chunk.
+  const firstChunkTimer = setTimeout(
+    () => abort(new GeminiError('timeout', `Gemini sent nothing for ${settings.firstChunkTimeoutMs} ms (waiting for the first chunk)`)),
+    settings.firstChunkTimeoutMs,
+  );
+  let idleCheck: ReturnType<typeof setInterval> | null = null;
+  let waitingSince = 0; // 0: not waiting for Gemini (between pulls)
+  const watchIdle = () => {
+    const idleMs = settings.idleTimeoutMs;
+    idleCheck = setInterval(() => {
+      if (waitingSince && Date.now() - waitingSince >= idleMs) {
+        abort(new GeminiError('timeout', `Gemini sent nothing for ${idleMs} ms (between chunks)`));
+      }
+    }, Math.max(10, Math.ceil(idleMs / 10)));
   };
   const settle = () => {
-    clearTimeout(timer);
+    clearTimeout(firstChunkTimer);
+    clearInterval(idleCheck);
     signal?.removeEventListener('abort', onClientAbort);
   };
   const fail = (error: unknown) => redact(toGeminiError(error, controller.signal), settings.apiKey);
 
   let iterator: AsyncIterator<GenerateContentResponse>;
   let first: GenerateContentResponse;
-  watch(settings.firstChunkTimeoutMs, 'waiting for the first chunk');
   try {
     const model = new GoogleGenerativeAI(settings.apiKey).getGenerativeModel(
       {
@@ -95,18 +107,19 @@ export async function openGeminiStream(
     abort(failure); // releases the upstream connection, if it is still open
     throw failure;
   } finally {
-    clearTimeout(timer);
+    clearTimeout(firstChunkTimer);
   }
+  watchIdle();
 
   return new ReadableStream<UpstreamItem>({
     start(stream) {
       stream.enqueue(first);
     },
     async pull(stream) {
-      watch(settings.idleTimeoutMs, 'between chunks');
+      waitingSince = Date.now();
       try {
         const next = await iterator.next();
-        clearTimeout(timer);
+        waitingSince = 0;
         if (next.done) {
           settle();
           stream.close();

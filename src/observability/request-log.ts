@@ -23,6 +23,27 @@ export class RequestLog {
     this.firstTokenMs ??= Date.now() - this.started;
   }
 
+  /**
+   * Notes a streamed event: the first text's time, and the outcome. The line
+   * is written at the terminal event. Called per event, so it does little.
+   */
+  observe(event: ChatEvent): void {
+    if (event.type === 'text') return this.firstToken();
+    if (event.type === 'done') {
+      this.finishReason = event.finishReason;
+      this.usage = event.usage;
+    } else {
+      this.errorCode = event.code;
+    }
+    this.write(200);
+  }
+
+  /** The stream was cancelled before its terminal event (the client left). */
+  cancelled(): void {
+    this.errorCode ??= 'cancelled';
+    this.write(200);
+  }
+
   /** Writes the line once; later calls do nothing. */
   write(status: number): void {
     if (this.written) return;
@@ -42,33 +63,5 @@ export class RequestLog {
         errorCode: this.errorCode,
       }),
     );
-  }
-}
-
-/**
- * Passes chat events through unchanged, noting the time to first token and
- * the outcome, and writes the request's log line when the stream ends.
- */
-export class LogTapStream extends TransformStream<ChatEvent, ChatEvent> {
-  constructor(log: RequestLog) {
-    super({
-      transform(event, controller) {
-        controller.enqueue(event);
-        if (event.type === 'text') {
-          log.firstToken();
-        } else if (event.type === 'done') {
-          log.finishReason = event.finishReason;
-          log.usage = event.usage;
-          log.write(200);
-        } else {
-          log.errorCode = event.code;
-          log.write(200);
-        }
-      },
-      cancel() {
-        log.errorCode ??= 'cancelled';
-        log.write(200);
-      },
-    });
   }
 }

@@ -5,7 +5,6 @@ import { streamChat } from '../gemini/chat-stream';
 import { UPSTREAM_STATUS, type UpstreamErrorCode } from '../gemini/error-mapping';
 import { parseChatRequest, toGeminiCall } from '../limits/chat-request';
 import { readJsonBody } from '../limits/read-json-body';
-import { LogTapStream } from '../observability/request-log';
 import type { Usage } from '../protocol/events';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { SseEncoderStream } from '../stream/sse-encoder';
@@ -19,9 +18,7 @@ chatRoutes.post('/api/chat/stream', async (c) => {
   log.model = request.model;
   const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal);
   log.streaming = true;
-  const body = events
-    .pipeThrough(new LogTapStream(log))
-    .pipeThrough(new SseEncoderStream({ heartbeatMs: config.heartbeatMs }));
+  const body = events.pipeThrough(new SseEncoderStream({ heartbeatMs: config.heartbeatMs, observer: log }));
   return new Response(body, { headers: SSE_HEADERS });
 });
 

@@ -6,6 +6,8 @@ export type SseInput = ChatEvent & { id?: number };
 export interface SseEncoderOptions {
   /** Write an SSE comment after this many idle milliseconds, so proxies keep the connection. 0: never. */
   heartbeatMs?: number;
+  /** Sees each event as it is encoded (the request log), without a stream stage of its own. */
+  observer?: { observe(event: ChatEvent): void; cancelled(): void };
 }
 
 const encoder = new TextEncoder();
@@ -32,7 +34,7 @@ export function encodeRawFrame(id: number | undefined, event: string, data: stri
  * events.pipeThrough(new SseEncoderStream({ heartbeatMs: 15_000 }))
  */
 export class SseEncoderStream extends TransformStream<SseInput, Uint8Array> {
-  constructor({ heartbeatMs = 0 }: SseEncoderOptions = {}) {
+  constructor({ heartbeatMs = 0, observer }: SseEncoderOptions = {}) {
     let timer: ReturnType<typeof setInterval> | null = null;
     let idle = true;
     const stop = () => clearInterval(timer);
@@ -53,9 +55,13 @@ export class SseEncoderStream extends TransformStream<SseInput, Uint8Array> {
       transform(event, controller) {
         idle = false;
         controller.enqueue(encodeFrame(event));
+        observer?.observe(event);
       },
       flush: stop,
-      cancel: stop,
+      cancel() {
+        stop();
+        observer?.cancelled();
+      },
     });
   }
 }
