@@ -395,7 +395,10 @@ async function main() {
     writeFileSync(`${root}bench/RESULTS.md`, resultsMarkdown(report));
     console.error('wrote bench/RESULTS.md');
   }
-  process.exit(0);
+  // Timings are reported, never judged here (the machine is shared); a stream that failed is a bug.
+  const failed = Object.values(summary).reduce((n, row) => n + VARIANTS.reduce((m, v) => m + row[v.name].errors, 0), 0);
+  if (failed) console.error(`${failed} streams failed`);
+  process.exit(failed ? 1 : 0);
 }
 
 function summarize(results) {
