@@ -12,7 +12,8 @@
  *
  * Options: --rounds N, --quick (a short run that proves the harness works),
  * --only scenario[,scenario], --no-write (do not rewrite bench/RESULTS.md),
- * --via-proxy (send the load through wrangler dev's proxy; see workerProcess).
+ * --via-proxy (send the load through wrangler dev's proxy; see workerProcess),
+ * --cpu user|system|total (which CPU time to count; total by default).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,7 @@ const { values: opts } = parseArgs({
     only: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     'via-proxy': { type: 'boolean', default: false },
+    cpu: { type: 'string', default: 'total' },
   },
 });
 const quick = opts.quick;
@@ -202,7 +204,9 @@ function cpuSeconds(pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      const user = Number(fields[11]);
+      const system = Number(fields[12]);
+      ticks += opts.cpu === 'user' ? user : opts.cpu === 'system' ? system : user + system;
     } catch {}
   }
   return ticks / TICK;

@@ -1,5 +1,14 @@
 import { eventData, type ChatEvent } from '../protocol/events';
 
+/**
+ * Lets up to 64 KiB of frames queue when the client reads slower than Gemini
+ * writes (a burst): the runtime then sends them in fewer, larger socket writes.
+ * When the client keeps up (a paced answer) every frame still goes out alone,
+ * at once. Measured with npm run bench (burst): system CPU 0.114 s → 0.066 s
+ * per 1,000 chunks. Counted in bytes, so a megabyte frame does not queue 32 more.
+ */
+const READABLE_STRATEGY: QueuingStrategy<Uint8Array> = { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength };
+
 /** A chat event, with the SSE `id:` a resumable stream gives it. */
 export type SseInput = ChatEvent & { id?: number };
 
@@ -62,6 +71,6 @@ export class SseEncoderStream extends TransformStream<SseInput, Uint8Array> {
         stop();
         observer?.cancelled();
       },
-    });
+    }, undefined, READABLE_STRATEGY);
   }
 }
