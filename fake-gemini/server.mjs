@@ -135,7 +135,9 @@ export async function startFakeGemini(options = {}) {
     return streamAnswer(req, res, record, plan, directive, Number(opts.delay ?? delayMs), Number(opts.first ?? 0));
   }
 
-  await new Promise((resolve) => server.listen(port, host, () => resolve(undefined)));
+  // A deep accept queue: hundreds of connections may arrive at once (npm run bench), and the
+  // default 511 drops the rest, which would look like a Gemini outage.
+  await new Promise((resolve) => server.listen({ port, host, backlog: 4096 }, () => resolve(undefined)));
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   return {

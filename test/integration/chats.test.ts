@@ -2,6 +2,8 @@ import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import type { ChatRoom, ChatSnapshot } from '../../src/chat/chat-room';
+import { ChatStore } from '../../src/chat/chat-store';
+import { Turn } from '../../src/chat/turn';
 import { fakeRequests, uniqueTag, waitForRecord, type FakeRecord } from '../fake-gemini';
 import { joinedText, parseSse, type Frame } from '../sse';
 
@@ -447,6 +449,30 @@ describe('chat ids', () => {
     const id = env.CHAT_ROOMS.newUniqueId().toString();
     expect((await worker(`/api/chats/${id}`)).status).toBe(404);
     expect((await send(id, 'hello')).status).toBe(404);
+  });
+});
+
+describe('Turn', () => {
+  it('sends a ping comment to listeners while Gemini is silent, and stops when discarded', async () => {
+    const id = await createChat();
+    const pings = await runInDurableObject(roomOf(id), async (_, state) => {
+      const turn = new Turn({
+        store: new ChatStore(state.storage),
+        sync: () => state.storage.sync(),
+        messageId: 1,
+        lastEventId: 0,
+        graceMs: 60_000,
+        heartbeatMs: 10,
+      });
+      const reader = turn.listen(0).getReader();
+      const seen = [new TextDecoder().decode((await reader.read()).value)];
+      turn.discard();
+      // Whatever was queued before the discard, the stream then ends.
+      for (let next = await reader.read(); !next.done; next = await reader.read()) seen.push(new TextDecoder().decode(next.value));
+      return seen;
+    });
+    expect(pings.length).toBeGreaterThan(0);
+    expect(new Set(pings)).toEqual(new Set([': ping\n\n']));
   });
 });
 
