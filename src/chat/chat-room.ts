@@ -52,7 +52,7 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   /** The chat and all its messages, or null when there is no such chat. */
-  async snapshot(id: string): Promise<ChatSnapshot | null> {
+  async snapshot(): Promise<ChatSnapshot | null> {
     if (!this.exists) return null;
     const { system, model } = this.store.settings();
     const messages = this.store.messages();
@@ -61,7 +61,7 @@ export class ChatRoom extends DurableObject<Env> {
       const streaming = messages.find((m) => m.id === turn.messageId);
       if (streaming) streaming.text = turn.text;
     }
-    return { id, model, ...(system ? { system } : {}), messages };
+    return { id: this.ctx.id.toString(), model, ...(system ? { system } : {}), messages };
   }
 
   /** Cancels the turn in flight. Resolves to false when there is none (or no chat: null). */

@@ -25,7 +25,7 @@ chatsRoutes.post('/api/chats', async (c) => {
 });
 
 chatsRoutes.get('/api/chats/:id', async (c) => {
-  const snapshot = await chatRoom(c.env, c.req.param('id')).snapshot(c.req.param('id'));
+  const snapshot = await chatRoom(c.env, c.req.param('id')).snapshot();
   if (!snapshot) throw notFound();
   return c.json(snapshot);
 });
