@@ -13,7 +13,9 @@
  * Options: --rounds N, --quick (a short run that proves the harness works),
  * --only scenario[,scenario], --no-write (do not rewrite bench/RESULTS.md),
  * --via-proxy (send the load through wrangler dev's proxy; see workerProcess),
- * --cpu user|system|total (which CPU time to count; total by default).
+ * --cpu user|system|total (which CPU time to count; total by default),
+ * --probes (also run the probe Workers in bench/probes, which split the cost
+ * of the stream path into its parts).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -32,6 +34,7 @@ const { values: opts } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     'via-proxy': { type: 'boolean', default: false },
     cpu: { type: 'string', default: 'total' },
+    probes: { type: 'boolean', default: false },
   },
 });
 const quick = opts.quick;
@@ -65,6 +68,47 @@ const VARIANTS = [
     done: (f) => f.startsWith('data: {"done":true'),
   },
 ];
+
+/**
+ * Probes: Workers that each do one part of the stream path, so a run shows
+ * where the cost over the pass-through goes (bench/NOTES.md).
+ * @type {Variant[]}
+ */
+const PROBES = [
+  {
+    name: 'readonly',
+    label: 'probe: JS read only',
+    config: 'bench/probes/wrangler.read-only.toml',
+    path: '/',
+    text: () => false,
+    done: (f) => f.startsWith('data: {"done":true'),
+  },
+  {
+    name: 'jspipe',
+    label: 'probe: JS pipe',
+    config: 'bench/probes/wrangler.js-pipe.toml',
+    path: '/',
+    text: (f) => f.includes('"text"'),
+    done: (f) => f.includes('"finishReason"'),
+  },
+  {
+    name: 'sdkdrain',
+    label: 'probe: SDK parse only',
+    config: 'bench/probes/wrangler.sdk-drain.toml',
+    path: '/',
+    text: () => false,
+    done: (f) => f.startsWith('data: {"done":true'),
+  },
+  {
+    name: 'handparse',
+    label: 'probe: hand parse',
+    config: 'bench/probes/wrangler.hand-parse.toml',
+    path: '/',
+    text: (f) => f.startsWith('event: text'),
+    done: (f) => f.startsWith('event: done'),
+  },
+];
+if (opts.probes) VARIANTS.push(...PROBES);
 
 /**
  * @typedef {{ name: string, title: string, directive: string, streams: number, concurrent?: boolean, memory?: boolean }} Scenario

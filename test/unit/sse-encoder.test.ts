@@ -77,6 +77,44 @@ describe('SseEncoderStream', () => {
     expect((await reader.read()).done).toBe(true);
   });
 
+  it('sends frames that queued while the client lagged in one chunk, and ends after them', async () => {
+    const encoder = new SseEncoderStream();
+    const writer = encoder.writable.getWriter();
+    for (let i = 0; i < 50; i++) void writer.write({ type: 'text', text: `t${i}` });
+    void writer.write({ type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 1, candidatesTokenCount: 2, totalTokenCount: 3 } });
+    await writer.ready;
+    void writer.close();
+    const reader = encoder.readable.getReader();
+    const chunks: string[] = [];
+    for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(new TextDecoder().decode(next.value));
+    expect(chunks.length).toBeLessThan(51);
+    const frames = parseSse(chunks.join(''));
+    expect(frames).toHaveLength(51);
+    expect(frames.slice(0, 50).map((f) => (f.data as { text: string }).text)).toEqual(Array.from({ length: 50 }, (_, i) => `t${i}`));
+    expect(frames[50].event).toBe('done');
+  });
+
+  it('cancelling the readable side errors the writable side, so a pipe cancels its source', async () => {
+    let sourceCancelled: unknown;
+    let cancelledSeen = false;
+    const source = new ReadableStream<SseInput>({
+      pull(controller) {
+        controller.enqueue({ type: 'text', text: 'more' });
+      },
+      cancel(reason) {
+        sourceCancelled = reason ?? 'cancelled';
+      },
+    });
+    const encoder = new SseEncoderStream({ observer: { observe() {}, cancelled: () => (cancelledSeen = true) } });
+    const piped = source.pipeTo(encoder.writable).catch(() => {});
+    const reader = encoder.readable.getReader();
+    await reader.read();
+    await reader.cancel('client left');
+    await piped;
+    expect(sourceCancelled).toBeDefined();
+    expect(cancelledSeen).toBe(true);
+  });
+
   it('writes a ping comment while no event arrives, and stops when closed', async () => {
     const encoder = new SseEncoderStream({ heartbeatMs: 10 });
     const writer = encoder.writable.getWriter();
