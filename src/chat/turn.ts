@@ -1,5 +1,6 @@
 import { GeminiError } from '../gemini/gemini-error';
 import { eventData, type ChatEvent, type ErrorCode, type TerminalEvent, type Usage } from '../protocol/events';
+import { CoalescingQueue } from '../stream/coalescing-queue';
 import { encodeRawFrame, PING } from '../stream/sse-encoder';
 import type { ChatStore, MessageStatus, StoredFrame } from './chat-store';
 
@@ -30,7 +31,8 @@ interface Frame {
 }
 
 interface Listener {
-  controller: ReadableStreamDefaultController<Uint8Array>;
+  /** Frames the client has not read yet, sent as one chunk when it next reads. */
+  queue: CoalescingQueue;
 }
 
 /**
@@ -150,25 +152,22 @@ export class Turn {
    * stop the turn; only the last listener leaving starts the grace period.
    */
   listen(afterId: number, signal?: AbortSignal): ReadableStream<Uint8Array> {
-    let listener: Listener | undefined;
-    return new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        for (const frame of this.frames) if (frame.id > afterId) controller.enqueue(frame.bytes);
-        if (!this.active) return controller.close();
-        if (signal?.aborted) {
-          controller.close();
-          return this.armGrace();
-        }
-        listener = { controller };
-        this.listeners.add(listener);
-        this.disarmGrace();
-        // workerd#6832: a disconnect does not reliably cancel a response stream; request.signal does fire.
-        signal?.addEventListener('abort', () => this.leave(listener!, true));
-      },
-      cancel: () => {
-        if (listener) this.leave(listener, false);
-      },
-    });
+    const listener: Listener = { queue: new CoalescingQueue(undefined, () => this.leave(listener, false)) };
+    const { queue } = listener;
+    // A reconnecting client gets everything it missed in one chunk.
+    for (const frame of this.frames) if (frame.id > afterId) queue.push(frame.bytes);
+    if (!this.active) {
+      queue.close();
+    } else if (signal?.aborted) {
+      queue.close();
+      this.armGrace();
+    } else {
+      this.listeners.add(listener);
+      this.disarmGrace();
+      // workerd#6832: a disconnect does not reliably cancel a response stream; request.signal does fire.
+      signal?.addEventListener('abort', () => this.leave(listener, true));
+    }
+    return queue.readable;
   }
 
   private push(event: ChatEvent): StoredFrame {
@@ -230,13 +229,7 @@ export class Turn {
     // `done` promises the answer is stored: send it only once the write is durable.
     await this.options.sync();
     this.broadcast(this.frames[this.frames.length - 1].bytes);
-    for (const listener of this.listeners) {
-      try {
-        listener.controller.close();
-      } catch {
-        // already closed by the client
-      }
-    }
+    for (const listener of this.listeners) listener.queue.close();
     this.listeners.clear();
     this.options.onSettled?.(this);
   }
@@ -244,23 +237,14 @@ export class Turn {
   private broadcast(bytes: Uint8Array): void {
     this.quietSinceTick = false;
     for (const listener of this.listeners) {
-      try {
-        listener.controller.enqueue(bytes);
-      } catch {
-        this.leave(listener, false);
-      }
+      if (listener.queue.open) listener.queue.push(bytes);
+      else this.leave(listener, false);
     }
   }
 
   private leave(listener: Listener, close: boolean): void {
     if (!this.listeners.delete(listener)) return;
-    if (close) {
-      try {
-        listener.controller.close();
-      } catch {
-        // already closed
-      }
-    }
+    if (close) listener.queue.close();
     if (this.listeners.size === 0) this.armGrace();
   }
 
