@@ -107,6 +107,14 @@ const PROBES = [
     text: (f) => f.startsWith('event: text'),
     done: (f) => f.startsWith('event: done'),
   },
+  {
+    name: 'leanparse',
+    label: 'probe: lean parse',
+    config: 'bench/probes/wrangler.lean-parse.toml',
+    path: '/',
+    text: (f) => f.startsWith('event: text'),
+    done: (f) => f.startsWith('event: done'),
+  },
 ];
 if (opts.probes) VARIANTS.push(...PROBES);
 
@@ -119,6 +127,7 @@ const SCENARIOS = quick
       { name: 'paced-40', title: 'paced, 40 chunks 20 ms apart', directive: 'chunks=40 delay=20', streams: 1 },
       { name: 'burst', title: 'burst, 1,000 chunks', directive: 'chunks=1000 delay=0', streams: 1 },
       { name: 'large', title: '1 MB answer in 1 chunk', directive: 'chunks=1 chunkchars=1000000', streams: 1, memory: true },
+      { name: 'short', title: '50 one-chunk answers, one after another', directive: 'chunks=1', streams: 50 },
       { name: 'concurrent-50', title: '50 concurrent paced streams', directive: 'chunks=10 delay=50', streams: 50, concurrent: true },
     ]
   : [
@@ -127,6 +136,8 @@ const SCENARIOS = quick
       { name: 'paced-400', title: 'paced, 400 chunks 20 ms apart', directive: 'chunks=400 delay=20', streams: 1 },
       { name: 'burst', title: 'burst, 3,000 chunks as fast as possible', directive: 'chunks=3000 delay=0', streams: 5 },
       { name: 'large', title: '10 MB answer in 1 MB chunks', directive: 'chunks=10 chunkchars=1000000', streams: 1, memory: true },
+      // One chunk each: CPU per 1,000 chunks is then CPU per 1,000 requests, the fixed cost of a request.
+      { name: 'short', title: '300 one-chunk answers, one after another', directive: 'chunks=1', streams: 300 },
       { name: 'concurrent-100', title: '100 concurrent paced streams', directive: 'chunks=20 delay=50', streams: 100, concurrent: true },
       { name: 'concurrent-500', title: '500 concurrent paced streams', directive: 'chunks=20 delay=50', streams: 500, concurrent: true },
       { name: 'concurrent-1000', title: '1,000 concurrent paced streams', directive: 'chunks=20 delay=50', streams: 1000, concurrent: true },
@@ -337,7 +348,13 @@ const quantile = (values, q) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 };
-const median = (values) => quantile(values, 0.5);
+/** The middle value; for an even count, the mean of the two middle ones. */
+const median = (values) => {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 
 /** Runs one scenario once on one variant and measures it. */
 async function measure(scenario, variant, server, fakeUrl, round) {
