@@ -409,7 +409,7 @@ async function measure(scenario, variant, server, fakeUrl, round) {
 async function main() {
   const fakePort = await freePort();
   const fakeUrl = `http://127.0.0.1:${fakePort}`;
-  console.error('starting the fake Gemini and three wrangler dev servers…');
+  console.error('starting the fake Gemini and the wrangler dev servers…');
   await start('fake Gemini', ['fake-gemini/cli.mjs', '--port', String(fakePort), '--delay', '0'], /listening/);
   const servers = {};
   for (const variant of VARIANTS) {
