@@ -4,30 +4,13 @@
  * pushes gemini-edge frames into a CoalescingQueue. No SDK and no pipe stages;
  * no timeouts or error handling either, so it is a floor, not a product.
  */
+import { fetchGeminiStream, type Env, type GeminiChunk as Chunk } from './upstream';
 import { CoalescingQueue } from '../../src/stream/coalescing-queue';
 import { encodeFrame } from '../../src/stream/sse-encoder';
 
-interface Env {
-  GEMINI_BASE_URL: string;
-  GEMINI_API_KEY: string;
-  GEMINI_MODEL?: string;
-}
-
-interface Chunk {
-  candidates?: { content?: { parts?: { text?: string }[] }; finishReason?: string }[];
-  usageMetadata?: Record<string, number>;
-}
-
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
-    const { message } = (await request.json()) as { message: string };
-    const model = env.GEMINI_MODEL ?? 'gemini-2.5-flash';
-    const upstream = await fetch(`${env.GEMINI_BASE_URL}/v1beta/models/${model}:streamGenerateContent?alt=sse`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-goog-api-key': env.GEMINI_API_KEY },
-      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: message }] }] }),
-      signal: request.signal,
-    });
+    const upstream = await fetchGeminiStream(request, env);
     const queue = new CoalescingQueue();
     const pump = async () => {
       const reader = upstream.body!.getReader();

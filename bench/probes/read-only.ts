@@ -3,22 +3,10 @@
  * discards it, then answers with one frame saying how many reads it took.
  * `?byob=1` reads into a 64 KiB buffer instead of taking the runtime's chunks.
  */
-interface Env {
-  GEMINI_BASE_URL: string;
-  GEMINI_API_KEY: string;
-  GEMINI_MODEL?: string;
-}
-
+import { fetchGeminiStream, type Env } from './upstream';
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
-    const { message } = (await request.json()) as { message: string };
-    const model = env.GEMINI_MODEL ?? 'gemini-2.5-flash';
-    const upstream = await fetch(`${env.GEMINI_BASE_URL}/v1beta/models/${model}:streamGenerateContent?alt=sse`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-goog-api-key': env.GEMINI_API_KEY },
-      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: message }] }] }),
-      signal: request.signal,
-    });
+    const upstream = await fetchGeminiStream(request, env);
     let reads = 0;
     let bytes = 0;
     if (new URL(request.url).searchParams.has('byob')) {

@@ -4,12 +4,7 @@
  * frame), so its cost over js-pipe is what @google/generative-ai costs per chunk.
  */
 import { GoogleGenerativeAI } from '@google/generative-ai';
-
-interface Env {
-  GEMINI_BASE_URL: string;
-  GEMINI_API_KEY: string;
-  GEMINI_MODEL?: string;
-}
+import type { Env } from './upstream';
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
