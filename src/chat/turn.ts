@@ -236,10 +236,8 @@ export class Turn {
 
   private broadcast(bytes: Uint8Array): void {
     this.quietSinceTick = false;
-    for (const listener of this.listeners) {
-      if (listener.queue.open) listener.queue.push(bytes);
-      else this.leave(listener, false);
-    }
+    // A client that cancelled has already left (the queue's onCancel calls leave).
+    for (const listener of this.listeners) listener.queue.push(bytes);
   }
 
   private leave(listener: Listener, close: boolean): void {

@@ -50,7 +50,7 @@ export class SseEncoderStream implements ReadableWritablePair<Uint8Array, SseInp
     let idle = true;
     let writableController: WritableStreamDefaultController | undefined;
     const stop = () => clearInterval(timer);
-    const queue = new CoalescingQueue(64 * 1024, (reason) => {
+    const queue = new CoalescingQueue(undefined, (reason) => {
       stop();
       observer?.cancelled();
       writableController?.error(reason ?? new Error('The reader cancelled the stream'));
