@@ -20,6 +20,7 @@ export default defineConfig({
           UPSTREAM_IDLE_TIMEOUT_MS: '1500',
           RESUME_GRACE_MS: '500',
           MAX_CONTEXT_CHARS: '3000',
+          ALLOWED_ORIGINS: 'https://allowed.example,http://localhost:5173',
         },
       },
     })),

@@ -36,6 +36,9 @@ const hasKey = KEY_NAMES.some((name) => {
 });
 
 const args = ['dev', ...process.argv.slice(2)];
+// Local pages on any port may call the local Worker; ALLOWED_ORIGINS (environment or .dev.vars) narrows it.
+const allowedOrigins = process.env.ALLOWED_ORIGINS ?? devVars.ALLOWED_ORIGINS ?? '*';
+args.push('--var', `ALLOWED_ORIGINS:${allowedOrigins}`);
 /** @type {Awaited<ReturnType<typeof startFakeGemini>> | undefined} */
 let fake;
 if (!hasKey) {

@@ -3,6 +3,7 @@ import { routePath } from 'hono/route';
 import type { AppEnv } from './app-env';
 import { ConfigError, loadConfig } from './config';
 import { ApiError, errorResponse } from './errors';
+import { corsAllowlist } from './limits/cors-allowlist';
 import { RequestLog } from './observability/request-log';
 import type { ErrorCode } from './protocol/events';
 import { chatRoutes } from './routes/chat';
@@ -38,6 +39,9 @@ app.use('*', async (c, next) => {
   c.set('config', loadConfig(c.env));
   await next();
 });
+
+// Before any route: a refused origin costs no body read, no Durable Object, no upstream call.
+app.use('/api/*', corsAllowlist());
 
 app.route('/', healthRoutes);
 app.route('/', chatRoutes);

@@ -21,6 +21,8 @@ export interface Config {
   maxContextChars: number;
   /** How long a chat turn runs on with nobody listening, waiting for a reconnect. */
   resumeGraceMs: number;
+  /** Origins whose pages may call `/api/*` (besides the Worker's own): `'*'` for any. */
+  allowedOrigins: ReadonlySet<string> | '*';
 }
 
 /** A setting that cannot be used; the message names it. */
@@ -71,6 +73,7 @@ function parseConfig(env: Settings): Config {
     heartbeatMs: positiveInt(env, 'SSE_HEARTBEAT_MS', 15_000),
     maxContextChars: positiveInt(env, 'MAX_CONTEXT_CHARS', 100_000),
     resumeGraceMs: positiveInt(env, 'RESUME_GRACE_MS', 10_000),
+    allowedOrigins: parseAllowedOrigins(env.ALLOWED_ORIGINS),
   };
 }
 
@@ -92,6 +95,34 @@ function parseBaseUrl(value: string | undefined): string {
     throw new ConfigError(`GEMINI_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
   }
   return raw.replace(/\/+$/, '');
+}
+
+/**
+ * `ALLOWED_ORIGINS`: empty (no other origin), `*`, or a comma list of exact
+ * origins as a browser sends them in `Origin`: scheme, host and port only.
+ */
+function parseAllowedOrigins(value: string | undefined): ReadonlySet<string> | '*' {
+  const listed = (value ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  if (listed.includes('*')) {
+    if (listed.length > 1) throw new ConfigError(`ALLOWED_ORIGINS must be "*" alone or a list of origins, got "${value}"`);
+    return '*';
+  }
+  for (const origin of listed) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    // An origin is exactly what URL.origin prints: no path (not even "/"), lowercase host, no default port.
+    if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.origin !== origin) {
+      const hint = parsed && /^https?:$/.test(parsed.protocol) ? ` (did you mean "${parsed.origin}"?)` : '';
+      throw new ConfigError(
+        `ALLOWED_ORIGINS must list origins like "https://example.com" (scheme, host and port, no path), got "${origin}"${hint}`,
+      );
+    }
+  }
+  return new Set(listed);
 }
 
 function isLoopback(baseUrl: string): boolean {

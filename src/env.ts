@@ -26,4 +26,5 @@ export interface Settings {
   SSE_HEARTBEAT_MS?: string | number;
   MAX_CONTEXT_CHARS?: string | number;
   RESUME_GRACE_MS?: string | number;
+  ALLOWED_ORIGINS?: string;
 }

@@ -7,16 +7,9 @@ import { streamChat } from '../gemini/chat-stream';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { encodeRawFrame } from '../stream/sse-encoder';
 import { eventData, type ChatEvent, type ErrorEvent } from '../protocol/events';
-import { ChatStore, type ChatMessage, type ChatSettings, type StoredFrame } from './chat-store';
+import type { ChatMessage, ChatSnapshot } from '../protocol/messages';
+import { ChatStore, type ChatSettings, type StoredFrame } from './chat-store';
 import { FLUSH_FRAMES, Turn } from './turn';
-
-/** What `GET /api/chats/:id` returns. */
-export interface ChatSnapshot {
-  id: string;
-  model: string;
-  system?: string;
-  messages: ChatMessage[];
-}
 
 /**
  * One conversation: its settings, its messages (SQLite, one row each) and at

@@ -1,19 +1,5 @@
 import type { ErrorCode, Usage } from '../protocol/events';
-import type { Role } from '../limits/chat-request';
-
-export type MessageStatus = 'complete' | 'streaming' | 'cancelled' | 'failed';
-
-/** A stored chat message, as `GET /api/chats/:id` shows it. */
-export interface ChatMessage {
-  id: number;
-  role: Role;
-  text: string;
-  status: MessageStatus;
-  finishReason?: string;
-  usage?: Usage;
-  error?: { code: ErrorCode; message: string };
-  createdAt: string;
-}
+import type { ChatMessage, MessageStatus, Role } from '../protocol/messages';
 
 export interface ChatSettings {
   system?: string;

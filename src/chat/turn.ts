@@ -2,7 +2,8 @@ import { GeminiError } from '../gemini/gemini-error';
 import { eventData, type ChatEvent, type ErrorCode, type TerminalEvent, type Usage } from '../protocol/events';
 import { CoalescingQueue } from '../stream/coalescing-queue';
 import { encodeRawFrame, PING } from '../stream/sse-encoder';
-import type { ChatStore, MessageStatus, StoredFrame } from './chat-store';
+import type { MessageStatus } from '../protocol/messages';
+import type { ChatStore, StoredFrame } from './chat-store';
 
 /** Persist live frames at most this often, or every {@link FLUSH_FRAMES} frames: a row per batch, not per chunk. */
 export const FLUSH_MS = 1000;

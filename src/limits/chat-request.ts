@@ -1,20 +1,7 @@
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { GeminiCall } from '../gemini/gemini-adapter';
-
-export type Role = 'user' | 'model';
-
-export interface HistoryEntry {
-  role: Role;
-  text: string;
-}
-
-export interface GenerationSettings {
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  maxOutputTokens?: number;
-}
+import type { GenerationSettings, HistoryEntry, Role } from '../protocol/messages';
 
 /** A validated body of `POST /api/chat` and `POST /api/chat/stream`. */
 export interface ChatRequest {

@@ -46,7 +46,13 @@ export type ErrorCode =
   | 'cancelled'
   | 'turn_in_progress'
   | 'interrupted'
-  | 'internal_error';
+  | 'origin_not_allowed'
+  | 'internal_error'
+  // Set by the browser client, never sent by the Worker:
+  /** The Worker could not be reached, or the connection broke and could not be resumed. */
+  | 'network_error'
+  /** The answer was not this protocol (a proxy's error page, say). */
+  | 'invalid_response';
 
 export type TextEvent = { type: 'text'; text: string };
 /** `finishReason` is passed through as Gemini gave it: STOP, MAX_TOKENS, SAFETY, RECITATION, or newer values. */
@@ -65,6 +71,45 @@ export function eventData(event: ChatEvent): string {
     case 'error':
       return JSON.stringify({ error: { code: event.code, message: event.message } });
   }
+}
+
+/**
+ * Reads one frame's `data:` JSON back into an event, checking every field:
+ * `null` when it is not one of the three shapes. The SSE `event:` name, when
+ * given, must agree with the payload.
+ */
+export function parseEventData(data: string, name?: string): ChatEvent | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (!isRecord(value)) return null;
+  let event: ChatEvent | null = null;
+  if (typeof value.text === 'string') {
+    event = { type: 'text', text: value.text };
+  } else if (value.done === true && typeof value.finishReason === 'string' && isUsage(value.usage)) {
+    event = { type: 'done', finishReason: value.finishReason, usage: value.usage };
+  } else if (isRecord(value.error) && typeof value.error.code === 'string' && typeof value.error.message === 'string') {
+    // A newer Worker may send codes this client does not know: they pass through as they are.
+    event = { type: 'error', code: value.error.code as ErrorCode, message: value.error.message };
+  }
+  if (event && name !== undefined && name !== event.type) return null;
+  return event;
+}
+
+const USAGE_COUNTS = ['promptTokenCount', 'candidatesTokenCount', 'totalTokenCount'] as const;
+const OPTIONAL_USAGE_COUNTS = ['thoughtsTokenCount', 'cachedContentTokenCount'] as const;
+
+function isUsage(value: unknown): value is Usage {
+  if (!isRecord(value)) return false;
+  const count = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+  return USAGE_COUNTS.every((key) => count(value[key])) && OPTIONAL_USAGE_COUNTS.every((key) => value[key] === undefined || count(value[key]));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The body of every JSON error response. */

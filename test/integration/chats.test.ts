@@ -1,7 +1,8 @@
 import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
-import type { ChatRoom, ChatSnapshot } from '../../src/chat/chat-room';
+import type { ChatRoom } from '../../src/chat/chat-room';
+import type { ChatSnapshot } from '../../src/protocol/messages';
 import { ChatStore } from '../../src/chat/chat-store';
 import { Turn } from '../../src/chat/turn';
 import { fakeRequests, uniqueTag, waitForRecord, type FakeRecord } from '../fake-gemini';

@@ -27,6 +27,7 @@ const DEFAULTS: Config = {
   heartbeatMs: 15_000,
   maxContextChars: 100_000,
   resumeGraceMs: 10_000,
+  allowedOrigins: new Set(),
 };
 
 const NUMERIC = [
@@ -196,6 +197,40 @@ describe('loadConfig', () => {
     const cases = NUMERIC.flatMap(([name]) => bad.map((value) => [name, value] as const));
     it.each(cases)('rejects %s = %j with a ConfigError naming the setting', (name, value) => {
       expect(configError({ [name]: value }).message).toBe(`${name} must be a positive whole number, got "${value}"`);
+    });
+  });
+
+  describe('ALLOWED_ORIGINS', () => {
+    it('allows no other origin by default', () => {
+      expect(loadConfig({}).allowedOrigins).toStrictEqual(new Set());
+    });
+
+    it('parses a comma list of exact origins, trimmed, ports kept', () => {
+      const { allowedOrigins } = loadConfig({ ALLOWED_ORIGINS: ' https://example.com, http://localhost:5173 ,https://a.b.example:8443' });
+      expect(allowedOrigins).toStrictEqual(new Set(['https://example.com', 'http://localhost:5173', 'https://a.b.example:8443']));
+    });
+
+    it('reads "*" as any origin', () => {
+      expect(loadConfig({ ALLOWED_ORIGINS: ' * ' }).allowedOrigins).toBe('*');
+    });
+
+    it('refuses "*" mixed with origins', () => {
+      expect(configError({ ALLOWED_ORIGINS: '*,https://example.com' }).message).toMatch(/^ALLOWED_ORIGINS must be "\*" alone/);
+    });
+
+    it.each([
+      ['https://example.com/', 'https://example.com'],
+      ['https://example.com/app', 'https://example.com'],
+      ['https://Example.com', 'https://example.com'],
+      ['https://example.com:443', 'https://example.com'],
+    ])('refuses %s, naming the setting and the origin it meant', (given, meant) => {
+      const { message } = configError({ ALLOWED_ORIGINS: `https://ok.example,${given}` });
+      expect(message).toContain('ALLOWED_ORIGINS must list origins like "https://example.com"');
+      expect(message).toContain(`got "${given}" (did you mean "${meant}"?)`);
+    });
+
+    it.each(['example.com', 'ftp://example.com', '*.example.com', 'null'])('refuses %s', (given) => {
+      expect(configError({ ALLOWED_ORIGINS: given }).message).toContain(`got "${given}"`);
     });
   });
 

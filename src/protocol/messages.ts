@@ -1,0 +1,60 @@
+/**
+ * The shapes of chat requests and stored chats, shared by the Worker, the
+ * chat Durable Object and the browser client.
+ */
+import type { ErrorCode, Usage } from './events.js';
+
+/** Who wrote a message: Gemini's own names. */
+export type Role = 'user' | 'model';
+
+/** One earlier turn sent with a stateless request. */
+export interface HistoryEntry {
+  role: Role;
+  text: string;
+}
+
+/** The generation settings a request may set (each capped by the Worker's settings). */
+export interface GenerationSettings {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  maxOutputTokens?: number;
+}
+
+/** The body of `POST /api/chat` and `POST /api/chat/stream`. */
+export interface ChatRequestBody {
+  message: string;
+  model?: string;
+  system?: string;
+  history?: HistoryEntry[];
+  generationConfig?: GenerationSettings;
+}
+
+/** The body of `POST /api/chats`: settings fixed for the chat's life. */
+export interface NewChatBody {
+  system?: string;
+  model?: string;
+}
+
+/** `streaming` is the turn in flight; `cancelled` and `failed` keep the text written before the end. */
+export type MessageStatus = 'complete' | 'streaming' | 'cancelled' | 'failed';
+
+/** A stored chat message, as `GET /api/chats/:id` shows it. */
+export interface ChatMessage {
+  id: number;
+  role: Role;
+  text: string;
+  status: MessageStatus;
+  finishReason?: string;
+  usage?: Usage;
+  error?: { code: ErrorCode; message: string };
+  createdAt: string;
+}
+
+/** What `GET /api/chats/:id` returns. */
+export interface ChatSnapshot {
+  id: string;
+  model: string;
+  system?: string;
+  messages: ChatMessage[];
+}
