@@ -47,14 +47,14 @@ export class ChatRoom extends DurableObject<Env> {
   /** The chat and all its messages, or null when there is no such chat. */
   async snapshot(): Promise<ChatSnapshot | null> {
     if (!this.exists) return null;
-    const { system, model } = this.store.settings();
+    const { system, model, lastEventId } = this.store.settings();
     const messages = this.store.messages();
     const turn = this.turn;
     if (turn?.active) {
       const streaming = messages.find((m) => m.id === turn.messageId);
       if (streaming) streaming.text = turn.text;
     }
-    return { id: this.ctx.id.toString(), model, ...(system ? { system } : {}), messages };
+    return { id: this.ctx.id.toString(), model, ...(system ? { system } : {}), messages, settledEventId: lastEventId };
   }
 
   /** Cancels the turn in flight. Resolves to false when there is none (or no chat: null). */

@@ -57,4 +57,10 @@ export interface ChatSnapshot {
   model: string;
   system?: string;
   messages: ChatMessage[];
+  /**
+   * The id of the last frame of the latest settled turn (0 before the first).
+   * Resuming after it (`GET /api/chats/:id/stream?lastEventId=…`) follows the
+   * turn in flight from its start, or answers 204 when there is none.
+   */
+  settledEventId: number;
 }

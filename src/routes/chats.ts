@@ -5,6 +5,7 @@ import type { Env } from '../env';
 import { ApiError } from '../errors';
 import { parseNewChatRequest, parseTurnRequest } from '../limits/chat-request';
 import { readJsonBody } from '../limits/read-json-body';
+import type { ChatSnapshot } from '../protocol/messages';
 
 /**
  * Chats that live in Durable Objects, one per conversation. The id in the
@@ -21,7 +22,9 @@ chatsRoutes.post('/api/chats', async (c) => {
   const settings = parseNewChatRequest(body, config);
   const id = c.env.CHAT_ROOMS.newUniqueId();
   await c.env.CHAT_ROOMS.get(id).create(settings);
-  return c.json({ id: id.toString() }, 201);
+  // The new chat, as GET /api/chats/:id would show it: a client needs no second request.
+  const chat: ChatSnapshot = { id: id.toString(), model: settings.model, ...(settings.system ? { system: settings.system } : {}), messages: [], settledEventId: 0 };
+  return c.json(chat, 201);
 });
 
 chatsRoutes.get('/api/chats/:id', async (c) => {

@@ -91,7 +91,15 @@ function alternates(record: FakeRecord): boolean {
 describe('POST /api/chats', () => {
   it('creates a chat with an unguessable id and no messages', async () => {
     const id = await createChat();
-    expect(await snapshot(id)).toEqual({ id, model: 'gemini-2.5-flash', messages: [] });
+    expect(await snapshot(id)).toEqual({ id, model: 'gemini-2.5-flash', messages: [], settledEventId: 0 });
+  });
+
+  it('answers with the new chat as GET would show it', async () => {
+    const response = await worker('/api/chats', json({ system: 'Be brief.', model: 'gemini-2.5-pro' }));
+    expect(response.status).toBe(201);
+    const created = (await response.json()) as ChatSnapshot;
+    expect(created).toEqual({ id: created.id, model: 'gemini-2.5-pro', system: 'Be brief.', messages: [], settledEventId: 0 });
+    expect(await snapshot(created.id)).toEqual(created);
   });
 
   it('accepts an empty body, as fetch() sends it with Content-Length: 0', async () => {
@@ -549,5 +557,30 @@ describe('storage cost', () => {
     // Only the newest turns went upstream.
     expect(record.body.contents.at(-3)?.parts[0].text).toBe('question 4999');
     expect((await snapshot(big)).messages).toHaveLength(10_004);
+  });
+});
+
+describe('GET /api/chats/:id settledEventId', () => {
+  it('is the last frame id of the latest settled turn: resuming after it follows the turn in flight from its start, then answers 204', async () => {
+    const id = await createChat();
+    const first = await turn(id, '[fake:reply chunks=3]');
+    const firstDone = Number(first.frames.at(-1)!.id);
+    expect((await snapshot(id)).settledEventId).toBe(firstDone);
+
+    const live = await send(id, 'Slowly [fake:reply chunks=12 delay=40]');
+    const reader = live.body!.getReader();
+    await readFrames(reader, 2);
+    const during = await snapshot(id);
+    expect(during.messages.at(-1)!.status).toBe('streaming');
+    expect(during.settledEventId).toBe(firstDone);
+
+    const replay = parseSse(await (await resume(id, during.settledEventId)).text());
+    expect(ids(replay)[0]).toBe(firstDone + 1);
+    expect(replay.at(-1)!.event).toBe('done');
+    await reader.cancel();
+
+    const after = await snapshot(id);
+    expect(after.settledEventId).toBe(Number(replay.at(-1)!.id));
+    expect((await resume(id, after.settledEventId)).status).toBe(204);
   });
 });

@@ -1,0 +1,180 @@
+import type { ErrorCode } from '../protocol/events.js';
+import type { ChatMessage, ChatSnapshot, NewChatBody } from '../protocol/messages.js';
+import { GeminiEdgeError } from './client-error.js';
+import { apiUrl, fetcher, responseError } from './http.js';
+import { reconnectingEvents } from './reconnecting-events.js';
+import type { ClientOptions, FetchLike, ReconnectOptions, StreamEvent } from './types.js';
+
+export interface OpenChatOptions extends ClientOptions, NewChatBody {
+  /**
+   * A chat to reopen (its id from an earlier `openChat`). When absent, or
+   * when that chat no longer exists, a new chat is created with `system` and
+   * `model`.
+   */
+  id?: string;
+  /** How a dropped stream reconnects. */
+  reconnect?: ReconnectOptions;
+}
+
+export interface TurnOptions {
+  /**
+   * Aborting it closes the connection. The turn runs on for the Worker's
+   * `RESUME_GRACE_MS` so `resume()` can pick it up, then is cancelled; call
+   * `chat.cancel()` to stop it at once.
+   */
+  signal?: AbortSignal;
+}
+
+const CHAT_ID = /^[0-9a-f]{64}$/;
+
+/**
+ * Opens a stored chat: the one named by `id` if it still exists, else a new
+ * one. The chat lives in the Worker (a Durable Object), so it survives page
+ * reloads: keep `chat.id` (in `localStorage`, say) and pass it next time.
+ *
+ * @example
+ * const chat = await openChat({ endpoint, id: localStorage.getItem('chat') ?? undefined });
+ * localStorage.setItem('chat', chat.id);
+ * if (chat.messages.at(-1)?.status === 'streaming') for await (const e of chat.resume()) show(e);
+ * for await (const event of chat.send('Hello!')) show(event);
+ *
+ * @throws {GeminiEdgeError} when the Worker refuses (an origin not allowed, a bad setting) or cannot be reached
+ */
+export async function openChat(options: OpenChatOptions): Promise<Chat> {
+  const { endpoint, id, system, model } = options;
+  const doFetch = fetcher(options.fetch);
+  if (id !== undefined && CHAT_ID.test(id)) {
+    const response = await call(doFetch, apiUrl(endpoint, `/api/chats/${id}`), { cache: 'no-store' });
+    if (response.ok) return new Chat((await response.json()) as ChatSnapshot, options);
+    if (response.status !== 404) throw await toError(response);
+    await response.body?.cancel();
+  }
+  const settings: NewChatBody = { system, model };
+  const hasSettings = system !== undefined || model !== undefined;
+  // Without settings the POST has no body, which keeps it a simple request (no preflight).
+  const response = await call(
+    doFetch,
+    apiUrl(endpoint, '/api/chats'),
+    hasSettings ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings) } : { method: 'POST' },
+  );
+  if (response.status !== 201) throw await toError(response);
+  return new Chat((await response.json()) as ChatSnapshot, options);
+}
+
+/**
+ * A stored chat. Get one with {@link openChat}. `send` and `resume` return
+ * the same kind of async iterable as `streamChat`: text events, then one
+ * `done` or `error`; a connection that drops mid-answer reconnects by itself
+ * and continues where it broke off, every character exactly once.
+ */
+export class Chat {
+  /** The chat's id: 64 hex characters, and the capability to read and write it. */
+  readonly id: string;
+  /** The model the chat uses, fixed at its creation. */
+  readonly model: string;
+  readonly system: string | undefined;
+  /**
+   * The conversation as stored when the chat was opened (or last `refresh()`ed).
+   * When its last message has status `streaming`, a turn is in flight: `resume()` follows it.
+   */
+  messages: ChatMessage[];
+  private readonly endpoint: string;
+  private readonly fetch: FetchLike;
+  private readonly stallTimeoutMs: number;
+  private readonly reconnect: ReconnectOptions | undefined;
+  /** The last event id this chat has seen settled or streamed: where a resume picks up. */
+  private cursor: number;
+
+  /** @internal Use {@link openChat}. */
+  constructor(snapshot: ChatSnapshot, options: OpenChatOptions) {
+    this.id = snapshot.id;
+    this.model = snapshot.model;
+    this.system = snapshot.system;
+    this.messages = snapshot.messages;
+    this.cursor = snapshot.settledEventId;
+    this.endpoint = options.endpoint;
+    this.fetch = fetcher(options.fetch);
+    this.stallTimeoutMs = options.stallTimeoutMs ?? 45_000;
+    this.reconnect = options.reconnect;
+  }
+
+  /**
+   * Sends a message and streams the answer. The message is posted once, never
+   * re-sent: after a drop the stream resumes with `GET /api/chats/:id/stream`.
+   * A message while a turn is in flight ends at once with a `turn_in_progress` error.
+   */
+  send(message: string, { signal }: TurnOptions = {}): AsyncIterable<StreamEvent> {
+    const url = apiUrl(this.endpoint, `/api/chats/${this.id}/messages`);
+    return this.follow({
+      open: (attempt) =>
+        this.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message }), signal: attempt }),
+      signal,
+    });
+  }
+
+  /**
+   * Re-attaches to the turn in flight — after a page reload, or after an
+   * aborted `send` — from its start, then live. Ends at once, with no event,
+   * when there is none.
+   */
+  resume({ signal }: TurnOptions = {}): AsyncIterable<StreamEvent> {
+    return this.follow({ open: (attempt) => this.streamFrom(this.cursor, attempt), retryOpen: true, emptyIsEnd: true, signal });
+  }
+
+  /** Stops the turn in flight (the Worker aborts Gemini). Resolves to false when there was none. */
+  async cancel(): Promise<boolean> {
+    const response = await call(this.fetch, apiUrl(this.endpoint, `/api/chats/${this.id}/cancel`), { method: 'POST' });
+    if (!response.ok) throw await toError(response);
+    return ((await response.json()) as { cancelled: boolean }).cancelled;
+  }
+
+  /** Deletes the chat and everything stored with it. */
+  async delete(): Promise<void> {
+    const response = await call(this.fetch, apiUrl(this.endpoint, `/api/chats/${this.id}`), { method: 'DELETE' });
+    if (!response.ok && response.status !== 404) throw await toError(response);
+    await response.body?.cancel();
+  }
+
+  /** Reloads `messages` from the Worker. */
+  async refresh(): Promise<ChatMessage[]> {
+    const response = await call(this.fetch, apiUrl(this.endpoint, `/api/chats/${this.id}`), { cache: 'no-store' });
+    if (!response.ok) throw await toError(response);
+    const snapshot = (await response.json()) as ChatSnapshot;
+    this.messages = snapshot.messages;
+    this.cursor = Math.max(this.cursor, snapshot.settledEventId);
+    return this.messages;
+  }
+
+  private async *follow(request: { open: (signal: AbortSignal) => Promise<Response>; retryOpen?: boolean; emptyIsEnd?: boolean; signal?: AbortSignal }): AsyncGenerator<StreamEvent, void, undefined> {
+    const start = this.cursor;
+    for await (const event of reconnectingEvents({
+      ...request,
+      reopen: (lastEventId, attempt) => this.streamFrom(lastEventId ?? start, attempt),
+      stallTimeoutMs: this.stallTimeoutMs,
+      reconnect: this.reconnect,
+    })) {
+      if (event.id !== undefined) this.cursor = Math.max(this.cursor, event.id);
+      yield event;
+    }
+  }
+
+  /** `?lastEventId=` rather than the header keeps this GET a simple request: no preflight. */
+  private streamFrom(lastEventId: number, signal: AbortSignal): Promise<Response> {
+    const url = apiUrl(this.endpoint, `/api/chats/${this.id}/stream?lastEventId=${lastEventId}`);
+    return this.fetch(url, { cache: 'no-store', signal });
+  }
+}
+
+/** fetch, with a failure to connect as a {@link GeminiEdgeError}. */
+async function call(doFetch: FetchLike, url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await doFetch(url, init);
+  } catch (error) {
+    throw new GeminiEdgeError('network_error', `Could not reach the Worker: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function toError(response: Response): Promise<GeminiEdgeError> {
+  const { code, message, status } = await responseError(response);
+  return new GeminiEdgeError(code as ErrorCode, message, status);
+}

@@ -1,0 +1,49 @@
+import type { DoneEvent, ErrorCode, TextEvent } from '../protocol/events.js';
+
+/**
+ * The terminal error of a stream, as the client reports it. `status` is the
+ * HTTP status when the Worker refused the request before streaming;
+ * `retryAfter` (seconds) comes from its `Retry-After` header.
+ */
+export interface StreamErrorEvent {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  status?: number;
+  retryAfter?: number;
+}
+
+/**
+ * What `streamChat`, `chat.send` and `chat.resume` yield: `text` events, then
+ * exactly one `done` or `error`. Events of a stored chat carry their SSE `id`.
+ */
+export type StreamEvent = (TextEvent | DoneEvent | StreamErrorEvent) & { id?: number };
+
+/** `fetch`, or anything that behaves like it (a test double, a server-side fetch with a proxy). */
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** How a stored chat's stream reconnects after a drop. */
+export interface ReconnectOptions {
+  /** Reconnections tried in a row without receiving anything, before giving up. Default 8. */
+  attempts?: number;
+  /** First wait before reconnecting, doubled each time. Default 500 ms. */
+  delayMs?: number;
+  /** Longest wait between two tries. Default 5000 ms. */
+  maxDelayMs?: number;
+}
+
+/** Settings common to every call. */
+export interface ClientOptions {
+  /**
+   * The Worker's base URL, e.g. `https://chat.example.workers.dev`. A relative
+   * URL (`''`, `/chat-proxy`) works on pages the Worker serves itself.
+   */
+  endpoint: string;
+  /** Replaces the global `fetch`. */
+  fetch?: FetchLike;
+  /**
+   * A connection that stays silent this long is taken for dead (the Worker
+   * sends a `: ping` every 15 s by default). Default 45000 ms; 0 turns it off.
+   */
+  stallTimeoutMs?: number;
+}

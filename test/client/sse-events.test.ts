@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { parseEventStream } from '../../src/client/sse-events';
+import type { StreamEvent } from '../../src/client/types';
+
+const encoder = new TextEncoder();
+
+/** A seeded generator (mulberry32), so a failing split can be replayed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The bytes cut at the given offsets, as a stream. */
+function streamOfCuts(bytes: Uint8Array, cuts: number[]): ReadableStream<Uint8Array> {
+  const points = [0, ...cuts.sort((a, b) => a - b), bytes.byteLength];
+  const pieces = points.slice(1).map((end, i) => bytes.slice(points[i], end));
+  return new ReadableStream({
+    pull(controller) {
+      const next = pieces.shift();
+      if (next === undefined) controller.close();
+      else controller.enqueue(next);
+    },
+  });
+}
+
+async function parse(body: ReadableStream<Uint8Array>, onActivity?: () => void): Promise<StreamEvent[]> {
+  const events: StreamEvent[] = [];
+  const reader = parseEventStream(body, onActivity).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return events;
+    events.push(value);
+  }
+}
+
+const parseText = (text: string) => parse(streamOfCuts(encoder.encode(text), []));
+
+// Multibyte text (2-, 3- and 4-byte characters, a ZWJ sequence), as the Worker writes it.
+const TEXTS = ['Grüße aus Zürich — ', '你好，世界！', ' 🌍🚀 👩‍👩‍👧', ' naïve café.'];
+const USAGE = { promptTokenCount: 9, candidatesTokenCount: 8, totalTokenCount: 17 };
+const WIRE =
+  TEXTS.map((text, i) => `id: ${i + 1}\nevent: text\ndata: ${JSON.stringify({ text })}\n\n`).join('') +
+  ': ping\n\n' +
+  `id: 5\nevent: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage: USAGE })}\n\n`;
+const EXPECTED: StreamEvent[] = [
+  ...TEXTS.map((text, i) => ({ type: 'text' as const, text, id: i + 1 })),
+  { type: 'done', finishReason: 'STOP', usage: USAGE, id: 5 },
+];
+
+describe('parseEventStream', () => {
+  it('reads text events, then the done event, with their ids', async () => {
+    expect(await parseText(WIRE)).toStrictEqual(EXPECTED);
+  });
+
+  it('gives the same events however the bytes are cut, inside characters too (500 seeded splits)', async () => {
+    const bytes = encoder.encode(WIRE);
+    const next = random(20261125);
+    for (let run = 0; run < 500; run++) {
+      const count = 1 + Math.floor(next() * 12);
+      const cuts = Array.from({ length: count }, () => 1 + Math.floor(next() * (bytes.byteLength - 1)));
+      expect(await parse(streamOfCuts(bytes, cuts)), `cuts ${cuts.join(',')}`).toStrictEqual(EXPECTED);
+    }
+  });
+
+  it('gives the same events when every byte arrives alone', async () => {
+    const bytes = encoder.encode(WIRE);
+    const cuts = Array.from({ length: bytes.byteLength - 1 }, (_, i) => i + 1);
+    expect(await parse(streamOfCuts(bytes, cuts))).toStrictEqual(EXPECTED);
+  });
+
+  it('accepts CRLF line ends (a proxy may rewrite them)', async () => {
+    expect(await parseText(WIRE.replaceAll('\n', '\r\n'))).toStrictEqual(EXPECTED);
+  });
+
+  it('reads frames without event: or id: lines by their data', async () => {
+    const events = await parseText('data: {"text":"a"}\n\ndata: {"error":{"code":"upstream_timeout","message":"slow"}}\n\n');
+    expect(events).toStrictEqual([
+      { type: 'text', text: 'a' },
+      { type: 'error', code: 'upstream_timeout', message: 'slow' },
+    ]);
+  });
+
+  it('stops at the terminal event and ignores anything after it', async () => {
+    const events = await parseText(`${WIRE}event: text\ndata: {"text":"late"}\n\n`);
+    expect(events).toStrictEqual(EXPECTED);
+  });
+
+  it('passes through error codes it does not know (a newer Worker)', async () => {
+    const [event] = await parseText('event: error\ndata: {"error":{"code":"brand_new","message":"m"}}\n\n');
+    expect(event).toStrictEqual({ type: 'error', code: 'brand_new', message: 'm' });
+  });
+
+  it('drops a frame cut off by the end of the stream (no blank line yet)', async () => {
+    expect(await parseText('event: text\ndata: {"text":"a"}\n\nevent: text\ndata: {"text":"b"}')).toStrictEqual([{ type: 'text', text: 'a' }]);
+  });
+
+  it.each([
+    ['data that is not JSON', 'event: text\ndata: {"text":\n\n'],
+    ['a text that is not a string', 'event: text\ndata: {"text":42}\n\n'],
+    ['a done without usage', 'event: done\ndata: {"done":true,"finishReason":"STOP"}\n\n'],
+    ['usage with a negative count', 'event: done\ndata: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":-1,"candidatesTokenCount":0,"totalTokenCount":0}}\n\n'],
+    ['an error without a message', 'event: error\ndata: {"error":{"code":"x"}}\n\n'],
+    ['an event name that disagrees with the data', 'event: done\ndata: {"text":"a"}\n\n'],
+    ['an unknown shape', 'data: {"hello":"world"}\n\n'],
+  ])('ends with invalid_response on %s', async (_, wire) => {
+    const events = await parseText(`event: text\ndata: {"text":"before"}\n\n${wire}event: text\ndata: {"text":"after"}\n\n`);
+    expect(events).toStrictEqual([
+      { type: 'text', text: 'before' },
+      { type: 'error', code: 'invalid_response', message: 'The Worker sent a frame that is not a chat event' },
+    ]);
+  });
+
+  it('ignores an id that is not a whole number', async () => {
+    expect(await parseText('id: abc\nevent: text\ndata: {"text":"a"}\n\n')).toStrictEqual([{ type: 'text', text: 'a' }]);
+  });
+
+  it('reports activity for every chunk, comments included', async () => {
+    let calls = 0;
+    const bytes = encoder.encode(': ping\n\n: ping\n\nevent: text\ndata: {"text":"a"}\n\n');
+    await parse(streamOfCuts(bytes, [8, 16]), () => calls++);
+    expect(calls).toBe(3);
+  });
+});
