@@ -1,0 +1,30 @@
+/** A request the fake Gemini recorded (GET /__fake/requests?tag=…). */
+export interface FakeRecord {
+  tag: string | null;
+  status: string;
+  aborted: boolean;
+  sentText: string;
+  chunksSent: number;
+  body: { contents: { role: string; parts: { text: string }[] }[]; systemInstruction?: { parts: { text: string }[] } };
+}
+
+/** What the fake behind `fakeUrl` recorded for requests tagged `tag`. */
+export async function fakeRecords(fakeUrl: string, tag: string): Promise<FakeRecord[]> {
+  return (await (await fetch(`${fakeUrl}/__fake/requests?tag=${encodeURIComponent(tag)}`)).json()) as FakeRecord[];
+}
+
+/** Polls until the one record tagged `tag` matches (the fake sees a closed socket a moment later). */
+export async function waitForRecord(fakeUrl: string, tag: string, check: (record: FakeRecord) => boolean): Promise<FakeRecord> {
+  for (let i = 0; i < 100; i++) {
+    const [record] = await fakeRecords(fakeUrl, tag);
+    if (record && check(record)) return record;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`fake record ${tag} never matched: ${JSON.stringify((await fakeRecords(fakeUrl, tag))[0] ?? null)}`);
+}
+
+let counter = 0;
+/** A tag unique to this run. */
+export function uniqueTag(prefix = 't'): string {
+  return `${prefix}${Date.now().toString(36)}${(counter++).toString(36)}`;
+}
