@@ -57,11 +57,17 @@ export class ChatRoom extends DurableObject<Env> {
     return { id: this.ctx.id.toString(), model, ...(system ? { system } : {}), messages, settledEventId: lastEventId };
   }
 
-  /** Cancels the turn in flight. Resolves to false when there is none (or no chat: null). */
+  /**
+   * Cancels the turn in flight and resolves once it has ended and is stored,
+   * so a message sent next is not refused as `turn_in_progress`. Resolves to
+   * false when there is none (or no chat: null).
+   */
   async cancel(): Promise<boolean | null> {
     if (!this.exists) return null;
-    if (!this.turn?.active) return false;
-    this.turn.cancel('The turn was cancelled');
+    const turn = this.turn;
+    if (!turn?.active) return false;
+    turn.cancel('The turn was cancelled');
+    await turn.settled;
     return true;
   }
 

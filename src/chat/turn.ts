@@ -67,6 +67,11 @@ export class Turn {
   outcome: { status: MessageStatus; finishReason?: string; code?: ErrorCode; usage?: Usage } | undefined;
   private readonly started = Date.now();
   private firstTextAt: number | undefined;
+  private markSettled!: () => void;
+  /** Resolves once the outcome is stored and the terminal frame sent (or the turn discarded). */
+  readonly settled = new Promise<void>((resolve) => {
+    this.markSettled = resolve;
+  });
 
   constructor(private readonly options: TurnOptions) {
     this.messageId = options.messageId;
@@ -118,6 +123,7 @@ export class Turn {
     clearInterval(this.heartbeat);
     this.disarmGrace();
     for (const listener of this.listeners) this.leave(listener, true);
+    this.markSettled();
   }
 
   /** Stops the upstream call; the turn ends with an error frame carrying this message. */
@@ -233,6 +239,7 @@ export class Turn {
     for (const listener of this.listeners) listener.queue.close();
     this.listeners.clear();
     this.options.onSettled?.(this);
+    this.markSettled();
   }
 
   private broadcast(bytes: Uint8Array): void {

@@ -399,6 +399,22 @@ describe('POST /api/chats/:id/cancel', () => {
     expect(alternates(next.record)).toBe(true);
   });
 
+  it('answers once the turn has ended and is stored: the next message is accepted at once', async () => {
+    const id = await createChat();
+    const response = await send(id, '[fake:reply chunks=200 delay=30]');
+    const reader = response.body!.getReader();
+    await readFrames(reader, 1);
+    const statusAfterCancel = await runInDurableObject(roomOf(id), async (instance: ChatRoom, state) => {
+      expect(await instance.cancel()).toBe(true);
+      return state.storage.sql.exec<{ status: string }>('SELECT status FROM messages ORDER BY id DESC LIMIT 1').one().status;
+    });
+    expect(statusAfterCancel).toBe('cancelled');
+    const next = await send(id, 'Next');
+    expect(next.status).toBe(200);
+    expect(parseSse(await next.text()).at(-1)!.event).toBe('done');
+    await reader.cancel().catch(() => {});
+  });
+
   it('answers {cancelled:false} when no turn is streaming', async () => {
     const id = await createChat();
     const response = await worker(`/api/chats/${id}/cancel`, { method: 'POST' });

@@ -1,0 +1,156 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { GeminiEdgeError, openChat, streamChat, type Chat, type FetchLike, type StreamErrorEvent } from '../client/index.js';
+import type { Usage } from '../protocol/events.js';
+import type { ChatRequestBody } from '../protocol/messages.js';
+
+export interface UseGeminiStreamOptions {
+  /** The Worker's base URL ('' on pages the Worker serves itself). */
+  endpoint: string;
+  /**
+   * A stored chat to talk in: its history stays on the Worker and a dropped
+   * connection resumes by itself. When that chat no longer exists a new one
+   * is made: read its id from `chatId` in the result. Without it, each
+   * message is a stateless request.
+   */
+  chatId?: string;
+  /** Replaces the global `fetch`. */
+  fetch?: FetchLike;
+}
+
+/** What a stateless `streamMessage` may send along (ignored with `chatId`: the chat holds its history and settings). */
+export type StreamMessageOptions = Omit<ChatRequestBody, 'message'>;
+
+/** The terminal error of the latest message. */
+export type StreamError = Omit<StreamErrorEvent, 'type'>;
+
+export interface UseGeminiStreamResult {
+  /** Streams the answer to `message` into `streamedText`. Stops the message before it, if it still runs. Resolves when the answer ends. */
+  streamMessage: (message: string, options?: StreamMessageOptions) => Promise<void>;
+  /** True from the call until the answer's last event (or `stop()`). */
+  isStreaming: boolean;
+  /** The answer so far; reset by each `streamMessage`. */
+  streamedText: string;
+  /** Why the latest answer failed, or null. */
+  error: StreamError | null;
+  /** Gemini's finish reason once the answer is done (STOP, MAX_TOKENS, SAFETY, …). */
+  finishReason: string | null;
+  /** Token usage once the answer is done. */
+  usage: Usage | null;
+  /** Stops the answer now: the connection closes and Gemini is aborted (with `chatId`, the turn is cancelled). */
+  stop: () => void;
+  /** The stored chat in use, with `chatId`, once opened. */
+  chatId: string | undefined;
+}
+
+interface State {
+  isStreaming: boolean;
+  streamedText: string;
+  error: StreamError | null;
+  finishReason: string | null;
+  usage: Usage | null;
+}
+
+const IDLE: State = { isStreaming: false, streamedText: '', error: null, finishReason: null, usage: null };
+
+/**
+ * Streams Gemini answers from a gemini-edge Worker into React state.
+ * Unmounting closes the connection; no state is set after that.
+ *
+ * @example
+ * const { streamMessage, isStreaming, streamedText, stop } = useGeminiStream({ endpoint: 'https://chat.example.workers.dev' });
+ * <button onClick={() => streamMessage('Tell me a story')} disabled={isStreaming}>Ask</button>
+ * <button onClick={stop} disabled={!isStreaming}>Stop</button>
+ * <p>{streamedText}</p>
+ */
+export function useGeminiStream({ endpoint, chatId, fetch }: UseGeminiStreamOptions): UseGeminiStreamResult {
+  const [state, setState] = useState<State>(IDLE);
+  const [openedChatId, setOpenedChatId] = useState<string | undefined>(undefined);
+  /** The answer in progress: aborting it ends its connection and silences its state updates. */
+  const current = useRef<AbortController | null>(null);
+  const chat = useRef<{ key: string; chat: Promise<Chat> } | null>(null);
+
+  // Unmount: close the connection. With a stored chat the turn runs on for the
+  // Worker's grace period, so a reload can resume it.
+  useEffect(
+    () => () => {
+      current.current?.abort();
+      current.current = null;
+    },
+    [],
+  );
+
+  const openedChat = useCallback((): Promise<Chat> => {
+    const key = `${endpoint}\n${chatId}`;
+    if (chat.current?.key !== key) {
+      const opening = openChat({ endpoint, id: chatId, fetch });
+      // A failed open is retried by the next message.
+      opening.catch(() => {
+        if (chat.current?.chat === opening) chat.current = null;
+      });
+      chat.current = { key, chat: opening };
+    }
+    return chat.current.chat;
+  }, [endpoint, chatId, fetch]);
+
+  const stop = useCallback(() => {
+    const controller = current.current;
+    if (!controller) return;
+    current.current = null;
+    controller.abort();
+    setState((s) => ({ ...s, isStreaming: false }));
+    if (chatId !== undefined) void openedChat().then((c) => c.cancel()).catch(() => {});
+  }, [chatId, openedChat]);
+
+  const streamMessage = useCallback(
+    async (message: string, options: StreamMessageOptions = {}) => {
+      const previous = current.current;
+      const controller = new AbortController();
+      current.current = controller;
+      previous?.abort();
+      setState({ ...IDLE, isStreaming: true });
+      const update = (patch: Partial<State>) => {
+        if (!controller.signal.aborted) setState((s) => ({ ...s, ...patch }));
+      };
+      let text = '';
+      try {
+        let events;
+        if (chatId !== undefined) {
+          const stored = await openedChat();
+          if (controller.signal.aborted) return;
+          setOpenedChatId(stored.id);
+          // The Worker refuses a message while a turn runs: end the one this replaces first.
+          if (previous) await stored.cancel();
+          events = stored.send(message, { signal: controller.signal });
+        } else {
+          events = streamChat({ ...options, endpoint, fetch, message, signal: controller.signal });
+        }
+        for await (const event of events) {
+          if (event.type === 'text') {
+            text += event.text;
+            update({ streamedText: text });
+          } else if (event.type === 'done') {
+            update({ finishReason: event.finishReason, usage: event.usage });
+          } else {
+            const { code, message, status, retryAfter } = event;
+            update({ error: { code, message, ...(status === undefined ? {} : { status }), ...(retryAfter === undefined ? {} : { retryAfter }) } });
+          }
+        }
+      } catch (error) {
+        update({
+          error:
+            error instanceof GeminiEdgeError
+              ? { code: error.code, message: error.message, ...(error.status === undefined ? {} : { status: error.status }) }
+              : { code: 'network_error', message: String(error) },
+        });
+      } finally {
+        if (current.current === controller) {
+          current.current = null;
+          update({ isStreaming: false });
+        }
+      }
+    },
+    [endpoint, chatId, fetch, openedChat],
+  );
+
+  return { ...state, streamMessage, stop, chatId: openedChatId };
+}
