@@ -1,0 +1,58 @@
+import { createServer, type Server } from 'node:http';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+/** Debian's Chromium (apt-get install chromium), never a downloaded browser. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A static site on its own origin (127.0.0.1 and a port of its own): the host page of an embedding. */
+export interface StaticSite {
+  url: string;
+  /** Serves `body` at `path`. */
+  set(path: string, body: string, type?: string): void;
+  close(): Promise<void>;
+}
+
+export async function startStaticSite(): Promise<StaticSite> {
+  const files = new Map<string, { body: string; type: string }>([['/', { body: '<!doctype html><title>Host page</title><p>Host page</p>', type: 'text/html' }]]);
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://site').pathname;
+    // Chromium asks every new origin for its icon: an empty answer keeps 404s out of the console checks.
+    if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+      return;
+    }
+    const file = files.get(path);
+    if (!file) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': `${file.type}; charset=utf-8`, 'cache-control': 'no-store' }).end(file.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+    set: (path, body, type = 'text/html') => files.set(path, { body, type }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Console errors and uncaught exceptions of a page, for the "no console errors" checks. */
+export function consoleErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+  return errors;
+}
+
+/** Chromium's own line for a request the network broke (what a cut connection logs), not the page's. */
+export const isNetworkLog = (line: string) => /^Failed to load resource: net::ERR_/.test(line);
