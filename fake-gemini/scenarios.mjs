@@ -7,6 +7,8 @@
  *   reply (default)  several chunks of text, finishReason STOP (or `finish=…`)
  *   long             a reply of `chunks` chunks (default 400)
  *   utf8             multibyte text, every frame split inside a character across writes
+ *   markdown         a Markdown answer (heading, list, code block, link) with raw HTML and a
+ *                    javascript: link in it, as a model might write them
  *   safety           partial text, then finishReason SAFETY
  *   recitation       text, then a candidate with finishReason RECITATION and no content
  *   blocked          promptFeedback.blockReason (`reason=…`, default SAFETY), no candidates
@@ -53,6 +55,28 @@ const SENTENCES = [
 
 const MULTIBYTE = 'Grüße aus Zürich — 你好，世界！ Ἀθῆναι · 🌍🚀 👩‍👩‍👧 naïve café. ';
 
+/** What `[fake:markdown]` writes: the usual Markdown of a model's answer, and two traps. */
+export const MARKDOWN = [
+  '## Streaming, briefly',
+  '',
+  'Server-Sent Events send **text** as it is _written_:',
+  '',
+  '- one frame per piece',
+  '- a `done` frame at the end',
+  '- an `error` frame if it breaks',
+  '',
+  '1. Open the stream',
+  '2. Read the frames',
+  '',
+  '```js',
+  "const source = new EventSource('/stream');",
+  'source.onmessage = (event) => console.log(event.data);',
+  '```',
+  '',
+  'Read more on [MDN](https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events).',
+  'Raw HTML stays text: <img src=x onerror="window.__pwned=1"> and [a trap](javascript:window.__pwned=2).',
+].join('\n');
+
 /**
  * The reply text the fake writes, deterministic for a given prompt and directive.
  * @param {string} name
@@ -62,6 +86,7 @@ const MULTIBYTE = 'Grüße aus Zürich — 你好，世界！ Ἀθῆναι · 
  */
 export function replyText(name, chunks, promptChars, charsPerChunk = 60) {
   if (name === 'utf8') return MULTIBYTE.repeat(Math.max(2, chunks));
+  if (name === 'markdown') return MARKDOWN;
   const opening = `Hello from the fake Gemini (no API key is set). Your message was ${promptChars} characters long. `;
   const parts = [opening];
   let length = opening.length;

@@ -1,0 +1,484 @@
+import { openChat, GeminiEdgeError, type Chat, type StreamEvent } from '../client/index.js';
+import type { ChatMessage } from '../protocol/messages.js';
+import { renderMarkdown } from './markdown.js';
+import { readSettings, type WidgetSettings } from './settings.js';
+import { errorText, finishNote, stringsFrom, type Strings } from './strings.js';
+import { STYLES } from './styles.js';
+
+const RTL = /^(ar|fa|he|iw|ur|ps|sd|ug|yi|dv|ckb)(-|$)/i;
+const CHAT_ICON = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z';
+const CLOSE_ICON = 'M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z';
+
+let sheet: CSSStyleSheet | undefined;
+
+/** Creates an element with a class and text, never parsing HTML. */
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className = '', text = ''): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text) node.textContent = text;
+  return node;
+}
+
+function icon(path: string): SVGSVGElement {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  const shape = document.createElementNS(ns, 'path');
+  shape.setAttribute('d', path);
+  svg.append(shape);
+  return svg;
+}
+
+/** One answer in the transcript: Markdown as it streams, then a note or an error. */
+class Answer {
+  readonly node = el('div', 'msg model');
+  private readonly body = el('div', 'md');
+  private text = '';
+  private frame = 0;
+
+  constructor(private readonly view: GeminiChatElement) {
+    this.node.append(this.body);
+  }
+
+  typing(): void {
+    const dots = el('span', 'typing');
+    dots.setAttribute('role', 'status');
+    dots.setAttribute('aria-label', this.view.strings.typing);
+    dots.append(el('i'), el('i'), el('i'));
+    this.body.replaceChildren(dots);
+  }
+
+  append(text: string): void {
+    this.text += text;
+    this.schedule();
+  }
+
+  /** Renders at most once a frame: a burst of chunks costs one Markdown pass. */
+  private schedule(): void {
+    this.frame ||= requestAnimationFrame(() => this.render());
+  }
+
+  render(): void {
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    if (!this.text) return;
+    this.body.replaceChildren(renderMarkdown(this.text));
+    for (const pre of this.body.querySelectorAll('pre')) pre.append(this.view.copyButton(pre));
+    this.view.scrollToEnd();
+  }
+
+  end(note: string): void {
+    this.render();
+    if (!this.text) this.body.replaceChildren();
+    if (note) this.node.append(el('p', 'note', note));
+    this.view.scrollToEnd();
+  }
+
+  fail(message: string, retry?: () => void): void {
+    this.render();
+    if (!this.text) this.body.remove();
+    const box = el('p', 'error', message);
+    box.setAttribute('role', 'alert');
+    if (retry) {
+      const button = el('button', 'ghost', this.view.strings.retry);
+      button.type = 'button';
+      button.onclick = () => {
+        this.node.remove();
+        retry();
+      };
+      box.append(button);
+    }
+    this.node.append(box);
+    this.view.scrollToEnd();
+  }
+}
+
+/**
+ * `<gemini-chat>`: a streaming chat with a gemini-edge Worker, in an open
+ * shadow root so the host page's CSS cannot reach in and its own cannot leak
+ * out. Inline where the page puts the element; floating (a launcher and a
+ * panel) when embed.js adds it with `data-mode="floating"`.
+ */
+export class GeminiChatElement extends HTMLElement {
+  /** Settings from the embedding script tag, under the element's own `data-` attributes. */
+  static scriptData: DOMStringMap = {};
+  static scriptEndpoint = '';
+
+  settings!: WidgetSettings;
+  strings!: Strings;
+  private built = false;
+  private chat: Chat | undefined;
+  private opening: Promise<Chat> | undefined;
+  private turn: AbortController | undefined;
+  private stick = true;
+  private readonly root = this.attachShadow({ mode: 'open' });
+  private readonly panel = el('section', 'panel');
+  private readonly log = el('div', 'log');
+  private readonly input = el('textarea');
+  private readonly sendButton = el('button', 'primary');
+  private readonly stopButton = el('button', 'primary');
+  private readonly notice = el('p', 'notice');
+  private readonly launcher = el('button', 'launcher');
+
+  private get floating(): boolean {
+    return this.dataset.mode === 'floating';
+  }
+
+  private get storageKey(): string {
+    return `gemini-chat:${this.settings.endpoint}`;
+  }
+
+  connectedCallback(): void {
+    if (this.built) return;
+    this.built = true;
+    this.settings = readSettings(GeminiChatElement.scriptData, this.dataset, GeminiChatElement.scriptEndpoint);
+    this.strings = stringsFrom(this.settings.strings);
+    this.build();
+    if (!this.floating) void this.restore();
+    else if (recall(() => sessionStorage, this.storageKey) === 'open') this.toggle(true);
+  }
+
+  private build(): void {
+    const { settings, strings } = this;
+    if (!sheet) {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(STYLES);
+    }
+    this.root.adoptedStyleSheets = [sheet];
+    // The page's language and direction, unless data-lang names another language.
+    const lang = settings.lang ?? document.documentElement.lang;
+    const pageDir = settings.lang ? '' : document.documentElement.dir;
+    this.panel.lang = lang;
+    this.panel.dir = pageDir || (RTL.test(lang) ? 'rtl' : 'ltr');
+    // A CSSOM write, which a strict CSP allows (a style attribute would not be).
+    if (settings.accent && CSS.supports('color', settings.accent)) this.style.setProperty('--gc-accent', settings.accent);
+    this.dataset.position = settings.position;
+    this.applyTheme();
+
+    const title = settings.title ?? strings.title;
+    const heading = el('h2', '', title);
+    const newChat = el('button', 'ghost', strings.newChat);
+    newChat.type = 'button';
+    newChat.onclick = () => this.startOver();
+    const header = el('header');
+    header.append(heading, newChat);
+    if (this.floating) {
+      // Shown only where the panel covers the launcher (narrow screens).
+      const close = el('button', 'ghost mobile-close');
+      close.type = 'button';
+      close.setAttribute('aria-label', strings.close);
+      close.append(icon(CLOSE_ICON));
+      close.onclick = () => this.toggle(false);
+      header.append(close);
+    }
+
+    this.log.setAttribute('role', 'log');
+    this.log.setAttribute('aria-live', 'polite');
+    this.log.setAttribute('aria-label', strings.conversation);
+    this.log.onscroll = () => {
+      this.stick = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 32;
+    };
+
+    this.input.setAttribute('aria-label', strings.message);
+    this.input.placeholder = settings.placeholder ?? strings.placeholder;
+    this.input.rows = 1;
+    this.input.onkeydown = (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.submit();
+      }
+    };
+    this.input.oninput = () => this.fitInput();
+    this.sendButton.type = 'submit';
+    this.sendButton.textContent = strings.send;
+    this.stopButton.type = 'button';
+    this.stopButton.textContent = strings.stop;
+    this.stopButton.hidden = true;
+    this.stopButton.onclick = () => this.stop();
+    const form = el('form');
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      this.submit();
+    };
+    form.append(this.input, this.sendButton, this.stopButton);
+    this.notice.hidden = true;
+
+    this.panel.id = 'panel';
+    this.panel.setAttribute('role', this.floating ? 'dialog' : 'region');
+    this.panel.setAttribute('aria-label', title);
+    this.panel.append(header, this.log, this.notice, form);
+    this.panel.onkeydown = (event) => {
+      if (event.key === 'Escape' && this.floating) this.toggle(false);
+    };
+    this.showEmpty();
+
+    if (this.floating) {
+      this.launcher.type = 'button';
+      this.launcher.setAttribute('aria-controls', 'panel');
+      this.launcher.onclick = () => this.toggle(!this.hasAttribute('data-open'));
+      this.launcher.onkeydown = (event) => {
+        if (event.key === 'Escape') this.toggle(false);
+      };
+      this.panel.hidden = true;
+      this.setLauncher(false);
+      this.root.append(this.panel, this.launcher);
+      this.trackViewport();
+    } else {
+      this.root.append(this.panel);
+    }
+  }
+
+  /** theme=auto follows the reader's system, live. */
+  private applyTheme(): void {
+    const { theme } = this.settings;
+    const dark = matchMedia('(prefers-color-scheme: dark)');
+    const apply = () => (this.dataset.scheme = theme === 'dark' || (theme === 'auto' && dark.matches) ? 'dark' : 'light');
+    apply();
+    if (theme === 'auto') dark.addEventListener('change', apply);
+  }
+
+  /** On phones the panel fills the screen above the on-screen keyboard (the visual viewport). */
+  private trackViewport(): void {
+    const viewport = window.visualViewport;
+    if (!viewport) return;
+    const fit = () => this.style.setProperty('--gc-vh', `${viewport.height}px`);
+    viewport.addEventListener('resize', fit);
+    fit();
+  }
+
+  private setLauncher(open: boolean): void {
+    this.launcher.setAttribute('aria-label', open ? this.strings.close : this.strings.open);
+    this.launcher.setAttribute('aria-expanded', String(open));
+    this.launcher.replaceChildren(icon(open ? CLOSE_ICON : CHAT_ICON));
+  }
+
+  /** Opens or closes the floating panel; focus goes into it, and back to the launcher. */
+  toggle(open: boolean): void {
+    if (!this.floating || open === this.hasAttribute('data-open')) return;
+    this.panel.hidden = !open;
+    this.toggleAttribute('data-open', open);
+    this.setLauncher(open);
+    remember(() => sessionStorage, this.storageKey, open ? 'open' : '');
+    if (open) {
+      this.input.focus();
+      if (!this.opening) void this.restore();
+    } else {
+      this.launcher.focus();
+    }
+  }
+
+  /** Reopens the stored chat, if this browser has one, and follows an answer still in flight. */
+  private async restore(): Promise<void> {
+    const id = recall(() => localStorage, this.storageKey);
+    if (!id) return;
+    const chat = await this.connect(id);
+    if (!chat || chat.messages.length === 0) return;
+    this.log.replaceChildren();
+    const last = chat.messages.at(-1)!;
+    const inFlight = last.role === 'model' && last.status === 'streaming';
+    for (const message of inFlight ? chat.messages.slice(0, -1) : chat.messages) this.showStored(message);
+    this.scrollToEnd(true);
+    if (inFlight && !this.turn) {
+      // A reload in the middle of an answer: follow it, from its start.
+      const turn = this.begin();
+      const answer = new Answer(this);
+      answer.typing();
+      this.log.append(answer.node);
+      await this.follow(turn, answer, (signal) => chat.resume({ signal }));
+    }
+  }
+
+  /** Opens the chat (`id`), or creates one; null after telling the reader why not. */
+  private async connect(id?: string): Promise<Chat | null> {
+    if (this.chat) return this.chat;
+    const { endpoint, system, model } = this.settings;
+    this.opening ??= openChat({ endpoint, id, system, model });
+    try {
+      this.chat = await this.opening;
+      remember(() => localStorage, this.storageKey, this.chat.id);
+      return this.chat;
+    } catch (error) {
+      this.opening = undefined;
+      const code = error instanceof GeminiEdgeError ? error.code : 'network_error';
+      this.showNotice(errorText(this.strings, code, error instanceof Error ? error.message : ''), code === 'origin_not_allowed');
+      return null;
+    }
+  }
+
+  private showNotice(text: string, final: boolean): void {
+    this.notice.textContent = text;
+    this.notice.hidden = false;
+    this.notice.setAttribute('role', 'alert');
+    if (final) {
+      this.input.disabled = true;
+      this.sendButton.disabled = true;
+    }
+  }
+
+  private submit(): void {
+    const text = this.input.value.trim();
+    if (!text || this.turn) return;
+    this.input.value = '';
+    this.fitInput();
+    void this.send(text);
+  }
+
+  /** Sends a message and streams its answer into the transcript. */
+  async send(text: string): Promise<void> {
+    if (this.turn) return;
+    const turn = this.begin();
+    this.notice.hidden = true;
+    if (!this.log.querySelector('.msg')) this.log.replaceChildren();
+    this.log.append(el('div', 'msg user', text));
+    const answer = new Answer(this);
+    answer.typing();
+    this.log.append(answer.node);
+    this.scrollToEnd(true);
+    const chat = await this.connect(recall(() => localStorage, this.storageKey) ?? undefined);
+    if (!chat || turn.signal.aborted) {
+      answer.node.remove();
+      this.finish(turn);
+      return;
+    }
+    await this.follow(turn, answer, (signal) => chat.send(text, { signal }), () => {
+      this.log.lastElementChild?.remove(); // the user's message: send() adds it again
+      void this.send(text);
+    });
+  }
+
+  /** An answer starts: Stop is offered, and the transcript is busy, until {@link finish}. */
+  private begin(): AbortController {
+    this.turn = new AbortController();
+    this.setStreaming(true);
+    return this.turn;
+  }
+
+  private finish(turn: AbortController): void {
+    if (this.turn !== turn) return;
+    this.turn = undefined;
+    this.setStreaming(false);
+  }
+
+  /** Streams one answer's events into `answer`. */
+  private async follow(turn: AbortController, answer: Answer, events: (signal: AbortSignal) => AsyncIterable<StreamEvent>, retry?: () => void): Promise<void> {
+    let ended = false;
+    try {
+      for await (const event of events(turn.signal)) {
+        if (event.type === 'text') {
+          answer.append(event.text);
+        } else if (event.type === 'done') {
+          ended = true;
+          answer.end(finishNote(this.strings, event.finishReason));
+        } else {
+          ended = true;
+          if (event.code === 'cancelled') answer.end(this.strings.stopped);
+          else answer.fail(errorText(this.strings, event.code, event.message), retry);
+        }
+      }
+    } finally {
+      if (!ended) answer.end(this.strings.stopped);
+      this.finish(turn);
+    }
+  }
+
+  /** Stops the answer: the connection closes and the Worker cancels the turn (Gemini is aborted). */
+  stop(): void {
+    const turn = this.turn;
+    if (!turn) return;
+    turn.abort();
+    void this.chat?.cancel().catch(() => {});
+    this.input.focus();
+  }
+
+  /** Forgets this conversation (and deletes it on the Worker) and starts an empty one. */
+  startOver(): void {
+    this.turn?.abort();
+    const old = this.chat;
+    this.chat = undefined;
+    this.opening = undefined;
+    remember(() => localStorage, this.storageKey, '');
+    void old?.delete().catch(() => {});
+    this.notice.hidden = true;
+    this.showEmpty();
+    this.input.focus();
+  }
+
+  private setStreaming(streaming: boolean): void {
+    this.log.setAttribute('aria-busy', String(streaming));
+    this.sendButton.hidden = streaming;
+    this.stopButton.hidden = !streaming;
+    if (!streaming && this.root.activeElement === this.stopButton) this.input.focus();
+  }
+
+  private showEmpty(): void {
+    const { greeting, starters } = this.settings;
+    const children: HTMLElement[] = [];
+    if (greeting) children.push(el('p', 'greeting', greeting));
+    if (starters.length) {
+      const list = el('div', 'starters');
+      for (const starter of starters) {
+        const button = el('button', '', starter);
+        button.type = 'button';
+        button.onclick = () => void this.send(starter);
+        list.append(button);
+      }
+      children.push(list);
+    }
+    this.log.replaceChildren(...children);
+  }
+
+  private showStored(message: ChatMessage): void {
+    if (message.role === 'user') {
+      this.log.append(el('div', 'msg user', message.text));
+      return;
+    }
+    const answer = new Answer(this);
+    this.log.append(answer.node);
+    answer.append(message.text);
+    if (message.status === 'failed') answer.fail(errorText(this.strings, message.error?.code ?? '', message.error?.message ?? ''));
+    else if (message.status === 'cancelled') answer.end(this.strings.stopped);
+    else answer.end(message.finishReason ? finishNote(this.strings, message.finishReason) : '');
+  }
+
+  /** Keeps the newest text in view, unless the reader scrolled up to read. */
+  scrollToEnd(force = false): void {
+    if (force) this.stick = true;
+    if (this.stick) this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  copyButton(pre: HTMLPreElement): HTMLButtonElement {
+    const button = el('button', 'copy', this.strings.copy);
+    button.type = 'button';
+    button.onclick = async () => {
+      await navigator.clipboard?.writeText(pre.querySelector('code')?.textContent ?? '');
+      button.textContent = this.strings.copied;
+      setTimeout(() => (button.textContent = this.strings.copy), 1500);
+    };
+    return button;
+  }
+
+  private fitInput(): void {
+    this.input.style.height = 'auto';
+    this.input.style.height = `${Math.min(this.input.scrollHeight + 2, 140)}px`;
+  }
+}
+
+/** Reads web storage, which may be missing or throw (privacy modes, sandboxed frames). */
+function recall(storage: () => Storage, key: string): string | null {
+  try {
+    return storage().getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+/** Writes web storage ('' removes); without it the chat works, it just does not survive a reload. */
+function remember(storage: () => Storage, key: string, value: string): void {
+  try {
+    if (value) storage().setItem(key, value);
+    else storage().removeItem(key);
+  } catch {
+    // See recall.
+  }
+}

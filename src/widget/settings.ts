@@ -1,0 +1,42 @@
+/** What a page sets with `data-` attributes on the script tag or the `<gemini-chat>` element. */
+export interface WidgetSettings {
+  endpoint: string;
+  title?: string;
+  placeholder?: string;
+  greeting?: string;
+  theme: 'light' | 'dark' | 'auto';
+  accent?: string;
+  position: 'bottom-right' | 'bottom-left';
+  system?: string;
+  model?: string;
+  starters: string[];
+  lang?: string;
+  strings?: string;
+}
+
+/**
+ * Reads the settings from `data-` attributes: the element's own win over
+ * the script tag's. Unknown values fall back to the defaults.
+ */
+export function readSettings(script: DOMStringMap, element: DOMStringMap, scriptEndpoint: string): WidgetSettings {
+  const get = (key: string) => element[key] ?? script[key];
+  const theme = get('theme');
+  return {
+    endpoint: (get('endpoint') ?? scriptEndpoint).replace(/\/+$/, ''),
+    title: get('title'),
+    placeholder: get('placeholder'),
+    greeting: get('greeting'),
+    theme: theme === 'light' || theme === 'dark' ? theme : 'auto',
+    accent: get('accent'),
+    position: get('position') === 'bottom-left' ? 'bottom-left' : 'bottom-right',
+    system: get('system'),
+    model: get('model'),
+    starters: (get('starters') ?? '')
+      .split('|')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .slice(0, 4),
+    lang: get('lang'),
+    strings: get('strings'),
+  };
+}

@@ -1,0 +1,82 @@
+/** The widget's words. Every one can be replaced with `data-strings='{"send":"Senden",…}'`. */
+export const STRINGS = {
+  title: 'Chat',
+  placeholder: 'Ask anything…',
+  message: 'Message',
+  send: 'Send',
+  stop: 'Stop',
+  newChat: 'New chat',
+  open: 'Open chat',
+  close: 'Close chat',
+  conversation: 'Conversation',
+  you: 'You',
+  assistant: 'Assistant',
+  typing: 'Writing…',
+  copy: 'Copy',
+  copied: 'Copied',
+  retry: 'Retry',
+  stopped: 'Stopped.',
+  maxTokens: 'The answer was cut off at its length limit.',
+  safety: 'The answer was stopped by safety filters.',
+  finished: 'The answer ended early ({reason}).',
+  notAllowed: 'This chat is not available on this site.',
+  rateLimited: 'Too many messages right now. Try again in a moment.',
+  blocked: 'This message was blocked by safety filters. Try rephrasing it.',
+  unavailable: 'The assistant is not available right now. Try again later.',
+  network: 'The connection was lost.',
+  busy: 'An answer is still being written in another window.',
+  failed: 'Something went wrong.',
+};
+
+export type Strings = typeof STRINGS;
+
+/** The built-in words, with the page's overrides (unknown keys and non-strings are ignored). */
+export function stringsFrom(json: string | undefined): Strings {
+  const strings = { ...STRINGS };
+  if (!json) return strings;
+  try {
+    const overrides = JSON.parse(json) as Record<string, unknown>;
+    for (const key of Object.keys(strings) as (keyof Strings)[]) {
+      if (typeof overrides[key] === 'string') strings[key] = overrides[key] as string;
+    }
+  } catch {
+    // A broken data-strings keeps the defaults.
+  }
+  return strings;
+}
+
+/** The sentence for a failed answer's error code. */
+export function errorText(strings: Strings, code: string, message: string): string {
+  switch (code) {
+    case 'origin_not_allowed':
+      return strings.notAllowed;
+    case 'rate_limited':
+      return strings.rateLimited;
+    case 'blocked':
+      return strings.blocked;
+    case 'network_error':
+      return strings.network;
+    case 'turn_in_progress':
+      return strings.busy;
+    case 'upstream_unavailable':
+    case 'upstream_timeout':
+    case 'upstream_error':
+    case 'upstream_auth':
+    case 'upstream_malformed':
+    case 'upstream_disconnected':
+    case 'upstream_incomplete':
+    case 'not_configured':
+    case 'interrupted':
+      return strings.unavailable;
+    default:
+      return message || strings.failed;
+  }
+}
+
+/** The note under an answer that did not end normally, or '' for STOP. */
+export function finishNote(strings: Strings, finishReason: string): string {
+  if (finishReason === 'STOP') return '';
+  if (finishReason === 'MAX_TOKENS') return strings.maxTokens;
+  if (/SAFETY|RECITATION|BLOCKLIST|PROHIBITED|SPII/.test(finishReason)) return strings.safety;
+  return strings.finished.replace('{reason}', finishReason);
+}

@@ -1,0 +1,388 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MARKDOWN } from '../../fake-gemini/scenarios.mjs';
+import { startCuttingProxy, type CuttingProxy } from '../e2e/cutting-proxy';
+import { startDevServer, type DevServer } from '../e2e/dev-server';
+import { fakeRecords, uniqueTag, waitForRecord } from '../e2e/fake-records';
+import { consoleErrors, isNetworkLog, launchChromium, startStaticSite, type StaticSite } from './browser';
+
+/**
+ * The one-line widget, as a visitor meets it: static pages on other origins
+ * embed `<script src="<worker>/embed.js" async>`, in Chromium, against the
+ * Worker under `wrangler dev` and the fake Gemini.
+ */
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+let dev: DevServer;
+let site: StaticSite; // in ALLOWED_ORIGINS
+let otherSite: StaticSite; // not
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let errors: string[];
+let proxy: CuttingProxy | undefined;
+
+beforeAll(async () => {
+  [site, otherSite] = await Promise.all([startStaticSite(), startStaticSite()]);
+  [dev, browser] = await Promise.all([startDevServer([], { ALLOWED_ORIGINS: site.url }), launchChromium()]);
+}, 90_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await dev?.stop();
+  await Promise.all([site?.close(), otherSite?.close()]);
+});
+
+beforeEach(async () => {
+  context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  page = await context.newPage();
+  errors = consoleErrors(page);
+  // Any CSP violation, inside the shadow root too, is recorded for the checks.
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
+  });
+});
+
+afterEach(async () => {
+  await context.close();
+  await proxy?.close();
+  proxy = undefined;
+});
+
+/** A host page that embeds the widget with one script tag. */
+function hostPage(options: { endpoint?: string; attributes?: string; body?: string; head?: string; lang?: string } = {}): string {
+  const { endpoint = dev.url, attributes = '', body = '', head = '', lang = 'en' } = options;
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${head}<title>Host</title></head>
+<body><h1>A static page</h1><p>Somebody's site.</p>${body}<script src="${endpoint}/embed.js" async ${attributes}></script></body></html>`;
+}
+
+async function visit(html: string, on: StaticSite = site): Promise<void> {
+  const path = `/${uniqueTag('p')}.html`;
+  on.set(path, html);
+  await page.goto(`${on.url}${path}`);
+  await page.waitForFunction(() => customElements.get('gemini-chat') !== undefined);
+}
+
+const launcher = () => page.getByRole('button', { name: /^(Open|Close) chat$/ });
+const textbox = () => page.getByRole('textbox', { name: 'Message' });
+const log = () => page.getByRole('log');
+const answers = () => page.locator('gemini-chat').locator('.msg.model');
+const lastAnswer = () => answers().last();
+
+async function ask(message: string): Promise<void> {
+  await textbox().fill(message);
+  await textbox().press('Enter');
+}
+
+/** The text of the last answer's Markdown, whitespace folded. */
+async function answerText(answer: Locator = lastAnswer()): Promise<string> {
+  return ((await answer.locator('.md').textContent()) ?? '').replace(/\s+/g, ' ').trim();
+}
+
+const folded = (text: string) => text.replace(/\s+/g, ' ').trim();
+
+/** Waits until the answer in progress has ended (the transcript is no longer aria-busy). */
+async function untilDone(): Promise<void> {
+  await page.locator('gemini-chat').locator('[role="log"][aria-busy="false"]').waitFor();
+}
+
+function noCspViolations(): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+}
+
+describe('embed.js', () => {
+  it('is one classic script within its 16 KB gzip budget, served with CORS and revalidation', async () => {
+    const response = await fetch(`${dev.url}/embed.js`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('cache-control')).toBe('no-cache');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    const code = Buffer.from(await response.arrayBuffer());
+    expect(gzipSync(code, { level: 9 }).byteLength).toBeLessThanOrEqual(16 * 1024);
+  });
+
+  it('adds a launcher that opens a panel with the greeting and starters; the page gains no global but the element', async () => {
+    site.set('/bare.html', hostPage().replace(/<script src=[^>]*><\/script>/, ''));
+    await page.goto(`${site.url}/bare.html`);
+    const before = await page.evaluate(() => Object.keys(window));
+    await visit(hostPage({ attributes: 'data-title="Help desk" data-greeting="Hi! How can I help?" data-starters="What is SSE?|Tell me a joke"' }));
+    await expect.poll(() => launcher().getAttribute('aria-expanded')).toBe('false');
+    expect(await launcher().getAttribute('aria-label')).toBe('Open chat');
+    await launcher().click();
+    expect(await launcher().getAttribute('aria-label')).toBe('Close chat');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute('aria-label'))).toBe('Message');
+    const panel = await page.getByRole('dialog', { name: 'Help desk' }).boundingBox();
+    expect(panel!.height).toBeGreaterThan(400);
+    expect(panel!.width).toBeGreaterThan(300);
+    // Its own font, not the page's default serif.
+    expect(await textbox().evaluate((el) => getComputedStyle(el).fontFamily)).toContain('system-ui');
+    expect(await log().getAttribute('aria-live')).toBe('polite');
+    expect(await page.getByText('Hi! How can I help?').isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: 'What is SSE?' }).isVisible()).toBe(true);
+    expect(await page.evaluate(() => Object.keys(window))).toEqual(before);
+    expect(await page.evaluate(() => document.querySelectorAll('gemini-chat').length)).toBe(1);
+    expect(errors).toEqual([]);
+  });
+
+  it('streams an answer into the transcript piece by piece, with a typing indicator first', async () => {
+    await visit(hostPage());
+    await launcher().click();
+    const tag = uniqueTag();
+    await ask(`Hello [fake:reply chunks=30 delay=40 first=300 tag=${tag}]`);
+    await page.getByRole('status', { name: 'Writing…' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Stop' }).isVisible()).toBe(true);
+    await expect.poll(() => answerText()).not.toBe('');
+    const partial = await answerText();
+    await untilDone();
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(partial.length).toBeLessThan(folded(record.sentText).length);
+    expect(folded(record.sentText).startsWith(partial)).toBe(true);
+    expect(await answerText()).toBe(folded(record.sentText));
+    expect(await page.locator('gemini-chat').locator('.msg.user').last().textContent()).toContain('Hello');
+    expect(errors).toEqual([]);
+  });
+
+  it('renders Markdown, and model HTML and javascript: links stay text and never run', async () => {
+    await visit(hostPage());
+    await launcher().click();
+    await ask('Explain [fake:markdown chunks=25 delay=20]');
+    await untilDone();
+    const answer = lastAnswer();
+    expect(await answer.locator('h2, h3, h4').first().textContent()).toBe('Streaming, briefly');
+    expect(await answer.locator('ul > li').count()).toBe(3);
+    expect(await answer.locator('ol > li').count()).toBe(2);
+    expect(await answer.locator('strong').first().textContent()).toBe('text');
+    expect(await answer.locator('pre code').textContent()).toContain("new EventSource('/stream')");
+    expect(await answer.getByRole('button', { name: 'Copy' }).count()).toBe(1);
+    const link = answer.getByRole('link', { name: 'MDN' });
+    expect(await link.getAttribute('href')).toBe('https://developer.mozilla.org/en-US/docs/Web/API/Server-sent_events');
+    expect(await link.getAttribute('rel')).toBe('noopener noreferrer');
+    expect(await answer.getByRole('link').count()).toBe(1);
+    expect(await answer.locator('img').count()).toBe(0);
+    expect(await answerText()).toContain('<img src=x onerror="window.__pwned=1">');
+    expect(await answerText()).toContain('[a trap](javascript:window.__pwned=2)');
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(MARKDOWN).toContain('onerror');
+    expect(errors).toEqual([]);
+  });
+
+  it('Stop cancels the answer: the partial text stays, marked stopped, and Gemini is aborted', async () => {
+    await visit(hostPage());
+    await launcher().click();
+    const tag = uniqueTag();
+    await ask(`Go on [fake:reply chunks=80 delay=40 tag=${tag}]`);
+    await expect.poll(() => answerText()).not.toBe('');
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await untilDone();
+    const record = await waitForRecord(dev.fakeUrl!, tag, (r) => r.status !== 'streaming');
+    expect(record.aborted).toBe(true);
+    expect(record.chunksSent).toBeLessThan(80);
+    const text = await answerText();
+    expect(text.length).toBeGreaterThan(0);
+    expect(folded(record.sentText).startsWith(text)).toBe(true);
+    expect(await lastAnswer().locator('.note').textContent()).toBe('Stopped.');
+    expect(errors).toEqual([]);
+  });
+
+  it('restores the conversation after a reload', async () => {
+    await visit(hostPage());
+    await launcher().click();
+    const tag = uniqueTag();
+    await ask(`First question [fake:reply chunks=3 tag=${tag}]`);
+    await untilDone();
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    await page.reload();
+    // The panel was open: it opens again, and the stored messages come back.
+    await expect.poll(() => answers().count()).toBe(1);
+    expect(await answerText()).toBe(folded(record.sentText));
+    expect(await page.locator('gemini-chat').locator('.msg.user').textContent()).toContain('First question');
+    expect(errors).toEqual([]);
+  });
+
+  it('re-attaches after a reload in the middle of an answer and completes it, with one upstream call', async () => {
+    await visit(hostPage({ body: '<gemini-chat data-title="Inline chat"></gemini-chat>' }));
+    const tag = uniqueTag();
+    await ask(`Long one [fake:reply chunks=50 delay=40 tag=${tag}]`);
+    await expect.poll(() => answerText()).not.toBe('');
+    await page.reload();
+    await page.getByRole('region', { name: 'Inline chat' }).waitFor();
+    await expect.poll(() => answers().count()).toBe(1);
+    await page.getByRole('button', { name: 'Stop' }).waitFor();
+    await untilDone();
+    const records = await fakeRecords(dev.fakeUrl!, tag);
+    expect(records).toHaveLength(1);
+    expect(records[0].aborted).toBe(false);
+    expect(await answerText()).toBe(folded(records[0].sentText));
+    expect(errors).toEqual([]);
+  });
+
+  it('rides through connections cut mid-answer: no text lost or repeated', async () => {
+    proxy = await startCuttingProxy(dev.url);
+    await visit(hostPage({ endpoint: proxy.url }));
+    await launcher().click();
+    const tag = uniqueTag();
+    await ask(`Long one [fake:reply chunks=40 delay=40 tag=${tag}]`);
+    await expect.poll(() => answerText(), { timeout: 10_000 }).not.toBe('');
+    proxy.cut();
+    await expect.poll(async () => (await answerText()).length, { timeout: 10_000 }).toBeGreaterThan(600);
+    proxy.cut();
+    await untilDone();
+    const records = await fakeRecords(dev.fakeUrl!, tag);
+    expect(records).toHaveLength(1);
+    expect(await answerText()).toBe(folded(records[0].sentText));
+    expect(proxy.connections).toBeGreaterThanOrEqual(3);
+    expect(errors.filter((line) => !isNetworkLog(line))).toEqual([]);
+  });
+
+  it.each([
+    ['a blocked prompt', '[fake:blocked]', 'This message was blocked by safety filters. Try rephrasing it.'],
+    ['an upstream 429', '[fake:http status=429 retry=5s]', 'Too many messages right now. Try again in a moment.'],
+  ])('shows %s as an error with a retry, never as an empty reply', async (_, directive, message) => {
+    await visit(hostPage());
+    await launcher().click();
+    await ask(`Hi ${directive}`);
+    const alert = lastAnswer().getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain(message);
+    expect(await alert.getByRole('button', { name: 'Retry' }).isVisible()).toBe(true);
+    expect(await lastAnswer().locator('.md').count()).toBe(0);
+    // Chromium logs the refused response itself; the widget logs nothing.
+    expect(errors.filter((line) => !/status of (422|429)/.test(line))).toEqual([]);
+  });
+
+  it('notes a MAX_TOKENS stop under the partial answer', async () => {
+    await visit(hostPage());
+    await launcher().click();
+    await ask('Hi [fake:reply chunks=4 finish=MAX_TOKENS]');
+    await untilDone();
+    expect(await lastAnswer().locator('.note').textContent()).toBe('The answer was cut off at its length limit.');
+  });
+
+  it('works with the keyboard alone: Tab to the launcher, Enter, type, Enter, Escape', async () => {
+    await visit(hostPage());
+    await page.keyboard.press('Tab');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute('aria-label'))).toBe('Open chat');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute('aria-label'))).toBe('Message');
+    const tag = uniqueTag();
+    await page.keyboard.type(`Line one`);
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.type(`line two [fake:reply chunks=3 tag=${tag}]`);
+    expect(await textbox().inputValue()).toContain('Line one\nline two');
+    await page.keyboard.press('Enter');
+    await untilDone();
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(record.body.contents.at(-1)!.parts[0].text).toBe(`Line one\nline two [fake:reply chunks=3 tag=${tag}]`);
+    await page.keyboard.press('Escape');
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    expect(await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute('aria-label'))).toBe('Open chat');
+    expect(errors).toEqual([]);
+  });
+
+  it("keeps working under the host page's hostile CSS", async () => {
+    await visit(hostPage({ head: '<style>* { all: unset !important; } div, section, button, textarea { display: none !important; }</style>' }));
+    const box = await launcher().boundingBox();
+    expect(box).not.toBeNull();
+    expect(box!.x + box!.width).toBeGreaterThan(1100 - 40);
+    expect(box!.y + box!.height).toBeGreaterThan(800 - 40);
+    await launcher().click();
+    const tag = uniqueTag();
+    await ask(`Hi [fake:reply chunks=3 tag=${tag}]`);
+    await untilDone();
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(await answerText()).toBe(folded(record.sentText));
+    expect(await page.getByRole('dialog').isVisible()).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  it('runs on a page with a strict Content-Security-Policy, with no violation', async () => {
+    const csp = `default-src 'none'; script-src ${dev.url}; connect-src ${dev.url}; style-src ${dev.url}; img-src 'none'`;
+    await visit(hostPage({ head: `<meta http-equiv="Content-Security-Policy" content="${csp}">` }));
+    await launcher().click();
+    await ask('Explain [fake:markdown chunks=10]');
+    await untilDone();
+    expect(await lastAnswer().locator('pre code').count()).toBe(1);
+    // Styled (the stylesheet applied): the launcher is round and the panel has its background.
+    expect(await launcher().evaluate((el) => getComputedStyle(el).borderRadius)).toBe('50%');
+    expect(await noCspViolations()).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('tells a page on an origin that is not allowed that it is not available, at no upstream cost', async () => {
+    await visit(hostPage(), otherSite);
+    await launcher().click();
+    const tag = uniqueTag();
+    await ask(`Hi [fake:reply tag=${tag}]`);
+    const notice = page.locator('gemini-chat').locator('.notice');
+    await notice.waitFor();
+    expect(await notice.textContent()).toBe('This chat is not available on this site.');
+    expect(await textbox().isDisabled()).toBe(true);
+    expect(await fakeRecords(dev.fakeUrl!, tag)).toEqual([]);
+    expect(errors.filter((line) => !/status of 403/.test(line))).toEqual([]);
+  });
+
+  it('New chat starts over with a new stored chat', async () => {
+    await visit(hostPage({ attributes: 'data-greeting="Welcome back"' }));
+    await launcher().click();
+    await ask('Hi [fake:reply chunks=2]');
+    await untilDone();
+    const key = `gemini-chat:${dev.url}`;
+    const first = await page.evaluate((k) => localStorage.getItem(k), key);
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    await page.getByRole('button', { name: 'New chat' }).click();
+    expect(await answers().count()).toBe(0);
+    expect(await page.getByText('Welcome back').isVisible()).toBe(true);
+    await ask('Hi again [fake:reply chunks=2]');
+    await untilDone();
+    const second = await page.evaluate((k) => localStorage.getItem(k), key);
+    expect(second).toMatch(/^[0-9a-f]{64}$/);
+    expect(second).not.toBe(first);
+    expect((await fetch(`${dev.url}/api/chats/${first}`)).status).toBe(404);
+  });
+
+  it('starts a conversation from a starter prompt', async () => {
+    await visit(hostPage({ attributes: 'data-starters="Tell me [fake:reply chunks=2]|Other"' }));
+    await launcher().click();
+    await page.getByRole('button', { name: 'Tell me [fake:reply chunks=2]' }).click();
+    await untilDone();
+    expect(await answers().count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Other' }).count()).toBe(0);
+  });
+
+  it('follows a right-to-left page, and data-lang and data-strings', async () => {
+    await visit(hostPage({ lang: 'ar', body: '<gemini-chat></gemini-chat>' }).replace('<html lang="ar">', '<html lang="ar" dir="rtl">'));
+    expect(await page.locator('gemini-chat').locator('.panel').getAttribute('dir')).toBe('rtl');
+    await visit(hostPage({ attributes: `data-lang="de" data-strings='{"send":"Senden","message":"Nachricht"}'`, body: '<gemini-chat></gemini-chat>' }));
+    expect(await page.getByRole('button', { name: 'Senden' }).isVisible()).toBe(true);
+    expect(await page.getByRole('textbox', { name: 'Nachricht' }).isVisible()).toBe(true);
+    expect(await page.locator('gemini-chat').locator('.panel').getAttribute('dir')).toBe('ltr');
+  });
+
+  it('fills the screen on a phone, with 16 px input text', async () => {
+    await page.setViewportSize({ width: 375, height: 700 });
+    await visit(hostPage());
+    await launcher().click();
+    const panel = await page.getByRole('dialog').boundingBox();
+    expect(panel).toMatchObject({ x: 0, y: 0, width: 375, height: 700 });
+    expect(await textbox().evaluate((el) => getComputedStyle(el).fontSize)).toBe('16px');
+    await page.getByRole('button', { name: 'Close chat' }).click();
+    expect(await page.getByRole('dialog').count()).toBe(0);
+  });
+
+  it.each(['light', 'dark'] as const)('looks right in the %s scheme (screenshot)', async (scheme) => {
+    await page.emulateMedia({ colorScheme: scheme });
+    await visit(hostPage({ attributes: 'data-title="Ask gemini-edge"' }));
+    await launcher().click();
+    await ask('How does streaming work? [fake:markdown chunks=10]');
+    await untilDone();
+    expect(await page.locator('gemini-chat').getAttribute('data-scheme')).toBe(scheme);
+    const dir = process.env.SAVE_SCREENSHOTS ? `${root}docs` : `${root}.vitest`;
+    mkdirSync(dir, { recursive: true });
+    await page.screenshot({ path: `${dir}/widget-${scheme}.png` });
+  });
+});
