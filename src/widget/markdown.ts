@@ -46,6 +46,7 @@ const starts = (l: string) => [FENCE, HEAD, RULE, QUOTE, LIST].some((r) => r.tes
 /** A line that continues the paragraph above it inside a quote or list item. */
 const lazy = (l: string, prev?: string) => !!prev?.trim() && !starts(l);
 const text = (text: string): Inline => ({ type: 'text', text });
+const isWord = (c?: string) => /\w/.test(c || '');
 
 /** The URL, normalised, if it is an absolute http:, https: or mailto: URL; else ''. */
 function safeHref(url: string): string {
@@ -89,7 +90,7 @@ function closer(s: string, from: number, c: string, d: number, misses: Record<st
       j > from &&
       !/\s/.test(s[j - 1]) &&
       !(d == 1 && n == 2) &&
-      (c != '_' || !/\w/.test(s[j + n] || ''))
+      (c != '_' || !isWord(s[j + n]))
     )
       return j + n - d;
     else j += n;
@@ -130,7 +131,7 @@ function inlines(s: string, depth: number, noLink?: boolean): Inline[] {
       '*_~'.includes(c) &&
       (d = n > 1 ? 2 : c == '~' ? 0 : 1) &&
       /\S/.test(s[i + n] || ' ') &&
-      (c != '_' || !/\w/.test(s[i - 1] || '')) &&
+      (c != '_' || !isWord(s[i - 1])) &&
       (e = closer(s, i + d, c, d, misses)) > 0
     ) {
       push({ type: d == 1 ? 'em' : c == '~' ? 'del' : 'strong', children: inlines(s.slice(i + d, e), depth + 1, noLink) });
@@ -143,7 +144,7 @@ function inlines(s: string, depth: number, noLink?: boolean): Inline[] {
     } else if (
       !noLink &&
       /h/i.test(c) &&
-      !/\w/.test(s[i - 1] || '') &&
+      !isWord(s[i - 1]) &&
       ((AUTO.lastIndex = i), (m = AUTO.exec(s))) &&
       (href = safeHref((u = trimUrl(m[0]))))
     ) {
@@ -170,19 +171,13 @@ function blocks(lines: string[], depth: number): Block[] {
     const l = lines[i];
     if (!l.trim()) i++;
     else if ((m = FENCE.exec(l))) {
+      // Closed by a line of only the same fence character, at least as many.
       const f = m[1];
-      const body: string[] = [];
-      let open = true;
-      while (++i < lines.length) {
-        const t = lines[i].trim();
-        if (t.startsWith(f) && t == f[0].repeat(t.length)) {
-          open = false;
-          i++;
-          break;
-        }
-        body.push(lines[i]);
-      }
-      out.push({ type: 'code', lang: m[2].trim().split(/\s/)[0], text: body.join('\n'), open });
+      let j = i;
+      let t;
+      while (++j < lines.length && !((t = lines[j].trim()).startsWith(f) && t == f[0].repeat(t.length)));
+      out.push({ type: 'code', lang: m[2].trim().split(/\s/)[0], text: lines.slice(i + 1, j).join('\n'), open: j == lines.length });
+      i = j + 1;
     } else if ((m = HEAD.exec(l))) {
       out.push({ type: 'heading', level: m[1].length as 1, children: inlines(m[2] || '', depth) });
       i++;

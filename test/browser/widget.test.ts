@@ -95,6 +95,35 @@ function noCspViolations(): Promise<string[]> {
   return page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
 }
 
+describe('the demo page', () => {
+  it('is served at / with security headers', async () => {
+    const response = await fetch(`${dev.url}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    const csp = response.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('referrer-policy')).toBe('strict-origin-when-cross-origin');
+  });
+
+  it('shows the widget working inline, and the snippet for this very Worker', async () => {
+    await page.goto(`${dev.url}/`);
+    expect(await page.locator('#snippet').textContent()).toBe(`<script src="${dev.url}/embed.js" async></script>`);
+    await page.getByRole('region', { name: 'Try it' }).waitFor();
+    await page.getByRole('button', { name: 'What is a Cloudflare Worker?' }).waitFor();
+    const tag = uniqueTag();
+    await ask(`Hello [fake:markdown chunks=8 tag=${tag}]`);
+    await untilDone();
+    expect(await lastAnswer().locator('pre code').count()).toBe(1);
+    expect(await fakeRecords(dev.fakeUrl!, tag)).toHaveLength(1);
+    expect(await noCspViolations()).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('embed.js', () => {
   it('is one classic script within its 16 KB gzip budget, served with CORS and revalidation', async () => {
     const response = await fetch(`${dev.url}/embed.js`);
@@ -240,27 +269,51 @@ describe('embed.js', () => {
   });
 
   it.each([
-    ['a blocked prompt', '[fake:blocked]', 'This message was blocked by safety filters. Try rephrasing it.'],
-    ['an upstream 429', '[fake:http status=429 retry=5s]', 'Too many messages right now. Try again in a moment.'],
+    ['a blocked prompt', 'blocked', 'This message was blocked by safety filters. Try rephrasing it.'],
+    ['an upstream 429', 'http status=429 retry=5s', 'Too many messages right now. Try again in a moment.'],
   ])('shows %s as an error with a retry, never as an empty reply', async (_, directive, message) => {
     await visit(hostPage());
     await launcher().click();
-    await ask(`Hi ${directive}`);
+    const tag = uniqueTag();
+    await ask(`Hi [fake:${directive} tag=${tag}]`);
     const alert = lastAnswer().getByRole('alert');
     await alert.waitFor();
     expect(await alert.textContent()).toContain(message);
-    expect(await alert.getByRole('button', { name: 'Retry' }).isVisible()).toBe(true);
     expect(await lastAnswer().locator('.md').count()).toBe(0);
+    // Retry sends the message again: a second upstream call, and the error again.
+    await alert.getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(async () => (await fakeRecords(dev.fakeUrl!, tag)).length).toBe(2);
+    await lastAnswer().getByRole('alert').waitFor();
+    expect(await answers().count()).toBe(1);
+    expect(await page.locator('gemini-chat').locator('.msg.user').count()).toBe(1);
     // Chromium logs the refused response itself; the widget logs nothing.
     expect(errors.filter((line) => !/status of (422|429)/.test(line))).toEqual([]);
   });
 
-  it('notes a MAX_TOKENS stop under the partial answer', async () => {
+  it.each([
+    ['MAX_TOKENS', '[fake:reply chunks=4 finish=MAX_TOKENS]', 'The answer was cut off at its length limit.'],
+    ['SAFETY', '[fake:safety]', 'The answer was stopped by safety filters.'],
+  ])('notes a %s stop under the partial answer', async (_, directive, note) => {
     await visit(hostPage());
     await launcher().click();
-    await ask('Hi [fake:reply chunks=4 finish=MAX_TOKENS]');
+    await ask(`Hi ${directive}`);
     await untilDone();
-    expect(await lastAnswer().locator('.note').textContent()).toBe('The answer was cut off at its length limit.');
+    expect((await answerText()).length).toBeGreaterThan(0);
+    expect(await lastAnswer().locator('.note').textContent()).toBe(note);
+  });
+
+  it('keeps the transcript at the newest text, unless the reader scrolled up', async () => {
+    await visit(hostPage());
+    await launcher().click();
+    await ask('Long [fake:reply chunks=60 delay=30]');
+    const transcript = page.locator('gemini-chat').locator('[role="log"]');
+    const gap = () => transcript.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+    await expect.poll(async () => (await answerText()).length).toBeGreaterThan(1500);
+    expect(await gap()).toBeLessThan(2);
+    await transcript.evaluate((el) => el.scrollTo({ top: 0 }));
+    await untilDone();
+    expect(await transcript.evaluate((el) => el.scrollTop)).toBe(0);
+    expect(await gap()).toBeGreaterThan(100);
   });
 
   it('works with the keyboard alone: Tab to the launcher, Enter, type, Enter, Escape', async () => {
@@ -282,6 +335,28 @@ describe('embed.js', () => {
     expect(await page.getByRole('dialog').count()).toBe(0);
     expect(await page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute('aria-label'))).toBe('Open chat');
     expect(errors).toEqual([]);
+  });
+
+  it('applies data-position, data-accent, data-system and data-model', async () => {
+    await visit(hostPage({ attributes: 'data-position="bottom-left" data-accent="rgb(200, 30, 90)" data-system="Answer in French." data-model="gemini-2.5-pro"' }));
+    const box = await launcher().boundingBox();
+    expect(box!.x).toBeLessThan(40);
+    expect(await launcher().evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(200, 30, 90)');
+    await launcher().click();
+    const tag = uniqueTag();
+    await ask(`Bonjour [fake:reply chunks=2 tag=${tag}]`);
+    await untilDone();
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(record.body.systemInstruction?.parts[0].text).toBe('Answer in French.');
+    expect(record.model).toBe('gemini-2.5-pro');
+  });
+
+  it("neither takes the page's styles nor leaks its own", async () => {
+    await visit(hostPage({ body: '<button id="host-button">Host button</button>' }));
+    await launcher().click();
+    const hostButton = page.locator('#host-button');
+    expect(await hostButton.evaluate((el) => getComputedStyle(el).cursor)).toBe('default');
+    expect(await page.locator('h1').evaluate((el) => getComputedStyle(el).fontFamily)).not.toContain('system-ui');
   });
 
   it("keeps working under the host page's hostile CSS", async () => {

@@ -1,6 +1,7 @@
 /** A request the fake Gemini recorded (GET /__fake/requests?tag=…). */
 export interface FakeRecord {
   tag: string | null;
+  model: string;
   status: string;
   aborted: boolean;
   sentText: string;
