@@ -451,13 +451,15 @@ describe('embed.js', () => {
 
   it.each(['light', 'dark'] as const)('looks right in the %s scheme (screenshot)', async (scheme) => {
     await page.emulateMedia({ colorScheme: scheme });
-    await visit(hostPage({ attributes: 'data-title="Ask gemini-edge"' }));
+    await visit(hostPage({ attributes: 'data-title="Ask gemini-edge"', head: '<meta name="color-scheme" content="light dark">' }));
     await launcher().click();
     await ask('How does streaming work? [fake:markdown chunks=10]');
     await untilDone();
     expect(await page.locator('gemini-chat').getAttribute('data-scheme')).toBe(scheme);
+    // `SAVE_SCREENSHOTS=1 npm run test:browser` refreshes the README's pictures in docs/.
     const dir = process.env.SAVE_SCREENSHOTS ? `${root}docs` : `${root}.vitest`;
     mkdirSync(dir, { recursive: true });
-    await page.screenshot({ path: `${dir}/widget-${scheme}.png` });
+    const panel = (await page.getByRole('dialog').boundingBox())!;
+    await page.screenshot({ path: `${dir}/widget-${scheme}.png`, clip: { x: panel.x - 20, y: panel.y - 20, width: panel.width + 40, height: 800 - panel.y + 20 } });
   });
 });
