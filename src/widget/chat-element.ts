@@ -293,12 +293,16 @@ export class GeminiChatElement extends HTMLElement {
   private async connect(id?: string): Promise<Chat | null> {
     if (this.chat) return this.chat;
     const { endpoint, system, model } = this.settings;
-    this.opening ??= openChat({ endpoint, id, system, model });
+    const opening = (this.opening ??= openChat({ endpoint, id, system, model }));
     try {
-      this.chat = await this.opening;
-      remember(() => localStorage, this.storageKey, this.chat.id);
-      return this.chat;
+      const chat = await opening;
+      // "New chat" while this was opening: the reader has moved on.
+      if (this.opening !== opening) return null;
+      this.chat = chat;
+      remember(() => localStorage, this.storageKey, chat.id);
+      return chat;
     } catch (error) {
+      if (this.opening !== opening) return null;
       this.opening = undefined;
       const code = error instanceof GeminiEdgeError ? error.code : 'network_error';
       this.showNotice(errorText(this.strings, code, error instanceof Error ? error.message : ''), code === 'origin_not_allowed');

@@ -302,6 +302,16 @@ describe('embed.js', () => {
     expect(await lastAnswer().locator('.note').textContent()).toBe(note);
   });
 
+  it('does not animate the typing indicator under prefers-reduced-motion', async () => {
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    await visit(hostPage());
+    await launcher().click();
+    await ask('Hi [fake:reply chunks=2 first=1500]');
+    const dot = page.getByRole('status', { name: 'Writing…' }).locator('i').first();
+    expect(await dot.evaluate((el) => getComputedStyle(el).animationName)).toBe('none');
+    await untilDone();
+  });
+
   it('keeps the transcript at the newest text, unless the reader scrolled up', async () => {
     await visit(hostPage());
     await launcher().click();
@@ -320,6 +330,8 @@ describe('embed.js', () => {
     await visit(hostPage());
     await page.keyboard.press('Tab');
     await expect.poll(() => page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute('aria-label'))).toBe('Open chat');
+    // A visible focus ring.
+    expect(await launcher().evaluate((el) => getComputedStyle(el).outlineStyle)).toBe('solid');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.getAttribute('aria-label'))).toBe('Message');
     const tag = uniqueTag();
@@ -457,7 +469,7 @@ describe('embed.js', () => {
     await untilDone();
     expect(await page.locator('gemini-chat').getAttribute('data-scheme')).toBe(scheme);
     // `SAVE_SCREENSHOTS=1 npm run test:browser` refreshes the README's pictures in docs/.
-    const dir = process.env.SAVE_SCREENSHOTS ? `${root}docs` : `${root}.vitest`;
+    const dir = process.env.SAVE_SCREENSHOTS ? `${root}docs` : `${root}.vitest/screenshots`;
     mkdirSync(dir, { recursive: true });
     const panel = (await page.getByRole('dialog').boundingBox())!;
     await page.screenshot({ path: `${dir}/widget-${scheme}.png`, clip: { x: panel.x - 20, y: panel.y - 20, width: panel.width + 40, height: 800 - panel.y + 20 } });
