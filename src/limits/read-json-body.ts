@@ -1,23 +1,30 @@
 import { ApiError } from '../errors';
 
+/** How far past the limit a chunked body is drained before the Worker gives up on it. */
+export const DRAIN_FACTOR = 16;
+
 /**
  * Reads a JSON request body of at most `maxBytes`, without ever buffering more:
  * a declared Content-Length over the limit is refused before reading, and a
- * chunked body is cut off as soon as it passes the limit.
+ * chunked body is no longer kept once it passes the limit.
+ *
+ * A refused body is never cancelled: under `wrangler dev` a cancelled request
+ * body makes the proxy answer "503 Your worker restarted mid-request", to this
+ * request or the next on the connection (cloudflare/workers-sdk#5095, #4660).
+ * One refused before reading is left unread (the runtime discards it); a
+ * chunked one found too large while reading is read on to its end and thrown
+ * away, up to {@link DRAIN_FACTOR} times the limit, since leaving it half read
+ * breaks the connection the same way.
  * @throws {ApiError} 415 (not JSON), 413 (too large), 400 (invalid JSON)
  */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
   const type = request.headers.get('content-type') ?? '';
   if (!/^application\/json\s*(;|$)/i.test(type)) {
-    await request.body?.cancel();
     throw new ApiError(415, 'unsupported_media_type', 'Content-Type must be application/json');
   }
   const tooLarge = () => new ApiError(413, 'too_large', `request body must be at most ${maxBytes} bytes`);
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) {
-    await request.body?.cancel();
-    throw tooLarge();
-  }
+  if (declared > maxBytes) throw tooLarge();
   if (!request.body) throw new ApiError(400, 'invalid_json', 'request body must be a JSON object');
 
   const reader = request.body.getReader();
@@ -28,7 +35,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {
-      await reader.cancel();
+      await drain(reader, maxBytes * DRAIN_FACTOR - size);
       throw tooLarge();
     }
     chunks.push(value);
@@ -51,4 +58,14 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   } catch {
     throw new ApiError(400, 'invalid_json', 'request body is not valid JSON');
   }
+}
+
+/** Reads and discards up to `budget` more bytes, or to the end of the body. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, budget: number): Promise<void> {
+  while (budget > 0) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    budget -= value.byteLength;
+  }
+  reader.releaseLock();
 }

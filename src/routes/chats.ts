@@ -56,7 +56,7 @@ chatsRoutes.get('/api/chats/:id/stream', async (c) => {
 });
 
 chatsRoutes.post('/api/chats/:id/cancel', async (c) => {
-  await c.req.raw.body?.cancel();
+  // Any body is ignored, and left unread (see readJsonBody).
   const cancelled = await chatRoom(c.env, c.req.param('id')).cancel();
   if (cancelled === null) throw notFound();
   return c.json({ cancelled });
