@@ -62,8 +62,9 @@ export class ChunkNormalizerStream extends TransformStream<UpstreamItem, ChatEve
 export function chunkProblem(chunk: GenerateContentResponse): GeminiError | undefined {
   const error = (chunk as InStreamError).error;
   if (error) {
+    // Google's own message is not passed on (see httpMessage): the code and status say enough.
     const label = [error.code, error.status].filter(Boolean).join(' ');
-    const message = `Gemini failed mid-answer${label ? ` (${label})` : ''}: ${error.message ?? 'no message'}`;
+    const message = `Gemini failed mid-answer${label ? ` (${label})` : ''}`;
     return new GeminiError('http', message, {
       status: error.code,
       statusText: error.status,

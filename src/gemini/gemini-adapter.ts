@@ -176,9 +176,7 @@ function fromFetchError(error: GoogleGenerativeAIFetchError): GeminiError {
   const retryDelay = details.find((d) => d['@type']?.endsWith('RetryInfo'))?.retryDelay;
   const reason = details.find((d) => d.reason)?.reason;
   const retryAfterSeconds = retryDelay ? Math.ceil(Number.parseFloat(retryDelay)) : undefined;
-  const label = `${status} ${error.statusText ?? ''}`.trim();
-  const google = googleMessage(error);
-  return new GeminiError('http', `Gemini answered ${label}${google ? `: ${google}` : ''}`, {
+  return new GeminiError('http', httpMessage(status, error.statusText, reason), {
     status,
     statusText: error.statusText,
     reason,
@@ -188,20 +186,16 @@ function fromFetchError(error: GoogleGenerativeAIFetchError): GeminiError {
 }
 
 /**
- * Google's own message, without the request URL the SDK puts in front of it
- * and the details JSON it appends.
- * The SDK's format: `[GoogleGenerativeAI Error]: Error fetching from <url>: [<status> <text>] <message> <details>`.
+ * Our own words for an upstream HTTP failure, never Google's: its messages can
+ * carry request details (the project, the quota, the key's prefix).
  */
-function googleMessage(error: GoogleGenerativeAIFetchError): string {
-  const marker = `[${error.status} ${error.statusText}] `;
-  const start = error.message.indexOf(marker);
-  if (start < 0) return '';
-  let message = error.message.slice(start + marker.length);
-  if (error.errorDetails) {
-    const suffix = ` ${JSON.stringify(error.errorDetails)}`;
-    if (message.endsWith(suffix)) message = message.slice(0, -suffix.length);
-  }
-  return message.length > 300 ? `${message.slice(0, 300)}…` : message;
+export function httpMessage(status: number, statusText?: string, reason?: string): string {
+  const label = `${status}${statusText ? ` ${statusText}` : ''}`;
+  if (status === 429) return `Gemini's quota is exhausted (${label}); try again later`;
+  if (status === 401 || status === 403 || reason === 'API_KEY_INVALID') return `Gemini refused the Worker's credentials (${label})`;
+  if (status === 404) return `Gemini does not serve this model (${label})`;
+  if (status >= 500) return `Gemini is unavailable (${label}); try again later`;
+  return `Gemini refused the request (${label})`;
 }
 
 /** No message leaves the Worker with the key in it, whatever upstream echoed. */

@@ -182,7 +182,7 @@ describe('POST /api/chat/stream', () => {
       expect(response.status).toBe(429);
       expect(response.headers.get('retry-after')).toBe('21');
       expect(e.code).toBe('rate_limited');
-      expect(e.message).toMatch(/429.*quota/);
+      expect(e.message).toBe("Gemini's quota is exhausted (429 Too Many Requests); try again later");
     });
 
     it.each([
@@ -204,16 +204,16 @@ describe('POST /api/chat/stream', () => {
       expect(response.status).toBe(502);
       expect(e.code).toBe('upstream_auth');
       expect(JSON.stringify(e)).not.toContain('test-key-not-secret');
+      expect(e.message).toBe("Gemini refused the Worker's credentials (400 Bad Request)");
       expect(e.message).not.toMatch(/http:\/\/127\.0\.0\.1/);
     });
 
-    it('answers 502 with Gemini’s message when the model does not exist upstream', async () => {
+    it('answers 502 in its own words, not Google’s, when the model does not exist upstream', async () => {
       const tag = uniqueTag();
       const response = await post({ message: `[fake:reply tag=${tag}]`, model: 'gemini-retired' });
       expect(response.status).toBe(502);
       const body = (await response.json()) as { error: { code: string; message: string } };
-      expect(body.error.code).toBe('upstream_error');
-      expect(body.error.message).toContain('models/gemini-retired is not found');
+      expect(body.error).toEqual({ code: 'upstream_error', message: 'Gemini does not serve this model (404 Not Found)' });
     });
 
     it('answers 422 blocked naming the reason when Gemini blocks the prompt', async () => {
