@@ -21,6 +21,10 @@ export default defineConfig({
           RESUME_GRACE_MS: '500',
           MAX_CONTEXT_CHARS: '3000',
           ALLOWED_ORIGINS: 'https://allowed.example,http://localhost:5173',
+          // Every test request comes from one client; the limits' own tests turn them on.
+          RATE_LIMIT_PER_MINUTE: '0',
+          CHAT_CREATE_PER_MINUTE: '0',
+          DAILY_TOKEN_BUDGET: '0',
         },
       },
     })),

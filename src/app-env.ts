@@ -1,5 +1,6 @@
 import type { Config } from './config';
 import type { Env } from './env';
+import type { AdmittedClient } from './limits/admission';
 import type { RequestLog } from './observability/request-log';
 
 /** Hono's type parameters for this app: the Worker's bindings and per-request values. */
@@ -8,5 +9,7 @@ export interface AppEnv {
   Variables: {
     config: Config;
     log: RequestLog;
+    /** Set once the request was counted against its client's limits. */
+    client?: AdmittedClient;
   };
 }

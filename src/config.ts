@@ -23,6 +23,12 @@ export interface Config {
   resumeGraceMs: number;
   /** Origins whose pages may call `/api/*` (besides the Worker's own): `'*'` for any. */
   allowedOrigins: ReadonlySet<string> | '*';
+  /** Requests a client may make per minute to the routes that call Gemini; 0: no limit. */
+  rateLimitPerMinute: number;
+  /** Chats a client may create per minute; 0: no limit. */
+  chatCreatePerMinute: number;
+  /** Tokens a client may spend per UTC day; 0: no budget. */
+  dailyTokenBudget: number;
 }
 
 /** A setting that cannot be used; the message names it. */
@@ -74,6 +80,9 @@ function parseConfig(env: Settings): Config {
     maxContextChars: positiveInt(env, 'MAX_CONTEXT_CHARS', 100_000),
     resumeGraceMs: positiveInt(env, 'RESUME_GRACE_MS', 10_000),
     allowedOrigins: parseAllowedOrigins(env.ALLOWED_ORIGINS),
+    rateLimitPerMinute: wholeNumber(env, 'RATE_LIMIT_PER_MINUTE', 20, 0),
+    chatCreatePerMinute: wholeNumber(env, 'CHAT_CREATE_PER_MINUTE', 10, 0),
+    dailyTokenBudget: wholeNumber(env, 'DAILY_TOKEN_BUDGET', 200_000, 0),
   };
 }
 
@@ -138,16 +147,24 @@ type NumericSetting =
   | 'UPSTREAM_IDLE_TIMEOUT_MS'
   | 'SSE_HEARTBEAT_MS'
   | 'MAX_CONTEXT_CHARS'
-  | 'RESUME_GRACE_MS';
+  | 'RESUME_GRACE_MS'
+  | 'RATE_LIMIT_PER_MINUTE'
+  | 'CHAT_CREATE_PER_MINUTE'
+  | 'DAILY_TOKEN_BUDGET';
 
 function positiveInt(env: Settings, name: NumericSetting, fallback: number): number {
+  return wholeNumber(env, name, fallback, 1);
+}
+
+/** A whole number of at least `min`; `fallback` when unset. Limits take 0 for "off". */
+function wholeNumber(env: Settings, name: NumericSetting, fallback: number, min: number): number {
   const raw = env[name];
   const text = String(raw ?? '').trim();
   if (text === '') return fallback;
   // Plain digits only: "0x10" or "1e3" in a config file is more likely a mistake than intent.
   const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigError(`${name} must be a positive whole number, got "${raw}"`);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`${name} must be a ${min > 0 ? 'positive' : 'non-negative'} whole number${min > 0 ? '' : ' (0 turns it off)'}, got "${raw}"`);
   }
   return value;
 }

@@ -4,10 +4,13 @@
  * `loadConfig` turns them into a typed {@link Config}.
  */
 import type { ChatRoom } from './chat/chat-room';
+import type { ClientLimiter } from './limits/client-limiter';
 
 export interface Env extends Settings {
   /** One Durable Object per conversation. */
   CHAT_ROOMS: DurableObjectNamespace<ChatRoom>;
+  /** One Durable Object per client (IP address, IPv6 by /64): its request windows and token budget. */
+  CLIENT_LIMITS: DurableObjectNamespace<ClientLimiter>;
 }
 
 /** The settings among the bindings: vars and secrets. */
@@ -27,4 +30,7 @@ export interface Settings {
   MAX_CONTEXT_CHARS?: string | number;
   RESUME_GRACE_MS?: string | number;
   ALLOWED_ORIGINS?: string;
+  RATE_LIMIT_PER_MINUTE?: string | number;
+  CHAT_CREATE_PER_MINUTE?: string | number;
+  DAILY_TOKEN_BUDGET?: string | number;
 }

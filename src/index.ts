@@ -7,4 +7,5 @@
 import { app } from './app';
 
 export { ChatRoom } from './chat/chat-room';
+export { ClientLimiter } from './limits/client-limiter';
 export default app;

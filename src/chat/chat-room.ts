@@ -4,6 +4,8 @@ import { loadConfig, type Config } from '../config';
 import type { Env } from '../env';
 import { ApiError, errorResponse } from '../errors';
 import { streamChat } from '../gemini/chat-stream';
+import { UsageMeter } from '../gemini/usage-meter';
+import { charge } from '../limits/admission';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { encodeRawFrame } from '../stream/sse-encoder';
 import { eventData, type ChatEvent, type ErrorEvent } from '../protocol/events';
@@ -111,7 +113,12 @@ export class ChatRoom extends DurableObject<Env> {
     }
     const settings = this.store.settings();
     const contents = buildContents(this.store.recentMessages(), message, this.config.maxContextChars - (settings.system?.length ?? 0));
-    const turn = this.startTurn(message, settings.lastEventId, request.headers.get('x-request-id') ?? undefined, settings.model);
+    const chargeKey = request.headers.get(CHARGE_KEY_HEADER) ?? undefined;
+    const meter = chargeKey === undefined ? undefined : new UsageMeter();
+    const turn = this.startTurn(message, settings.lastEventId, request.headers.get('x-request-id') ?? undefined, settings.model, () => {
+      // What the answer cost, however it ended (done, failed, cancelled), to the client's daily budget.
+      if (meter) charge(this.env, (promise) => this.ctx.waitUntil(promise), chargeKey, meter.tokens());
+    });
 
     let events: ReadableStream<ChatEvent>;
     try {
@@ -119,6 +126,7 @@ export class ChatRoom extends DurableObject<Env> {
         { model: settings.model, system: settings.system, contents, generationConfig: { maxOutputTokens: this.config.maxOutputTokens } },
         this.config,
         turn.signal,
+        meter,
       );
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
@@ -148,7 +156,7 @@ export class ChatRoom extends DurableObject<Env> {
     return new Response(new Blob(bytes).stream(), { headers: SSE_HEADERS });
   }
 
-  private startTurn(message: string, lastEventId: number, requestId: string | undefined, model: string): Turn {
+  private startTurn(message: string, lastEventId: number, requestId: string | undefined, model: string, onSettled: () => void): Turn {
     const now = Date.now();
     const messageId = this.store.transaction(() => {
       this.store.clearFrames();
@@ -163,7 +171,8 @@ export class ChatRoom extends DurableObject<Env> {
       graceMs: this.config.resumeGraceMs,
       heartbeatMs: this.config.heartbeatMs,
       // One log line per turn, like the Worker's per request: ids, timings, counts, never text.
-      onSettled: (settled) =>
+      onSettled: (settled) => {
+        onSettled();
         console.log(
           JSON.stringify({
             level: 'info',
@@ -177,7 +186,8 @@ export class ChatRoom extends DurableObject<Env> {
             usage: settled.outcome?.usage,
             errorCode: settled.outcome?.code,
           }),
-        ),
+        );
+      },
     });
     return this.turn;
   }
@@ -206,6 +216,9 @@ export class ChatRoom extends DurableObject<Env> {
     }
   }
 }
+
+/** Set by the Worker (never by a client: only the Worker reaches the object) when the turn's tokens are to be charged. */
+export const CHARGE_KEY_HEADER = 'x-charge-key';
 
 function notFound(): ApiError {
   return new ApiError(404, 'not_found', 'no such chat');

@@ -5,10 +5,13 @@ import { ChunkNormalizerStream } from './chunk-normalizer';
 import { toApiError } from './error-mapping';
 import { openGeminiStream, type GeminiCall } from './gemini-adapter';
 import { GeminiError } from './gemini-error';
+import type { UsageMeter } from './usage-meter';
 
 /**
  * Calls Gemini with the configured key and limits and returns the answer as
  * chat events (text…, then done or error).
+ * `meter`, when given, sees every chunk's usage and text: what the answer
+ * cost so far, should it be cut short.
  * @throws {ApiError} for everything known before the first event: no key, an
  *   upstream HTTP error, a blocked prompt, a timeout, an empty answer
  */
@@ -16,6 +19,7 @@ export async function streamChat(
   call: GeminiCall,
   config: Config,
   signal?: AbortSignal,
+  meter?: UsageMeter,
 ): Promise<ReadableStream<ChatEvent>> {
   if (!config.apiKey) {
     throw new ApiError(
@@ -35,7 +39,7 @@ export async function streamChat(
       },
       signal,
     );
-    return upstream.pipeThrough(new ChunkNormalizerStream());
+    return upstream.pipeThrough(new ChunkNormalizerStream(meter));
   } catch (error) {
     throw error instanceof GeminiError ? toApiError(error) : error;
   }

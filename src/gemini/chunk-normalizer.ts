@@ -2,6 +2,7 @@ import type { GenerateContentResponse, Part, UsageMetadata } from '@google/gener
 import type { ChatEvent, Usage } from '../protocol/events';
 import { toErrorEvent } from './error-mapping';
 import { GeminiError } from './gemini-error';
+import type { UsageMeter } from './usage-meter';
 
 /** What the adapter's stream carries: Gemini's chunks, and at most one failure, last. */
 export type UpstreamItem = GenerateContentResponse | GeminiError;
@@ -20,7 +21,8 @@ interface InStreamError {
  * SAFETY and RECITATION stops and hides in-stream error objects.
  */
 export class ChunkNormalizerStream extends TransformStream<UpstreamItem, ChatEvent> {
-  constructor() {
+  /** @param meter sees each chunk's usage and text, so an answer cut short can still be charged */
+  constructor(meter?: UsageMeter) {
     let finishReason: string | undefined;
     let usage: UsageMetadata | undefined;
     super({
@@ -34,8 +36,9 @@ export class ChunkNormalizerStream extends TransformStream<UpstreamItem, ChatEve
         const chunk = item as GenerateContentResponse;
         if (chunk.usageMetadata) usage = chunk.usageMetadata;
         const candidate = chunk.candidates?.[0];
+        const text = candidate ? partsText(candidate.content?.parts) : '';
+        meter?.note(chunk.usageMetadata, text.length);
         if (!candidate) return;
-        const text = partsText(candidate.content?.parts);
         if (text) controller.enqueue({ type: 'text', text });
         // Older models repeat finishReason on every chunk; the last one counts.
         if (candidate.finishReason) finishReason = candidate.finishReason;

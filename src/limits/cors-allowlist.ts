@@ -1,12 +1,13 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
 import { errorResponse } from '../errors';
+import { ALLOWANCE_HEADERS } from './admission';
 
 /** Headers a page may send; `last-event-id` lets a page resume with the standard header. */
 const ALLOW_HEADERS = 'content-type, last-event-id';
 const ALLOW_METHODS = 'GET, HEAD, POST, DELETE';
-/** Headers a page may read: the id that matches the log line, and when to retry. */
-export const EXPOSE_HEADERS = 'x-request-id, retry-after';
+/** Headers a page may read: the id that matches the log line, when to retry, and what is left of its limits. */
+export const EXPOSE_HEADERS = ['x-request-id', 'retry-after', ...ALLOWANCE_HEADERS].join(', ');
 /** Chromium caps a preflight's cache at two hours; longer values buy nothing. */
 const MAX_AGE_SECONDS = '7200';
 

@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'blocked'
   | 'rate_limited'
+  | 'budget_exhausted'
   | 'not_configured'
   | 'config_invalid'
   | 'upstream_error'

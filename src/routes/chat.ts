@@ -1,11 +1,13 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../errors';
 import { streamChat } from '../gemini/chat-stream';
 import { UPSTREAM_STATUS, type UpstreamErrorCode } from '../gemini/error-mapping';
+import { UsageMeter } from '../gemini/usage-meter';
+import { admit, charge } from '../limits/admission';
 import { parseChatRequest, toGeminiCall } from '../limits/chat-request';
 import { readJsonBody } from '../limits/read-json-body';
-import type { Usage } from '../protocol/events';
+import type { ChatEvent, Usage } from '../protocol/events';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { SseEncoderStream } from '../stream/sse-encoder';
 
@@ -15,10 +17,25 @@ export const chatRoutes = new Hono<AppEnv>();
 chatRoutes.post('/api/chat/stream', async (c) => {
   const { config, log } = c.var;
   const request = parseChatRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
+  await admit(c, 'message');
   log.model = request.model;
-  const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal);
+  const billing = tokenBilling(c);
+  const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal, billing?.meter);
   log.streaming = true;
-  const body = events.pipeThrough(new SseEncoderStream({ heartbeatMs: config.heartbeatMs, observer: log }));
+  // The log sees every event; with a token budget, the answer is charged when it ends, however it ends.
+  const observer = billing
+    ? {
+        observe(event: ChatEvent) {
+          log.observe(event);
+          if (event.type !== 'text') billing.charge();
+        },
+        cancelled() {
+          log.cancelled();
+          billing.charge();
+        },
+      }
+    : log;
+  const body = events.pipeThrough(new SseEncoderStream({ heartbeatMs: config.heartbeatMs, observer }));
   return new Response(body, { headers: SSE_HEADERS });
 });
 
@@ -32,8 +49,20 @@ export interface ChatAnswer {
 chatRoutes.post('/api/chat', async (c) => {
   const { config, log } = c.var;
   const request = parseChatRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
+  await admit(c, 'message');
   log.model = request.model;
-  const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal);
+  const billing = tokenBilling(c);
+  const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal, billing?.meter);
+  try {
+    return await answerWhole(c, events);
+  } finally {
+    billing?.charge();
+  }
+});
+
+/** Reads the answer to its end and answers it as one JSON object. */
+async function answerWhole(c: Context<AppEnv>, events: ReadableStream<ChatEvent>): Promise<Response> {
+  const { log } = c.var;
   const pieces: string[] = [];
   for await (const event of events) {
     if (event.type === 'text') {
@@ -49,4 +78,23 @@ chatRoutes.post('/api/chat', async (c) => {
     }
   }
   throw new ApiError(502, 'upstream_incomplete', 'Gemini ended the answer without a finish reason');
-});
+}
+
+/**
+ * With a token budget on, a meter for the answer and a `charge` that bills it
+ * to the client once, after the response; undefined when there is nothing to charge.
+ */
+function tokenBilling(c: Context<AppEnv>): { meter: UsageMeter; charge: () => void } | undefined {
+  const key = c.var.client?.chargeKey;
+  if (key === undefined) return undefined;
+  const meter = new UsageMeter();
+  let charged = false;
+  return {
+    meter,
+    charge() {
+      if (charged) return;
+      charged = true;
+      charge(c.env, (promise) => c.executionCtx.waitUntil(promise), key, meter.tokens());
+    },
+  };
+}

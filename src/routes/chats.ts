@@ -3,6 +3,8 @@ import type { AppEnv } from '../app-env';
 import type { ChatRoom } from '../chat/chat-room';
 import type { Env } from '../env';
 import { ApiError } from '../errors';
+import { admit } from '../limits/admission';
+import { CHARGE_KEY_HEADER } from '../chat/chat-room';
 import { parseNewChatRequest, parseTurnRequest } from '../limits/chat-request';
 import { readJsonBody } from '../limits/read-json-body';
 import type { ChatSnapshot } from '../protocol/messages';
@@ -20,6 +22,7 @@ chatsRoutes.post('/api/chats', async (c) => {
   const empty = c.req.raw.body === null || c.req.header('content-length') === '0';
   const body = empty ? undefined : await readJsonBody(c.req.raw, config.maxBodyBytes);
   const settings = parseNewChatRequest(body, config);
+  await admit(c, 'create');
   const id = c.env.CHAT_ROOMS.newUniqueId();
   await c.env.CHAT_ROOMS.get(id).create(settings);
   // The new chat, as GET /api/chats/:id would show it: a client needs no second request.
@@ -37,12 +40,13 @@ chatsRoutes.post('/api/chats/:id/messages', async (c) => {
   const { config, log } = c.var;
   const room = chatRoom(c.env, c.req.param('id'));
   const turn = parseTurnRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
+  await admit(c, 'message');
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': log.id };
+  // The object charges the answer's tokens to this client when the turn ends.
+  const chargeKey = c.var.client?.chargeKey;
+  if (chargeKey !== undefined) headers[CHARGE_KEY_HEADER] = chargeKey;
   // The object owns the turn; its streaming answer passes through untouched.
-  const response = await room.fetch('https://chat-room/messages', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-request-id': log.id },
-    body: JSON.stringify(turn),
-  });
+  const response = await room.fetch('https://chat-room/messages', { method: 'POST', headers, body: JSON.stringify(turn) });
   return new Response(response.body, response);
 });
 

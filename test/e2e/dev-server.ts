@@ -25,16 +25,23 @@ export interface DevServer {
   stop: () => Promise<void>;
 }
 
+/** With `limits: false` (the default), the per-client limits are off: every test request comes from 127.0.0.1. */
+export interface DevServerOptions {
+  limits?: boolean;
+}
+
+const LIMITS_OFF = ['--var', 'RATE_LIMIT_PER_MINUTE:0', '--var', 'CHAT_CREATE_PER_MINUTE:0', '--var', 'DAILY_TOKEN_BUDGET:0'];
+
 /**
  * Runs `npm run dev` (scripts/dev.mjs) the way a newcomer does, with no key,
  * on free ports, and waits until wrangler says it is ready.
  */
-export async function startDevServer(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DevServer> {
+export async function startDevServer(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, { limits = false }: DevServerOptions = {}): Promise<DevServer> {
   const port = await freePort();
   const inspector = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    ['scripts/dev.mjs', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), ...extraArgs],
+    ['scripts/dev.mjs', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspector), ...(limits ? [] : LIMITS_OFF), ...extraArgs],
     {
       cwd: root,
       env: {

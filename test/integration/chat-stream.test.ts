@@ -288,7 +288,7 @@ describe('when Gemini cannot be reached', () => {
         body: JSON.stringify({ message: 'hello' }),
       }),
       // Port 9 (discard) on loopback: nothing listens there.
-      { GEMINI_API_KEY: 'k', GEMINI_BASE_URL: 'http://127.0.0.1:9' },
+      { GEMINI_API_KEY: 'k', GEMINI_BASE_URL: 'http://127.0.0.1:9', RATE_LIMIT_PER_MINUTE: '0', DAILY_TOKEN_BUDGET: '0' },
     );
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ error: { code: 'upstream_unavailable', message: 'Could not reach Gemini' } });

@@ -28,6 +28,9 @@ const DEFAULTS: Config = {
   maxContextChars: 100_000,
   resumeGraceMs: 10_000,
   allowedOrigins: new Set(),
+  rateLimitPerMinute: 20,
+  chatCreatePerMinute: 10,
+  dailyTokenBudget: 200_000,
 };
 
 const NUMERIC = [
@@ -197,6 +200,18 @@ describe('loadConfig', () => {
     const cases = NUMERIC.flatMap(([name]) => bad.map((value) => [name, value] as const));
     it.each(cases)('rejects %s = %j with a ConfigError naming the setting', (name, value) => {
       expect(configError({ [name]: value }).message).toBe(`${name} must be a positive whole number, got "${value}"`);
+    });
+  });
+
+  describe('limits', () => {
+    it.each([
+      ['RATE_LIMIT_PER_MINUTE', 'rateLimitPerMinute'],
+      ['CHAT_CREATE_PER_MINUTE', 'chatCreatePerMinute'],
+      ['DAILY_TOKEN_BUDGET', 'dailyTokenBudget'],
+    ] as const)('reads %s, and 0 as "off"', (name, key) => {
+      expect(loadConfig({ [name]: '7' })[key]).toBe(7);
+      expect(loadConfig({ [name]: '0' })[key]).toBe(0);
+      expect(configError({ [name]: '-1' }).message).toBe(`${name} must be a non-negative whole number (0 turns it off), got "-1"`);
     });
   });
 

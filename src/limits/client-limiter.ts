@@ -1,0 +1,135 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../env';
+
+/** What a request asks of the limiter: a message (calls Gemini) or a new chat. */
+export type RequestKind = 'message' | 'create';
+
+/** The limits to apply, from the Worker's settings (0: off). */
+export interface LimitSettings {
+  perMinute: number;
+  /** Tokens per UTC day; only messages are checked against it. */
+  dailyTokens: number;
+}
+
+/** Where a client stands after an admitted request. */
+export interface Allowance {
+  /** The per-minute limit, requests left in the window, and seconds until a slot frees. */
+  requests?: { limit: number; remaining: number; reset: number };
+  /** The daily token budget, tokens left today, and seconds until the day resets (UTC). */
+  tokens?: { limit: number; remaining: number; reset: number };
+}
+
+export type Admission =
+  | ({ ok: true } & Allowance)
+  | { ok: false; code: 'rate_limited' | 'budget_exhausted'; retryAfter: number; limit: number };
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+/** A client idle this long is forgotten: its storage is deleted. */
+const FORGET_AFTER_MS = 2 * DAY;
+
+/**
+ * One client's limits (one object per IP address, IPv6 by /64), in SQLite so a
+ * deploy or a restart hands nobody a fresh allowance. A Durable Object runs
+ * one call at a time and every call here is synchronous SQL, so counting is
+ * exact however many requests arrive at once.
+ *
+ * Rows written (storage is billed by them): one per admitted request (the
+ * window is one row, a JSON list of the last minute's times) and one per
+ * recorded answer. A refused request writes nothing.
+ */
+export class ClientLimiter extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private alarmArmed = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS windows (kind TEXT PRIMARY KEY, hits TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS spent (day INTEGER PRIMARY KEY, tokens INTEGER NOT NULL);`);
+  }
+
+  /**
+   * Admits a request, or says why not and for how long. An admitted request
+   * is counted in its window at once; a refused one is not counted at all.
+   */
+  async admit(kind: RequestKind, limits: LimitSettings): Promise<Admission> {
+    const now = Date.now();
+    const allowance: Allowance = {};
+    if (kind === 'message' && limits.dailyTokens > 0) {
+      const spent = this.spentToday(now);
+      const reset = Math.ceil((DAY - (now % DAY)) / 1000);
+      if (spent >= limits.dailyTokens) return { ok: false, code: 'budget_exhausted', retryAfter: reset, limit: limits.dailyTokens };
+      allowance.tokens = { limit: limits.dailyTokens, remaining: limits.dailyTokens - spent, reset };
+    }
+    if (limits.perMinute > 0) {
+      const hits = this.window(kind, now);
+      if (hits.length >= limits.perMinute) {
+        // The slot frees when the oldest request that fills the window leaves it.
+        const frees = hits[hits.length - limits.perMinute] + MINUTE;
+        return { ok: false, code: 'rate_limited', retryAfter: Math.max(1, Math.ceil((frees - now) / 1000)), limit: limits.perMinute };
+      }
+      hits.push(now);
+      this.sql.exec('INSERT OR REPLACE INTO windows (kind, hits) VALUES (?, ?)', kind, JSON.stringify(hits));
+      allowance.requests = { limit: limits.perMinute, remaining: limits.perMinute - hits.length, reset: Math.ceil((hits[0] + MINUTE - now) / 1000) };
+    }
+    this.armForgetting(now);
+    return { ok: true, ...allowance };
+  }
+
+  /** Adds an answer's tokens to today's spending. */
+  async record(tokens: number): Promise<void> {
+    if (!(tokens > 0)) return;
+    const now = Date.now();
+    const day = Math.floor(now / DAY);
+    this.sql.exec('INSERT INTO spent (day, tokens) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET tokens = tokens + excluded.tokens', day, Math.ceil(tokens));
+    this.armForgetting(now);
+  }
+
+  /** Tokens spent today (UTC). */
+  async spent(): Promise<number> {
+    return this.spentToday(Date.now());
+  }
+
+  /** Forgets an idle client; one still active is looked at again later. */
+  override async alarm(): Promise<void> {
+    const idleSince = this.lastActivity();
+    if (Date.now() - idleSince < FORGET_AFTER_MS) {
+      await this.ctx.storage.setAlarm(idleSince + FORGET_AFTER_MS);
+      return;
+    }
+    await this.ctx.storage.deleteAll();
+    this.alarmArmed = false;
+  }
+
+  /** The latest moment this client was seen, from what is stored (a recorded day counts to its end). */
+  private lastActivity(): number {
+    let last = 0;
+    for (const { hits } of this.sql.exec<{ hits: string }>('SELECT hits FROM windows')) last = Math.max(last, ...(JSON.parse(hits) as number[]));
+    const day = this.sql.exec<{ day: number | null }>('SELECT MAX(day) AS day FROM spent').one().day;
+    if (day !== null) last = Math.max(last, (day + 1) * DAY - 1);
+    return last;
+  }
+
+  private spentToday(now: number): number {
+    const row = this.sql.exec<{ tokens: number }>('SELECT tokens FROM spent WHERE day = ?', Math.floor(now / DAY)).toArray()[0];
+    return row?.tokens ?? 0;
+  }
+
+  /** The times of the requests of the last minute, oldest first. */
+  private window(kind: RequestKind, now: number): number[] {
+    const row = this.sql.exec<{ hits: string }>('SELECT hits FROM windows WHERE kind = ?', kind).toArray()[0];
+    const hits = row ? (JSON.parse(row.hits) as number[]) : [];
+    return hits.filter((at) => at > now - MINUTE);
+  }
+
+  /**
+   * Deletes this client's storage once it has been idle for {@link FORGET_AFTER_MS}.
+   * Armed once per instance (an alarm is a write); the alarm checks for activity since.
+   */
+  private armForgetting(now: number): void {
+    if (this.alarmArmed) return;
+    this.alarmArmed = true;
+    void this.ctx.storage.setAlarm(now + FORGET_AFTER_MS);
+  }
+}
