@@ -21,6 +21,7 @@ export const STRINGS = {
   finished: 'The answer ended early ({reason}).',
   notAllowed: 'This chat is not available on this site.',
   rateLimited: 'Too many messages right now. Try again in a moment.',
+  budget: 'You have reached today’s limit for this chat. Try again tomorrow.',
   blocked: 'This message was blocked by safety filters. Try rephrasing it.',
   unavailable: 'The assistant is not available right now. Try again later.',
   network: 'The connection was lost.',
@@ -52,6 +53,8 @@ export function errorText(strings: Strings, code: string, message: string): stri
       return strings.notAllowed;
     case 'rate_limited':
       return strings.rateLimited;
+    case 'budget_exhausted':
+      return strings.budget;
     case 'blocked':
       return strings.blocked;
     case 'network_error':
