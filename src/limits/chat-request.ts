@@ -69,7 +69,17 @@ function system(value: unknown, maxChars: number): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw invalid('system must be a string');
   if (value.length > maxChars) throw tooLong('system', maxChars);
+  wellFormed(value, 'system');
   return value.trim() ? value : undefined;
+}
+
+/** A UTF-16 surrogate without its other half: not text, and not something to send Gemini. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** Nothing a reader would see: white space, control and format characters (NUL, zero-width joiners, BOMs). */
+const INVISIBLE = /^[\s\p{Cc}\p{Cf}]*$/u;
+
+function wellFormed(value: string, name: string): void {
+  if (LONE_SURROGATE.test(value)) throw invalid(`${name} must be valid Unicode text (it has a lone surrogate)`);
 }
 
 function object(value: unknown, name: string): Record<string, unknown> {
@@ -84,6 +94,9 @@ function text(value: unknown, name: string, maxChars: number): string {
   if (typeof value !== 'string') throw invalid(`${name} must be a string`);
   if (!value.trim()) throw invalid(`${name} must not be empty or blank`);
   if (value.length > maxChars) throw tooLong(name, maxChars);
+  wellFormed(value, name);
+  // A message of control characters only (NUL, escape codes) is noise, never a question.
+  if (INVISIBLE.test(value)) throw invalid(`${name} must contain visible text, not only control or format characters`);
   return value;
 }
 

@@ -129,8 +129,17 @@ describe('parseChatRequest', () => {
       ['empty', { message: '' }, invalid('message must not be empty or blank')],
       ['blank', { message: ' \n\t ' }, invalid('message must not be empty or blank')],
       ['over maxMessageChars', { message: 'x'.repeat(101) }, tooLarge('message must be at most 100 characters')],
+      ['NUL characters only', { message: '\u0000\u0000' }, invalid('message must contain visible text, not only control or format characters')],
+      ['control characters only', { message: '\u001b\u0007\u0008\u007f' }, invalid('message must contain visible text, not only control or format characters')],
+      ['zero-width characters only', { message: '\u200b\u200d\ufeff' }, invalid('message must contain visible text, not only control or format characters')],
+      ['a lone high surrogate', { message: 'hi \ud83d there' }, invalid('message must be valid Unicode text (it has a lone surrogate)')],
+      ['a lone low surrogate', { message: '\ude00' }, invalid('message must be valid Unicode text (it has a lone surrogate)')],
     ])('rejects a message that is %s', (_name, body, expected) => {
       expect(rejection(body)).toEqual(expected);
+    });
+
+    it('accepts control characters among visible text, and whole surrogate pairs', () => {
+      expect(parseChatRequest({ message: 'tab\there, emoji 🌍, a NUL\u0000 inside' }, config).message).toBe('tab\there, emoji 🌍, a NUL\u0000 inside');
     });
   });
 
@@ -157,6 +166,7 @@ describe('parseChatRequest', () => {
     it.each<Case>([
       ['not a string', { message: 'hi', system: ['Be brief'] }, invalid('system must be a string')],
       ['over maxMessageChars', { message: 'hi', system: 's'.repeat(101) }, tooLarge('system must be at most 100 characters')],
+      ['not valid Unicode', { message: 'hi', system: 'Be \udc00 brief' }, invalid('system must be valid Unicode text (it has a lone surrogate)')],
     ])('rejects a system instruction that is %s', (_name, body, expected) => {
       expect(rejection(body)).toEqual(expected);
     });
