@@ -1,6 +1,8 @@
-import { exports } from 'cloudflare:workers';
+import { createExecutionContext } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { fakeRequests, uniqueTag } from '../fake-gemini';
+import { app } from '../../src/app';
+import { fakeRequests, uniqueTag, waitForRecord } from '../fake-gemini';
 
 async function ask(directive: string, extra: Record<string, unknown> = {}) {
   const tag = uniqueTag();
@@ -48,5 +50,27 @@ describe('POST /api/chat', () => {
     const { response, body } = await ask(directive);
     expect(response.status).toBe(status);
     expect(body.error.code).toBe(code);
+  });
+
+  // Deployed, the runtime aborts request.signal when the client leaves before the answer
+  // (enable_request_signal); neither the test pool nor wrangler dev delivers that
+  // (cloudflare/workers-sdk#6467), so the request is handed a signal of our own here.
+  it('aborts Gemini when the request signal aborts before the answer is complete', async () => {
+    const tag = uniqueTag();
+    const controller = new AbortController();
+    const request = new Request('http://worker/api/chat', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: `Long [fake:reply chunks=100 delay=30 tag=${tag}]` }),
+      signal: controller.signal,
+    });
+    const answer = app.fetch(request, env, createExecutionContext());
+    setTimeout(() => controller.abort(), 300);
+    const response = await answer;
+    const record = await waitForRecord(tag, (r) => r.status !== 'streaming');
+    expect(record.aborted).toBe(true);
+    expect(record.chunksSent).toBeLessThan(100);
+    // Nobody reads it, but it is still a clear answer in the log: the client closed the request.
+    expect(response.status).toBe(499);
   });
 });
