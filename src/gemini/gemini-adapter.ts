@@ -55,25 +55,11 @@ export async function openGeminiStream(
   if (signal?.aborted) onClientAbort();
   signal?.addEventListener('abort', onClientAbort);
 
-  // One timer for the first chunk, then one interval for the whole stream: a
-  // timer per chunk costs more CPU than anything else the path does per chunk.
-  const firstChunkTimer = setTimeout(
-    () => abort(new GeminiError('timeout', `Gemini sent nothing for ${settings.firstChunkTimeoutMs} ms (waiting for the first chunk)`)),
-    settings.firstChunkTimeoutMs,
-  );
-  let idleCheck: ReturnType<typeof setInterval> | null = null;
-  let waitingSince = 0; // 0: not waiting for Gemini (between pulls)
-  const watchIdle = () => {
-    const idleMs = settings.idleTimeoutMs;
-    idleCheck = setInterval(() => {
-      if (waitingSince && Date.now() - waitingSince >= idleMs) {
-        abort(new GeminiError('timeout', `Gemini sent nothing for ${idleMs} ms (between chunks)`));
-      }
-    }, Math.max(10, Math.ceil(idleMs / 10)));
-  };
+  // One interval for the whole stream, first chunk included: a timer per chunk
+  // costs more CPU than anything else the path does per chunk.
+  const silence = new SilenceWatch(settings, abort);
   const settle = () => {
-    clearTimeout(firstChunkTimer);
-    clearInterval(idleCheck);
+    silence.stop();
     signal?.removeEventListener('abort', onClientAbort);
   };
   const fail = (error: unknown) => redact(toGeminiError(error, controller.signal), settings.apiKey);
@@ -106,20 +92,18 @@ export async function openGeminiStream(
     settle();
     abort(failure); // releases the upstream connection, if it is still open
     throw failure;
-  } finally {
-    clearTimeout(firstChunkTimer);
   }
-  watchIdle();
+  silence.answered();
 
   return new ReadableStream<UpstreamItem>({
     start(stream) {
       stream.enqueue(first);
     },
     async pull(stream) {
-      waitingSince = Date.now();
+      silence.waiting();
       try {
         const next = await iterator.next();
-        waitingSince = 0;
+        silence.answered();
         if (next.done) {
           settle();
           stream.close();
@@ -137,6 +121,66 @@ export async function openGeminiStream(
       abort(new GeminiError('aborted', 'The reader cancelled the stream'));
     },
   });
+}
+
+/**
+ * Aborts the call when Gemini stays silent: `firstChunkTimeoutMs` for the
+ * first chunk, then `idleTimeoutMs` between two chunks (only while the
+ * reader waits for one: a slow reader is not a silent Gemini).
+ *
+ * Silence is counted by one interval, and only while this isolate keeps
+ * time: a tick that comes late means the isolate was busy (saturated, or
+ * blocked), and Gemini's chunks may be waiting unread next to the timer, so
+ * such a tick counts one period at most. A saturated isolate must not take
+ * its own slowness for a silent Gemini.
+ */
+class SilenceWatch {
+  private readonly timer: ReturnType<typeof setInterval>;
+  private readonly period: number;
+  private limitMs: number;
+  private first = true;
+  private waitingForChunk = true;
+  private silentMs = 0;
+  private lastTick = Date.now();
+
+  constructor(
+    private readonly settings: UpstreamSettings,
+    abort: (error: GeminiError) => void,
+  ) {
+    this.limitMs = settings.firstChunkTimeoutMs;
+    this.period = Math.max(10, Math.ceil(Math.min(settings.firstChunkTimeoutMs, settings.idleTimeoutMs) / 10));
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      const elapsed = Math.min(now - this.lastTick, this.period);
+      this.lastTick = now;
+      if (!this.waitingForChunk) return;
+      this.silentMs += elapsed;
+      if (this.silentMs >= this.limitMs) abort(new GeminiError('timeout', this.message()));
+    }, this.period);
+  }
+
+  /** The reader asked for the next chunk: silence counts from now. */
+  waiting(): void {
+    this.waitingForChunk = true;
+    this.silentMs = this.lastTick - Date.now(); // the next tick counts from now, not from the last tick
+  }
+
+  /** A chunk arrived; from now on, gaps count against idleTimeoutMs. */
+  answered(): void {
+    this.waitingForChunk = false;
+    this.first = false;
+    this.limitMs = this.settings.idleTimeoutMs;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private message(): string {
+    return this.first
+      ? `Gemini sent nothing for ${this.settings.firstChunkTimeoutMs} ms (waiting for the first chunk)`
+      : `Gemini sent nothing for ${this.settings.idleTimeoutMs} ms (between chunks)`;
+  }
 }
 
 /** Maps whatever the SDK threw to a {@link GeminiError} with a message safe for clients. */

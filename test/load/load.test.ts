@@ -1,0 +1,111 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDevServer, type DevServer } from '../e2e/dev-server';
+import { fakeRecords, uniqueTag } from '../e2e/fake-records';
+import { joinedText, parseSse } from '../sse';
+
+/**
+ * Load on one local Worker, with the limits on and a short idle timeout: a
+ * saturated isolate must not take its own slowness for a silent Gemini.
+ * Clients are told apart by CF-Connecting-IP, which wrangler dev passes through.
+ * (400 concurrent streams through wrangler dev's proxy exhaust workerd's file
+ * descriptors here — "Too many open files" — a limit of the dev proxy, not
+ * of the Worker: npm run bench loads the Worker's own socket with 1,000.)
+ */
+
+let dev: DevServer;
+let storage: string;
+const IDLE_MS = 1500;
+const RATE_LIMIT = 20;
+
+beforeAll(async () => {
+  // Storage of its own: the limits' counts are durable, and would carry over from another run.
+  storage = await mkdtemp(join(tmpdir(), 'gemini-edge-load-'));
+  dev = await startDevServer(
+    ['--persist-to', storage, '--var', `UPSTREAM_IDLE_TIMEOUT_MS:${IDLE_MS}`, '--var', `RATE_LIMIT_PER_MINUTE:${RATE_LIMIT}`, '--var', 'CHAT_CREATE_PER_MINUTE:10', '--var', 'DAILY_TOKEN_BUDGET:200000'],
+    {},
+    { limits: true },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await dev?.stop();
+  if (storage) await rm(storage, { recursive: true, force: true });
+});
+
+const headersFor = (ip: string) => ({ 'content-type': 'application/json', 'cf-connecting-ip': ip });
+
+describe('under load', () => {
+  it('streams 200 answers at once, each complete and its own', async () => {
+    const tags = Array.from({ length: 200 }, () => uniqueTag('load'));
+    const results = await Promise.all(
+      tags.map(async (tag, i) => {
+        const response = await fetch(`${dev.url}/api/chat/stream`, {
+          method: 'POST',
+          headers: headersFor(`10.${Math.floor(i / 250)}.${i % 250}.1`),
+          body: JSON.stringify({ message: `Stream ${i} [fake:reply chunks=20 delay=50 tag=${tag}]` }),
+        });
+        return { tag, status: response.status, frames: parseSse(await response.text()) };
+      }),
+    );
+    const failures: string[] = [];
+    for (const { tag, status, frames } of results) {
+      const [record] = await fakeRecords(dev.fakeUrl!, tag);
+      const end = frames.at(-1);
+      if (status !== 200 || end?.event !== 'done' || joinedText(frames) !== record?.sentText) {
+        failures.push(`${tag}: ${status} ${frames.length} frames, ended ${JSON.stringify(end?.data)}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('runs 50 stored-chat turns on 50 chats at once, each stored complete', async () => {
+    const chats = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const response = await fetch(`${dev.url}/api/chats`, { method: 'POST', headers: { 'cf-connecting-ip': `10.50.${i}.1` } });
+        expect(response.status).toBe(201);
+        return ((await response.json()) as { id: string }).id;
+      }),
+    );
+    const tags = chats.map(() => uniqueTag('chat'));
+    const answers = await Promise.all(
+      chats.map(async (id, i) => {
+        const response = await fetch(`${dev.url}/api/chats/${id}/messages`, {
+          method: 'POST',
+          headers: headersFor(`10.50.${i}.1`),
+          body: JSON.stringify({ message: `Turn ${i} [fake:reply chunks=20 delay=50 tag=${tags[i]}]` }),
+        });
+        return parseSse(await response.text());
+      }),
+    );
+    for (const [i, id] of chats.entries()) {
+      const [record] = await fakeRecords(dev.fakeUrl!, tags[i]);
+      expect(answers[i].at(-1)?.event).toBe('done');
+      expect(joinedText(answers[i])).toBe(record.sentText);
+      const chat = (await (await fetch(`${dev.url}/api/chats/${id}`)).json()) as { messages: { role: string; status: string; text: string }[] };
+      expect(chat.messages.map((m) => [m.role, m.status])).toEqual([
+        ['user', 'complete'],
+        ['model', 'complete'],
+      ]);
+      expect(chat.messages[1].text).toBe(record.sentText);
+    }
+  });
+
+  it(`admits exactly RATE_LIMIT_PER_MINUTE (${RATE_LIMIT}) of 50 concurrent requests from one client`, async () => {
+    const tag = uniqueTag('limit');
+    const ip = '192.0.2.77';
+    const statuses = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        fetch(`${dev.url}/api/chat`, { method: 'POST', headers: headersFor(ip), body: JSON.stringify({ message: `Hi [fake:reply chunks=2 tag=${tag}]` }) }).then(async (r) => {
+          await r.body?.cancel();
+          return r.status;
+        }),
+      ),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(RATE_LIMIT);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(50 - RATE_LIMIT);
+    expect(await fakeRecords(dev.fakeUrl!, tag)).toHaveLength(RATE_LIMIT);
+  });
+});
