@@ -8,7 +8,9 @@
  * `npm run dev -- --port 9000`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeGemini } from '../fake-gemini/server.mjs';
 
@@ -30,10 +32,10 @@ function readDevVars() {
 }
 
 const devVars = readDevVars();
-const hasKey = KEY_NAMES.some((name) => {
-  const value = process.env[name] || devVars[name];
-  return Boolean(value && value !== PLACEHOLDER);
-});
+const usable = (/** @type {string | undefined} */ value) => Boolean(value && value !== PLACEHOLDER);
+const hasKey = KEY_NAMES.some((name) => usable(process.env[name]) || usable(devVars[name]));
+/** A key given only in the environment: wrangler reads secrets from files, so it goes in a private one. */
+const envKey = KEY_NAMES.find((name) => usable(process.env[name]) && !usable(devVars[name]));
 
 const args = ['dev', ...process.argv.slice(2)];
 // Local pages on any port may call the local Worker; ALLOWED_ORIGINS (environment or .dev.vars) narrows it.
@@ -53,6 +55,18 @@ if (!hasKey) {
   console.log('\n  Using the Gemini key from .dev.vars or the environment: answers come from real Gemini.\n');
 }
 
+/** @type {string | undefined} */
+let secretsDir;
+if (envKey) {
+  // An env file replaces .dev.vars for wrangler, so it carries both; it is the secrets'
+  // way in (hidden in wrangler's output, unlike --var), readable by this user only.
+  secretsDir = mkdtempSync(join(tmpdir(), 'gemini-edge-dev-'));
+  const file = join(secretsDir, '.env');
+  const lines = Object.entries({ ...devVars, [envKey]: process.env[envKey] }).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
+  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  args.push('--env-file', file);
+}
+
 const wrangler = spawn(process.execPath, [`${root}node_modules/wrangler/bin/wrangler.js`, ...args], {
   cwd: root,
   stdio: 'inherit',
@@ -66,6 +80,7 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
   process.on(signal, () => wrangler.kill(signal));
 }
 wrangler.on('exit', async (code, signal) => {
+  if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
   await fake?.close();
   process.exit(code ?? (signal ? 1 : 0));
 });

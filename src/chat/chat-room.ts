@@ -5,6 +5,7 @@ import type { Env } from '../env';
 import { ApiError, errorResponse } from '../errors';
 import { streamChat } from '../gemini/chat-stream';
 import { UsageMeter } from '../gemini/usage-meter';
+import { CHAT_PREFIX } from '../observability/request-log';
 import { charge } from '../limits/admission';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { encodeRawFrame } from '../stream/sse-encoder';
@@ -178,6 +179,7 @@ export class ChatRoom extends DurableObject<Env> {
             level: 'info',
             event: 'turn',
             requestId,
+            chat: this.ctx.id.toString().slice(0, CHAT_PREFIX),
             model,
             ...settled.timings(),
             rowsWritten: settled.rowsWritten,

@@ -1,12 +1,19 @@
 import type { ChatEvent, ErrorCode, Usage } from '../protocol/events';
 
+/** How much of a chat id a log line shows. */
+export const CHAT_PREFIX = 8;
+
 /**
  * One structured JSON log line per request. It holds ids, timings, counts and
- * codes — never the API key and never message text.
+ * codes — never the API key, never message text, never a client's address,
+ * and a chat's id only by its first {@link CHAT_PREFIX} characters (the id is
+ * the capability to the chat; a prefix is enough to correlate).
  */
 export class RequestLog {
   readonly id = crypto.randomUUID();
   route = 'unmatched';
+  /** The chat's id prefix, on /api/chats/:id routes. */
+  chat?: string;
   model?: string;
   finishReason?: string;
   errorCode?: ErrorCode;
@@ -54,6 +61,7 @@ export class RequestLog {
         requestId: this.id,
         method: this.method,
         route: this.route,
+        chat: this.chat,
         status,
         model: this.model,
         ttftMs: this.firstTokenMs,

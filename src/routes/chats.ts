@@ -1,8 +1,8 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import type { ChatRoom } from '../chat/chat-room';
-import type { Env } from '../env';
 import { ApiError } from '../errors';
+import { CHAT_PREFIX } from '../observability/request-log';
 import { admit } from '../limits/admission';
 import { CHARGE_KEY_HEADER } from '../chat/chat-room';
 import { parseNewChatRequest, parseTurnRequest } from '../limits/chat-request';
@@ -31,14 +31,14 @@ chatsRoutes.post('/api/chats', async (c) => {
 });
 
 chatsRoutes.get('/api/chats/:id', async (c) => {
-  const snapshot = await chatRoom(c.env, c.req.param('id')).snapshot();
+  const snapshot = await chatRoom(c).snapshot();
   if (!snapshot) throw notFound();
   return c.json(snapshot);
 });
 
 chatsRoutes.post('/api/chats/:id/messages', async (c) => {
   const { config, log } = c.var;
-  const room = chatRoom(c.env, c.req.param('id'));
+  const room = chatRoom(c);
   const turn = parseTurnRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
   await admit(c, 'message');
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': log.id };
@@ -51,7 +51,7 @@ chatsRoutes.post('/api/chats/:id/messages', async (c) => {
 });
 
 chatsRoutes.get('/api/chats/:id/stream', async (c) => {
-  const room = chatRoom(c.env, c.req.param('id'));
+  const room = chatRoom(c);
   const headers = new Headers({ 'x-request-id': c.var.log.id });
   const lastEventId = c.req.header('last-event-id') ?? c.req.query('lastEventId');
   if (lastEventId !== undefined) headers.set('last-event-id', lastEventId);
@@ -61,21 +61,24 @@ chatsRoutes.get('/api/chats/:id/stream', async (c) => {
 
 chatsRoutes.post('/api/chats/:id/cancel', async (c) => {
   // Any body is ignored, and left unread (see readJsonBody).
-  const cancelled = await chatRoom(c.env, c.req.param('id')).cancel();
+  const cancelled = await chatRoom(c).cancel();
   if (cancelled === null) throw notFound();
   return c.json({ cancelled });
 });
 
 chatsRoutes.delete('/api/chats/:id', async (c) => {
-  if (!(await chatRoom(c.env, c.req.param('id')).destroy())) throw notFound();
+  if (!(await chatRoom(c).destroy())) throw notFound();
   return c.body(null, 204);
 });
 
 const CHAT_ID = /^[0-9a-f]{64}$/;
 
 /** The chat's Durable Object. A malformed or forged id is a 404 and never reaches (or creates) an object. */
-function chatRoom(env: Env, id: string): DurableObjectStub<ChatRoom> {
+function chatRoom(c: Context<AppEnv>): DurableObjectStub<ChatRoom> {
+  const { env } = c;
+  const id = c.req.param('id') ?? '';
   if (!CHAT_ID.test(id)) throw notFound();
+  c.var.log.chat = id.slice(0, CHAT_PREFIX);
   let objectId: DurableObjectId;
   try {
     // Rejects ids this namespace did not make.
