@@ -48,7 +48,9 @@ async function call(path: string, init: RequestInit = {}, ip = `10.77.${Math.flo
   addresses.push(ip);
   const response = await fetch(`${dev.url}${path}`, { ...init, headers: { 'cf-connecting-ip': ip, ...init.headers } });
   const body = await response.text();
-  seen.push(`${response.status} ${response.statusText}\n${[...response.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${body}`);
+  const headers: string[] = [];
+  response.headers.forEach((value, name) => headers.push(`${name}: ${value}`));
+  seen.push(`${response.status} ${response.statusText}\n${headers.join('\n')}\n\n${body}`);
   return new Response(response.status === 204 || response.status === 304 ? null : body, response);
 }
 
