@@ -20,14 +20,17 @@ let storage: string;
 const IDLE_MS = 1500;
 const RATE_LIMIT = 20;
 
-beforeAll(async () => {
-  // Storage of its own: the limits' counts are durable, and would carry over from another run.
-  storage = await mkdtemp(join(tmpdir(), 'gemini-edge-load-'));
-  dev = await startDevServer(
+const start = () =>
+  startDevServer(
     ['--persist-to', storage, '--var', `UPSTREAM_IDLE_TIMEOUT_MS:${IDLE_MS}`, '--var', `RATE_LIMIT_PER_MINUTE:${RATE_LIMIT}`, '--var', 'CHAT_CREATE_PER_MINUTE:10', '--var', 'DAILY_TOKEN_BUDGET:200000'],
     {},
     { limits: true },
   );
+
+beforeAll(async () => {
+  // Storage of its own: the limits' counts are durable, and would carry over from another run.
+  storage = await mkdtemp(join(tmpdir(), 'gemini-edge-load-'));
+  dev = await start();
 }, 120_000);
 
 afterAll(async () => {
@@ -107,5 +110,18 @@ describe('under load', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(RATE_LIMIT);
     expect(statuses.filter((s) => s === 429)).toHaveLength(50 - RATE_LIMIT);
     expect(await fakeRecords(dev.fakeUrl!, tag)).toHaveLength(RATE_LIMIT);
+  });
+
+  it('keeps the counts through a restart of the Worker: nobody gets a fresh allowance', async () => {
+    const ask = () =>
+      fetch(`${dev.url}/api/chat`, { method: 'POST', headers: headersFor('192.0.2.77'), body: JSON.stringify({ message: 'Again?' }) }).then(async (r) => {
+        await r.body?.cancel();
+        return r.status;
+      });
+    // The client of the test before has used its minute up.
+    expect(await ask()).toBe(429);
+    await dev.stop();
+    dev = await start();
+    expect(await ask()).toBe(429);
   });
 });
