@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseEventStream } from '../../src/client/sse-events';
 import type { StreamEvent } from '../../src/client/types';
+import { seededRandom } from '../random';
 
 const encoder = new TextEncoder();
-
-/** A seeded generator (mulberry32), so a failing split can be replayed. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The bytes cut at the given offsets, as a stream. */
 function streamOfCuts(bytes: Uint8Array, cuts: number[]): ReadableStream<Uint8Array> {
@@ -58,7 +49,7 @@ describe('parseEventStream', () => {
 
   it('gives the same events however the bytes are cut, inside characters too (500 seeded splits)', async () => {
     const bytes = encoder.encode(WIRE);
-    const next = random(20261125);
+    const next = seededRandom(20261125);
     for (let run = 0; run < 500; run++) {
       const count = 1 + Math.floor(next() * 12);
       const cuts = Array.from({ length: count }, () => 1 + Math.floor(next() * (bytes.byteLength - 1)));

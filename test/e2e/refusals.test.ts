@@ -27,10 +27,11 @@ interface Answer {
   status: number;
   body: string;
   reusedSocket: boolean;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /** One request on `agent`; `chunked` sends the body in pieces without a Content-Length. */
-export function send(url: string, agent: Agent, method: string, headers: Record<string, string>, body: string | Buffer, chunked = false): Promise<Answer> {
+function send(url: string, agent: Agent, method: string, headers: Record<string, string>, body: string | Buffer, chunked = false): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     const req = request(url, { method, agent, headers: chunked || bytes.length === 0 ? headers : { ...headers, 'content-length': bytes.length } });
@@ -38,7 +39,7 @@ export function send(url: string, agent: Agent, method: string, headers: Record<
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body: text, reusedSocket: req.reusedSocket }));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text, reusedSocket: req.reusedSocket, headers: res.headers }));
     });
     req.on('error', reject);
     if (chunked) {
@@ -61,6 +62,7 @@ describe('early refusals under wrangler dev', () => {
     ['415 for a text/plain body', 'POST', '/api/chat/stream', { 'content-type': 'text/plain' }, (tag) => JSON.stringify({ message: `hi [fake:reply tag=${tag}]` }), 415],
     ['400 for invalid JSON', 'POST', '/api/chat', JSON_TYPE, () => '{"message":', 400],
     ['403 for a refused origin with a 2 MB body', 'POST', '/api/chat/stream', { ...JSON_TYPE, origin: 'https://evil.example' }, big, 403],
+    ['403 for a refused origin with a 2 MB chunked text/plain body', 'POST', '/api/chat/stream', { 'content-type': 'text/plain', origin: 'https://evil.example' }, big, 403, true],
     ['404 for a POST with a body to no route', 'POST', '/api/nope', JSON_TYPE, big, 404],
     ['405 for a PUT with a body', 'PUT', '/api/chat', JSON_TYPE, big, 405],
     ['404 for a message to a chat that does not exist', 'POST', `/api/chats/${'a'.repeat(64)}/messages`, JSON_TYPE, (tag) => JSON.stringify({ message: `hi [fake:reply tag=${tag}]` }), 404],
@@ -75,9 +77,13 @@ describe('early refusals under wrangler dev', () => {
         const refused = await send(`${dev.url}${path.replace(':chat', chatId)}`, agent, method, headers, payload, chunked);
         expect(refused.status, refused.body).toBe(status);
         expect(JSON.parse(refused.body).error.code).toBeTypeOf('string');
+        // A refused origin can read its refusal.
+        if (headers.origin) expect(refused.headers['access-control-allow-origin']).toBe(headers.origin);
         const next = await send(`${dev.url}/api/chat/stream`, agent, 'POST', JSON_TYPE, JSON.stringify({ message: 'Hi [fake:reply chunks=2]' }));
         expect(next.status, next.body).toBe(200);
         expect(next.body).toMatch(/event: done\n/);
+        // The same connection, kept alive.
+        expect(next.reusedSocket).toBe(true);
       }
       expect(await fakeRecords(dev.fakeUrl!, tag)).toEqual([]);
     } finally {

@@ -1,6 +1,7 @@
 import { exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fakeRequests, uniqueTag } from '../fake-gemini';
+import { seededRandom } from '../random';
 
 /**
  * Generated bad bodies, from a seeded generator (a failure names its seed
@@ -15,16 +16,6 @@ const TAG = uniqueTag('fuzz');
 /** Put in every string the generator writes: had any request reached Gemini, the fake would record it under TAG. */
 const DIRECTIVE = `[fake:reply tag=${TAG}]`;
 const encoder = new TextEncoder();
-
-/** mulberry32: small, seeded, good enough to spread cases. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface BadBody {
   kind: string;
@@ -146,7 +137,7 @@ beforeAll(async () => {
 
 describe('fuzzed bad bodies', () => {
   it(`answers each of ${CASES} with a 4xx JSON error, and none reaches Gemini (seed ${SEED})`, async () => {
-    const make = generator(random(SEED));
+    const make = generator(seededRandom(SEED));
     const routes = ['/api/chat/stream', '/api/chat', () => `/api/chats/${chatId}/messages`] as const;
     const failures: string[] = [];
     const counts = new Map<string, number>();
