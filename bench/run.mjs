@@ -15,10 +15,11 @@
  * --via-proxy (send the load through wrangler dev's proxy; see workerProcess),
  * --cpu user|system|total (which CPU time to count; total by default),
  * --probes (also run the probe Workers in bench/probes, which split the cost
- * of the stream path into its parts).
+ * of the stream path into its parts), --variants name[,name] (only these Workers,
+ * e.g. edge,original while trying a change; ratios to a Worker left out are blank).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -35,12 +36,18 @@ const { values: opts } = parseArgs({
     'via-proxy': { type: 'boolean', default: false },
     cpu: { type: 'string', default: 'total' },
     probes: { type: 'boolean', default: false },
+    variants: { type: 'string' },
   },
 });
 const quick = opts.quick;
 const rounds = Number(opts.rounds ?? (quick ? 1 : 5));
 
-/** @typedef {{ name: string, label: string, config: string, path: string, text: (frame: string) => boolean, done: (frame: string) => boolean, vars?: string[] }} Variant */
+/**
+ * @typedef {{ name: string, label: string, config: string, path: string, text: (frame: string) => boolean, done: (frame: string) => boolean,
+ *   vars?: string[], clients?: number, fresh?: boolean, skip?: string[], only?: string[] }} Variant
+ * `clients`: requests come from that many clients in turn (CF-Connecting-IP); `fresh`: storage of its own
+ * (counts are durable); `skip`: scenarios it sits out; `only`: the only scenarios it runs.
+ */
 /** @type {Variant[]} */
 const VARIANTS = [
   {
@@ -53,6 +60,20 @@ const VARIANTS = [
     // The bench is one client making thousands of requests: the per-client limits would
     // refuse nearly all of them. They are measured on their own (issue 11), not here.
     vars: ['RATE_LIMIT_PER_MINUTE:0', 'CHAT_CREATE_PER_MINUTE:0', 'DAILY_TOKEN_BUDGET:0'],
+  },
+  {
+    // The same Worker with its default settings: CORS, the rate limit and the token budget on,
+    // the limiter's Durable Object (same workerd) counted. 128 clients keep every one of them
+    // under 20 requests a minute; the 10 MB answer would spend a client's daily budget at once.
+    name: 'limits',
+    label: 'gemini-edge, limits on',
+    config: 'wrangler.toml',
+    path: '/api/chat/stream',
+    text: (f) => f.startsWith('event: text'),
+    done: (f) => f.startsWith('event: done'),
+    clients: 128,
+    fresh: true,
+    skip: ['large'],
   },
   {
     name: 'passthrough',
@@ -71,6 +92,20 @@ const VARIANTS = [
     done: (f) => f.startsWith('data: {"done":true'),
   },
 ];
+
+/**
+ * The floor of any parser in JavaScript (bench/probes/lean-parse.ts): the burst target is a
+ * ratio to it, so it runs in every burst, not only with --probes.
+ * @type {Variant}
+ */
+const LEAN_PARSE = {
+  name: 'leanparse',
+  label: 'probe: lean parse',
+  config: 'bench/probes/wrangler.lean-parse.toml',
+  path: '/',
+  text: (f) => f.startsWith('event: text'),
+  done: (f) => f.startsWith('event: done'),
+};
 
 /**
  * Probes: Workers that each do one part of the stream path, so a run shows
@@ -110,16 +145,13 @@ const PROBES = [
     text: (f) => f.startsWith('event: text'),
     done: (f) => f.startsWith('event: done'),
   },
-  {
-    name: 'leanparse',
-    label: 'probe: lean parse',
-    config: 'bench/probes/wrangler.lean-parse.toml',
-    path: '/',
-    text: (f) => f.startsWith('event: text'),
-    done: (f) => f.startsWith('event: done'),
-  },
+  LEAN_PARSE,
 ];
-if (opts.probes) VARIANTS.push(...PROBES);
+VARIANTS.push(...(opts.probes ? PROBES : [{ ...LEAN_PARSE, only: ['burst'] }]));
+if (opts.variants) {
+  const wanted = opts.variants.split(',');
+  VARIANTS.splice(0, VARIANTS.length, ...VARIANTS.filter((v) => wanted.includes(v.name)));
+}
 
 /**
  * @typedef {{ name: string, title: string, directive: string, streams: number, concurrent?: boolean, memory?: boolean }} Scenario
@@ -131,6 +163,7 @@ const SCENARIOS = quick
       { name: 'burst', title: 'burst, 1,000 chunks', directive: 'chunks=1000 delay=0', streams: 1 },
       { name: 'large', title: '1 MB answer in 1 chunk', directive: 'chunks=1 chunkchars=1000000', streams: 1, memory: true },
       { name: 'short', title: '50 one-chunk answers, one after another', directive: 'chunks=1', streams: 50 },
+      { name: 'typical', title: 'a typical answer: 30 chunks of about 100 characters', directive: 'chunks=30 chunkchars=100 delay=10', streams: 5 },
       { name: 'concurrent-50', title: '50 concurrent paced streams', directive: 'chunks=10 delay=50', streams: 50, concurrent: true },
     ]
   : [
@@ -141,6 +174,8 @@ const SCENARIOS = quick
       { name: 'large', title: '10 MB answer in 1 MB chunks', directive: 'chunks=10 chunkchars=1000000', streams: 1, memory: true },
       // One chunk each: CPU per 1,000 chunks is then CPU per 1,000 requests, the fixed cost of a request.
       { name: 'short', title: '300 one-chunk answers, one after another', directive: 'chunks=1', streams: 300 },
+      // What a user can judge the plan by: CPU per answer of a common size, next to the free plan's 10 ms.
+      { name: 'typical', title: 'a typical answer: 30 chunks of about 100 characters', directive: 'chunks=30 chunkchars=100 delay=10', streams: 30 },
       { name: 'concurrent-100', title: '100 concurrent paced streams', directive: 'chunks=20 delay=50', streams: 100, concurrent: true },
       { name: 'concurrent-500', title: '500 concurrent paced streams', directive: 'chunks=20 delay=50', streams: 500, concurrent: true },
       { name: 'concurrent-1000', title: '1,000 concurrent paced streams', directive: 'chunks=20 delay=50', streams: 1000, concurrent: true },
@@ -291,13 +326,20 @@ const STREAM_TIMEOUT_MS = 60_000;
  * @param {number} port
  * @param {string} message
  */
+let clientTurn = 0;
+
 function stream(variant, port, message) {
   return new Promise((resolve) => {
     const body = JSON.stringify({ message });
     const started = now();
     const result = { ok: false, status: 0, started, firstByte: 0, ended: 0, arrivals: /** @type {number[]} */ ([]), done: false, error: '' };
+    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    if (variant.clients) {
+      const client = clientTurn++ % variant.clients;
+      headers['cf-connecting-ip'] = `10.${client >> 8}.${client & 255}.1`;
+    }
     const req = request(
-      { host: '127.0.0.1', port, path: variant.path, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      { host: '127.0.0.1', port, path: variant.path, method: 'POST', agent, headers },
       (res) => {
         result.status = res.statusCode ?? 0;
         res.setEncoding('utf8');
@@ -425,6 +467,7 @@ async function main() {
         '--inspector-port', String(inspector), '--var', `GEMINI_BASE_URL:${fakeUrl}`, '--var', 'GEMINI_API_KEY:bench-key',
         '--show-interactive-dev-session=false',
         ...(variant.vars ?? []).flatMap((v) => ['--var', v]),
+        ...(variant.fresh ? ['--persist-to', mkdtempSync(`${os.tmpdir()}/gemini-edge-bench-`)] : []),
       ],
       /Ready on http/,
     );
@@ -447,6 +490,7 @@ async function main() {
       // Rotate the order each round so no variant always runs first (or after the same one).
       const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
       for (const variant of order) {
+        if (variant.skip?.includes(scenario.name) || (variant.only && !variant.only.includes(scenario.name))) continue;
         const m = await measure(scenario, variant, servers[variant.name], fakeUrl, round);
         results[scenario.name][variant.name].push(m);
         console.error(
@@ -468,7 +512,7 @@ async function main() {
     console.error('wrote bench/RESULTS.md');
   }
   // Timings are reported, never judged here (the machine is shared); a stream that failed is a bug.
-  const failed = Object.values(summary).reduce((n, row) => n + VARIANTS.reduce((m, v) => m + row[v.name].errors, 0), 0);
+  const failed = Object.values(summary).reduce((n, row) => n + VARIANTS.reduce((m, v) => m + (row[v.name]?.errors ?? 0), 0), 0);
   if (failed) console.error(`${failed} streams failed`);
   process.exit(failed ? 1 : 0);
 }
@@ -479,6 +523,7 @@ function summarize(results) {
     const med = (variant, key) => median(byVariant[variant].map((m) => m[key]).filter((v) => v !== undefined && !Number.isNaN(v)));
     const row = {};
     for (const v of VARIANTS) {
+      if (!byVariant[v.name]?.length) continue;
       row[v.name] = {
         wallMs: med(v.name, 'wallMs'),
         ttfbMs: med(v.name, 'ttfbMs'),
@@ -490,15 +535,21 @@ function summarize(results) {
         firstError: byVariant[v.name].find((m) => m.errors)?.firstError,
       };
     }
-    const e = row.edge;
+    // A Worker left out (--variants) leaves its ratios blank (NaN).
+    const e = row.edge ?? {};
+    const { passthrough = {}, original = {} } = row;
+    if (row.limits) {
+      row.limitsRatios = { cpuVsEdge: row.limits.cpuPer1000 / e.cpuPer1000, cpuVsOriginal: row.limits.cpuPer1000 / original.cpuPer1000 };
+    }
     row.ratios = {
-      wallVsPassthrough: e.wallMs / row.passthrough.wallMs,
-      wallVsOriginal: e.wallMs / row.original.wallMs,
-      cpuVsPassthrough: e.cpuPer1000 / row.passthrough.cpuPer1000,
-      cpuVsOriginal: e.cpuPer1000 / row.original.cpuPer1000,
-      ttfbAddedMs: e.ttfbMs - row.passthrough.ttfbMs,
-      delayAddedP50Ms: e.delayP50 - row.passthrough.delayP50,
-      delayAddedP99Ms: e.delayP99 - row.passthrough.delayP99,
+      wallVsPassthrough: e.wallMs / passthrough.wallMs,
+      wallVsOriginal: e.wallMs / original.wallMs,
+      cpuVsPassthrough: e.cpuPer1000 / passthrough.cpuPer1000,
+      cpuVsOriginal: e.cpuPer1000 / original.cpuPer1000,
+      ttfbAddedMs: e.ttfbMs - passthrough.ttfbMs,
+      delayAddedP50Ms: e.delayP50 - passthrough.delayP50,
+      delayAddedP99Ms: e.delayP99 - passthrough.delayP99,
+      cpuVsLean: row.leanparse ? e.cpuPer1000 / row.leanparse.cpuPer1000 : undefined,
     };
     summary[name] = row;
   }
@@ -514,11 +565,24 @@ function tableLines(summary) {
   for (const [name, row] of Object.entries(summary)) {
     for (const v of VARIANTS) {
       const m = row[v.name];
+      if (!m) continue;
       lines.push(`| ${name} | ${v.label} | ${f(m.wallMs, 0)} | ${f(m.ttfbMs)} | ${f(m.delayP50)} / ${f(m.delayP99)} | ${f(m.cpuPer1000, 3)} | ${f(m.peakRssMiB)} | ${m.errors} |`);
     }
     const r = row.ratios;
     lines.push(
-      `| ${name} | **ratios** | **${f(r.wallVsPassthrough, 3)}×** pass-through, ${f(r.wallVsOriginal, 3)}× original | +${f(r.ttfbAddedMs)} | +${f(r.delayAddedP50Ms)} / +${f(r.delayAddedP99Ms)} | **${f(r.cpuVsPassthrough, 2)}×** pass-through, **${f(r.cpuVsOriginal, 2)}×** original | | |`,
+      `| ${name} | **ratios** | **${f(r.wallVsPassthrough, 3)}×** pass-through, ${f(r.wallVsOriginal, 3)}× original | +${f(r.ttfbAddedMs)} | +${f(r.delayAddedP50Ms)} / +${f(r.delayAddedP99Ms)} | **${f(r.cpuVsPassthrough, 2)}×** pass-through, **${f(r.cpuVsOriginal, 2)}×** original${r.cpuVsLean ? `, **${f(r.cpuVsLean, 2)}×** lean parse` : ''} | | |`,
+    );
+    if (row.limitsRatios) {
+      lines.push(`| ${name} | **what the limits add** | | | | **${f(row.limitsRatios.cpuVsEdge, 2)}×** limits off, **${f(row.limitsRatios.cpuVsOriginal, 2)}×** original | | |`);
+    }
+  }
+  const typical = summary.typical;
+  if (typical) {
+    // 30 chunks an answer: CPU seconds per 1,000 chunks × 30 = CPU milliseconds per answer.
+    const ms = (v) => (typical[v] ? f(typical[v].cpuPer1000 * 30, 1) : '–');
+    lines.push('');
+    lines.push(
+      `**CPU for a typical answer** (30 chunks of about 100 characters): ${ms('limits')} ms with the default settings (limits on), ${ms('edge')} ms with the limits off; the original route ${ms('original')} ms. The Workers free plan allows 10 ms of CPU per request. Measured as workerd's user + system CPU for the whole request through \`wrangler dev\` (routing, validation, the SDK's parse, the stream, the log line, and with the limits on the limiter's Durable Object), so it is an upper bound of what Cloudflare bills.`,
     );
   }
   return lines;
