@@ -303,6 +303,8 @@ async function streamAnswer(req, res, record, plan, directive, delay, firstDelay
       break;
     case 'error':
       await write(`data: ${JSON.stringify(plan.afterText)}\r\n\r\n`);
+      // hold=1: the connection stays open after the error object, until the client leaves.
+      if (directive.options.hold === '1') return holdOpen();
       break;
     case 'malformed':
       await write('data: {"candidates": [{"content": {"parts": [{"text": "unterminated\r\n\r\n');
@@ -315,14 +317,17 @@ async function streamAnswer(req, res, record, plan, directive, delay, firstDelay
       res.socket?.destroy();
       return;
     case 'stall':
-      // Hold the connection until the client leaves (or a long while passes).
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, MAX_STALL_MS);
-        res.on('close', () => resolve(clearTimeout(timer)));
-      });
-      return;
+      return holdOpen();
   }
   return finish();
+
+  /** Holds the connection until the client leaves (or a long while passes). */
+  function holdOpen() {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, MAX_STALL_MS);
+      res.on('close', () => resolve(clearTimeout(timer)));
+    });
+  }
 
   function finish() {
     ended = true;

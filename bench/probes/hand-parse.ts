@@ -1,10 +1,10 @@
 /**
  * Probe (npm run bench -- --probes): Gemini's SSE parsed by hand, without the
- * SDK, and re-encoded as gemini-edge frames through the same SseEncoderStream.
+ * SDK, and re-encoded as gemini-edge frames through the same encodeSse.
  * Its cost is what the stream path would cost if it did not use the SDK.
  */
 import { fetchGeminiStream, type Env, type GeminiChunk as Chunk } from './upstream';
-import { SseEncoderStream, type SseInput } from '../../src/stream/sse-encoder';
+import { encodeSse, type SseInput } from '../../src/stream/sse-encoder';
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -35,7 +35,7 @@ export default {
         },
       }),
     );
-    return new Response(events.pipeThrough(new SseEncoderStream()), {
+    return new Response(encodeSse(events), {
       headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform' },
     });
   },

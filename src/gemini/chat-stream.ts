@@ -1,7 +1,6 @@
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { ChatEvent } from '../protocol/events';
-import { ChunkNormalizerStream } from './chunk-normalizer';
 import { toApiError } from './error-mapping';
 import { openGeminiStream, type GeminiCall } from './gemini-adapter';
 import { GeminiError } from './gemini-error';
@@ -29,7 +28,7 @@ export async function streamChat(
     );
   }
   try {
-    const upstream = await openGeminiStream(
+    return await openGeminiStream(
       call,
       {
         apiKey: config.apiKey,
@@ -38,8 +37,8 @@ export async function streamChat(
         idleTimeoutMs: config.upstreamIdleTimeoutMs,
       },
       signal,
+      meter,
     );
-    return upstream.pipeThrough(new ChunkNormalizerStream(meter));
   } catch (error) {
     throw error instanceof GeminiError ? toApiError(error) : error;
   }

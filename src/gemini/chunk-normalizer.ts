@@ -1,5 +1,5 @@
 import type { GenerateContentResponse, Part, UsageMetadata } from '@google/generative-ai';
-import type { ChatEvent, Usage } from '../protocol/events';
+import type { ChatEvent, TerminalEvent, Usage } from '../protocol/events';
 import { toErrorEvent } from './error-mapping';
 import { GeminiError } from './gemini-error';
 import type { UsageMeter } from './usage-meter';
@@ -17,44 +17,48 @@ interface InStreamError {
  * text, then exactly one terminal event — `done` with the last finish reason
  * and usage Gemini reported, or `error`.
  *
- * It reads `candidates[0].content.parts` itself: the SDK's `text()` throws on
- * SAFETY and RECITATION stops and hides in-stream error objects.
+ * It is a plain object, not a stream stage: the adapter's pull calls it inline
+ * (a `TransformStream` here cost a pipe hop, several promise turns, per chunk:
+ * bench/NOTES.md). It reads `candidates[0].content.parts` itself: the SDK's
+ * `text()` throws on SAFETY and RECITATION stops and hides in-stream error objects.
+ *
+ * @example
+ * const event = normalizer.next(chunk); // a text event, a terminal error, or undefined
+ * if (upstreamEnded) events.push(normalizer.end());
  */
-export class ChunkNormalizerStream extends TransformStream<UpstreamItem, ChatEvent> {
+export class ChunkNormalizer {
+  private finishReason: string | undefined;
+  private usage: UsageMetadata | undefined;
+
   /** @param meter sees each chunk's usage and text, so an answer cut short can still be charged */
-  constructor(meter?: UsageMeter) {
-    let finishReason: string | undefined;
-    let usage: UsageMetadata | undefined;
-    super({
-      transform(item, controller) {
-        const problem = item instanceof GeminiError ? item : chunkProblem(item);
-        if (problem) {
-          controller.enqueue(toErrorEvent(problem));
-          controller.terminate();
-          return;
-        }
-        const chunk = item as GenerateContentResponse;
-        if (chunk.usageMetadata) usage = chunk.usageMetadata;
-        const candidate = chunk.candidates?.[0];
-        const text = candidate ? partsText(candidate.content?.parts) : '';
-        meter?.note(chunk.usageMetadata, text.length);
-        if (!candidate) return;
-        if (text) controller.enqueue({ type: 'text', text });
-        // Older models repeat finishReason on every chunk; the last one counts.
-        if (candidate.finishReason) finishReason = candidate.finishReason;
-      },
-      flush(controller) {
-        controller.enqueue(
-          finishReason
-            ? { type: 'done', finishReason, usage: toUsage(usage) }
-            : toErrorEvent(
-                new GeminiError('stream', 'Gemini ended the answer without a finish reason', {
-                  code: 'upstream_incomplete',
-                }),
-              ),
+  constructor(private readonly meter?: UsageMeter) {}
+
+  /**
+   * The event one upstream item makes: a `text` event, nothing (a chunk
+   * without text), or the terminal `error` when the item is a failure — after
+   * which the answer is over.
+   */
+  next(item: UpstreamItem): ChatEvent | undefined {
+    const problem = item instanceof GeminiError ? item : chunkProblem(item);
+    if (problem) return toErrorEvent(problem);
+    const chunk = item as GenerateContentResponse;
+    if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
+    const candidate = chunk.candidates?.[0];
+    const text = candidate ? partsText(candidate.content?.parts) : '';
+    this.meter?.note(chunk.usageMetadata, text.length);
+    if (!candidate) return undefined;
+    // Older models repeat finishReason on every chunk; the last one counts.
+    if (candidate.finishReason) this.finishReason = candidate.finishReason;
+    return text ? { type: 'text', text } : undefined;
+  }
+
+  /** The terminal event once Gemini's stream has ended: `done`, or `upstream_incomplete` without a finish reason. */
+  end(): TerminalEvent {
+    return this.finishReason
+      ? { type: 'done', finishReason: this.finishReason, usage: toUsage(this.usage) }
+      : toErrorEvent(
+          new GeminiError('stream', 'Gemini ended the answer without a finish reason', { code: 'upstream_incomplete' }),
         );
-      },
-    });
   }
 }
 

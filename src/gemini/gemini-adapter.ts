@@ -7,8 +7,10 @@ import {
   type GenerateContentResponse,
   type GenerationConfig,
 } from '@google/generative-ai';
-import { chunkProblem, type UpstreamItem } from './chunk-normalizer';
+import type { ChatEvent } from '../protocol/events';
+import { ChunkNormalizer, chunkProblem } from './chunk-normalizer';
 import { GeminiError } from './gemini-error';
+import type { UsageMeter } from './usage-meter';
 
 /** One model call, in Gemini's terms. */
 export interface GeminiCall {
@@ -34,17 +36,24 @@ export interface UpstreamSettings {
  * prompt, an error object in the first frame, an empty answer) is thrown as a
  * {@link GeminiError} while the caller can still answer with an HTTP status.
  *
- * Resolves to a stream of Gemini's chunks. A failure after that is yielded as
- * the stream's last item, never thrown, so the caller can end its own stream
- * with an error frame. Aborting `signal`, or cancelling the stream, aborts the
- * upstream request at once (it costs tokens). A {@link GeminiError} given as
- * the abort reason is what the stream then reports.
+ * Resolves to the answer as chat events: `text`…, then exactly one `done` or
+ * `error`. A failure after the first chunk is that `error` event, never
+ * thrown, so the caller can end its own stream with an error frame. Aborting
+ * `signal`, or cancelling the stream, aborts the upstream request at once (it
+ * costs tokens). A {@link GeminiError} given as the abort reason is what the
+ * stream then reports.
+ *
+ * One pull reads the SDK's iterator and normalises the chunk inline: no
+ * stream stage between Gemini and the encoder (bench/NOTES.md).
+ *
+ * @param meter sees every chunk's usage and text: what the answer cost so far, should it be cut short
  */
 export async function openGeminiStream(
   call: GeminiCall,
   settings: UpstreamSettings,
   signal?: AbortSignal,
-): Promise<ReadableStream<UpstreamItem>> {
+  meter?: UsageMeter,
+): Promise<ReadableStream<ChatEvent>> {
   const controller = new AbortController();
   const abort = (error: GeminiError) => {
     if (!controller.signal.aborted) controller.abort(error);
@@ -67,15 +76,7 @@ export async function openGeminiStream(
   let iterator: AsyncIterator<GenerateContentResponse>;
   let first: GenerateContentResponse;
   try {
-    const model = new GoogleGenerativeAI(settings.apiKey).getGenerativeModel(
-      {
-        model: call.model,
-        generationConfig: call.generationConfig,
-        ...(call.system ? { systemInstruction: call.system } : {}),
-      },
-      { baseUrl: settings.baseUrl },
-    );
-    const result = await model.generateContentStream({ contents: call.contents }, { signal: controller.signal });
+    const result = await modelFor(call, settings).generateContentStream({ contents: call.contents }, { signal: controller.signal });
     // result.response is a tee of the same stream: unobserved, a failed stream
     // would surface as an unhandled rejection.
     result.response.catch(() => {});
@@ -95,32 +96,59 @@ export async function openGeminiStream(
   }
   silence.answered();
 
-  return new ReadableStream<UpstreamItem>({
-    start(stream) {
-      stream.enqueue(first);
-    },
-    async pull(stream) {
-      silence.waiting();
-      try {
-        const next = await iterator.next();
-        silence.answered();
-        if (next.done) {
-          settle();
-          stream.close();
-        } else {
-          stream.enqueue(next.value);
+  const normalizer = new ChunkNormalizer(meter);
+  const finish = (stream: ReadableStreamDefaultController<ChatEvent>, terminal: ChatEvent) => {
+    settle();
+    stream.enqueue(terminal);
+    stream.close();
+  };
+  return new ReadableStream<ChatEvent>(
+    {
+      start(stream) {
+        const event = normalizer.next(first);
+        if (event) stream.enqueue(event);
+      },
+      async pull(stream) {
+        // Chunks without text make no event: read on until one does.
+        for (;;) {
+          silence.waiting();
+          let next: IteratorResult<GenerateContentResponse>;
+          try {
+            next = await iterator.next();
+          } catch (error) {
+            return finish(stream, normalizer.next(fail(error))!);
+          }
+          silence.answered();
+          if (next.done) return finish(stream, normalizer.end());
+          const event = normalizer.next(next.value);
+          if (event?.type === 'text') return stream.enqueue(event);
+          if (event) {
+            // An in-stream error: the answer is over, so stop Gemini generating it.
+            abort(new GeminiError('aborted', 'Gemini reported an error mid-answer'));
+            return finish(stream, event);
+          }
         }
-      } catch (error) {
+      },
+      cancel() {
         settle();
-        stream.enqueue(fail(error));
-        stream.close();
-      }
+        abort(new GeminiError('aborted', 'The reader cancelled the stream'));
+      },
     },
-    cancel() {
-      settle();
-      abort(new GeminiError('aborted', 'The reader cancelled the stream'));
+    // Nothing read ahead: each read asks Gemini's stream for exactly the next event.
+    { highWaterMark: 0 },
+  );
+}
+
+/** The SDK's model object for a call. Cheap to build: it holds the settings, nothing else. */
+function modelFor(call: GeminiCall, settings: UpstreamSettings) {
+  return new GoogleGenerativeAI(settings.apiKey).getGenerativeModel(
+    {
+      model: call.model,
+      generationConfig: call.generationConfig,
+      ...(call.system ? { systemInstruction: call.system } : {}),
     },
-  });
+    { baseUrl: settings.baseUrl },
+  );
 }
 
 /**

@@ -27,7 +27,28 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (declared > maxBytes) throw tooLarge();
   if (!request.body) throw new ApiError(400, 'invalid_json', 'request body must be a JSON object');
 
-  const reader = request.body.getReader();
+  // A declared length is the body's length (HTTP framing holds it to that): read it natively, in one call.
+  const bytes = declared >= 0 ? new Uint8Array(await request.arrayBuffer()) : await readChunked(request.body, maxBytes, tooLarge);
+  if (bytes.byteLength > maxBytes) throw tooLarge(); // only a caller inside the runtime can declare a false length
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'request body must be UTF-8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'request body is not valid JSON');
+  }
+}
+
+/** Strict UTF-8 (a malformed byte is an error, not U+FFFD); without `stream`, one decoder serves every call. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** A body of unknown length, read chunk by chunk and refused once it passes `maxBytes`. */
+async function readChunked(body: ReadableStream<Uint8Array>, maxBytes: number, tooLarge: () => ApiError): Promise<Uint8Array> {
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -47,17 +68,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    throw new ApiError(400, 'invalid_json', 'request body must be UTF-8');
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ApiError(400, 'invalid_json', 'request body is not valid JSON');
-  }
+  return bytes;
 }
 
 /** Reads and discards up to `budget` more bytes, or to the end of the body. */

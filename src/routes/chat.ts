@@ -9,7 +9,7 @@ import { parseChatRequest, toGeminiCall } from '../limits/chat-request';
 import { readJsonBody } from '../limits/read-json-body';
 import type { ChatEvent, Usage } from '../protocol/events';
 import { SSE_HEADERS } from '../stream/sse-headers';
-import { SseEncoderStream } from '../stream/sse-encoder';
+import { encodeSse } from '../stream/sse-encoder';
 
 /** The stateless chat endpoints: the whole conversation comes with each request. */
 export const chatRoutes = new Hono<AppEnv>();
@@ -35,8 +35,7 @@ chatRoutes.post('/api/chat/stream', async (c) => {
         },
       }
     : log;
-  const body = events.pipeThrough(new SseEncoderStream({ heartbeatMs: config.heartbeatMs, observer }));
-  return new Response(body, { headers: SSE_HEADERS });
+  return new Response(encodeSse(events, { heartbeatMs: config.heartbeatMs, observer }), { headers: SSE_HEADERS });
 });
 
 /** The whole answer as one JSON object, for callers that want no stream. */

@@ -70,6 +70,11 @@ export class CoalescingQueue {
     this.wakeReader();
   }
 
+  /** True while the high-water mark of bytes or more are queued: a producer should wait for {@link ready}. */
+  get full(): boolean {
+    return this.bytes >= this.highWaterMark && !this.ended;
+  }
+
   /** Resolves when fewer than the high-water mark of bytes are queued (at once if so already). */
   ready(): Promise<void> {
     if (this.bytes < this.highWaterMark || this.ended) return Promise.resolve();

@@ -31,55 +31,49 @@ export function encodeRawFrame(id: number | undefined, event: string, data: stri
  * soon as each arrives. `data:` is single-line JSON (JSON escapes CR and LF),
  * so no payload can break the framing.
  *
- * Its readable side is a {@link CoalescingQueue}: a client that keeps up gets
- * each frame alone, at once; one that lags (or a burst from Gemini) gets the
- * frames queued meanwhile in one chunk. Up to 64 KiB queue before the writable
- * side applies backpressure (counted in bytes, so a megabyte frame does not
- * queue 32 more). Cancelling the readable side errors the writable side, so a
- * pipe into it cancels its source (and the source aborts Gemini).
+ * It reads `events` itself, in one loop, rather than being piped into: a pipe
+ * into a `WritableStream` costs a write promise and a read promise per chunk
+ * on top of the loop's own (bench/NOTES.md).
+ *
+ * The stream it returns is a {@link CoalescingQueue}: a client that keeps up
+ * gets each frame alone, at once; one that lags (or a burst from Gemini) gets
+ * the frames queued meanwhile in one chunk. Up to 64 KiB queue before it
+ * stops reading `events` (counted in bytes, so a megabyte frame does not
+ * queue 32 more). Cancelling it cancels `events` (whose source aborts Gemini).
  *
  * @example
- * events.pipeThrough(new SseEncoderStream({ heartbeatMs: 15_000 }))
+ * new Response(encodeSse(events, { heartbeatMs: 15_000 }), { headers: SSE_HEADERS })
  */
-export class SseEncoderStream implements ReadableWritablePair<Uint8Array, SseInput> {
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<SseInput>;
-
-  constructor({ heartbeatMs = 0, observer }: SseEncoderOptions = {}) {
-    let timer: ReturnType<typeof setInterval> | null = null;
-    let idle = true;
-    let writableController: WritableStreamDefaultController | undefined;
-    const stop = () => clearInterval(timer);
-    const queue = new CoalescingQueue(undefined, (reason) => {
-      stop();
-      observer?.cancelled();
-      writableController?.error(reason ?? new Error('The reader cancelled the stream'));
-    });
-    this.readable = queue.readable;
-    this.writable = new WritableStream<SseInput>({
-      start(controller) {
-        writableController = controller;
-        if (heartbeatMs <= 0) return;
-        timer = setInterval(() => {
-          if (idle) queue.push(PING);
-          if (!queue.open) stop();
-          idle = true;
-        }, heartbeatMs);
-      },
-      write(event) {
-        idle = false;
-        queue.push(encodeFrame(event));
-        observer?.observe(event);
-        return queue.ready();
-      },
-      close() {
-        stop();
-        queue.close();
-      },
-      abort(reason) {
-        stop();
-        queue.error(reason);
-      },
-    });
+export function encodeSse(events: ReadableStream<SseInput>, { heartbeatMs = 0, observer }: SseEncoderOptions = {}): ReadableStream<Uint8Array> {
+  const reader = events.getReader();
+  let timer: ReturnType<typeof setInterval> | null = null;
+  let idle = true;
+  const stop = () => clearInterval(timer);
+  const queue = new CoalescingQueue(undefined, (reason) => {
+    stop();
+    observer?.cancelled();
+    reader.cancel(reason ?? new Error('The reader cancelled the stream')).catch(() => {});
+  });
+  if (heartbeatMs > 0) {
+    timer = setInterval(() => {
+      if (idle) queue.push(PING);
+      if (!queue.open) stop();
+      idle = true;
+    }, heartbeatMs);
   }
+  const pump = async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done || !queue.open) break;
+      idle = false;
+      queue.push(encodeFrame(value));
+      observer?.observe(value);
+      if (queue.full) await queue.ready();
+    }
+    queue.close();
+  };
+  pump()
+    .catch((error: unknown) => queue.error(error))
+    .finally(stop);
+  return queue.readable;
 }

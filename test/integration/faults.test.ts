@@ -34,6 +34,8 @@ const FAULTS: Fault[] = [
   { name: 'a blocked prompt', directive: 'blocked', refused: [422, 'blocked'], upstream: ['completed'] },
   { name: 'a stall before the first byte', directive: 'reply first=5000', refused: [504, 'upstream_timeout'], upstream: ['aborted'] },
   { name: 'an in-stream error object', directive: 'error code=500', ends: ['error', 'upstream_unavailable'], upstream: ['completed', 'aborted'] },
+  // Gemini may keep the connection open after the error object: the Worker must still let it go.
+  { name: 'an in-stream error object on a connection kept open', directive: 'error code=500 hold=1', ends: ['error', 'upstream_unavailable'], upstream: ['aborted'] },
   { name: 'a malformed frame', directive: 'malformed', ends: ['error', 'upstream_malformed'], upstream: ['completed', 'aborted'] },
   { name: 'a dropped connection', directive: 'drop', ends: ['error', 'upstream_disconnected'], upstream: ['dropped'] },
   { name: 'a stall mid-answer', directive: 'stall', ends: ['error', 'upstream_timeout'], upstream: ['aborted'] },

@@ -1,14 +1,21 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ChatEvent } from '../../src/protocol/events';
-import { SseEncoderStream, type SseInput } from '../../src/stream/sse-encoder';
+import { encodeSse, type SseInput } from '../../src/stream/sse-encoder';
 import { parseSse } from '../sse';
 import { collect, streamOf } from '../streams';
 
-const encode = (events: SseInput[]) => collect(streamOf(events).pipeThrough(new SseEncoderStream()));
+const encode = (events: SseInput[]) => collect(encodeSse(streamOf(events)));
+
+/** An event stream the test feeds by hand. */
+function handFed() {
+  let controller!: ReadableStreamDefaultController<SseInput>;
+  const events = new ReadableStream<SseInput>({ start: (c) => void (controller = c) });
+  return { events, controller };
+}
 
 const decode = (chunks: Uint8Array[]) => chunks.map((c) => new TextDecoder().decode(c)).join('');
 
-describe('SseEncoderStream', () => {
+describe('encodeSse', () => {
   it('writes each event as one frame with its event name and single-line JSON data', async () => {
     const chunks = await encode([
       { type: 'text', text: 'Hel' },
@@ -64,27 +71,27 @@ describe('SseEncoderStream', () => {
   });
 
   it('passes each frame on as soon as its event arrives', async () => {
-    const encoder = new SseEncoderStream();
-    const writer = encoder.writable.getWriter();
-    const reader = encoder.readable.getReader();
-    void writer.write({ type: 'text', text: 'first' });
+    const { events, controller } = handFed();
+    const reader = encodeSse(events).getReader();
+    controller.enqueue({ type: 'text', text: 'first' });
     const first = await reader.read();
     expect(new TextDecoder().decode(first.value)).toContain('"first"');
-    void writer.write({ type: 'text', text: 'second' });
+    controller.enqueue({ type: 'text', text: 'second' });
     const second = await reader.read();
     expect(new TextDecoder().decode(second.value)).toContain('"second"');
-    await writer.close();
+    controller.close();
     expect((await reader.read()).done).toBe(true);
   });
 
   it('sends frames that queued while the client lagged in one chunk, and ends after them', async () => {
-    const encoder = new SseEncoderStream();
-    const writer = encoder.writable.getWriter();
-    for (let i = 0; i < 50; i++) void writer.write({ type: 'text', text: `t${i}` });
-    void writer.write({ type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 1, candidatesTokenCount: 2, totalTokenCount: 3 } });
-    await writer.ready;
-    void writer.close();
-    const reader = encoder.readable.getReader();
+    const { events, controller } = handFed();
+    const body = encodeSse(events);
+    for (let i = 0; i < 50; i++) controller.enqueue({ type: 'text', text: `t${i}` });
+    controller.enqueue({ type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 1, candidatesTokenCount: 2, totalTokenCount: 3 } });
+    controller.close();
+    // The client lags: the encoder reads on meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const reader = body.getReader();
     const chunks: string[] = [];
     for (let next = await reader.read(); !next.done; next = await reader.read()) chunks.push(new TextDecoder().decode(next.value));
     expect(chunks.length).toBeLessThan(51);
@@ -94,7 +101,25 @@ describe('SseEncoderStream', () => {
     expect(frames[50].event).toBe('done');
   });
 
-  it('cancelling the readable side errors the writable side, so a pipe cancels its source', async () => {
+  it('stops reading a source that runs ahead of the client once 64 KiB are queued', async () => {
+    let pulled = 0;
+    const events = new ReadableStream<SseInput>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue({ type: 'text', text: 'x'.repeat(1000) });
+      },
+    });
+    const reader = encodeSse(events).getReader();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // About 1 KiB a frame: it read ahead to the high-water mark, not without end.
+    expect(pulled).toBeGreaterThan(60);
+    expect(pulled).toBeLessThan(70);
+    const { value } = await reader.read();
+    expect(value!.byteLength).toBeGreaterThanOrEqual(64 * 1024);
+    await reader.cancel();
+  });
+
+  it('cancelling the stream cancels the events, so their source aborts Gemini', async () => {
     let sourceCancelled: unknown;
     let cancelledSeen = false;
     const source = new ReadableStream<SseInput>({
@@ -105,30 +130,33 @@ describe('SseEncoderStream', () => {
         sourceCancelled = reason ?? 'cancelled';
       },
     });
-    const encoder = new SseEncoderStream({ observer: { observe() {}, cancelled: () => (cancelledSeen = true) } });
-    const piped = source.pipeTo(encoder.writable).catch(() => {});
-    const reader = encoder.readable.getReader();
+    const reader = encodeSse(source, { observer: { observe() {}, cancelled: () => (cancelledSeen = true) } }).getReader();
     await reader.read();
     await reader.cancel('client left');
-    await piped;
-    expect(sourceCancelled).toBeDefined();
+    await vi.waitFor(() => expect(sourceCancelled).toBe('client left'));
     expect(cancelledSeen).toBe(true);
   });
 
   it('writes a ping comment while no event arrives, and stops when closed', async () => {
-    const encoder = new SseEncoderStream({ heartbeatMs: 10 });
-    const writer = encoder.writable.getWriter();
-    const reader = encoder.readable.getReader();
+    const { events, controller } = handFed();
+    const reader = encodeSse(events, { heartbeatMs: 10 }).getReader();
     const ping = await reader.read();
     expect(new TextDecoder().decode(ping.value)).toBe(': ping\n\n');
     // Comments are invisible to SSE parsers: the frames stay intact.
     expect(parseSse(': ping\n\nevent: text\ndata: {"text":"a"}\n\n')[1]).toEqual({ event: 'text', data: { text: 'a' } });
-    void writer.close();
+    controller.close();
     // Drain: whatever pings were queued, the stream then ends.
     for (;;) {
       const next = await reader.read();
       if (next.done) break;
       expect(new TextDecoder().decode(next.value)).toBe(': ping\n\n');
     }
+  });
+
+  it('errors the stream when the events error', async () => {
+    const { events, controller } = handFed();
+    const reader = encodeSse(events).getReader();
+    controller.error(new Error('broken'));
+    await expect(reader.read()).rejects.toThrow('broken');
   });
 });
