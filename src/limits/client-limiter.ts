@@ -27,6 +27,8 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 /** A client idle this long is forgotten: its storage is deleted. */
 const FORGET_AFTER_MS = 2 * DAY;
+/** Longest time recorded tokens wait in memory for the next admission's write. */
+export const SAVE_TOKENS_AFTER_MS = 5000;
 
 /**
  * One client's limits (one object per IP address, IPv6 by /64), in SQLite so a
@@ -35,12 +37,22 @@ const FORGET_AFTER_MS = 2 * DAY;
  * exact however many requests arrive at once.
  *
  * Rows written (storage is billed by them): one per admitted request (the
- * window is one row, a JSON list of the last minute's times) and one per
- * recorded answer. A refused request writes nothing.
+ * window is one row, a JSON list of the last minute's times), and the day's
+ * spending once more whenever it changed. A refused request writes nothing.
+ *
+ * An answer's tokens are counted in memory at once (so the budget is exact)
+ * and written with the client's next admission, in the same transaction, or
+ * {@link SAVE_TOKENS_AFTER_MS} later, whichever comes first: a write of its
+ * own after every answer cost more than the rest of the limiter together
+ * (bench/NOTES.md). A crash of the object can lose at most those seconds of
+ * spending; request counts are written before a request is admitted.
  */
 export class ClientLimiter extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private alarmArmed = false;
+  /** Tokens recorded and not yet written, and the UTC day they count against. */
+  private unsaved = { day: 0, tokens: 0 };
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -70,19 +82,25 @@ export class ClientLimiter extends DurableObject<Env> {
         return { ok: false, code: 'rate_limited', retryAfter: Math.max(1, Math.ceil((frees - now) / 1000)), limit: limits.perMinute };
       }
       hits.push(now);
-      this.sql.exec('INSERT OR REPLACE INTO windows (kind, hits) VALUES (?, ?)', kind, JSON.stringify(hits));
+      this.ctx.storage.transactionSync(() => {
+        this.sql.exec('INSERT OR REPLACE INTO windows (kind, hits) VALUES (?, ?)', kind, JSON.stringify(hits));
+        this.saveTokens();
+      });
       allowance.requests = { limit: limits.perMinute, remaining: limits.perMinute - hits.length, reset: Math.ceil((hits[0] + MINUTE - now) / 1000) };
     }
     this.armForgetting(now);
     return { ok: true, ...allowance };
   }
 
-  /** Adds an answer's tokens to today's spending. */
+  /** Adds an answer's tokens to today's spending (counted at once, written soon: see the class). */
   async record(tokens: number): Promise<void> {
     if (!(tokens > 0)) return;
     const now = Date.now();
     const day = Math.floor(now / DAY);
-    this.sql.exec('INSERT INTO spent (day, tokens) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET tokens = tokens + excluded.tokens', day, Math.ceil(tokens));
+    if (this.unsaved.day !== day) this.saveTokens();
+    this.unsaved.day = day;
+    this.unsaved.tokens += Math.ceil(tokens);
+    this.saveTimer ??= setTimeout(() => this.saveTokens(), SAVE_TOKENS_AFTER_MS);
     this.armForgetting(now);
   }
 
@@ -93,6 +111,7 @@ export class ClientLimiter extends DurableObject<Env> {
 
   /** Forgets an idle client; one still active is looked at again later. */
   override async alarm(): Promise<void> {
+    this.saveTokens();
     const idleSince = this.lastActivity();
     if (Date.now() - idleSince < FORGET_AFTER_MS) {
       await this.ctx.storage.setAlarm(idleSince + FORGET_AFTER_MS);
@@ -112,8 +131,19 @@ export class ClientLimiter extends DurableObject<Env> {
   }
 
   private spentToday(now: number): number {
-    const row = this.sql.exec<{ tokens: number }>('SELECT tokens FROM spent WHERE day = ?', Math.floor(now / DAY)).toArray()[0];
-    return row?.tokens ?? 0;
+    const day = Math.floor(now / DAY);
+    const row = this.sql.exec<{ tokens: number }>('SELECT tokens FROM spent WHERE day = ?', day).toArray()[0];
+    return (row?.tokens ?? 0) + (this.unsaved.day === day ? this.unsaved.tokens : 0);
+  }
+
+  /** Writes the tokens recorded since the last write, if any. */
+  private saveTokens(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    const { day, tokens } = this.unsaved;
+    if (tokens === 0) return;
+    this.sql.exec('INSERT INTO spent (day, tokens) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET tokens = tokens + excluded.tokens', day, tokens);
+    this.unsaved.tokens = 0;
   }
 
   /** The times of the requests of the last minute, oldest first. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { app } from '../../src/app';
 import type { Env } from '../../src/env';
 import { clientKey } from '../../src/limits/client-key';
-import type { ClientLimiter } from '../../src/limits/client-limiter';
+import { SAVE_TOKENS_AFTER_MS, type ClientLimiter } from '../../src/limits/client-limiter';
 import { fakeRequests, uniqueTag } from '../fake-gemini';
 import { parseSse } from '../sse';
 
@@ -201,5 +201,33 @@ describe('DAILY_TOKEN_BUDGET', () => {
     });
     expect(response.headers.get('x-token-budget-remaining')).toBe('100');
     await expect.poll(() => limiter(ip).spent()).toBe(total);
+  });
+});
+
+describe('ClientLimiter storage', () => {
+  const storedSpent = (ip: string) =>
+    runInDurableObject(limiter(ip), (_: ClientLimiter, state) => state.storage.sql.exec<{ tokens: number }>('SELECT tokens FROM spent').toArray().map((r) => r.tokens));
+  const limits = { perMinute: 10, dailyTokens: 1000 };
+
+  it('counts recorded tokens at once and writes them with the next admission, in its transaction', async () => {
+    const ip = newClient();
+    const stub = limiter(ip);
+    expect(await stub.admit('message', limits)).toMatchObject({ ok: true, tokens: { remaining: 1000 } });
+    await stub.record(300);
+    await stub.record(200);
+    expect(await storedSpent(ip)).toEqual([]);
+    // Counted already, though not written yet: the budget stays exact.
+    expect(await stub.spent()).toBe(500);
+    expect(await stub.admit('message', limits)).toMatchObject({ ok: true, tokens: { remaining: 500 } });
+    expect(await storedSpent(ip)).toEqual([500]);
+    expect(await stub.spent()).toBe(500);
+  });
+
+  it(`writes recorded tokens within ${SAVE_TOKENS_AFTER_MS} ms when no admission comes`, async () => {
+    const ip = newClient();
+    await limiter(ip).record(42);
+    expect(await storedSpent(ip)).toEqual([]);
+    await expect.poll(() => storedSpent(ip), { timeout: SAVE_TOKENS_AFTER_MS + 3000, interval: 250 }).toEqual([42]);
+    expect(await limiter(ip).spent()).toBe(42);
   });
 });
