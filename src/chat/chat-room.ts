@@ -4,12 +4,13 @@ import { loadConfig, type Config } from '../config';
 import type { Env } from '../env';
 import { ApiError, errorResponse } from '../errors';
 import { streamChat } from '../gemini/chat-stream';
+import type { ChatEvents } from '../gemini/gemini-adapter';
 import { UsageMeter } from '../gemini/usage-meter';
 import { CHAT_PREFIX } from '../observability/request-log';
 import { charge } from '../limits/admission';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { encodeRawFrame } from '../stream/sse-encoder';
-import { eventData, type ChatEvent, type ErrorEvent } from '../protocol/events';
+import { eventData, type ErrorEvent } from '../protocol/events';
 import type { ChatMessage, ChatSnapshot } from '../protocol/messages';
 import { ChatStore, type ChatSettings, type StoredFrame } from './chat-store';
 import { FLUSH_FRAMES, Turn } from './turn';
@@ -121,7 +122,7 @@ export class ChatRoom extends DurableObject<Env> {
       if (meter) charge(this.env, (promise) => this.ctx.waitUntil(promise), chargeKey, meter.tokens());
     });
 
-    let events: ReadableStream<ChatEvent>;
+    let events: ChatEvents;
     try {
       events = await streamChat(
         { model: settings.model, system: settings.system, contents, generationConfig: { maxOutputTokens: this.config.maxOutputTokens } },

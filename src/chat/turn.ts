@@ -132,7 +132,7 @@ export class Turn {
   }
 
   /** Reads the answer to its end. Never throws: a failure becomes the terminal frame. */
-  async run(events: ReadableStream<ChatEvent>): Promise<void> {
+  async run(events: AsyncIterable<ChatEvent>): Promise<void> {
     try {
       for await (const event of events) {
         if (event.type === 'text') this.push(event);

@@ -1,8 +1,7 @@
 import type { Config } from '../config';
 import { ApiError } from '../errors';
-import type { ChatEvent } from '../protocol/events';
 import { toApiError } from './error-mapping';
-import { openGeminiStream, type GeminiCall } from './gemini-adapter';
+import { openGeminiStream, type ChatEvents, type GeminiCall } from './gemini-adapter';
 import { GeminiError } from './gemini-error';
 import type { UsageMeter } from './usage-meter';
 
@@ -19,7 +18,7 @@ export async function streamChat(
   config: Config,
   signal?: AbortSignal,
   meter?: UsageMeter,
-): Promise<ReadableStream<ChatEvent>> {
+): Promise<ChatEvents> {
   if (!config.apiKey) {
     throw new ApiError(
       503,

@@ -12,6 +12,12 @@ import { ChunkNormalizer, chunkProblem } from './chunk-normalizer';
 import { GeminiError } from './gemini-error';
 import type { UsageMeter } from './usage-meter';
 
+/**
+ * An answer as chat events, pulled one at a time: `text`…, then one terminal
+ * event. `return()` stops it early and aborts the upstream call.
+ */
+export type ChatEvents = AsyncIterableIterator<ChatEvent>;
+
 /** One model call, in Gemini's terms. */
 export interface GeminiCall {
   model: string;
@@ -36,15 +42,17 @@ export interface UpstreamSettings {
  * prompt, an error object in the first frame, an empty answer) is thrown as a
  * {@link GeminiError} while the caller can still answer with an HTTP status.
  *
- * Resolves to the answer as chat events: `text`…, then exactly one `done` or
- * `error`. A failure after the first chunk is that `error` event, never
- * thrown, so the caller can end its own stream with an error frame. Aborting
- * `signal`, or cancelling the stream, aborts the upstream request at once (it
- * costs tokens). A {@link GeminiError} given as the abort reason is what the
- * stream then reports.
+ * Resolves to the answer as chat events, read one at a time: `text`…, then
+ * exactly one `done` or `error`. A failure after the first chunk is that
+ * `error` event, never thrown, so the caller can end its own stream with an
+ * error frame. Aborting `signal`, or stopping early (`return()`, as a `break`
+ * out of `for await` does), aborts the upstream request at once (it costs
+ * tokens). A {@link GeminiError} given as the abort reason is what the events
+ * then report.
  *
- * One pull reads the SDK's iterator and normalises the chunk inline: no
- * stream stage between Gemini and the encoder (bench/NOTES.md).
+ * Each `next()` reads the SDK's iterator and normalises the chunk inline: no
+ * stream stage between Gemini and the encoder, whose loop calls `next()`
+ * directly (bench/NOTES.md).
  *
  * @param meter sees every chunk's usage and text: what the answer cost so far, should it be cut short
  */
@@ -53,7 +61,7 @@ export async function openGeminiStream(
   settings: UpstreamSettings,
   signal?: AbortSignal,
   meter?: UsageMeter,
-): Promise<ReadableStream<ChatEvent>> {
+): Promise<ChatEvents> {
   const controller = new AbortController();
   const abort = (error: GeminiError) => {
     if (!controller.signal.aborted) controller.abort(error);
@@ -97,46 +105,54 @@ export async function openGeminiStream(
   silence.answered();
 
   const normalizer = new ChunkNormalizer(meter);
-  const finish = (stream: ReadableStreamDefaultController<ChatEvent>, terminal: ChatEvent) => {
+  let pending = normalizer.next(first);
+  let over = false;
+  const end = (terminal: ChatEvent): IteratorResult<ChatEvent> => {
     settle();
-    stream.enqueue(terminal);
-    stream.close();
+    over = true;
+    return { done: false, value: terminal };
   };
-  return new ReadableStream<ChatEvent>(
-    {
-      start(stream) {
-        const event = normalizer.next(first);
-        if (event) stream.enqueue(event);
-      },
-      async pull(stream) {
-        // Chunks without text make no event: read on until one does.
-        for (;;) {
-          silence.waiting();
-          let next: IteratorResult<GenerateContentResponse>;
-          try {
-            next = await iterator.next();
-          } catch (error) {
-            return finish(stream, normalizer.next(fail(error))!);
-          }
-          silence.answered();
-          if (next.done) return finish(stream, normalizer.end());
-          const event = normalizer.next(next.value);
-          if (event?.type === 'text') return stream.enqueue(event);
-          if (event) {
-            // An in-stream error: the answer is over, so stop Gemini generating it.
-            abort(new GeminiError('aborted', 'Gemini reported an error mid-answer'));
-            return finish(stream, event);
-          }
+  const events: ChatEvents = {
+    [Symbol.asyncIterator]: () => events,
+    async next(): Promise<IteratorResult<ChatEvent>> {
+      if (pending) {
+        const value = pending;
+        pending = undefined;
+        return { done: false, value };
+      }
+      if (over) return { done: true, value: undefined };
+      // Chunks without text make no event: read on until one does.
+      for (;;) {
+        silence.waiting();
+        let next: IteratorResult<GenerateContentResponse>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          return end(normalizer.next(fail(error))!);
         }
-      },
-      cancel() {
+        silence.answered();
+        if (next.done) return end(normalizer.end());
+        const event = normalizer.next(next.value);
+        if (event?.type === 'text') return { done: false, value: event };
+        if (event) {
+          // An in-stream error: the answer is over, so stop Gemini generating it.
+          abort(new GeminiError('aborted', 'Gemini reported an error mid-answer'));
+          return end(event);
+        }
+      }
+    },
+    async return(): Promise<IteratorResult<ChatEvent>> {
+      pending = undefined;
+      if (!over) {
+        // The reader stopped before the terminal event (a cancelled response): Gemini stops too.
+        over = true;
         settle();
         abort(new GeminiError('aborted', 'The reader cancelled the stream'));
-      },
+      }
+      return { done: true, value: undefined };
     },
-    // Nothing read ahead: each read asks Gemini's stream for exactly the next event.
-    { highWaterMark: 0 },
-  );
+  };
+  return events;
 }
 
 /** The SDK's model object for a call. Cheap to build: it holds the settings, nothing else. */

@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../errors';
 import { streamChat } from '../gemini/chat-stream';
+import type { ChatEvents } from '../gemini/gemini-adapter';
 import { UPSTREAM_STATUS, type UpstreamErrorCode } from '../gemini/error-mapping';
 import { UsageMeter } from '../gemini/usage-meter';
 import { admit, charge } from '../limits/admission';
@@ -60,7 +61,7 @@ chatRoutes.post('/api/chat', async (c) => {
 });
 
 /** Reads the answer to its end and answers it as one JSON object. */
-async function answerWhole(c: Context<AppEnv>, events: ReadableStream<ChatEvent>): Promise<Response> {
+async function answerWhole(c: Context<AppEnv>, events: ChatEvents): Promise<Response> {
   const { log } = c.var;
   const pieces: string[] = [];
   for await (const event of events) {

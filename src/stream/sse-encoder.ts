@@ -31,7 +31,8 @@ export function encodeRawFrame(id: number | undefined, event: string, data: stri
  * soon as each arrives. `data:` is single-line JSON (JSON escapes CR and LF),
  * so no payload can break the framing.
  *
- * It reads `events` itself, in one loop, rather than being piped into: a pipe
+ * It reads `events` (any async iterable: the adapter's events, a
+ * `ReadableStream`) itself, in one loop, rather than being piped into: a pipe
  * into a `WritableStream` costs a write promise and a read promise per chunk
  * on top of the loop's own (bench/NOTES.md).
  *
@@ -39,20 +40,20 @@ export function encodeRawFrame(id: number | undefined, event: string, data: stri
  * gets each frame alone, at once; one that lags (or a burst from Gemini) gets
  * the frames queued meanwhile in one chunk. Up to 64 KiB queue before it
  * stops reading `events` (counted in bytes, so a megabyte frame does not
- * queue 32 more). Cancelling it cancels `events` (whose source aborts Gemini).
+ * queue 32 more). Cancelling it stops `events` (`return()`: the adapter then aborts Gemini).
  *
  * @example
  * new Response(encodeSse(events, { heartbeatMs: 15_000 }), { headers: SSE_HEADERS })
  */
-export function encodeSse(events: ReadableStream<SseInput>, { heartbeatMs = 0, observer }: SseEncoderOptions = {}): ReadableStream<Uint8Array> {
-  const reader = events.getReader();
+export function encodeSse(events: AsyncIterable<SseInput>, { heartbeatMs = 0, observer }: SseEncoderOptions = {}): ReadableStream<Uint8Array> {
+  const iterator = events[Symbol.asyncIterator]();
   let timer: ReturnType<typeof setInterval> | null = null;
   let idle = true;
   const stop = () => clearInterval(timer);
   const queue = new CoalescingQueue(undefined, (reason) => {
     stop();
     observer?.cancelled();
-    reader.cancel(reason ?? new Error('The reader cancelled the stream')).catch(() => {});
+    iterator.return?.(reason).catch(() => {});
   });
   if (heartbeatMs > 0) {
     timer = setInterval(() => {
@@ -63,7 +64,7 @@ export function encodeSse(events: ReadableStream<SseInput>, { heartbeatMs = 0, o
   }
   const pump = async () => {
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await iterator.next();
       if (done || !queue.open) break;
       idle = false;
       queue.push(encodeFrame(value));
