@@ -16,7 +16,9 @@
  * --cpu user|system|total (which CPU time to count; total by default),
  * --probes (also run the probe Workers in bench/probes, which split the cost
  * of the stream path into its parts), --variants name[,name] (only these Workers,
- * e.g. edge,original while trying a change; ratios to a Worker left out are blank).
+ * e.g. edge,original while trying a change; ratios to a Worker left out are blank),
+ * --render (rewrite bench/RESULTS.md from bench/results/latest.json and bench/NOTES.md,
+ * running nothing: after editing the notes).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
@@ -37,6 +39,7 @@ const { values: opts } = parseArgs({
     cpu: { type: 'string', default: 'total' },
     probes: { type: 'boolean', default: false },
     variants: { type: 'string' },
+    render: { type: 'boolean', default: false },
   },
 });
 const quick = opts.quick;
@@ -451,13 +454,14 @@ async function measure(scenario, variant, server, fakeUrl, round) {
   };
 }
 
-async function main() {
-  const fakePort = await freePort();
-  const fakeUrl = `http://127.0.0.1:${fakePort}`;
-  console.error('starting the fake Gemini and the wrangler dev servers…');
-  await start('fake Gemini', ['fake-gemini/cli.mjs', '--port', String(fakePort), '--delay', '0'], /listening/);
+/**
+ * Starts a wrangler dev for each variant, finds its Worker process and warms it up.
+ * @param {Variant[]} variants
+ * @param {string} fakeUrl
+ */
+async function startServers(variants, fakeUrl) {
   const servers = {};
-  for (const variant of VARIANTS) {
+  for (const variant of variants) {
     const port = await freePort();
     const inspector = await freePort();
     const child = await start(
@@ -480,17 +484,45 @@ async function main() {
     // Warm up: the first requests compile and optimise the Worker.
     for (let i = 0; i < 3; i++) await stream(variant, servers[variant.name].port, 'warm up [fake:reply chunks=50]');
   }
+  return servers;
+}
 
+/** Stops the wrangler dev servers (each its own process group) and waits until they are gone. */
+async function stopServers(servers) {
+  for (const { child } of Object.values(servers)) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+    if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    children.splice(children.indexOf(child), 1);
+  }
+}
+
+async function main() {
+  if (opts.render) {
+    writeFileSync(`${root}bench/RESULTS.md`, resultsMarkdown(JSON.parse(readFileSync(`${root}bench/results/latest.json`, 'utf8'))));
+    console.error('wrote bench/RESULTS.md');
+    return;
+  }
+  const fakePort = await freePort();
+  const fakeUrl = `http://127.0.0.1:${fakePort}`;
+  console.error('starting the fake Gemini; each scenario starts its own wrangler dev servers…');
+  await start('fake Gemini', ['fake-gemini/cli.mjs', '--port', String(fakePort), '--delay', '0'], /listening/);
   const results = {};
   for (const scenario of scenarios) {
     results[scenario.name] = Object.fromEntries(VARIANTS.map((v) => [v.name, []]));
+    const runs = (variant) => !variant.skip?.includes(scenario.name) && (!variant.only || variant.only.includes(scenario.name));
+    // Fresh servers for every scenario: wrangler dev's processes grow under load (the 10 MB answers
+    // alone leave workerd near 1 GB), and five of them kept for a whole run ran this 24 GiB machine
+    // out of memory. It also keeps one scenario's leftovers out of the next one's figures.
+    const servers = await startServers(VARIANTS.filter(runs), fakeUrl);
     // Concurrency is judged by errors, not by medians: two rounds are enough there.
     const scenarioRounds = scenario.concurrent ? Math.min(rounds, 2) : rounds;
     for (let round = 0; round < scenarioRounds; round++) {
       // Rotate the order each round so no variant always runs first (or after the same one).
       const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
       for (const variant of order) {
-        if (variant.skip?.includes(scenario.name) || (variant.only && !variant.only.includes(scenario.name))) continue;
+        if (!runs(variant)) continue;
         const m = await measure(scenario, variant, servers[variant.name], fakeUrl, round);
         results[scenario.name][variant.name].push(m);
         console.error(
@@ -499,6 +531,7 @@ async function main() {
         await sleep(scenario.concurrent ? 2000 : 300);
       }
     }
+    await stopServers(servers);
   }
 
   const summary = summarize(results);
@@ -632,11 +665,14 @@ ${tableLines(report.summary).join('\n')}
 - **CPU**: user + system seconds of the \`workerd\` processes of that Worker's \`wrangler dev\`, per 1,000 chunks
   (10 ms resolution, so short scenarios are coarse). **peak RSS**: growth of workerd's resident memory during
   the answer.
-- Ratios compare gemini-edge with the pass-through (the floor: no parse, no re-encode) and the original route
-  (same SDK, same parse and re-encode). \`wrangler dev\` adds a per-chunk cost of its own that is the same for all
-  three, which is why ratios, not absolute times, are the result.
+- Ratios compare gemini-edge with the pass-through (the floor: no parse, no re-encode), the original route
+  (same SDK, same parse and re-encode) and, in bursts, the lean-parse probe (the floor of any parser written in
+  JavaScript, without the SDK). "gemini-edge" runs with the per-client limits off (the bench is one client making
+  thousands of requests); "gemini-edge, limits on" is the same Worker with its default settings, its requests
+  spread over 128 clients, the limiter's Durable Object (same workerd) counted. \`wrangler dev\` adds a per-chunk
+  cost of its own that is the same for all, which is why ratios, not absolute times, are the result.
 
-Reproduce: \`npm ci && npm run bench\` (about fifteen minutes; \`npm run bench -- --quick\` for a short run,
+Reproduce: \`npm ci && npm run bench\` (about half an hour; \`npm run bench -- --quick\` for a short run,
 \`--only burst,large\` for some scenarios). Raw figures: \`bench/results/latest.json\`.
 
 ${notes}`;
