@@ -9,6 +9,9 @@
  *   utf8             multibyte text, every frame split inside a character across writes
  *   markdown         a Markdown answer (heading, list, code block, link) with raw HTML and a
  *                    javascript: link in it, as a model might write them
+ *   grounding        a grounded answer (Google Search): the text, then a chunk with
+ *                    `content: {}` and `groundingMetadata` (two web sources, one of them
+ *                    named twice), then the finish — the shape of the real recording
  *   safety           partial text, then finishReason SAFETY
  *   recitation       text, then a candidate with finishReason RECITATION and no content
  *   blocked          promptFeedback.blockReason (`reason=…`, default SAFETY), no candidates
@@ -184,3 +187,21 @@ export function safetyRatings(hateProbability = 'NEGLIGIBLE') {
     { category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'NEGLIGIBLE' },
   ];
 }
+
+/**
+ * The `groundingMetadata` of `[fake:grounding]`, shaped as Gemini sends it: search entry point,
+ * chunks (the first source is named twice), supports and queries.
+ */
+export const GROUNDING = {
+  searchEntryPoint: { renderedContent: '<div class="fake-search-chip">fake search</div>' },
+  groundingChunks: [
+    { web: { uri: 'https://example.com/fake-source-1', title: 'example.com' } },
+    { web: { uri: 'https://example.org/fake-source-2', title: 'example.org' } },
+    { web: { uri: 'https://example.com/fake-source-1', title: 'example.com' } },
+  ],
+  groundingSupports: [
+    { segment: { startIndex: 0, endIndex: 20, text: 'Hello from the fake' }, groundingChunkIndices: [0, 2], confidenceScores: [0.9, 0.9] },
+    { segment: { startIndex: 21, endIndex: 40, text: 'Gemini (no API key' }, groundingChunkIndices: [1], confidenceScores: [0.7] },
+  ],
+  webSearchQueries: ['fake gemini grounding'],
+};

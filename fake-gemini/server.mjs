@@ -8,7 +8,7 @@
  * answer ended) under `GET /__fake/requests?tag=…`.
  */
 import { createServer } from 'node:http';
-import { googleError, parseDirective, replyText, safetyRatings, splitText } from './scenarios.mjs';
+import { GROUNDING, googleError, parseDirective, replyText, safetyRatings, splitText } from './scenarios.mjs';
 
 export const KNOWN_MODELS = ['gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.5-pro', 'gemini-2.0-flash', 'gemini-flash-latest'];
 
@@ -287,6 +287,10 @@ async function streamAnswer(req, res, record, plan, directive, delay, firstDelay
     if (i > 0 && delay) await sleep(delay);
     if (!open()) return;
     const piece = plan.pieces[i];
+    if (directive.name === 'grounding' && i === plan.pieces.length - 1) {
+      // As in the recording: the metadata on a chunk of its own, content {}, before the finish.
+      await write(`data: ${JSON.stringify({ candidates: [{ content: {}, index: 0, groundingMetadata: GROUNDING }], usageMetadata: { promptTokenCount: plan.promptTokens, totalTokenCount: plan.promptTokens }, modelVersion: 'fake-gemini' })}\r\n\r\n`);
+    }
     sentChars += piece.length;
     // RECITATION arrives as a final candidate with no content after the text.
     const last = i === plan.pieces.length - 1 && directive.name !== 'recitation';

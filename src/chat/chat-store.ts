@@ -1,4 +1,4 @@
-import type { ErrorCode, Usage } from '../protocol/events';
+import type { ErrorCode, Source, Usage } from '../protocol/events';
 import type { ChatMessage, MessageStatus, Role } from '../protocol/messages';
 
 export interface ChatSettings {
@@ -17,6 +17,7 @@ interface MessageRow extends Record<string, SqlStorageValue> {
   finish_reason: string | null;
   usage: string | null;
   error: string | null;
+  sources: string | null;
   created_at: number;
 }
 
@@ -26,6 +27,7 @@ interface MessageRow extends Record<string, SqlStorageValue> {
  * - `messages`: one row per message; appends are O(1) whatever the chat's length.
  * - `turn_frames`: the latest turn's frames in batches (one row per batch, not per frame),
  *   so a cut connection can resume. Older turns' frames are dropped when a turn starts.
+ * - 2: `messages.sources`, a grounded answer's sources.
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE chat (
@@ -50,6 +52,8 @@ const MIGRATIONS: readonly string[] = [
      turn INTEGER NOT NULL,
      frames TEXT NOT NULL
    );`,
+  // The pages a grounded answer came from, as JSON [{title, url}].
+  `ALTER TABLE messages ADD COLUMN sources TEXT;`,
 ];
 
 /**
@@ -127,14 +131,22 @@ export class ChatStore {
 
   finishMessage(
     id: number,
-    outcome: { text: string; status: MessageStatus; finishReason?: string; usage?: Usage; error?: { code: ErrorCode; message: string } },
+    outcome: {
+      text: string;
+      status: MessageStatus;
+      finishReason?: string;
+      usage?: Usage;
+      sources?: Source[];
+      error?: { code: ErrorCode; message: string };
+    },
   ): void {
     this.write(
-      'UPDATE messages SET text = ?, status = ?, finish_reason = ?, usage = ?, error = ? WHERE id = ?',
+      'UPDATE messages SET text = ?, status = ?, finish_reason = ?, usage = ?, sources = ?, error = ? WHERE id = ?',
       outcome.text,
       outcome.status,
       outcome.finishReason ?? null,
       outcome.usage ? JSON.stringify(outcome.usage) : null,
+      outcome.sources?.length ? JSON.stringify(outcome.sources) : null,
       outcome.error ? JSON.stringify(outcome.error) : null,
       id,
     );
@@ -185,6 +197,7 @@ function toMessage(row: MessageRow): ChatMessage {
   };
   if (row.finish_reason) message.finishReason = row.finish_reason;
   if (row.usage) message.usage = JSON.parse(row.usage) as Usage;
+  if (row.sources) message.sources = JSON.parse(row.sources) as Source[];
   if (row.error) message.error = JSON.parse(row.error) as ChatMessage['error'];
   return message;
 }

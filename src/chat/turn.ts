@@ -227,7 +227,7 @@ export class Turn {
         text: this.text,
         status,
         ...(event.type === 'done'
-          ? { finishReason: event.finishReason, usage: event.usage }
+          ? { finishReason: event.finishReason, usage: event.usage, sources: event.sources }
           : { error: { code: event.code, message: event.message } }),
       });
       store.setLastEventId(frame[0]);

@@ -1,5 +1,5 @@
-import type { GenerateContentResponse, Part, UsageMetadata } from '@google/generative-ai';
-import type { ChatEvent, TerminalEvent, Usage } from '../protocol/events';
+import type { GenerateContentResponse, GroundingChunk, Part, UsageMetadata } from '@google/generative-ai';
+import type { ChatEvent, DoneEvent, Source, TerminalEvent, Usage } from '../protocol/events';
 import { toErrorEvent } from './error-mapping';
 import { GeminiError } from './gemini-error';
 import type { UsageMeter } from './usage-meter';
@@ -29,6 +29,8 @@ interface InStreamError {
 export class ChunkNormalizer {
   private finishReason: string | undefined;
   private usage: UsageMetadata | undefined;
+  /** Grounding sources by URL, in the order Gemini first named them. */
+  private sources: Map<string, Source> | undefined;
 
   /** @param meter sees each chunk's usage and text, so an answer cut short can still be charged */
   constructor(private readonly meter?: UsageMeter) {}
@@ -49,16 +51,31 @@ export class ChunkNormalizer {
     if (!candidate) return undefined;
     // Older models repeat finishReason on every chunk; the last one counts.
     if (candidate.finishReason) this.finishReason = candidate.finishReason;
+    // Grounding metadata comes on a chunk of its own (content: {}), after the text.
+    if (candidate.groundingMetadata?.groundingChunks) this.noteSources(candidate.groundingMetadata.groundingChunks);
     return text ? { type: 'text', text } : undefined;
   }
 
   /** The terminal event once Gemini's stream has ended: `done`, or `upstream_incomplete` without a finish reason. */
   end(): TerminalEvent {
-    return this.finishReason
-      ? { type: 'done', finishReason: this.finishReason, usage: toUsage(this.usage) }
-      : toErrorEvent(
-          new GeminiError('stream', 'Gemini ended the answer without a finish reason', { code: 'upstream_incomplete' }),
-        );
+    if (this.finishReason) {
+      const done: DoneEvent = { type: 'done', finishReason: this.finishReason, usage: toUsage(this.usage) };
+      if (this.sources) done.sources = [...this.sources.values()];
+      return done;
+    }
+    return toErrorEvent(
+      new GeminiError('stream', 'Gemini ended the answer without a finish reason', { code: 'upstream_incomplete' }),
+    );
+  }
+
+  /** Keeps each web source once, by URL; a source without a URL is no link, and is left out. */
+  private noteSources(chunks: GroundingChunk[]): void {
+    for (const { web } of chunks) {
+      const url = web?.uri;
+      if (!url) continue;
+      this.sources ??= new Map();
+      if (!this.sources.has(url)) this.sources.set(url, { title: web.title || url, url });
+    }
   }
 }
 

@@ -9,6 +9,7 @@
  * event: done
  * data: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":7,"candidatesTokenCount":3,"totalTokenCount":10}}
  * ```
+ * (`done` carries `"sources":[{"title","url"}]` too when Gemini grounded the answer)
  * or, instead of `done`, `event: error` / `data: {"error":{"code":"…","message":"…"}}`.
  */
 
@@ -55,9 +56,18 @@ export type ErrorCode =
   /** The answer was not this protocol (a proxy's error page, say). */
   | 'invalid_response';
 
+/** A web page Gemini grounded the answer on (Google Search grounding). */
+export interface Source {
+  title: string;
+  url: string;
+}
+
 export type TextEvent = { type: 'text'; text: string };
-/** `finishReason` is passed through as Gemini gave it: STOP, MAX_TOKENS, SAFETY, RECITATION, or newer values. */
-export type DoneEvent = { type: 'done'; finishReason: string; usage: Usage };
+/**
+ * `finishReason` is passed through as Gemini gave it: STOP, MAX_TOKENS, SAFETY, RECITATION, or newer values.
+ * `sources`, only when Gemini grounded the answer: the pages, deduplicated, in Gemini's order.
+ */
+export type DoneEvent = { type: 'done'; finishReason: string; usage: Usage; sources?: Source[] };
 export type ErrorEvent = { type: 'error'; code: ErrorCode; message: string };
 export type ChatEvent = TextEvent | DoneEvent | ErrorEvent;
 export type TerminalEvent = DoneEvent | ErrorEvent;
@@ -68,7 +78,11 @@ export function eventData(event: ChatEvent): string {
     case 'text':
       return JSON.stringify({ text: event.text });
     case 'done':
-      return JSON.stringify({ done: true, finishReason: event.finishReason, usage: event.usage });
+      return JSON.stringify(
+        event.sources?.length
+          ? { done: true, finishReason: event.finishReason, usage: event.usage, sources: event.sources }
+          : { done: true, finishReason: event.finishReason, usage: event.usage },
+      );
     case 'error':
       return JSON.stringify({ error: { code: event.code, message: event.message } });
   }
@@ -91,7 +105,11 @@ export function parseEventData(data: string, name?: string): ChatEvent | null {
   if (typeof value.text === 'string') {
     event = { type: 'text', text: value.text };
   } else if (value.done === true && typeof value.finishReason === 'string' && isUsage(value.usage)) {
-    event = { type: 'done', finishReason: value.finishReason, usage: value.usage };
+    const sources = value.sources;
+    if (sources !== undefined && !isSourceList(sources)) return null;
+    event = sources?.length
+      ? { type: 'done', finishReason: value.finishReason, usage: value.usage, sources }
+      : { type: 'done', finishReason: value.finishReason, usage: value.usage };
   } else if (isRecord(value.error) && typeof value.error.code === 'string' && typeof value.error.message === 'string') {
     // A newer Worker may send codes this client does not know: they pass through as they are.
     event = { type: 'error', code: value.error.code as ErrorCode, message: value.error.message };
@@ -107,6 +125,10 @@ function isUsage(value: unknown): value is Usage {
   if (!isRecord(value)) return false;
   const count = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0;
   return USAGE_COUNTS.every((key) => count(value[key])) && OPTIONAL_USAGE_COUNTS.every((key) => value[key] === undefined || count(value[key]));
+}
+
+function isSourceList(value: unknown): value is Source[] {
+  return Array.isArray(value) && value.every((s) => isRecord(s) && typeof s.title === 'string' && typeof s.url === 'string');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -2,7 +2,7 @@
  * The shapes of chat requests and stored chats, shared by the Worker, the
  * chat Durable Object and the browser client.
  */
-import type { ErrorCode, Usage } from './events.js';
+import type { ErrorCode, Source, Usage } from './events.js';
 
 /** Who wrote a message: Gemini's own names. */
 export type Role = 'user' | 'model';
@@ -47,6 +47,8 @@ export interface ChatMessage {
   status: MessageStatus;
   finishReason?: string;
   usage?: Usage;
+  /** The pages a grounded answer came from. */
+  sources?: Source[];
   error?: { code: ErrorCode; message: string };
   createdAt: string;
 }

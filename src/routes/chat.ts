@@ -8,7 +8,7 @@ import { UsageMeter } from '../gemini/usage-meter';
 import { admit, charge } from '../limits/admission';
 import { parseChatRequest, toGeminiCall } from '../limits/chat-request';
 import { readJsonBody } from '../limits/read-json-body';
-import type { ChatEvent, Usage } from '../protocol/events';
+import type { ChatEvent, Source, Usage } from '../protocol/events';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { encodeSse } from '../stream/sse-encoder';
 
@@ -44,6 +44,8 @@ export interface ChatAnswer {
   text: string;
   finishReason: string;
   usage: Usage;
+  /** When Gemini grounded the answer: the pages, as in the stream's `done`. */
+  sources?: Source[];
 }
 
 chatRoutes.post('/api/chat', async (c) => {
@@ -71,7 +73,9 @@ async function answerWhole(c: Context<AppEnv>, events: ChatEvents): Promise<Resp
     } else if (event.type === 'done') {
       log.finishReason = event.finishReason;
       log.usage = event.usage;
-      return c.json({ text: pieces.join(''), finishReason: event.finishReason, usage: event.usage } satisfies ChatAnswer);
+      const answer: ChatAnswer = { text: pieces.join(''), finishReason: event.finishReason, usage: event.usage };
+      if (event.sources) answer.sources = event.sources;
+      return c.json(answer);
     } else {
       // Nothing has been sent yet, so a failure mid-answer is still an HTTP error.
       throw new ApiError(UPSTREAM_STATUS[event.code as UpstreamErrorCode] ?? 502, event.code, event.message);

@@ -1,6 +1,7 @@
 import { openChat, GeminiEdgeError, type Chat, type StreamEvent } from '../client/index.js';
+import type { Source } from '../protocol/events.js';
 import type { ChatMessage } from '../protocol/messages.js';
-import { renderMarkdown } from './markdown.js';
+import { renderMarkdown, safeHref } from './markdown.js';
 import { readSettings, type WidgetSettings } from './settings.js';
 import { errorText, finishNote, stringsFrom, type Strings } from './strings.js';
 import { STYLES } from './styles.js';
@@ -68,10 +69,26 @@ class Answer {
     this.view.scrollToEnd();
   }
 
-  end(note: string): void {
+  end(note: string, sources?: Source[]): void {
     this.render();
     if (!this.text) this.body.replaceChildren();
     if (note) this.node.append(el('p', 'note', note));
+    // The pages a grounded answer came from, as links under the same rules as the Markdown's.
+    const links = (sources ?? []).map((s) => ({ title: s.title, href: safeHref(s.url) })).filter((s) => s.href);
+    if (links.length) {
+      const list = el('ul', 'sources');
+      list.setAttribute('aria-label', this.view.strings.sources);
+      for (const { title, href } of links) {
+        const a = el('a', '', title);
+        a.href = href;
+        a.rel = 'noopener noreferrer';
+        a.target = '_blank';
+        const item = el('li');
+        item.append(a);
+        list.append(item);
+      }
+      this.node.append(list);
+    }
     this.view.scrollToEnd();
   }
 
@@ -373,7 +390,7 @@ export class GeminiChatElement extends HTMLElement {
           answer.append(event.text);
         } else if (event.type === 'done') {
           ended = true;
-          answer.end(finishNote(this.strings, event.finishReason));
+          answer.end(finishNote(this.strings, event.finishReason), event.sources);
         } else {
           ended = true;
           if (event.code === 'cancelled') answer.end(this.strings.stopped);
@@ -442,7 +459,7 @@ export class GeminiChatElement extends HTMLElement {
     answer.append(message.text);
     if (message.status === 'failed') answer.fail(errorText(this.strings, message.error?.code ?? '', message.error?.message ?? ''));
     else if (message.status === 'cancelled') answer.end(this.strings.stopped);
-    else answer.end(message.finishReason ? finishNote(this.strings, message.finishReason) : '');
+    else answer.end(message.finishReason ? finishNote(this.strings, message.finishReason) : '', message.sources);
   }
 
   /** Keeps the newest text in view, unless the reader scrolled up to read. */

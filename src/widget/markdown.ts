@@ -49,7 +49,7 @@ const text = (text: string): Inline => ({ type: 'text', text });
 const isWord = (c?: string) => /\w/.test(c || '');
 
 /** The URL, normalised, if it is an absolute http:, https: or mailto: URL; else ''. */
-function safeHref(url: string): string {
+export function safeHref(url: string): string {
   try {
     const u = new URL(url.trim());
     return /^(https?|mailto):$/.test(u.protocol) ? u.href : '';

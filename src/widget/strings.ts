@@ -15,6 +15,7 @@ export const STRINGS = {
   copy: 'Copy',
   copied: 'Copied',
   retry: 'Retry',
+  sources: 'Sources',
   stopped: 'Stopped.',
   maxTokens: 'The answer was cut off at its length limit.',
   safety: 'The answer was stopped by safety filters.',

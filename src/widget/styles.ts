@@ -51,6 +51,8 @@ h2{flex:1;margin:0;font-size:16px;font-weight:600;overflow:hidden;text-overflow:
 .md hr{border:0;border-top:1px solid var(--gc-border)}
 .copy{position:absolute;top:6px;right:6px;border:1px solid var(--gc-border);background:var(--gc-bg);border-radius:6px;font-size:12px;padding:2px 8px;opacity:.85}
 .note{margin:6px 0 0;font-size:13px;color:var(--gc-muted)}
+.sources{margin:6px 0 0;padding:0;list-style:none;display:flex;flex-wrap:wrap;gap:6px;font-size:13px}
+.sources a{display:inline-block;padding:2px 8px;border:1px solid var(--gc-border);border-radius:999px;color:var(--gc-accent);text-decoration:none;max-width:100%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .error{margin:6px 0 0;font-size:14px;color:#b91c1c;display:flex;gap:8px;align-items:center;flex-wrap:wrap}
 :host([data-scheme=dark]) .error{color:#fca5a5}
 .typing{display:inline-flex;gap:4px;padding:4px 0}

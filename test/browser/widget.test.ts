@@ -200,6 +200,26 @@ describe('embed.js', () => {
     expect(errors).toEqual([]);
   });
 
+  it('lists the sources of a grounded answer under it as links, and again after a reload', async () => {
+    await visit(hostPage());
+    await launcher().click();
+    await ask('What does it cost? [fake:grounding chunks=3]');
+    await untilDone();
+    const check = async () => {
+      const sources = lastAnswer().getByRole('list', { name: 'Sources' });
+      const links = sources.getByRole('link');
+      expect(await links.allTextContents()).toEqual(['example.com', 'example.org']);
+      expect(await links.first().getAttribute('href')).toBe('https://example.com/fake-source-1');
+      expect(await links.first().getAttribute('rel')).toBe('noopener noreferrer');
+    };
+    await check();
+    // The panel was open, so it opens again with the stored answer and its sources.
+    await page.reload();
+    await expect.poll(() => answers().count()).toBe(1);
+    await check();
+    expect(errors).toEqual([]);
+  });
+
   it('Stop cancels the answer: the partial text stays, marked stopped, and Gemini is aborted', async () => {
     await visit(hostPage());
     await launcher().click();

@@ -95,6 +95,7 @@ describe('parseEventStream', () => {
     ['a done without usage', 'event: done\ndata: {"done":true,"finishReason":"STOP"}\n\n'],
     ['usage with a negative count', 'event: done\ndata: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":-1,"candidatesTokenCount":0,"totalTokenCount":0}}\n\n'],
     ['an error without a message', 'event: error\ndata: {"error":{"code":"x"}}\n\n'],
+    ['sources that are not a list of {title, url}', 'event: done\ndata: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":1,"candidatesTokenCount":1,"totalTokenCount":2},"sources":[{"title":"a"}]}\n\n'],
     ['an event name that disagrees with the data', 'event: done\ndata: {"text":"a"}\n\n'],
     ['an unknown shape', 'data: {"hello":"world"}\n\n'],
   ])('ends with invalid_response on %s', async (_, wire) => {
@@ -103,6 +104,12 @@ describe('parseEventStream', () => {
       { type: 'text', text: 'before' },
       { type: 'error', code: 'invalid_response', message: 'The Worker sent a frame that is not a chat event' },
     ]);
+  });
+
+  it('reads the sources of a grounded answer from its done event', async () => {
+    const sources = [{ title: 'example.com', url: 'https://example.com/a' }];
+    const events = await parseText(`event: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage: USAGE, sources })}\n\n`);
+    expect(events).toStrictEqual([{ type: 'done', finishReason: 'STOP', usage: USAGE, sources }]);
   });
 
   it('ignores an id that is not a whole number', async () => {

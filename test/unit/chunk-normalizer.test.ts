@@ -280,6 +280,44 @@ describe('ChunkNormalizer', () => {
     });
   });
 
+  describe('grounding', () => {
+    /** The grounding chunk as the recording has it: content {}, metadata, no finishReason. */
+    const groundingChunk = (chunks: object[]) => ({
+      candidates: [{ content: {}, index: 0, groundingMetadata: { searchEntryPoint: { renderedContent: '<div></div>' }, groundingChunks: chunks, webSearchQueries: ['q'] } }],
+      usageMetadata: { promptTokenCount: 8, candidatesTokenCount: 106, totalTokenCount: 114 },
+    });
+
+    it('ends with done carrying the web sources, once each, in Gemini’s order', () => {
+      const events = normalize([
+        oldChunk('The current'),
+        oldChunk(' price.'),
+        groundingChunk([
+          { web: { uri: 'https://a.example/1', title: 'a.example' } },
+          { web: { uri: 'https://b.example/2', title: 'b.example' } },
+          { web: { uri: 'https://a.example/1', title: 'a.example' } },
+        ]),
+      ]);
+      expect(events.map((e) => e.type)).toEqual(['text', 'text', 'done']);
+      expect(events.at(-1)).toMatchObject({
+        finishReason: 'STOP',
+        sources: [
+          { title: 'a.example', url: 'https://a.example/1' },
+          { title: 'b.example', url: 'https://b.example/2' },
+        ],
+      });
+    });
+
+    it('leaves out a source without a URL and titles one without a title by its URL', () => {
+      const events = normalize([oldChunk('x'), groundingChunk([{ web: { title: 'no uri' } }, { retrievedContext: {} }, { web: { uri: 'https://c.example/' } }])]);
+      expect((events.at(-1) as { sources?: unknown }).sources).toEqual([{ title: 'https://c.example/', url: 'https://c.example/' }]);
+    });
+
+    it('has no sources field when the answer was not grounded', () => {
+      const events = normalize([oldChunk('plain')]);
+      expect(events.at(-1)).not.toHaveProperty('sources');
+    });
+  });
+
   describe('failures', () => {
     it('ends with one upstream_unavailable error on an in-stream 500 error object, ignoring the chunks after it', () => {
       const events = normalize([
