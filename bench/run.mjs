@@ -589,7 +589,7 @@ function summarize(results) {
   return summary;
 }
 
-const f = (v, digits = 1) => (v === undefined || Number.isNaN(v) ? '–' : v.toFixed(digits));
+const f = (v, digits = 1) => (v == null || Number.isNaN(v) ? '–' : v.toFixed(digits));
 
 function tableLines(summary) {
   const lines = [];
