@@ -1,4 +1,4 @@
-import type { ErrorCode, Source, Usage } from '../protocol/events';
+import type { Source, Usage } from '../protocol/events';
 import type { ChatMessage, MessageStatus, Role } from '../protocol/messages';
 
 export interface ChatSettings {
@@ -131,14 +131,7 @@ export class ChatStore {
 
   finishMessage(
     id: number,
-    outcome: {
-      text: string;
-      status: MessageStatus;
-      finishReason?: string;
-      usage?: Usage;
-      sources?: Source[];
-      error?: { code: ErrorCode; message: string };
-    },
+    outcome: Pick<ChatMessage, 'text' | 'status' | 'finishReason' | 'usage' | 'sources' | 'error'>,
   ): void {
     this.write(
       'UPDATE messages SET text = ?, status = ?, finish_reason = ?, usage = ?, sources = ?, error = ? WHERE id = ?',
