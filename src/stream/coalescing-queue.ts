@@ -77,7 +77,7 @@ export class CoalescingQueue {
 
   /** Resolves when fewer than the high-water mark of bytes are queued (at once if so already). */
   ready(): Promise<void> {
-    if (this.bytes < this.highWaterMark || this.ended) return Promise.resolve();
+    if (!this.full) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
