@@ -1,4 +1,4 @@
-import { runInDurableObject } from 'cloudflare:test';
+import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { ChatRoom } from '../../src/chat/chat-room';
@@ -53,5 +53,28 @@ describe('a grounded answer', () => {
 
     const replay = parseSse(await (await worker(`/api/chats/${id}/stream`)).text());
     expect((replay.at(-1)!.data as { sources?: unknown }).sources).toEqual(SOURCES);
+  });
+});
+
+describe('a chat stored before sources existed', () => {
+  it('gains the sources column when its object next starts, and keeps its messages', async () => {
+    const { id } = (await (await worker('/api/chats', { method: 'POST' })).json()) as { id: string };
+    await (await post(`/api/chats/${id}/messages`, { message: 'Hi [fake:reply chunks=2]' })).text();
+    const stub = env.CHAT_ROOMS.get(env.CHAT_ROOMS.idFromString(id));
+    // Back to the schema of migration 1, as a chat written by the previous version has it.
+    await runInDurableObject(stub, (_: ChatRoom, state) => {
+      state.storage.sql.exec('ALTER TABLE messages DROP COLUMN sources');
+      state.storage.sql.exec('DELETE FROM _migrations WHERE version = 2');
+    });
+    await evictDurableObject(stub);
+    const turn = parseSse(await (await post(`/api/chats/${id}/messages`, { message: 'Price? [fake:grounding]' })).text());
+    expect((turn.at(-1)!.data as { sources?: unknown }).sources).toEqual(SOURCES);
+    const { messages } = (await (await worker(`/api/chats/${id}`)).json()) as ChatSnapshot;
+    expect(messages.map((m) => [m.role, m.status, m.sources])).toEqual([
+      ['user', 'complete', undefined],
+      ['model', 'complete', undefined],
+      ['user', 'complete', undefined],
+      ['model', 'complete', SOURCES],
+    ]);
   });
 });
