@@ -2,6 +2,7 @@ import { GeminiError } from '../gemini/gemini-error';
 import { eventData, type ChatEvent, type ErrorCode, type TerminalEvent, type Usage } from '../protocol/events';
 import { CoalescingQueue } from '../stream/coalescing-queue';
 import { encodeRawFrame, PING } from '../stream/sse-encoder';
+import type { WireFormat } from '../stream/wire-format';
 import type { MessageStatus } from '../protocol/messages';
 import type { ChatStore, StoredFrame } from './chat-store';
 
@@ -26,14 +27,18 @@ export interface TurnOptions {
   onSettled?: (turn: Turn) => void;
 }
 
+/** A frame kept for replay: the event with its id, and its bytes in this project's own protocol. */
 interface Frame {
   id: number;
+  event: ChatEvent;
   bytes: Uint8Array;
 }
 
 interface Listener {
   /** Frames the client has not read yet, sent as one chunk when it next reads. */
   queue: CoalescingQueue;
+  /** The listener's protocol, when not this project's own (whose bytes every such listener shares). */
+  format: WireFormat | undefined;
 }
 
 /**
@@ -78,7 +83,7 @@ export class Turn {
     this.lastEventId = options.lastEventId;
     if (options.heartbeatMs > 0) {
       this.heartbeat = setInterval(() => {
-        if (this.quietSinceTick) this.broadcast(PING);
+        if (this.quietSinceTick) for (const listener of this.listeners) listener.queue.push(PING);
         this.quietSinceTick = true;
       }, options.heartbeatMs);
     }
@@ -153,18 +158,24 @@ export class Turn {
     return this.settle({ type: 'error', code, message });
   }
 
+  /** The id of this turn's first frame. */
+  get firstFrameId(): number {
+    return this.options.lastEventId + 1;
+  }
+
   /**
    * A stream of this turn's frames after `afterId`, then the live ones until the
-   * terminal frame. Leaving (the stream cancelled, or `signal` aborted) does not
-   * stop the turn; only the last listener leaving starts the grace period.
+   * terminal frame, in `format` (this project's own protocol when not given).
+   * Leaving (the stream cancelled, or `signal` aborted) does not stop the turn;
+   * only the last listener leaving starts the grace period.
    */
-  listen(afterId: number, signal?: AbortSignal): ReadableStream<Uint8Array> {
-    const listener: Listener = { queue: new CoalescingQueue(undefined, () => this.leave(listener, false)) };
+  listen(afterId: number, signal?: AbortSignal, format?: WireFormat): ReadableStream<Uint8Array> {
+    const listener: Listener = { queue: new CoalescingQueue(undefined, () => this.leave(listener, false)), format };
     const { queue } = listener;
     // A reconnecting client gets everything it missed in one chunk.
-    for (const frame of this.frames) if (frame.id > afterId) queue.push(frame.bytes);
+    for (const frame of this.frames) if (frame.id > afterId) this.send(listener, frame);
     if (!this.active) {
-      queue.close();
+      this.end(listener);
     } else if (signal?.aborted) {
       queue.close();
       this.armGrace();
@@ -180,14 +191,14 @@ export class Turn {
   private push(event: ChatEvent): StoredFrame {
     const id = ++this.lastEventId;
     const stored: StoredFrame = [id, event.type, eventData(event)];
-    const bytes = encodeRawFrame(id, event.type, stored[2]);
-    this.frames.push({ id, bytes });
+    const frame: Frame = { id, event, bytes: encodeRawFrame(id, event.type, stored[2]) };
+    this.frames.push(frame);
     this.pending.push(stored);
     this.pendingBytes += stored[2].length;
     if (event.type === 'text') {
       this.firstTextAt ??= Date.now();
       this.texts.push(event.text);
-      this.broadcast(bytes);
+      this.broadcast(frame);
       if (this.pending.length >= FLUSH_FRAMES || this.pendingBytes >= FLUSH_BYTES) this.flush();
       else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
     }
@@ -235,17 +246,28 @@ export class Turn {
     this.rowsWritten += store.rowsWritten - before;
     // `done` promises the answer is stored: send it only once the write is durable.
     await this.options.sync();
-    this.broadcast(this.frames[this.frames.length - 1].bytes);
-    for (const listener of this.listeners) listener.queue.close();
+    this.broadcast(this.frames[this.frames.length - 1]);
+    for (const listener of this.listeners) this.end(listener);
     this.listeners.clear();
     this.options.onSettled?.(this);
     this.markSettled();
   }
 
-  private broadcast(bytes: Uint8Array): void {
+  private broadcast(frame: Frame): void {
     this.quietSinceTick = false;
     // A client that cancelled has already left (the queue's onCancel calls leave).
-    for (const listener of this.listeners) listener.queue.push(bytes);
+    for (const listener of this.listeners) this.send(listener, frame);
+  }
+
+  private send(listener: Listener, frame: Frame): void {
+    listener.queue.push(listener.format ? listener.format.encode({ ...frame.event, id: frame.id }) : frame.bytes);
+  }
+
+  /** After the terminal frame: the format's end marker, then the end of the stream. */
+  private end(listener: Listener): void {
+    const end = listener.format?.end?.();
+    if (end) listener.queue.push(end);
+    listener.queue.close();
   }
 
   private leave(listener: Listener, close: boolean): void {

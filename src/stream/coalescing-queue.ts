@@ -63,8 +63,9 @@ export class CoalescingQueue {
     return !this.ended && !this.closing;
   }
 
+  /** Queues a chunk for the next read; an empty one is dropped. */
   push(chunk: Uint8Array): void {
-    if (!this.open) return;
+    if (!this.open || chunk.byteLength === 0) return;
     this.queue.push(chunk);
     this.bytes += chunk.byteLength;
     this.wakeReader();

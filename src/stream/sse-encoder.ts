@@ -1,5 +1,6 @@
 import { eventData, type ChatEvent } from '../protocol/events';
 import { CoalescingQueue } from './coalescing-queue';
+import type { WireFormat } from './wire-format';
 
 /** A chat event, with the SSE `id:` a resumable stream gives it. */
 export type SseInput = ChatEvent & { id?: number };
@@ -9,6 +10,8 @@ export interface SseEncoderOptions {
   heartbeatMs?: number;
   /** Sees each event as it is encoded (the request log), without a stream stage of its own. */
   observer?: { observe(event: ChatEvent): void; cancelled(): void };
+  /** The protocol on the wire; this project's own frames ({@link encodeFrame}) when not given. */
+  format?: WireFormat;
 }
 
 const encoder = new TextEncoder();
@@ -45,7 +48,8 @@ export function encodeRawFrame(id: number | undefined, event: string, data: stri
  * @example
  * new Response(encodeSse(events, { heartbeatMs: 15_000 }), { headers: SSE_HEADERS })
  */
-export function encodeSse(events: AsyncIterable<SseInput>, { heartbeatMs = 0, observer }: SseEncoderOptions = {}): ReadableStream<Uint8Array> {
+export function encodeSse(events: AsyncIterable<SseInput>, { heartbeatMs = 0, observer, format }: SseEncoderOptions = {}): ReadableStream<Uint8Array> {
+  const encode = format ? (event: SseInput) => format.encode(event) : encodeFrame;
   const iterator = events[Symbol.asyncIterator]();
   let timer: ReturnType<typeof setInterval> | null = null;
   let idle = true;
@@ -67,10 +71,12 @@ export function encodeSse(events: AsyncIterable<SseInput>, { heartbeatMs = 0, ob
       const { done, value } = await iterator.next();
       if (done || !queue.open) break;
       idle = false;
-      queue.push(encodeFrame(value));
+      queue.push(encode(value));
       observer?.observe(value);
       if (queue.full) await queue.ready();
     }
+    const end = format?.end?.();
+    if (end && queue.open) queue.push(end);
     queue.close();
   };
   pump()

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ChatEvent } from '../../src/protocol/events';
 import { encodeSse, type SseInput } from '../../src/stream/sse-encoder';
+import { bytes, DONE_FRAME, type WireFormat } from '../../src/stream/wire-format';
 import { parseSse } from '../sse';
 import { collect, streamOf } from '../streams';
 
@@ -158,5 +159,31 @@ describe('encodeSse', () => {
     const reader = encodeSse(events).getReader();
     controller.error(new Error('broken'));
     await expect(reader.read()).rejects.toThrow('broken');
+  });
+
+  describe('with a wire format', () => {
+    /** A format that shows only text, in upper case, and ends with [DONE]. */
+    const shouting = (): WireFormat => ({
+      encode: (event) => bytes(event.type === 'text' ? `data: ${event.text.toUpperCase()}\n\n` : ''),
+      end: () => DONE_FRAME,
+    });
+
+    it('encodes each event with it, skips what it leaves empty, and ends with its end marker', async () => {
+      const chunks = await collect(
+        encodeSse(streamOf<SseInput>([{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }, { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 1, candidatesTokenCount: 1, totalTokenCount: 2 } }]), { format: shouting() }),
+      );
+      expect(decode(chunks)).toBe('data: A\n\ndata: B\n\ndata: [DONE]\n\n');
+      expect(chunks.every((chunk) => chunk.byteLength > 0)).toBe(true);
+    });
+
+    it('sends no end marker to a client that left', async () => {
+      const { events, controller } = handFed();
+      const reader = encodeSse(events, { format: shouting() }).getReader();
+      controller.enqueue({ type: 'text', text: 'a' });
+      expect(decode([(await reader.read()).value!])).toBe('data: A\n\n');
+      await reader.cancel();
+      controller.close();
+      expect((await reader.read()).done).toBe(true);
+    });
   });
 });
