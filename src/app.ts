@@ -7,6 +7,7 @@ import { setAllowanceHeaders } from './limits/admission';
 import { corsAllowlist } from './limits/cors-allowlist';
 import { RequestLog } from './observability/request-log';
 import type { ErrorCode } from './protocol/events';
+import { aiSdkRoutes } from './routes/ai-sdk';
 import { chatRoutes } from './routes/chat';
 import { chatsRoutes } from './routes/chats';
 import { healthRoutes } from './routes/health';
@@ -21,6 +22,10 @@ const ROUTES: Record<string, string> = {
   '/api/chats/:id/messages': 'POST',
   '/api/chats/:id/stream': 'GET, HEAD',
   '/api/chats/:id/cancel': 'POST',
+  '/api/ai-sdk/chat': 'POST',
+  '/api/ai-sdk/chat/:id': 'GET, HEAD, DELETE',
+  '/api/ai-sdk/chat/:id/stream': 'GET, HEAD',
+  '/api/ai-sdk/chat/:id/cancel': 'POST',
 };
 
 export const app = new Hono<AppEnv>();
@@ -48,6 +53,7 @@ app.use('/api/*', corsAllowlist());
 app.route('/', healthRoutes);
 app.route('/', chatRoutes);
 app.route('/', chatsRoutes);
+app.route('/', aiSdkRoutes);
 
 for (const [path, allow] of Object.entries(ROUTES)) {
   app.all(path, (c) => fail(c, 405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`, { Allow: allow }));

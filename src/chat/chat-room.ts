@@ -10,6 +10,8 @@ import { CHAT_PREFIX } from '../observability/request-log';
 import { charge } from '../limits/admission';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { encodeRawFrame } from '../stream/sse-encoder';
+import { UI_MESSAGE_STREAM_HEADER, UiMessageFormat } from '../stream/ui-message-format';
+import type { WireFormat } from '../stream/wire-format';
 import { eventData, type ErrorEvent } from '../protocol/events';
 import type { ChatMessage, ChatSnapshot } from '../protocol/messages';
 import { ChatStore, type ChatSettings, type StoredFrame } from './chat-store';
@@ -104,17 +106,32 @@ export class ChatRoom extends DurableObject<Env> {
     }
   }
 
-  /** Starts a turn: stores the user message, calls Gemini, streams the answer. */
+  /**
+   * Starts a turn: stores the user message, calls Gemini, streams the answer.
+   * With `create`, a chat that does not exist yet is created first (chats
+   * named by their client, as the AI SDK's are); with `regenerate`, the last
+   * answer is replaced: the last exchange is dropped and its message asked again.
+   */
   private async postMessage(request: Request): Promise<Response> {
     // The Worker validated the body; read it whole before any early answer.
-    const { message } = (await request.json()) as { message: string };
-    if (!this.exists) throw notFound();
+    const body = (await request.json()) as TurnBody;
+    if (!this.exists) {
+      if (!body.create) throw notFound();
+      this.store.create(body.create, Date.now());
+      this.exists = true;
+    }
     // No await between this check and `this.turn = …`: a second message cannot slip in.
     if (this.turn?.active) {
       throw new ApiError(409, 'turn_in_progress', 'a turn is still streaming; wait for it, cancel it or resume it');
     }
+    // Regenerating: the last exchange is asked again, and leaves the context; it is deleted once
+    // the new answer has started, so a refused call (a 429, say) keeps the old answer.
+    const replaced = body.regenerate ? this.lastExchange() : undefined;
+    const message = replaced ? replaced[0].text : body.message;
     const settings = this.store.settings();
-    const contents = buildContents(this.store.recentMessages(), message, this.config.maxContextChars - (settings.system?.length ?? 0));
+    const recent = this.store.recentMessages();
+    if (replaced) for (let i = 0; i < replaced.length; i++) recent.next();
+    const contents = buildContents(recent, message, this.config.maxContextChars - (settings.system?.length ?? 0));
     const chargeKey = request.headers.get(CHARGE_KEY_HEADER) ?? undefined;
     const meter = chargeKey === undefined ? undefined : new UsageMeter();
     const turn = this.startTurn(message, settings.lastEventId, request.headers.get('x-request-id') ?? undefined, settings.model, () => {
@@ -133,19 +150,45 @@ export class ChatRoom extends DurableObject<Env> {
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       await turn.fail(error.code, error.message);
+      // A failed regeneration leaves the chat as it was.
+      if (replaced) this.store.transaction(() => this.store.deleteMessages([turn.messageId - 1, turn.messageId]));
       throw error;
     }
+    if (replaced) this.store.transaction(() => this.store.deleteMessages(replaced.map((m) => m.id)));
     // This turn's frames are numbered from the chat's last event id at its start.
-    const body = turn.listen(settings.lastEventId, request.signal);
+    const format = wireFormat(request, turn.messageId);
+    const stream = turn.listen(settings.lastEventId, request.signal, format);
     this.ctx.waitUntil(turn.run(events));
-    return new Response(body, { headers: SSE_HEADERS });
+    return new Response(stream, { headers: responseHeaders(format) });
+  }
+
+  /**
+   * The last exchange, question first: the one a regeneration replaces.
+   * @throws {ApiError} 400 when the chat has no answer to replace
+   */
+  private lastExchange(): [question: ChatMessage, answer: ChatMessage] {
+    const recent = this.store.recentMessages();
+    const answer = recent.next().value;
+    const question = recent.next().value;
+    recent.return(undefined);
+    if (answer?.role !== 'model' || question?.role !== 'user') {
+      throw new ApiError(400, 'invalid_request', 'there is no answer to regenerate: the chat has no exchange yet');
+    }
+    return [question, answer];
   }
 
   /** Replays the latest turn after Last-Event-ID, then follows it live. */
   private resume(request: Request): Response {
+    const turn = this.turn;
+    const format = turn && wireFormat(request, turn.messageId);
+    if (request.headers.get(WIRE_FORMAT_HEADER) === 'ai-sdk') {
+      // The AI SDK resumes a whole turn from its start, and only one in flight; a chat it has not
+      // created yet has nothing to resume either.
+      if (!turn?.active) return new Response(null, { status: 204 });
+      return new Response(turn.listen(turn.firstFrameId - 1, request.signal, format), { headers: responseHeaders(format) });
+    }
     if (!this.exists) throw notFound();
     const lastEventId = parseLastEventId(request);
-    const turn = this.turn;
     if (turn) {
       // EventSource reconnects whenever a stream closes; 204 is what tells it to stop.
       if (!turn.active && lastEventId >= turn.lastFrameId!) return new Response(null, { status: 204 });
@@ -222,6 +265,32 @@ export class ChatRoom extends DurableObject<Env> {
 
 /** Set by the Worker (never by a client: only the Worker reaches the object) when the turn's tokens are to be charged. */
 export const CHARGE_KEY_HEADER = 'x-charge-key';
+
+/** Set by the Worker to `ai-sdk` for a listener that speaks the AI SDK's UI message stream. */
+export const WIRE_FORMAT_HEADER = 'x-wire-format';
+
+/** What the Worker sends the object to start a turn (validated by the Worker). */
+export interface TurnBody {
+  /** The user's message; ignored with `regenerate`. */
+  message: string;
+  /** Ask the last message again, replacing its answer. */
+  regenerate?: boolean;
+  /** Create the chat with these settings if it does not exist yet. */
+  create?: ChatSettings;
+}
+
+/** The stored message id as the AI SDK sees it (a UIMessage id): stable, so a resumed stream replaces its message. */
+export function uiMessageId(role: 'user' | 'model', id: number): string {
+  return `${role === 'user' ? 'u' : 'm'}-${id}`;
+}
+
+function wireFormat(request: Request, messageId: number): WireFormat | undefined {
+  return request.headers.get(WIRE_FORMAT_HEADER) === 'ai-sdk' ? new UiMessageFormat(uiMessageId('model', messageId)) : undefined;
+}
+
+function responseHeaders(format: WireFormat | undefined): Record<string, string> {
+  return format instanceof UiMessageFormat ? { ...SSE_HEADERS, ...UI_MESSAGE_STREAM_HEADER } : SSE_HEADERS;
+}
 
 function notFound(): ApiError {
   return new ApiError(404, 'not_found', 'no such chat');

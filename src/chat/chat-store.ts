@@ -145,6 +145,11 @@ export class ChatStore {
     );
   }
 
+  /** Deletes messages by id (a regenerated exchange). */
+  deleteMessages(ids: readonly number[]): void {
+    for (const id of ids) this.write('DELETE FROM messages WHERE id = ?', id);
+  }
+
   /** Drops the previous turn's frames: only the latest turn is resumable. */
   clearFrames(): void {
     this.write('DELETE FROM turn_frames');

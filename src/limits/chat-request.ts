@@ -15,7 +15,7 @@ export interface ChatRequest {
 const FIELDS = new Set(['message', 'model', 'system', 'history', 'generationConfig']);
 const GENERATION_FIELDS = new Set(['temperature', 'topP', 'topK', 'maxOutputTokens']);
 
-const invalid = (message: string) => new ApiError(400, 'invalid_request', message);
+export const invalid = (message: string) => new ApiError(400, 'invalid_request', message);
 
 /**
  * Checks a chat request body against the settings. Every message names the
@@ -28,7 +28,7 @@ export function parseChatRequest(body: unknown, config: Config): ChatRequest {
     if (!FIELDS.has(key)) throw invalid(`unknown field "${key}"; allowed: ${[...FIELDS].join(', ')}`);
   }
 
-  const message = text(input.message, 'message', config.maxMessageChars);
+  const message = messageText(input.message, 'message', config.maxMessageChars);
 
   return {
     message,
@@ -82,14 +82,19 @@ function wellFormed(value: string, name: string): void {
   if (LONE_SURROGATE.test(value)) throw invalid(`${name} must be valid Unicode text (it has a lone surrogate)`);
 }
 
-function object(value: unknown, name: string): Record<string, unknown> {
+/** `value` as a JSON object, or a 400 naming `name`. */
+export function object(value: unknown, name: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(`${name} must be a JSON object`);
   }
   return value as Record<string, unknown>;
 }
 
-function text(value: unknown, name: string, maxChars: number): string {
+/**
+ * A message text: a non-blank string of at most `maxChars`, valid Unicode, with something visible.
+ * @throws {ApiError} 400 naming `name` and the rule, 413 when too long
+ */
+export function messageText(value: unknown, name: string, maxChars: number): string {
   if (value === undefined) throw invalid(`${name} is required`);
   if (typeof value !== 'string') throw invalid(`${name} must be a string`);
   if (!value.trim()) throw invalid(`${name} must not be empty or blank`);
@@ -118,7 +123,7 @@ function history(value: unknown, maxChars: number): HistoryEntry[] {
     if (entry.role !== expected) {
       throw invalid(`${name}.role must be "${expected}": history alternates user/model, starting with user`);
     }
-    return { role: entry.role, text: text(entry.text, `${name}.text`, maxChars) };
+    return { role: entry.role, text: messageText(entry.text, `${name}.text`, maxChars) };
   });
   if (entries.length % 2 === 1) {
     throw invalid('history must end with a "model" entry: the new message is the next user turn');
@@ -162,7 +167,7 @@ export function parseTurnRequest(body: unknown, config: Config): TurnRequest {
   for (const key of Object.keys(input)) {
     if (key !== 'message') throw invalid(`unknown field "${key}"; allowed: message`);
   }
-  return { message: text(input.message, 'message', config.maxMessageChars) };
+  return { message: messageText(input.message, 'message', config.maxMessageChars) };
 }
 
 /** A validated body of `POST /api/chats`: the chat's fixed settings. */

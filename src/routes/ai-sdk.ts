@@ -1,0 +1,108 @@
+import { Hono, type Context } from 'hono';
+import type { AppEnv } from '../app-env';
+import { CHARGE_KEY_HEADER, uiMessageId, WIRE_FORMAT_HEADER, type ChatRoom, type TurnBody } from '../chat/chat-room';
+import { ApiError } from '../errors';
+import { admit } from '../limits/admission';
+import { readJsonBody } from '../limits/read-json-body';
+import { parseUiChatRequest, UI_CHAT_ID } from '../limits/ui-chat-request';
+import { CHAT_PREFIX } from '../observability/request-log';
+import type { ChatMessage } from '../protocol/messages';
+import { uiFinishReason, type UiMessageMetadata } from '../stream/ui-message-format';
+
+/**
+ * The Vercel AI SDK's chat protocol, for apps on `useChat` with
+ * `new DefaultChatTransport({ api: '<worker>/api/ai-sdk/chat' })`: the same
+ * stored chats (one Durable Object each) and turns as `/api/chats`, answered
+ * as a UI message stream. `useChat` makes the chat id in the browser, so the
+ * object is named after it: the id is the capability to the chat.
+ */
+export const aiSdkRoutes = new Hono<AppEnv>();
+
+aiSdkRoutes.post('/api/ai-sdk/chat', async (c) => {
+  const { config } = c.var;
+  const request = parseUiChatRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
+  await admit(c, 'message');
+  const room = namedChatRoom(c, request.id);
+  const turn: TurnBody = request.regenerate ? { message: '', regenerate: true } : { message: request.message };
+  let response = await postTurn(c, room, turn);
+  if (response.status === 404) {
+    await response.body?.cancel();
+    if (request.regenerate) throw new ApiError(400, 'invalid_request', 'there is no answer to regenerate: the chat has no exchange yet');
+    // A chat's first message creates it, so it counts as a new chat too (CHAT_CREATE_PER_MINUTE).
+    await admit(c, 'create');
+    response = await postTurn(c, room, { ...turn, create: request.settings });
+  }
+  return new Response(response.body, response);
+});
+
+aiSdkRoutes.get('/api/ai-sdk/chat/:id/stream', async (c) => {
+  const room = namedChatRoom(c, c.req.param('id'));
+  const headers = { 'x-request-id': c.var.log.id, [WIRE_FORMAT_HEADER]: 'ai-sdk' };
+  const response = await room.fetch('https://chat-room/stream', { headers });
+  return new Response(response.body, response);
+});
+
+aiSdkRoutes.post('/api/ai-sdk/chat/:id/cancel', async (c) => {
+  // Any body is ignored, and left unread (see readJsonBody). A chat that does not exist has nothing to cancel.
+  const cancelled = await namedChatRoom(c, c.req.param('id')).cancel();
+  return c.json({ cancelled: cancelled === true });
+});
+
+/** A UIMessage as `useChat` takes it in `messages`: text, then the sources, with the turn's metadata. */
+export interface StoredUiMessage {
+  id: string;
+  role: 'user' | 'assistant';
+  parts: ({ type: 'text'; text: string; state: 'done' | 'streaming' } | { type: 'source-url'; sourceId: string; url: string; title: string })[];
+  metadata?: Partial<UiMessageMetadata> & { status: ChatMessage['status']; uiFinishReason?: string; error?: ChatMessage['error'] };
+}
+
+aiSdkRoutes.get('/api/ai-sdk/chat/:id', async (c) => {
+  const id = c.req.param('id');
+  const snapshot = await namedChatRoom(c, id).snapshot();
+  // A chat the client named but never used is simply empty: a page can load it before its first message.
+  return c.json({ id, messages: (snapshot?.messages ?? []).map(toUiMessage) });
+});
+
+aiSdkRoutes.delete('/api/ai-sdk/chat/:id', async (c) => {
+  await namedChatRoom(c, c.req.param('id')).destroy();
+  return c.body(null, 204);
+});
+
+function toUiMessage(message: ChatMessage): StoredUiMessage {
+  const ui: StoredUiMessage = {
+    id: uiMessageId(message.role, message.id),
+    role: message.role === 'user' ? 'user' : 'assistant',
+    parts: [{ type: 'text', text: message.text, state: message.status === 'streaming' ? 'streaming' : 'done' }],
+  };
+  if (message.role === 'model') {
+    message.sources?.forEach((source, i) => ui.parts.push({ type: 'source-url', sourceId: `source-${i}`, url: source.url, title: source.title }));
+    ui.metadata = {
+      status: message.status,
+      ...(message.usage ? { usage: message.usage } : {}),
+      ...(message.finishReason ? { finishReason: message.finishReason, uiFinishReason: uiFinishReason(message.finishReason) } : {}),
+      ...(message.error ? { error: message.error } : {}),
+    };
+  }
+  return ui;
+}
+
+function postTurn(c: Context<AppEnv>, room: DurableObjectStub<ChatRoom>, turn: TurnBody): Promise<Response> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': c.var.log.id, [WIRE_FORMAT_HEADER]: 'ai-sdk' };
+  // The object charges the answer's tokens to this client when the turn ends.
+  const chargeKey = c.var.client?.chargeKey;
+  if (chargeKey !== undefined) headers[CHARGE_KEY_HEADER] = chargeKey;
+  return room.fetch('https://chat-room/messages', { method: 'POST', headers, body: JSON.stringify(turn) });
+}
+
+/**
+ * The Durable Object of a chat named by its client. The name is prefixed so
+ * that it can never meet an object of `/api/chats` (those ids come from
+ * `newUniqueId()`). A malformed id is a 404 that reaches no object.
+ */
+function namedChatRoom(c: Context<AppEnv>, id: string): DurableObjectStub<ChatRoom> {
+  if (!UI_CHAT_ID.test(id)) throw new ApiError(404, 'not_found', 'no such chat: a chat id is 16 to 128 letters, digits, "_" or "-"');
+  const objectId = c.env.CHAT_ROOMS.idFromName(`ai-sdk:${id}`);
+  // Logged by the object's id, a hash of the name: a prefix of the client's id would shorten the key in every log.
+  c.var.log.chat = objectId.toString().slice(0, CHAT_PREFIX);
+  return c.env.CHAT_ROOMS.get(objectId);
+}

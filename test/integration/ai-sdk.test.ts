@@ -1,0 +1,299 @@
+import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { ChatRoom } from '../../src/chat/chat-room';
+import type { StoredUiMessage } from '../../src/routes/ai-sdk';
+import { fakeRequests, uniqueTag, waitForRecord } from '../fake-gemini';
+
+/**
+ * The AI SDK's UI message stream on the stored chats, through the Worker
+ * against the fake Gemini. The real `useChat` in Chromium is in
+ * test/browser/use-chat.test.ts; this pins the wire bytes and the storage.
+ */
+
+const worker = (path: string, init?: RequestInit) => exports.default.fetch(`http://worker${path}`, init);
+
+let ids = 0;
+/** A chat id as useChat makes them: 16 random alphanumerics (here unique per test). */
+const newChatId = () => `c${Date.now().toString(36)}${(ids++).toString(36)}${Math.random().toString(36).slice(2)}`.slice(0, 20).padEnd(16, '0');
+
+const userMessage = (text: string, id = `u${Math.random().toString(36).slice(2, 10)}`) => ({ id, role: 'user', parts: [{ type: 'text', text }] });
+
+/** What DefaultChatTransport posts for sendMessage: the chat id, every message so far, the trigger. */
+function post(id: string, body: Record<string, unknown>): Promise<Response> {
+  return worker('/api/ai-sdk/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, trigger: 'submit-message', ...body }) });
+}
+
+const submit = (id: string, text: string) => post(id, { messages: [userMessage(text)] });
+
+type Chunk = Record<string, unknown> & { type: string };
+
+/** A UI message stream body as its chunks, checking the framing: `data:` lines only, ending with [DONE]. */
+function chunksOf(body: string): Chunk[] {
+  const blocks = body.split('\n\n').filter((block) => block && !block.startsWith(':'));
+  expect(blocks.at(-1)).toBe('data: [DONE]');
+  return blocks.slice(0, -1).map((block) => {
+    expect(block).toMatch(/^data: [^\n]*$/);
+    return JSON.parse(block.slice(6)) as Chunk;
+  });
+}
+
+const deltas = (chunks: Chunk[]) => chunks.filter((c) => c.type === 'text-delta').map((c) => c.delta).join('');
+
+async function exchange(id: string, directive: string) {
+  const tag = uniqueTag();
+  const response = await submit(id, `Question ${directive.replace(']', ` tag=${tag}]`)}`);
+  expect(response.status).toBe(200);
+  const chunks = chunksOf(await response.text());
+  const [record] = await fakeRequests(tag);
+  return { response, chunks, record, tag };
+}
+
+async function stored(id: string): Promise<StoredUiMessage[]> {
+  const response = await worker(`/api/ai-sdk/chat/${id}`);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { messages: StoredUiMessage[] }).messages;
+}
+
+const roomOf = (id: string) => env.CHAT_ROOMS.get(env.CHAT_ROOMS.idFromName(`ai-sdk:${id}`));
+
+describe('POST /api/ai-sdk/chat', () => {
+  it('answers a UI message stream: start, text-start, text-deltas, text-end, finish, [DONE], with the protocol header', async () => {
+    const id = newChatId();
+    const { response, chunks, record } = await exchange(id, '[fake:reply chunks=4]');
+    expect(response.headers.get('x-vercel-ai-ui-message-stream')).toBe('v1');
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(chunks.map((c) => c.type)).toEqual(['start', 'text-start', 'text-delta', 'text-delta', 'text-delta', 'text-delta', 'text-end', 'finish']);
+    expect(chunks[0].messageId).toMatch(/^m-\d+$/);
+    expect(new Set(chunks.filter((c) => c.type.startsWith('text-')).map((c) => c.id)).size).toBe(1);
+    expect(deltas(chunks)).toBe(record.sentText);
+    const finish = chunks.at(-1)!;
+    expect(finish.finishReason).toBe('stop');
+    expect(finish.messageMetadata).toMatchObject({ finishReason: 'STOP', usage: { totalTokenCount: expect.any(Number) } });
+  });
+
+  it('stores the chat under the client\'s id: a reload reads it back as UI messages with the same answer id', async () => {
+    const id = newChatId();
+    const { chunks, record } = await exchange(id, '[fake:reply chunks=3]');
+    const messages = await stored(id);
+    expect(messages).toHaveLength(2);
+    expect(messages[0]).toMatchObject({ role: 'user', parts: [{ type: 'text', state: 'done' }] });
+    expect(messages[1]).toMatchObject({ id: chunks[0].messageId, role: 'assistant', parts: [{ type: 'text', text: record.sentText, state: 'done' }], metadata: { status: 'complete', finishReason: 'STOP', uiFinishReason: 'stop' } });
+  });
+
+  it('sends the stored history upstream with a second message, not what the client claims', async () => {
+    const id = newChatId();
+    const first = await exchange(id, '[fake:reply chunks=2]');
+    const tag = uniqueTag();
+    // A client that rewrites earlier messages changes nothing: history comes from storage.
+    const forged = { id: 'x', role: 'assistant', parts: [{ type: 'text', text: 'I am forged' }] };
+    const response = await post(id, { messages: [userMessage('Hi'), forged, userMessage(`Second [fake:reply tag=${tag}]`)] });
+    await response.text();
+    const [record] = await fakeRequests(tag);
+    expect(record.body.contents.map((c) => c.role)).toEqual(['user', 'model', 'user']);
+    expect(record.body.contents[0].parts[0].text).toContain(first.tag);
+    expect(record.body.contents[1].parts[0].text).toBe(first.record.sentText);
+    expect(JSON.stringify(record.body)).not.toContain('forged');
+  });
+
+  it('regenerate-message replaces the last answer: the question is asked again without the old answer', async () => {
+    const id = newChatId();
+    await exchange(id, '[fake:reply chunks=2]');
+    const second = await exchange(id, '[fake:reply chunks=2]');
+    const before = await stored(id);
+    const response = await post(id, { trigger: 'regenerate-message', messageId: before[3].id, messages: before.slice(0, 3) });
+    const chunks = chunksOf(await response.text());
+    const records = await fakeRequests(second.tag);
+    expect(records).toHaveLength(2);
+    const again = records[1];
+    // The first exchange, then the same question: the replaced answer is not in the context.
+    expect(again.body.contents.map((c) => c.role)).toEqual(['user', 'model', 'user']);
+    expect(JSON.stringify(again.body)).not.toContain(JSON.stringify(second.record.sentText));
+    const after = await stored(id);
+    expect(after).toHaveLength(4);
+    expect(after.slice(0, 2)).toEqual(before.slice(0, 2));
+    expect(after[2].parts[0]).toEqual(before[2].parts[0]);
+    expect(after[3]).toMatchObject({ id: chunks[0].messageId, parts: [{ text: deltas(chunks) }], metadata: { status: 'complete' } });
+    expect(after[3].id).not.toBe(before[3].id);
+  });
+
+  it('a regeneration Gemini refuses is an HTTP error and leaves the chat as it was', async () => {
+    const id = newChatId();
+    await exchange(id, '[fake:reply chunks=2]');
+    const tag = uniqueTag();
+    // The stored question carries the directive, so asking it again is refused again.
+    const refused = await submit(id, `Again [fake:http status=429 retry=1s tag=${tag}]`);
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    const before = await stored(id);
+    expect(before.map((m) => m.metadata?.status)).toEqual([undefined, 'complete', undefined, 'failed']);
+    const response = await post(id, { trigger: 'regenerate-message', messageId: before[3].id, messages: before.slice(0, 3) });
+    expect(response.status).toBe(429);
+    await response.text();
+    expect(await fakeRequests(tag)).toHaveLength(2);
+    expect(await stored(id)).toEqual(before);
+  });
+
+  it('refuses to regenerate in a chat with no answer yet, at no upstream cost', async () => {
+    const id = newChatId();
+    const response = await post(id, { trigger: 'regenerate-message', messages: [] });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/no answer to regenerate/);
+    expect(await stored(id)).toEqual([]);
+  });
+});
+
+describe('the stream, by outcome', () => {
+  it.each([
+    ['[fake:reply chunks=2 finish=MAX_TOKENS]', 'length', 'MAX_TOKENS'],
+    ['[fake:safety]', 'content-filter', 'SAFETY'],
+    ['[fake:recitation]', 'content-filter', 'RECITATION'],
+    ['[fake:reply chunks=2 finish=OTHER]', 'other', 'OTHER'],
+  ])('%s finishes with finishReason %s, Gemini\'s own in the metadata', async (directive, reason, gemini) => {
+    const { chunks } = await exchange(newChatId(), directive);
+    expect(chunks.at(-1)).toMatchObject({ type: 'finish', finishReason: reason, messageMetadata: { finishReason: gemini } });
+  });
+
+  it('a failure after the start is an error chunk (errorText), after the text so far, then [DONE]', async () => {
+    const { chunks, record } = await exchange(newChatId(), '[fake:error chunks=3 code=500]');
+    expect(chunks.slice(-2)).toEqual([{ type: 'text-end', id: 'text-0' }, { type: 'error', errorText: expect.any(String) }]);
+    expect(String(chunks.at(-1)!.errorText)).not.toMatch(/fake|key/i);
+    expect(deltas(chunks)).toBe(record.sentText);
+  });
+
+  it('a failure before the first frame stays an HTTP JSON error', async () => {
+    const response = await submit(newChatId(), '[fake:http status=429 retry=3s]');
+    expect(response.status).toBe(429);
+    expect(response.headers.get('retry-after')).toBe('3');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+  });
+
+  it('a grounded answer sends its sources as source-url chunks before finish, and stores them', async () => {
+    const id = newChatId();
+    const { chunks } = await exchange(id, '[fake:grounding]');
+    const sources = chunks.filter((c) => c.type === 'source-url');
+    expect(sources).toHaveLength(2);
+    expect(sources.map((s) => s.url)).toEqual([expect.stringMatching(/^https:\/\//), expect.stringMatching(/^https:\/\//)]);
+    expect(sources.every((s) => typeof s.title === 'string' && typeof s.sourceId === 'string')).toBe(true);
+    expect(chunks.indexOf(sources[1]) + 1).toBe(chunks.length - 1);
+    const [, answer] = await stored(id);
+    expect(answer.parts.filter((p) => p.type === 'source-url')).toEqual(sources.map(({ type, sourceId, url, title }) => ({ type, sourceId, url, title })));
+  });
+});
+
+describe('GET /api/ai-sdk/chat/:id/stream (useChat resume)', () => {
+  it('answers 204 for a chat with no turn in flight, or none at all', async () => {
+    const id = newChatId();
+    expect((await worker(`/api/ai-sdk/chat/${id}/stream`)).status).toBe(204);
+    await exchange(id, '[fake:reply chunks=2]');
+    expect((await worker(`/api/ai-sdk/chat/${id}/stream`)).status).toBe(204);
+  });
+
+  it('replays the turn in flight from its start, then follows it live to the end: one upstream call', async () => {
+    const id = newChatId();
+    const tag = uniqueTag();
+    const first = await submit(id, `Long [fake:reply chunks=30 delay=20 tag=${tag}]`);
+    const reader = first.body!.getReader();
+    await reader.read();
+    await reader.read();
+    const resumed = await worker(`/api/ai-sdk/chat/${id}/stream`);
+    expect(resumed.status).toBe(200);
+    expect(resumed.headers.get('x-vercel-ai-ui-message-stream')).toBe('v1');
+    const chunks = chunksOf(await resumed.text());
+    await reader.cancel();
+    const records = await fakeRequests(tag);
+    expect(records).toHaveLength(1);
+    expect(chunks[0]).toEqual({ type: 'start', messageId: expect.stringMatching(/^m-\d+$/) });
+    expect(chunks[1]).toEqual({ type: 'text-start', id: 'text-0' });
+    expect(deltas(chunks)).toBe(records[0].sentText);
+    expect(chunks.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+  });
+
+  it('refuses a malformed id with 404, reaching no chat', async () => {
+    const before = (await listDurableObjectIds(env.CHAT_ROOMS)).length;
+    for (const id of ['short', 'x'.repeat(129), 'has.dots.in.it.0000', '%2e%2e']) {
+      expect((await worker(`/api/ai-sdk/chat/${id}/stream`)).status).toBe(404);
+    }
+    expect((await listDurableObjectIds(env.CHAT_ROOMS)).length).toBe(before);
+  });
+});
+
+describe('stopping a turn', () => {
+  it('POST /api/ai-sdk/chat/:id/cancel ends the turn at once: abort chunk, Gemini aborted, the partial answer stored as cancelled', async () => {
+    const id = newChatId();
+    const tag = uniqueTag();
+    const response = await submit(id, `Long [fake:reply chunks=200 delay=20 tag=${tag}]`);
+    const body = response.text();
+    await waitForRecord(tag, (r) => r.chunksSent >= 2);
+    const cancel = await worker(`/api/ai-sdk/chat/${id}/cancel`, { method: 'POST' });
+    expect(await cancel.json()).toEqual({ cancelled: true });
+    const chunks = chunksOf(await body);
+    expect(chunks.at(-1)).toMatchObject({ type: 'abort' });
+    expect((await waitForRecord(tag, (r) => r.status !== 'streaming')).aborted).toBe(true);
+    const [, answer] = await stored(id);
+    expect(answer.metadata?.status).toBe('cancelled');
+    expect(answer.parts[0]).toMatchObject({ type: 'text', text: deltas(chunks) });
+    expect(await (await worker(`/api/ai-sdk/chat/${id}/cancel`, { method: 'POST' })).json()).toEqual({ cancelled: false });
+  });
+
+  it('a client that leaves (stop(), an unmount, a closed tab) ends the turn after the grace period: Gemini aborted', async () => {
+    const id = newChatId();
+    const tag = uniqueTag();
+    const response = await submit(id, `Long [fake:reply chunks=200 delay=20 tag=${tag}]`);
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    // RESUME_GRACE_MS is 500 in the test bindings.
+    expect((await waitForRecord(tag, (r) => r.status !== 'streaming')).aborted).toBe(true);
+    await runInDurableObject(roomOf(id), async (room: ChatRoom) => {
+      const snapshot = await room.snapshot();
+      expect(snapshot!.messages[1].status).toBe('cancelled');
+    });
+  });
+});
+
+describe('bad requests', () => {
+  const valid = { id: 'abcdefghijklmnop', trigger: 'submit-message', messages: [userMessage('Hi [fake:reply]')] };
+  it.each([
+    ['a short id', { ...valid, id: 'short' }, /id must be the chat id/],
+    ['an id with other characters', { ...valid, id: 'abcdefgh/ijklmnop' }, /id must be the chat id/],
+    ['no messages', { ...valid, messages: [] }, /messages must not be empty/],
+    ['messages not an array', { ...valid, messages: {} }, /messages must be an array/],
+    ['the last message not the user\'s', { ...valid, messages: [{ id: 'a', role: 'assistant', parts: [{ type: 'text', text: 'x' }] }] }, /role must be "user"/],
+    ['a file part', { ...valid, messages: [{ id: 'a', role: 'user', parts: [{ type: 'text', text: 'see' }, { type: 'file', mediaType: 'image/png', url: 'data:,' }] }] }, /only text messages/],
+    ['a blank message', { ...valid, messages: [userMessage('   ')] }, /must not be empty or blank/],
+    ['an unknown trigger', { ...valid, trigger: 'resume-stream' }, /trigger must be one of/],
+    ['an unknown field', { ...valid, tools: {} }, /unknown field "tools"/],
+    ['a model not allowed', { ...valid, model: 'gemini-ultra' }, /not allowed/],
+  ])('refuses %s with a 400 naming the rule, before any chat or upstream call', async (_, body, message) => {
+    const before = (await listDurableObjectIds(env.CHAT_ROOMS)).length;
+    const response = await worker('/api/ai-sdk/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(message);
+    expect((await listDurableObjectIds(env.CHAT_ROOMS)).length).toBe(before);
+  });
+
+  it('refuses a page of an origin not allowed with 403, as on every /api route', async () => {
+    const response = await worker('/api/ai-sdk/chat', { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: JSON.stringify(valid) });
+    expect(response.status).toBe(403);
+  });
+
+  it('a message to a chat whose turn is still streaming is 409 turn_in_progress', async () => {
+    const id = newChatId();
+    const tag = uniqueTag();
+    const first = await submit(id, `Long [fake:reply chunks=100 delay=20 tag=${tag}]`);
+    const second = await submit(id, 'Again');
+    expect(second.status).toBe(409);
+    await first.body!.cancel();
+    await worker(`/api/ai-sdk/chat/${id}/cancel`, { method: 'POST' });
+  });
+});
+
+describe('DELETE /api/ai-sdk/chat/:id', () => {
+  it('deletes the chat: it reads back empty', async () => {
+    const id = newChatId();
+    await exchange(id, '[fake:reply chunks=1]');
+    expect((await worker(`/api/ai-sdk/chat/${id}`, { method: 'DELETE' })).status).toBe(204);
+    expect(await stored(id)).toEqual([]);
+  });
+});
