@@ -1,7 +1,9 @@
-import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
+import { createExecutionContext, listDurableObjectIds, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { app } from '../../src/app';
 import type { ChatRoom } from '../../src/chat/chat-room';
+import type { Env } from '../../src/env';
 import type { StoredUiMessage } from '../../src/routes/ai-sdk';
 import { fakeRequests, uniqueTag, waitForRecord } from '../fake-gemini';
 
@@ -295,5 +297,33 @@ describe('DELETE /api/ai-sdk/chat/:id', () => {
     await exchange(id, '[fake:reply chunks=1]');
     expect((await worker(`/api/ai-sdk/chat/${id}`, { method: 'DELETE' })).status).toBe(204);
     expect(await stored(id)).toEqual([]);
+  });
+});
+
+describe('limits', () => {
+  const limited = { ...env, RATE_LIMIT_PER_MINUTE: '5', CHAT_CREATE_PER_MINUTE: '1', DAILY_TOKEN_BUDGET: '0' } as Env;
+  async function call(ip: string, id: string, text: string): Promise<Response> {
+    const ctx = createExecutionContext();
+    const body = JSON.stringify({ id, trigger: 'submit-message', messages: [userMessage(text)] });
+    const response = await app.fetch(new Request('http://worker/api/ai-sdk/chat', { method: 'POST', headers: { 'content-type': 'application/json', 'cf-connecting-ip': ip }, body }), limited, ctx);
+    await response.text();
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+
+  it('a chat\'s first message counts as a new chat (CHAT_CREATE_PER_MINUTE), later ones only as requests (RATE_LIMIT_PER_MINUTE)', async () => {
+    const ip = '203.0.113.77';
+    const [first, second] = [newChatId(), newChatId()];
+    expect((await call(ip, first, '[fake:reply chunks=1]')).status).toBe(200);
+    expect((await call(ip, first, '[fake:reply chunks=1]')).status).toBe(200);
+    const tag = uniqueTag();
+    const refused = await call(ip, second, `[fake:reply chunks=1 tag=${tag}]`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(await fakeRequests(tag)).toEqual([]);
+    expect(await stored(second)).toEqual([]);
+    // Requests: 2 + 1 refused by the create limit, which still counted its request.
+    for (let i = 0; i < 2; i++) expect((await call(ip, first, '[fake:reply chunks=1]')).status).toBe(200);
+    expect((await call(ip, first, '[fake:reply chunks=1]')).status).toBe(429);
   });
 });
