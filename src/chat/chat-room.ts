@@ -150,11 +150,13 @@ export class ChatRoom extends DurableObject<Env> {
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
       await turn.fail(error.code, error.message);
-      // A failed regeneration leaves the chat as it was.
-      if (replaced) this.store.transaction(() => this.store.deleteMessages([turn.messageId - 1, turn.messageId]));
+      // A failed regeneration leaves the chat as it was: its new exchange goes (startTurn adds the
+      // question and its answer in one transaction, so their ids are consecutive).
+      if (replaced && this.exists) this.store.transaction(() => this.store.deleteMessages([turn.messageId - 1, turn.messageId]));
       throw error;
     }
-    if (replaced) this.store.transaction(() => this.store.deleteMessages(replaced.map((m) => m.id)));
+    // (The chat may have been deleted while Gemini was called: then there is nothing to replace.)
+    if (replaced && this.exists) this.store.transaction(() => this.store.deleteMessages(replaced.map((m) => m.id)));
     // This turn's frames are numbered from the chat's last event id at its start.
     const format = wireFormat(request, turn.messageId);
     const stream = turn.listen(settings.lastEventId, request.signal, format);
