@@ -10,6 +10,7 @@ import type { ErrorCode } from './protocol/events';
 import { chatRoutes } from './routes/chat';
 import { chatsRoutes } from './routes/chats';
 import { healthRoutes } from './routes/health';
+import { openaiRoutes } from './routes/openai';
 
 /** Every path the app serves, with its methods, for 405 answers. */
 const ROUTES: Record<string, string> = {
@@ -48,6 +49,8 @@ app.use('/api/*', corsAllowlist());
 app.route('/', healthRoutes);
 app.route('/', chatRoutes);
 app.route('/', chatsRoutes);
+// With its own onError: /v1/* errors are in OpenAI's shape, and it answers its own 404s and 405s.
+app.route('/', openaiRoutes);
 
 for (const [path, allow] of Object.entries(ROUTES)) {
   app.all(path, (c) => fail(c, 405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`, { Allow: allow }));
