@@ -150,6 +150,13 @@ describe('GET /v1/models', () => {
     });
   });
 
+  it('answers HEAD like GET, without a body', async () => {
+    const answer = await call('/v1/models', { method: 'HEAD' });
+    expect(answer.status).toBe(200);
+    expect(answer.response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(answer.body).toBe('');
+  });
+
   it('answers 405 with Allow for another method', async () => {
     const answer = await call('/v1/models', { method: 'POST' });
     expect(answer.status).toBe(405);
