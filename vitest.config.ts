@@ -25,6 +25,8 @@ export default defineConfig({
           RATE_LIMIT_PER_MINUTE: '0',
           CHAT_CREATE_PER_MINUTE: '0',
           DAILY_TOKEN_BUDGET: '0',
+          // Off, whatever .dev.vars says; test/integration/openai.test.ts turns it on per env.
+          OPENAI_COMPAT_KEYS: '',
         },
       },
     })),

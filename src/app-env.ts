@@ -11,5 +11,7 @@ export interface AppEnv {
     log: RequestLog;
     /** Set once the request was counted against its client's limits. */
     client?: AdmittedClient;
+    /** `/v1/*`: whom the request counts against, by its API key (`key:` and a digest prefix). */
+    apiKeyId?: string;
   };
 }

@@ -11,6 +11,7 @@ import { aiSdkRoutes } from './routes/ai-sdk';
 import { chatRoutes } from './routes/chat';
 import { chatsRoutes } from './routes/chats';
 import { healthRoutes } from './routes/health';
+import { openaiRoutes } from './routes/openai';
 
 /** Every path the app serves, with its methods, for 405 answers. */
 const ROUTES: Record<string, string> = {
@@ -54,6 +55,8 @@ app.route('/', healthRoutes);
 app.route('/', chatRoutes);
 app.route('/', chatsRoutes);
 app.route('/', aiSdkRoutes);
+// With its own onError: /v1/* errors are in OpenAI's shape, and it answers its own 404s and 405s.
+app.route('/', openaiRoutes);
 
 for (const [path, allow] of Object.entries(ROUTES)) {
   app.all(path, (c) => fail(c, 405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`, { Allow: allow }));

@@ -29,6 +29,8 @@ export interface Config {
   chatCreatePerMinute: number;
   /** Tokens a client may spend per UTC day; 0: no budget. */
   dailyTokenBudget: number;
+  /** Bearer keys of the OpenAI-compatible API (`/v1/*`); empty: the API is off and its routes answer 404. */
+  openaiCompatKeys: readonly string[];
 }
 
 /** A setting that cannot be used; the message names it. */
@@ -83,6 +85,7 @@ function parseConfig(env: Settings): Config {
     rateLimitPerMinute: wholeNumber(env, 'RATE_LIMIT_PER_MINUTE', 20, 0),
     chatCreatePerMinute: wholeNumber(env, 'CHAT_CREATE_PER_MINUTE', 10, 0),
     dailyTokenBudget: wholeNumber(env, 'DAILY_TOKEN_BUDGET', 200_000, 0),
+    openaiCompatKeys: parseCompatKeys(env.OPENAI_COMPAT_KEYS),
   };
 }
 
@@ -132,6 +135,26 @@ function parseAllowedOrigins(value: string | undefined): ReadonlySet<string> | '
     }
   }
   return new Set(listed);
+}
+
+/** Shortest key `OPENAI_COMPAT_KEYS` takes: a short key is a guessable one. */
+export const MIN_COMPAT_KEY_CHARS = 16;
+
+/**
+ * `OPENAI_COMPAT_KEYS`: a comma list of keys, each at least {@link MIN_COMPAT_KEY_CHARS}
+ * visible ASCII characters (what an `Authorization` header can carry). The
+ * message names a bad key by its place in the list, never by its value.
+ */
+function parseCompatKeys(value: string | undefined): string[] {
+  const keys = (value ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  keys.forEach((key, i) => {
+    if (key.length < MIN_COMPAT_KEY_CHARS || !/^[\x21-\x7e]+$/.test(key)) {
+      throw new ConfigError(
+        `OPENAI_COMPAT_KEYS must list keys of at least ${MIN_COMPAT_KEY_CHARS} visible ASCII characters, without spaces; key ${i + 1} is not one`,
+      );
+    }
+  });
+  return keys;
 }
 
 function isLoopback(baseUrl: string): boolean {

@@ -33,4 +33,6 @@ export interface Settings {
   RATE_LIMIT_PER_MINUTE?: string | number;
   CHAT_CREATE_PER_MINUTE?: string | number;
   DAILY_TOKEN_BUDGET?: string | number;
+  /** Secret: the bearer keys of the OpenAI-compatible API, a comma list; unset, `/v1/*` does not exist. */
+  OPENAI_COMPAT_KEYS?: string;
 }

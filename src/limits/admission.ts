@@ -31,15 +31,17 @@ export function limiterFor(env: Env, key: string): DurableObjectStub<ClientLimit
  * or refuses it with `429 rate_limited` / `budget_exhausted` and `Retry-After`.
  * Call it after the body is validated (a refused body never counts) and
  * before anything is spent. With every limit off it costs nothing.
+ * @param key whom to count it against; the client's address ({@link clientKey}) when not given
+ *   (the OpenAI-compatible API counts by API key)
  */
-export async function admit(c: Context<AppEnv>, kind: RequestKind): Promise<void> {
+export async function admit(c: Context<AppEnv>, kind: RequestKind, key?: string): Promise<void> {
   const { config } = c.var;
   const limits = {
     perMinute: kind === 'create' ? config.chatCreatePerMinute : config.rateLimitPerMinute,
     dailyTokens: kind === 'message' ? config.dailyTokenBudget : 0,
   };
   if (limits.perMinute === 0 && limits.dailyTokens === 0) return;
-  const key = clientKey(c.req.header('cf-connecting-ip'));
+  key ??= clientKey(c.req.header('cf-connecting-ip'));
   const admission = await limiterFor(c.env, key).admit(kind, limits);
   if (!admission.ok) {
     const budget = admission.code === 'budget_exhausted';

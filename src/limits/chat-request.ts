@@ -28,7 +28,7 @@ export function parseChatRequest(body: unknown, config: Config): ChatRequest {
     if (!FIELDS.has(key)) throw invalid(`unknown field "${key}"; allowed: ${[...FIELDS].join(', ')}`);
   }
 
-  const message = messageText(input.message, 'message', config.maxMessageChars);
+  const message = checkText(input.message, 'message', config.maxMessageChars);
 
   return {
     message,
@@ -78,7 +78,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** Nothing a reader would see: white space, control and format characters (NUL, zero-width joiners, BOMs). */
 const INVISIBLE = /^[\s\p{Cc}\p{Cf}]*$/u;
 
-function wellFormed(value: string, name: string): void {
+/** @throws {ApiError} 400 when `value` has a lone surrogate */
+export function wellFormed(value: string, name: string): void {
   if (LONE_SURROGATE.test(value)) throw invalid(`${name} must be valid Unicode text (it has a lone surrogate)`);
 }
 
@@ -91,10 +92,12 @@ export function object(value: unknown, name: string): Record<string, unknown> {
 }
 
 /**
- * A message text: a non-blank string of at most `maxChars`, valid Unicode, with something visible.
- * @throws {ApiError} 400 naming `name` and the rule, 413 when too long
+ * A message's text, checked by the rules every route applies: a string, not
+ * blank, at most `maxChars` (413 `too_large` past it), valid Unicode, and not
+ * only control or format characters. `name` is the field the message names.
+ * @throws {ApiError}
  */
-export function messageText(value: unknown, name: string, maxChars: number): string {
+export function checkText(value: unknown, name: string, maxChars: number): string {
   if (value === undefined) throw invalid(`${name} is required`);
   if (typeof value !== 'string') throw invalid(`${name} must be a string`);
   if (!value.trim()) throw invalid(`${name} must not be empty or blank`);
@@ -123,7 +126,7 @@ function history(value: unknown, maxChars: number): HistoryEntry[] {
     if (entry.role !== expected) {
       throw invalid(`${name}.role must be "${expected}": history alternates user/model, starting with user`);
     }
-    return { role: entry.role, text: messageText(entry.text, `${name}.text`, maxChars) };
+    return { role: entry.role, text: checkText(entry.text, `${name}.text`, maxChars) };
   });
   if (entries.length % 2 === 1) {
     throw invalid('history must end with a "model" entry: the new message is the next user turn');
@@ -167,7 +170,7 @@ export function parseTurnRequest(body: unknown, config: Config): TurnRequest {
   for (const key of Object.keys(input)) {
     if (key !== 'message') throw invalid(`unknown field "${key}"; allowed: message`);
   }
-  return { message: messageText(input.message, 'message', config.maxMessageChars) };
+  return { message: checkText(input.message, 'message', config.maxMessageChars) };
 }
 
 /** A validated body of `POST /api/chats`: the chat's fixed settings. */

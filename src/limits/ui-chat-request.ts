@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import { invalid, messageText, object, parseNewChatRequest, type NewChatRequest } from './chat-request';
+import { checkText, invalid, object, parseNewChatRequest, type NewChatRequest } from './chat-request';
 
 /** A validated body of `POST /api/ai-sdk/chat`: what `useChat`'s `DefaultChatTransport` sends. */
 export interface UiChatRequest {
@@ -69,5 +69,5 @@ function lastUserText(messages: unknown[], config: Config): string {
       throw invalid(`${name}.parts[${i}].type must be "text": only text messages are supported, not ${JSON.stringify(part.type)}`);
     }
   });
-  return messageText(texts.length ? texts.join('\n') : undefined, `${name} text`, config.maxMessageChars);
+  return checkText(texts.length ? texts.join('\n') : undefined, `${name} text`, config.maxMessageChars);
 }

@@ -49,6 +49,8 @@ export type ErrorCode =
   | 'turn_in_progress'
   | 'interrupted'
   | 'origin_not_allowed'
+  /** `/v1/*` only: the `Authorization: Bearer` key is missing or not one of OPENAI_COMPAT_KEYS. */
+  | 'invalid_api_key'
   | 'internal_error'
   // Set by the browser client, never sent by the Worker:
   /** The Worker could not be reached, or the connection broke and could not be resumed. */

@@ -8,9 +8,12 @@ import { UsageMeter } from '../gemini/usage-meter';
 import { admit, charge } from '../limits/admission';
 import { parseChatRequest, toGeminiCall } from '../limits/chat-request';
 import { readJsonBody } from '../limits/read-json-body';
+import type { RequestLog } from '../observability/request-log';
 import type { ChatEvent, Source, Usage } from '../protocol/events';
 import { SSE_HEADERS } from '../stream/sse-headers';
-import { encodeSse } from '../stream/sse-encoder';
+import { encodeSse, type SseEncoderOptions } from '../stream/sse-encoder';
+
+type StreamObserver = NonNullable<SseEncoderOptions['observer']>;
 
 /** The stateless chat endpoints: the whole conversation comes with each request. */
 export const chatRoutes = new Hono<AppEnv>();
@@ -23,21 +26,27 @@ chatRoutes.post('/api/chat/stream', async (c) => {
   const billing = tokenBilling(c);
   const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal, billing?.meter);
   log.streaming = true;
-  // The log sees every event; with a token budget, the answer is charged when it ends, however it ends.
-  const observer = billing
-    ? {
-        observe(event: ChatEvent) {
-          log.observe(event);
-          if (event.type !== 'text') billing.charge();
-        },
-        cancelled() {
-          log.cancelled();
-          billing.charge();
-        },
-      }
-    : log;
+  const observer = streamObserver(log, billing);
   return new Response(encodeSse(events, { heartbeatMs: config.heartbeatMs, observer }), { headers: SSE_HEADERS });
 });
+
+/**
+ * What watches a streamed answer: the request log sees every event; with a
+ * token budget, the answer is charged when it ends, however it ends.
+ */
+export function streamObserver(log: RequestLog, billing: TokenBilling | undefined): StreamObserver {
+  if (!billing) return log;
+  return {
+    observe(event: ChatEvent) {
+      log.observe(event);
+      if (event.type !== 'text') billing.charge();
+    },
+    cancelled() {
+      log.cancelled();
+      billing.charge();
+    },
+  };
+}
 
 /** The whole answer as one JSON object, for callers that want no stream. */
 export interface ChatAnswer {
@@ -56,15 +65,17 @@ chatRoutes.post('/api/chat', async (c) => {
   const billing = tokenBilling(c);
   const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal, billing?.meter);
   try {
-    return await answerWhole(c, events);
+    return c.json(await readAnswer(log, events));
   } finally {
     billing?.charge();
   }
 });
 
-/** Reads the answer to its end and answers it as one JSON object. */
-async function answerWhole(c: Context<AppEnv>, events: ChatEvents): Promise<Response> {
-  const { log } = c.var;
+/**
+ * Reads the answer to its end, noting it in the request log.
+ * @throws {ApiError} when it ends in an error: nothing has been sent, so it is still an HTTP error
+ */
+export async function readAnswer(log: RequestLog, events: ChatEvents): Promise<ChatAnswer> {
   const pieces: string[] = [];
   for await (const event of events) {
     if (event.type === 'text') {
@@ -75,7 +86,7 @@ async function answerWhole(c: Context<AppEnv>, events: ChatEvents): Promise<Resp
       log.usage = event.usage;
       const answer: ChatAnswer = { text: pieces.join(''), finishReason: event.finishReason, usage: event.usage };
       if (event.sources) answer.sources = event.sources;
-      return c.json(answer);
+      return answer;
     } else {
       // Nothing has been sent yet, so a failure mid-answer is still an HTTP error.
       throw new ApiError(UPSTREAM_STATUS[event.code as UpstreamErrorCode] ?? 502, event.code, event.message);
@@ -84,11 +95,17 @@ async function answerWhole(c: Context<AppEnv>, events: ChatEvents): Promise<Resp
   throw new ApiError(502, 'upstream_incomplete', 'Gemini ended the answer without a finish reason');
 }
 
+/** A meter for an answer, and a `charge` that bills it to the client once. */
+export interface TokenBilling {
+  meter: UsageMeter;
+  charge: () => void;
+}
+
 /**
  * With a token budget on, a meter for the answer and a `charge` that bills it
  * to the client once, after the response; undefined when there is nothing to charge.
  */
-function tokenBilling(c: Context<AppEnv>): { meter: UsageMeter; charge: () => void } | undefined {
+export function tokenBilling(c: Context<AppEnv>): TokenBilling | undefined {
   const key = c.var.client?.chargeKey;
   if (key === undefined) return undefined;
   const meter = new UsageMeter();

@@ -31,6 +31,7 @@ const DEFAULTS: Config = {
   rateLimitPerMinute: 20,
   chatCreatePerMinute: 10,
   dailyTokenBudget: 200_000,
+  openaiCompatKeys: [],
 };
 
 const NUMERIC = [
@@ -246,6 +247,29 @@ describe('loadConfig', () => {
 
     it.each(['example.com', 'ftp://example.com', '*.example.com', 'null'])('refuses %s', (given) => {
       expect(configError({ ALLOWED_ORIGINS: given }).message).toContain(`got "${given}"`);
+    });
+  });
+
+  describe('OPENAI_COMPAT_KEYS', () => {
+    const key = (c: string) => c.repeat(20);
+
+    it('is off (no keys) when unset or blank', () => {
+      expect(loadConfig({}).openaiCompatKeys).toEqual([]);
+      expect(loadConfig({ OPENAI_COMPAT_KEYS: ' , ' }).openaiCompatKeys).toEqual([]);
+    });
+
+    it('reads a comma list of keys, trimmed', () => {
+      expect(loadConfig({ OPENAI_COMPAT_KEYS: ` ${key('a')} ,${key('b')}` }).openaiCompatKeys).toEqual([key('a'), key('b')]);
+    });
+
+    it.each([
+      ['a short key', 'short-key'],
+      ['a key with a space', 'sk-gemini-edge with-space'],
+      ['a key with a non-ASCII character', 'sk-gemini-edge-schlüssel'],
+    ])('refuses %s, naming its place in the list but never the key', (_, bad) => {
+      const { message } = configError({ OPENAI_COMPAT_KEYS: `${key('a')},${bad}` });
+      expect(message).toBe('OPENAI_COMPAT_KEYS must list keys of at least 16 visible ASCII characters, without spaces; key 2 is not one');
+      expect(message).not.toContain(bad);
     });
   });
 

@@ -1,0 +1,262 @@
+import type { Content, GenerationConfig } from '@google/generative-ai';
+import type { Config } from '../config';
+import { ApiError } from '../errors';
+import type { GeminiCall } from '../gemini/gemini-adapter';
+import type { ErrorCode } from '../protocol/events';
+import { checkText, wellFormed } from './chat-request';
+
+/** A validated body of `POST /v1/chat/completions`, as a Gemini call. */
+export interface CompletionRequest {
+  model: string;
+  stream: boolean;
+  /** `stream_options.include_usage`: a usage chunk ends the stream. */
+  includeUsage: boolean;
+  call: GeminiCall;
+}
+
+/**
+ * A refused field: OpenAI's error names it in `param`, and may carry one of
+ * OpenAI's own codes (`model_not_found`, `context_length_exceeded`, …).
+ */
+export class ParamError extends ApiError {
+  constructor(
+    status: number,
+    code: ErrorCode,
+    message: string,
+    readonly param: string,
+    readonly openAiCode?: string,
+  ) {
+    super(status, code, message);
+  }
+}
+
+const invalid = (param: string, message: string) => new ParamError(400, 'invalid_request', message, param);
+const unsupported = (param: string, message: string) => new ParamError(400, 'invalid_request', message, param, 'unsupported_parameter');
+
+/** Fields that shape the answer, and are mapped onto Gemini's. */
+const USED = ['messages', 'model', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'seed'];
+
+/**
+ * Fields clients and tools send that mean nothing here, or nothing beyond
+ * their neutral value: accepted and ignored when neutral (or absent, or null),
+ * refused naming the field otherwise. `neutral` says which values pass.
+ */
+const NEUTRAL: Record<string, { neutral: (value: unknown) => boolean; rule: string }> = {
+  // Who the end user is, and bookkeeping for OpenAI's dashboard: no bearing on the answer.
+  user: { neutral: (v) => typeof v === 'string', rule: 'a string' },
+  safety_identifier: { neutral: (v) => typeof v === 'string', rule: 'a string' },
+  prompt_cache_key: { neutral: (v) => typeof v === 'string', rule: 'a string' },
+  metadata: { neutral: isStringRecord, rule: 'an object of strings' },
+  parallel_tool_calls: { neutral: (v) => typeof v === 'boolean', rule: 'a boolean (there are no tools)' },
+  service_tier: { neutral: (v) => v === 'auto' || v === 'default', rule: '"auto" or "default"' },
+  store: { neutral: (v) => v === false, rule: 'false (completions are not stored)' },
+  n: { neutral: (v) => v === 1, rule: '1 (one choice per request)' },
+  presence_penalty: { neutral: (v) => v === 0, rule: '0 (penalties are not supported)' },
+  frequency_penalty: { neutral: (v) => v === 0, rule: '0 (penalties are not supported)' },
+  logit_bias: { neutral: (v) => isStringRecord(v) && Object.keys(v).length === 0, rule: 'empty (logit bias is not supported)' },
+  logprobs: { neutral: (v) => v === false, rule: 'false (log probabilities are not supported)' },
+  top_logprobs: { neutral: (v) => v === 0, rule: '0 (log probabilities are not supported)' },
+  tools: { neutral: isEmptyArray, rule: 'empty (tools are not supported)' },
+  functions: { neutral: isEmptyArray, rule: 'empty (functions are not supported)' },
+  tool_choice: { neutral: (v) => v === 'none', rule: '"none" (tools are not supported)' },
+  function_call: { neutral: (v) => v === 'none', rule: '"none" (functions are not supported)' },
+  response_format: { neutral: (v) => isRecord(v) && v.type === 'text' && Object.keys(v).length === 1, rule: '{ "type": "text" } (other formats are not supported)' },
+  modalities: { neutral: (v) => Array.isArray(v) && v.length === 1 && v[0] === 'text', rule: '["text"] (only text is supported)' },
+};
+
+/** Fields of OpenAI's API this endpoint does not implement; any value but null is refused. */
+const REFUSED = ['audio', 'prediction', 'reasoning_effort', 'verbosity', 'web_search_options'];
+
+const MESSAGE_FIELDS: Record<string, readonly string[]> = {
+  system: ['role', 'content'],
+  developer: ['role', 'content'],
+  user: ['role', 'content'],
+  assistant: ['role', 'content', 'refusal'],
+};
+
+/** At most this many stop sequences, as OpenAI allows (Gemini takes five). */
+const MAX_STOP = 4;
+
+/**
+ * Checks a chat completion body against the settings and maps it onto a
+ * Gemini call: system (and developer) messages join into the system
+ * instruction; user and assistant messages become `user` and `model` turns,
+ * consecutive ones of a role merged into one turn; the last must be the user's.
+ * Every message names the field (`param`) and the rule it broke.
+ * @throws {ParamError} 400 for a wrong shape or value, or a feature this API
+ *   does not have; 404 `model_not_found` for a model not in ALLOWED_MODELS
+ */
+export function parseCompletionRequest(body: unknown, config: Config): CompletionRequest {
+  if (!isRecord(body)) throw invalid('body', 'request body must be a JSON object');
+  for (const [key, value] of Object.entries(body)) {
+    // null means "not given" for every optional field, as OpenAI reads it.
+    if (value === null || USED.includes(key)) continue;
+    const known = NEUTRAL[key];
+    if (known) {
+      if (!known.neutral(value)) throw unsupported(key, `${key} must be ${known.rule}`);
+    } else if (REFUSED.includes(key)) {
+      throw unsupported(key, `${key} is not supported`);
+    } else {
+      throw invalid(key, `unknown field "${key}"`);
+    }
+  }
+  const model = modelOf(body.model, config);
+  const stream = optionalBoolean(body.stream, 'stream') ?? false;
+  let includeUsage = false;
+  if (body.stream_options !== undefined && body.stream_options !== null) {
+    const options = body.stream_options;
+    if (!isRecord(options)) throw invalid('stream_options', 'stream_options must be an object');
+    for (const key of Object.keys(options)) {
+      if (key !== 'include_usage' && key !== 'include_obfuscation') throw invalid(`stream_options.${key}`, `unknown field "stream_options.${key}"`);
+    }
+    includeUsage = optionalBoolean(options.include_usage, 'stream_options.include_usage') ?? false;
+    // Obfuscation pads chunks against length side channels; these chunks carry no padding, so it means nothing here.
+    optionalBoolean(options.include_obfuscation, 'stream_options.include_obfuscation');
+  }
+  const { system, contents } = conversation(body.messages, config);
+  return { model, stream, includeUsage, call: { model, system, contents, generationConfig: generation(body, config) } };
+}
+
+function modelOf(value: unknown, config: Config): string {
+  if (value === undefined || value === null) throw invalid('model', 'model is required');
+  if (typeof value !== 'string') throw invalid('model', 'model must be a string');
+  if (!config.allowedModels.includes(value)) {
+    // Bounded: the name is echoed back.
+    const name = value.slice(0, 100);
+    throw new ParamError(404, 'model_not_allowed', `The model "${name}" does not exist here; available: ${config.allowedModels.join(', ')}`, 'model', 'model_not_found');
+  }
+  return value;
+}
+
+function conversation(value: unknown, config: Config): { system?: string; contents: Content[] } {
+  if (value === undefined || value === null) throw invalid('messages', 'messages is required');
+  if (!Array.isArray(value) || value.length === 0) throw invalid('messages', 'messages must be a non-empty array');
+  const system: string[] = [];
+  const contents: Content[] = [];
+  let chars = 0;
+  value.forEach((item, i) => {
+    const name = `messages[${i}]`;
+    if (!isRecord(item)) throw invalid(name, `${name} must be an object`);
+    const role = item.role;
+    if (role === 'tool' || role === 'function') throw unsupported(`${name}.role`, `${name}.role "${role}" is not supported (tools are not supported)`);
+    if (typeof role !== 'string' || !MESSAGE_FIELDS[role]) {
+      throw invalid(`${name}.role`, `${name}.role must be "system", "developer", "user" or "assistant"`);
+    }
+    for (const [key, field] of Object.entries(item)) {
+      if (MESSAGE_FIELDS[role].includes(key) && (key !== 'refusal' || field === null)) continue;
+      if (field === null) continue;
+      if (key === 'tool_calls' || key === 'function_call') throw unsupported(`${name}.${key}`, `${name}.${key} is not supported (tools are not supported)`);
+      // `name` tells participants of one role apart; Gemini has no such thing, and dropping it would change the conversation.
+      throw unsupported(`${name}.${key}`, `${name}.${key} is not supported on ${role} messages`);
+    }
+    const texts = contentTexts(item.content, `${name}.content`, config.maxMessageChars);
+    for (const text of texts) chars += text.length;
+    if (role === 'system' || role === 'developer') {
+      system.push(texts.join('\n'));
+      return;
+    }
+    const geminiRole = role === 'user' ? 'user' : 'model';
+    const parts = texts.map((text) => ({ text }));
+    const last = contents.at(-1);
+    if (last?.role === geminiRole) last.parts.push(...parts);
+    else {
+      if (contents.length === 0 && geminiRole === 'model') {
+        throw invalid(`${name}.role`, `${name}: the first message after system messages must be the user's (Gemini's turns start with the user)`);
+      }
+      contents.push({ role: geminiRole, parts });
+    }
+  });
+  if (contents.at(-1)?.role !== 'user') {
+    throw invalid(`messages[${value.length - 1}].role`, 'the last message must be the user\'s: it is the one to answer');
+  }
+  if (chars > config.maxContextChars) {
+    throw new ParamError(400, 'too_large', `messages must be at most ${config.maxContextChars} characters in all, got ${chars}`, 'messages', 'context_length_exceeded');
+  }
+  return { system: system.length ? system.join('\n\n') : undefined, contents };
+}
+
+/** A message's text: a string, or an array of text parts (one Gemini part each), every text checked as the native API checks it. */
+function contentTexts(value: unknown, name: string, maxChars: number): string[] {
+  if (value === undefined || value === null) throw invalid(name, `${name} is required`);
+  if (typeof value === 'string') return [text(value, name, maxChars)];
+  if (!Array.isArray(value) || value.length === 0) throw invalid(name, `${name} must be a string or a non-empty array of text parts`);
+  return value.map((part, j) => {
+    const partName = `${name}[${j}]`;
+    if (!isRecord(part)) throw invalid(partName, `${partName} must be an object`);
+    if (part.type !== 'text') {
+      throw unsupported(`${partName}.type`, `${partName}.type must be "text": ${typeof part.type === 'string' ? `"${part.type.slice(0, 40)}" parts are` : 'other parts are'} not supported`);
+    }
+    for (const key of Object.keys(part)) {
+      if (key !== 'type' && key !== 'text') throw invalid(`${partName}.${key}`, `unknown field "${partName}.${key}"`);
+    }
+    return text(part.text, `${partName}.text`, maxChars);
+  });
+}
+
+/** The native API's text rules, with the field as `param`; a text over the limit is OpenAI's `string_above_max_length`. */
+function text(value: unknown, name: string, maxChars: number): string {
+  try {
+    return checkText(value, name, maxChars);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const tooLong = error.code === 'too_large';
+    throw new ParamError(400, error.code, error.message, name, tooLong ? 'string_above_max_length' : undefined);
+  }
+}
+
+function generation(body: Record<string, unknown>, config: Config): GenerationConfig {
+  const settings: GenerationConfig & { seed?: number } = {};
+  const temperature = optionalNumber(body.temperature, 'temperature', 0, 2, false);
+  if (temperature !== undefined) settings.temperature = temperature;
+  const topP = optionalNumber(body.top_p, 'top_p', 0, 1, false);
+  if (topP !== undefined) settings.topP = topP;
+  const maxTokens = optionalNumber(body.max_tokens, 'max_tokens', 1, config.maxOutputTokens, true);
+  const maxCompletionTokens = optionalNumber(body.max_completion_tokens, 'max_completion_tokens', 1, config.maxOutputTokens, true);
+  if (maxTokens !== undefined && maxCompletionTokens !== undefined && maxTokens !== maxCompletionTokens) {
+    throw invalid('max_tokens', 'give max_tokens or max_completion_tokens, not both with different values');
+  }
+  settings.maxOutputTokens = maxCompletionTokens ?? maxTokens ?? config.maxOutputTokens;
+  const stop = stopSequences(body.stop);
+  if (stop) settings.stopSequences = stop;
+  // Gemini takes a seed too (best effort, as OpenAI's); the SDK's type lacks it but passes it on.
+  const seed = optionalNumber(body.seed, 'seed', -(2 ** 31), 2 ** 31 - 1, true);
+  if (seed !== undefined) settings.seed = seed;
+  return settings;
+}
+
+function stopSequences(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  const list = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(list) || list.length > MAX_STOP || !list.every((s) => typeof s === 'string' && s.length > 0 && s.length <= 200)) {
+    throw invalid('stop', `stop must be a string or an array of at most ${MAX_STOP} strings, each of 1 to 200 characters`);
+  }
+  // White space is a fine stop sequence ("\n"): only the Unicode rule applies.
+  list.forEach((s: string, i) => wellFormed(s, `stop[${i}]`));
+  return list.length ? list : undefined;
+}
+
+function optionalNumber(value: unknown, name: string, min: number, max: number, integer: boolean): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(name, `${name} must be a number`);
+  if (integer && !Number.isInteger(value)) throw invalid(name, `${name} must be a whole number`);
+  if (value < min || value > max) throw invalid(name, `${name} must be between ${min} and ${max}`);
+  return value;
+}
+
+function optionalBoolean(value: unknown, name: string): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw invalid(name, `${name} must be a boolean`);
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return isRecord(value) && Object.values(value).every((v) => typeof v === 'string');
+}
+
+function isEmptyArray(value: unknown): boolean {
+  return Array.isArray(value) && value.length === 0;
+}

@@ -1,0 +1,132 @@
+/**
+ * The OpenAI Chat Completions wire shapes `/v1/*` answers with, and how this
+ * project's events map onto them: finish reasons, usage, sources and errors.
+ * Only the fields the Worker sends; the official `openai` client reads them.
+ */
+import type { ErrorCode, Source, Usage } from './events.js';
+
+/** OpenAI's `finish_reason` values that Gemini's reasons map to. */
+export type FinishReason = 'stop' | 'length' | 'content_filter';
+
+/** Gemini's finish reasons that mean a safety or policy filter stopped the answer. */
+const FILTERED = new Set([
+  'SAFETY',
+  'RECITATION',
+  'LANGUAGE',
+  'BLOCKLIST',
+  'PROHIBITED_CONTENT',
+  'SPII',
+  'IMAGE_SAFETY',
+  'IMAGE_PROHIBITED_CONTENT',
+  'IMAGE_RECITATION',
+]);
+
+/**
+ * OpenAI's finish reason for Gemini's: STOP → `stop`, MAX_TOKENS → `length`,
+ * a safety or policy stop → `content_filter`; anything else (OTHER, newer
+ * values) → `stop`, since the answer simply ended.
+ */
+export function finishReasonOf(geminiReason: string): FinishReason {
+  if (geminiReason === 'MAX_TOKENS') return 'length';
+  return FILTERED.has(geminiReason) ? 'content_filter' : 'stop';
+}
+
+export interface CompletionUsage {
+  prompt_tokens: number;
+  /** Answer and thinking tokens: what OpenAI counts as completion (reasoning included). */
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens: number };
+  completion_tokens_details?: { reasoning_tokens: number };
+}
+
+/** Gemini's token counts in OpenAI's terms. */
+export function usageOf(usage: Usage): CompletionUsage {
+  const reasoning = usage.thoughtsTokenCount ?? 0;
+  const result: CompletionUsage = {
+    prompt_tokens: usage.promptTokenCount,
+    completion_tokens: usage.candidatesTokenCount + reasoning,
+    total_tokens: usage.totalTokenCount,
+  };
+  if (usage.cachedContentTokenCount) result.prompt_tokens_details = { cached_tokens: usage.cachedContentTokenCount };
+  if (reasoning) result.completion_tokens_details = { reasoning_tokens: reasoning };
+  return result;
+}
+
+/** A source as OpenAI's web-search citation; it cites the whole answer (Gemini's spans are not kept). */
+export interface UrlCitation {
+  type: 'url_citation';
+  url_citation: { url: string; title: string; start_index: number; end_index: number };
+}
+
+/** The sources of a grounded answer as `annotations`, each citing the answer's `length` characters. */
+export function annotationsOf(sources: readonly Source[], length: number): UrlCitation[] {
+  return sources.map(({ url, title }) => ({ type: 'url_citation', url_citation: { url, title, start_index: 0, end_index: length } }));
+}
+
+export interface AssistantMessage {
+  role: 'assistant';
+  content: string;
+  refusal: null;
+  annotations?: UrlCitation[];
+}
+
+/** The answer of `POST /v1/chat/completions` without `stream`. */
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: [{ index: 0; message: AssistantMessage; finish_reason: FinishReason; logprobs: null }];
+  usage: CompletionUsage;
+}
+
+export interface ChunkDelta {
+  role?: 'assistant';
+  content?: string;
+  annotations?: UrlCitation[];
+}
+
+/** One `data:` frame of a streamed answer; `choices` is empty in the usage chunk. */
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: [{ index: 0; delta: ChunkDelta; finish_reason: FinishReason | null; logprobs: null }] | [];
+  /** With `stream_options.include_usage`: null on every chunk but the last, which has `choices: []`. */
+  usage?: CompletionUsage | null;
+}
+
+/** OpenAI's error `type`s, by what went wrong. */
+export type OpenAiErrorType = 'invalid_request_error' | 'requests' | 'insufficient_quota' | 'server_error';
+
+/** The body of every `/v1/*` error, and of an error frame mid-stream. */
+export interface OpenAiErrorBody {
+  error: { message: string; type: OpenAiErrorType; code: string | null; param: string | null };
+}
+
+/**
+ * OpenAI's `code` for ours, where OpenAI has one for the same case (clients
+ * switch on these); otherwise this project's code is passed on.
+ */
+const OPENAI_CODES: Partial<Record<ErrorCode, string>> = {
+  not_found: 'unknown_url',
+  rate_limited: 'rate_limit_exceeded',
+  budget_exhausted: 'insufficient_quota',
+};
+
+/**
+ * An error in OpenAI's shape. `openAiCode` overrides the code derived from
+ * ours (`model_not_found`, `context_length_exceeded`, …).
+ */
+export function openAiError(status: number, code: ErrorCode, message: string, param: string | null = null, openAiCode?: string): OpenAiErrorBody {
+  return { error: { message, type: errorType(status, code), code: openAiCode ?? OPENAI_CODES[code] ?? code, param } };
+}
+
+/** As OpenAI types them: a bad key is an `invalid_request_error` too (code `invalid_api_key`). */
+function errorType(status: number, code: ErrorCode): OpenAiErrorType {
+  if (code === 'budget_exhausted') return 'insufficient_quota';
+  if (code === 'rate_limited') return 'requests';
+  return status >= 500 ? 'server_error' : 'invalid_request_error';
+}

@@ -1,0 +1,153 @@
+import { Hono, type MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../app-env';
+import type { Config } from '../config';
+import { ApiError } from '../errors';
+import { streamChat } from '../gemini/chat-stream';
+import { admit } from '../limits/admission';
+import { parseCompletionRequest, ParamError } from '../limits/openai-request';
+import { readJsonBody } from '../limits/read-json-body';
+import { annotationsOf, finishReasonOf, usageOf, type ChatCompletion } from '../protocol/openai';
+import { encodeSse } from '../stream/sse-encoder';
+import { SSE_HEADERS } from '../stream/sse-headers';
+import { OpenAiChunkFormat } from '../stream/openai-format';
+import { readAnswer, streamObserver, tokenBilling } from './chat';
+import { openAiErrorResponse } from './openai-errors';
+
+/**
+ * The OpenAI-compatible API: `POST /v1/chat/completions`, `GET /v1/models`
+ * and `GET /v1/models/:model`, for servers and tools that speak OpenAI's
+ * protocol (the official `openai` client, with `baseURL` set to `…/v1`).
+ *
+ * Opt-in: without OPENAI_COMPAT_KEYS every `/v1/*` path answers the plain 404
+ * of any unknown path. With keys, each request needs `Authorization: Bearer
+ * <key>`; the limits count it by its key, not its address. No CORS: a browser
+ * page should never hold the key.
+ */
+export const openaiRoutes = new Hono<AppEnv>();
+
+/** The `/v1/*` paths, with their methods, for 405 answers. */
+const V1_ROUTES: Record<string, string> = {
+  '/v1/chat/completions': 'POST',
+  '/v1/models': 'GET, HEAD',
+  '/v1/models/:model': 'GET, HEAD',
+};
+
+/** `created` of every model: Google publishes no creation time, so none is claimed. */
+const MODEL_CREATED = 0;
+
+openaiRoutes.onError(openAiErrorResponse);
+
+openaiRoutes.use('/v1/*', bearerAuth());
+
+openaiRoutes.get('/v1/models', (c) => c.json({ object: 'list', data: c.var.config.allowedModels.map(modelObject) }));
+
+openaiRoutes.get('/v1/models/:model', (c) => {
+  const id = c.req.param('model');
+  if (!c.var.config.allowedModels.includes(id)) {
+    throw new ParamError(404, 'model_not_allowed', `The model "${id.slice(0, 100)}" does not exist here`, 'model', 'model_not_found');
+  }
+  return c.json(modelObject(id));
+});
+
+openaiRoutes.post('/v1/chat/completions', async (c) => {
+  const { config, log } = c.var;
+  const request = parseCompletionRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
+  await admit(c, 'message', c.var.apiKeyId);
+  log.model = request.model;
+  const billing = tokenBilling(c);
+  const events = await streamChat(request.call, config, c.req.raw.signal, billing?.meter);
+  const id = `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`;
+  const created = Math.floor(Date.now() / 1000);
+  if (request.stream) {
+    log.streaming = true;
+    const format = new OpenAiChunkFormat(id, created, request.model, request.includeUsage);
+    const body = encodeSse(events, { heartbeatMs: config.heartbeatMs, observer: streamObserver(log, billing), format });
+    return new Response(body, { headers: SSE_HEADERS });
+  }
+  try {
+    const answer = await readAnswer(log, events);
+    const completion: ChatCompletion = {
+      id,
+      object: 'chat.completion',
+      created,
+      model: request.model,
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: answer.text,
+            refusal: null,
+            ...(answer.sources?.length ? { annotations: annotationsOf(answer.sources, answer.text.length) } : {}),
+          },
+          finish_reason: finishReasonOf(answer.finishReason),
+          logprobs: null,
+        },
+      ],
+      usage: usageOf(answer.usage),
+    };
+    return c.json(completion);
+  } finally {
+    billing?.charge();
+  }
+});
+
+for (const [path, allow] of Object.entries(V1_ROUTES)) {
+  openaiRoutes.all(path, (c) => {
+    throw new ApiError(405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allow}`, { Allow: allow });
+  });
+}
+
+openaiRoutes.all('/v1/*', (c) => {
+  throw new ApiError(404, 'not_found', `Unknown request URL: ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 200)}`);
+});
+
+function modelObject(id: string) {
+  return { id, object: 'model', created: MODEL_CREATED, owned_by: 'google' };
+}
+
+/**
+ * Checks `Authorization: Bearer <key>` against OPENAI_COMPAT_KEYS: SHA-256
+ * digests compared in constant time, every key tried, so timing says
+ * nothing about how much of a key matched. Sets `apiKeyId` (`key:` and 16
+ * hex digits of the key's digest) for the limits. The key itself is never
+ * logged nor echoed.
+ */
+function bearerAuth(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const { config } = c.var;
+    // Off: the same 404 as any path the Worker does not serve, so nothing says the API exists.
+    if (config.openaiCompatKeys.length === 0) return c.notFound();
+    const presented = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    const unauthorized = (message: string) => new ApiError(401, 'invalid_api_key', message, { 'WWW-Authenticate': 'Bearer' });
+    if (!presented) throw unauthorized('Missing API key: send it as "Authorization: Bearer <key>"');
+    const digest = await sha256(presented);
+    let matched = false;
+    for (const known of await keyDigests(config)) {
+      if (crypto.subtle.timingSafeEqual(digest, known)) matched = true;
+    }
+    if (!matched) throw unauthorized('Incorrect API key provided');
+    c.set('apiKeyId', `key:${hex(digest.slice(0, 8))}`);
+    await next();
+  };
+}
+
+const digests = new WeakMap<Config, Promise<ArrayBuffer[]>>();
+
+/** The digests of the configured keys, once per config. */
+function keyDigests(config: Config): Promise<ArrayBuffer[]> {
+  let known = digests.get(config);
+  if (!known) {
+    known = Promise.all(config.openaiCompatKeys.map(sha256));
+    digests.set(config, known);
+  }
+  return known;
+}
+
+async function sha256(text: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+}
+
+function hex(buffer: ArrayBuffer): string {
+  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}

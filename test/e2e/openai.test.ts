@@ -1,0 +1,210 @@
+import OpenAI, { APIError, AuthenticationError, BadRequestError, InternalServerError, NotFoundError, RateLimitError } from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDevServer, type DevServer } from './dev-server';
+import { fakeRecords, uniqueTag, waitForRecord } from './fake-records';
+
+/**
+ * The official `openai` client (7.x) against the Worker under real
+ * `wrangler dev`, with the fake Gemini behind it: what a tool pointed at
+ * `https://<worker>/v1` sees.
+ */
+
+const KEY = 'sk-e2e-openai-compat-main-0001';
+/** A key of its own for the rate-limit test: the limits count by key. */
+const LIMITED_KEY = 'sk-e2e-openai-compat-limited-02';
+const RATE_LIMIT = 20;
+
+let dev: DevServer;
+let client: OpenAI;
+
+beforeAll(async () => {
+  dev = await startDevServer(['--var', `OPENAI_COMPAT_KEYS:${KEY},${LIMITED_KEY}`, '--var', `RATE_LIMIT_PER_MINUTE:${RATE_LIMIT}`, '--var', 'DAILY_TOKEN_BUDGET:0'], {}, { limits: true });
+  // No retries: each test sees the first answer, as an error class, at once.
+  client = new OpenAI({ baseURL: `${dev.url}/v1`, apiKey: KEY, maxRetries: 0 });
+}, 90_000);
+
+afterAll(async () => {
+  await dev?.stop();
+});
+
+const MODEL = 'gemini-2.5-flash';
+/** A user message carrying a fake directive, with a tag to find its upstream call by. */
+function prompt(directive: string, tag = uniqueTag()) {
+  return { tag, content: `Question ${directive.replace(']', ` tag=${tag}]`)}` };
+}
+
+/** Calls `run` and returns what it threw. */
+async function thrown(run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to throw');
+}
+
+describe('the openai client against /v1', () => {
+  it('lists the models, and retrieves one', async () => {
+    const ids: string[] = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    expect(ids).toEqual(['gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.5-pro']);
+    expect(await client.models.retrieve('gemini-2.5-pro')).toMatchObject({ id: 'gemini-2.5-pro', object: 'model', owned_by: 'google' });
+  });
+
+  it('streams an answer whose joined deltas are the fake’s text, with a usage chunk at the end', async () => {
+    const { tag, content } = prompt('[fake:reply chunks=6]');
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], stream: true, stream_options: { include_usage: true } });
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(chunks[0].choices[0].delta.role).toBe('assistant');
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(record.sentText);
+    expect(chunks.filter((c) => c.choices[0]?.delta.content)).toHaveLength(6);
+    expect(chunks.at(-2)!.choices[0].finish_reason).toBe('stop');
+    const usage = chunks.at(-1)!;
+    expect(usage.choices).toEqual([]);
+    expect(usage.usage).toMatchObject({ completion_tokens: Math.ceil(record.sentText.length / 4), total_tokens: expect.any(Number) });
+    expect(usage.usage!.prompt_tokens).toBeGreaterThan(0);
+    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+  });
+
+  it('answers a whole completion without stream', async () => {
+    const { tag, content } = prompt('[fake:reply chunks=3]');
+    const completion = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }] });
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(completion.object).toBe('chat.completion');
+    expect(completion.id).toMatch(/^chatcmpl-/);
+    expect(completion.model).toBe(MODEL);
+    expect(completion.choices[0].message).toMatchObject({ role: 'assistant', content: record.sentText });
+    expect(completion.choices[0].finish_reason).toBe('stop');
+    expect(completion.usage!.total_tokens).toBe(completion.usage!.prompt_tokens + completion.usage!.completion_tokens);
+  });
+
+  it('sends a multi-turn conversation to Gemini as a system instruction and alternating turns', async () => {
+    const { tag, content } = prompt('[fake:reply chunks=1]');
+    await client.chat.completions.create({
+      model: 'gemini-2.5-pro',
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: 'My name is Ada.' },
+        { role: 'assistant', content: 'Hello Ada.' },
+        { role: 'user', content: [{ type: 'text', text: content }] },
+      ],
+      temperature: 0.2,
+      max_completion_tokens: 64,
+    });
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(record.model).toBe('gemini-2.5-pro');
+    expect(record.body.systemInstruction?.parts).toEqual([{ text: 'You are terse.' }]);
+    expect(record.body.contents).toEqual([
+      { role: 'user', parts: [{ text: 'My name is Ada.' }] },
+      { role: 'model', parts: [{ text: 'Hello Ada.' }] },
+      { role: 'user', parts: [{ text: content }] },
+    ]);
+  });
+
+  it('stops Gemini when the caller aborts mid-stream', async () => {
+    const { tag, content } = prompt('[fake:reply chunks=80 delay=40]');
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], stream: true }, { signal: controller.signal });
+    let pieces = 0;
+    try {
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta.content && ++pieces === 2) controller.abort();
+      }
+    } catch (error) {
+      // The client ends the loop quietly or throws its abort error, depending on where the abort lands.
+      expect((error as Error).name).toMatch(/Abort/);
+    }
+    expect(pieces).toBe(2);
+    const record = await waitForRecord(dev.fakeUrl!, tag, (r) => r.status !== 'streaming');
+    expect(record.aborted).toBe(true);
+    expect(record.chunksSent).toBeLessThan(80);
+  });
+
+  it('reports length and content_filter finish reasons', async () => {
+    const long = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: prompt('[fake:reply chunks=8]').content }], max_tokens: 5 });
+    expect(long.choices[0].finish_reason).toBe('length');
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: prompt('[fake:safety]').content }], stream: true });
+    const reasons: (string | null)[] = [];
+    for await (const chunk of stream) reasons.push(chunk.choices[0]?.finish_reason ?? null);
+    expect(reasons.at(-1)).toBe('content_filter');
+  });
+
+  it('gives a grounded answer’s sources as url_citation annotations, whole and streamed', async () => {
+    const expected = [
+      { type: 'url_citation', url_citation: { url: 'https://example.com/fake-source-1', title: 'example.com', start_index: 0, end_index: expect.any(Number) } },
+      { type: 'url_citation', url_citation: { url: 'https://example.org/fake-source-2', title: 'example.org', start_index: 0, end_index: expect.any(Number) } },
+    ];
+    const completion = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: prompt('[fake:grounding]').content }] });
+    const { annotations, content } = completion.choices[0].message;
+    expect(annotations).toEqual(expected);
+    expect(annotations![0].url_citation.end_index).toBe(content!.length);
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: prompt('[fake:grounding]').content }], stream: true });
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    // Not in the client's types for a delta: OpenAI's own streams put annotations there too.
+    const last = chunks.at(-1)!.choices[0] as { delta: { annotations?: unknown }; finish_reason: string | null };
+    expect(last.finish_reason).toBe('stop');
+    expect(last.delta.annotations).toEqual(expected);
+  });
+});
+
+describe('errors, as the openai client’s classes', () => {
+  it('BadRequestError for a field the API refuses, naming it in param, before any upstream call', async () => {
+    const { tag, content } = prompt('[fake:reply]');
+    const error = await thrown(() => client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], n: 2 }));
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect(error).toMatchObject({ status: 400, type: 'invalid_request_error', code: 'unsupported_parameter', param: 'n' });
+    expect(await fakeRecords(dev.fakeUrl!, tag)).toHaveLength(0);
+  });
+
+  it('AuthenticationError for a wrong key', async () => {
+    const stranger = new OpenAI({ baseURL: `${dev.url}/v1`, apiKey: 'sk-e2e-wrong-key-not-listed', maxRetries: 0 });
+    const error = await thrown(() => stranger.models.list());
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect(error).toMatchObject({ status: 401, code: 'invalid_api_key' });
+  });
+
+  it('NotFoundError for a model not in ALLOWED_MODELS', async () => {
+    const error = await thrown(() => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Hi' }] }));
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(error).toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
+  });
+
+  it('RateLimitError with Retry-After for Gemini’s 429', async () => {
+    const error = await thrown(() => client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: prompt('[fake:http status=429 retry=3s]').content }], stream: true }));
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(error).toMatchObject({ status: 429, code: 'rate_limit_exceeded' });
+    expect((error as RateLimitError).headers.get('retry-after')).toBe('3');
+  });
+
+  it('RateLimitError with Retry-After for the Worker’s own limit, counted by key', async () => {
+    const limited = new OpenAI({ baseURL: `${dev.url}/v1`, apiKey: LIMITED_KEY, maxRetries: 0 });
+    const ask = () => limited.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: prompt('[fake:reply chunks=1]').content }] });
+    for (let i = 0; i < RATE_LIMIT; i++) await ask();
+    const error = await thrown(ask);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(error).toMatchObject({ status: 429, type: 'requests', code: 'rate_limit_exceeded' });
+    expect(Number((error as RateLimitError).headers.get('retry-after'))).toBeGreaterThan(0);
+    // The other key has its own window.
+    expect((await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }] })).choices).toHaveLength(1);
+  });
+
+  it('InternalServerError for Gemini’s 503', async () => {
+    const error = await thrown(() => client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: prompt('[fake:http status=503]').content }] }));
+    expect(error).toBeInstanceOf(InternalServerError);
+    expect(error).toMatchObject({ status: 503, type: 'server_error', code: 'upstream_unavailable' });
+  });
+
+  it('an APIError thrown from the stream when Gemini fails mid-answer, after the text so far', async () => {
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: prompt('[fake:error code=503]').content }], stream: true });
+    let text = '';
+    const error = await thrown(async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    });
+    expect(text.length).toBeGreaterThan(0);
+    expect(error).toBeInstanceOf(APIError);
+    expect(error).toMatchObject({ code: 'upstream_unavailable', type: 'server_error', message: 'Gemini failed mid-answer (503 UNAVAILABLE)' });
+  });
+});

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { finishReasonOf, usageOf } from '../../src/protocol/openai';
+import { OpenAiChunkFormat } from '../../src/stream/openai-format';
+import { encodeSse, type SseInput } from '../../src/stream/sse-encoder';
+import { collect, streamOf } from '../streams';
+
+const usage = { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5 };
+const HEAD = '"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gemini-2.5-flash"';
+
+async function wire(events: SseInput[], includeUsage = false): Promise<string> {
+  const format = new OpenAiChunkFormat('chatcmpl-1', 1_700_000_000, 'gemini-2.5-flash', includeUsage);
+  return (await collect(encodeSse(streamOf(events), { format }))).map((c) => new TextDecoder().decode(c)).join('');
+}
+
+describe('OpenAiChunkFormat', () => {
+  it('writes chat.completion.chunk frames: the role once, on the first; the finish; then [DONE]', async () => {
+    expect(await wire([{ type: 'text', text: 'Hel' }, { type: 'text', text: 'lo' }, { type: 'done', finishReason: 'STOP', usage }])).toBe(
+      `data: {${HEAD},"choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null,"logprobs":null}]}\n\n` +
+        `data: {${HEAD},"choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":null,"logprobs":null}]}\n\n` +
+        `data: {${HEAD},"choices":[{"index":0,"delta":{},"finish_reason":"stop","logprobs":null}]}\n\n` +
+        'data: [DONE]\n\n',
+    );
+  });
+
+  it('with include_usage: usage null on each chunk, and a usage chunk with no choices before [DONE]', async () => {
+    expect(await wire([{ type: 'text', text: 'Hi' }, { type: 'done', finishReason: 'MAX_TOKENS', usage }], true)).toBe(
+      `data: {${HEAD},"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null,"logprobs":null}],"usage":null}\n\n` +
+        `data: {${HEAD},"choices":[{"index":0,"delta":{},"finish_reason":"length","logprobs":null}],"usage":null}\n\n` +
+        `data: {${HEAD},"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}\n\n` +
+        'data: [DONE]\n\n',
+    );
+  });
+
+  it('gives the role on the finishing chunk when no text came, and the sources as annotations over the text', async () => {
+    const source = { title: 'Example', url: 'https://example.com/' };
+    const frames = (await wire([{ type: 'done', finishReason: 'STOP', usage, sources: [source] }])).split('\n\n');
+    expect(JSON.parse(frames[0].slice(6)).choices[0].delta).toEqual({
+      role: 'assistant',
+      annotations: [{ type: 'url_citation', url_citation: { url: 'https://example.com/', title: 'Example', start_index: 0, end_index: 0 } }],
+    });
+    const grounded = (await wire([{ type: 'text', text: 'Four.' }, { type: 'done', finishReason: 'STOP', usage, sources: [source] }])).split('\n\n');
+    expect(JSON.parse(grounded[1].slice(6)).choices[0].delta.annotations[0].url_citation.end_index).toBe(5);
+  });
+
+  it('ends with an error object in OpenAI’s shape and no [DONE] when the answer fails', async () => {
+    const body = await wire([{ type: 'text', text: 'Hi' }, { type: 'error', code: 'upstream_timeout', message: 'Gemini sent nothing for 30000 ms (between chunks)' }]);
+    expect(body.split('\n\n').slice(1)).toEqual([
+      'data: {"error":{"message":"Gemini sent nothing for 30000 ms (between chunks)","type":"server_error","code":"upstream_timeout","param":null}}',
+      '',
+    ]);
+  });
+});
+
+describe('finishReasonOf', () => {
+  it.each([
+    ['STOP', 'stop'],
+    ['MAX_TOKENS', 'length'],
+    ['SAFETY', 'content_filter'],
+    ['RECITATION', 'content_filter'],
+    ['BLOCKLIST', 'content_filter'],
+    ['PROHIBITED_CONTENT', 'content_filter'],
+    ['SPII', 'content_filter'],
+    ['LANGUAGE', 'content_filter'],
+    ['OTHER', 'stop'],
+    ['MALFORMED_FUNCTION_CALL', 'stop'],
+    ['SOME_NEWER_REASON', 'stop'],
+  ])('maps %s to %s', (gemini, openai) => {
+    expect(finishReasonOf(gemini)).toBe(openai);
+  });
+});
+
+describe('usageOf', () => {
+  it('counts thinking tokens as completion tokens (OpenAI’s reasoning tokens) and reports cached prompt tokens', () => {
+    expect(usageOf({ promptTokenCount: 10, candidatesTokenCount: 4, thoughtsTokenCount: 6, cachedContentTokenCount: 8, totalTokenCount: 20 })).toEqual({
+      prompt_tokens: 10,
+      completion_tokens: 10,
+      total_tokens: 20,
+      prompt_tokens_details: { cached_tokens: 8 },
+      completion_tokens_details: { reasoning_tokens: 6 },
+    });
+  });
+});
