@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Debian's Chromium (apt-get install chromium), never a downloaded browser. */
@@ -56,3 +57,19 @@ export function consoleErrors(page: Page): string[] {
 
 /** Chromium's own line for a request the network broke (what a cut connection logs), not the page's. */
 export const isNetworkLog = (line: string) => /^Failed to load resource: net::ERR_/.test(line);
+
+/** A React app bundled as a browser ES module, as a developer's bundler would ship it. */
+export async function bundleApp(entry: string): Promise<string> {
+  const bundle = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    jsx: 'automatic',
+    // React's development build: its warnings reach the console checks.
+    define: { 'process.env.NODE_ENV': '"development"' },
+    write: false,
+    logLevel: 'silent',
+  });
+  return bundle.outputFiles[0].text;
+}

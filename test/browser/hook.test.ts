@@ -5,13 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startCuttingProxy, type CuttingProxy } from '../e2e/cutting-proxy';
 import { startDevServer, type DevServer } from '../e2e/dev-server';
 import { fakeRecords, uniqueTag, waitForRecord } from '../e2e/fake-records';
-import { consoleErrors, isNetworkLog, launchChromium, startStaticSite, type StaticSite } from './browser';
+import { bundleApp, consoleErrors, isNetworkLog, launchChromium, startStaticSite, type StaticSite } from './browser';
 
 /**
  * The package as a React developer takes it: `npm pack`, the tarball
@@ -73,18 +72,7 @@ beforeAll(async () => {
     launchChromium(),
   ]);
   [scratch, dev, browser] = [installed, server, chromium];
-  const bundle = await build({
-    entryPoints: [join(scratch, 'src/app.tsx')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    jsx: 'automatic',
-    // React's development build: its warnings reach the console checks.
-    define: { 'process.env.NODE_ENV': '"development"' },
-    write: false,
-    logLevel: 'silent',
-  });
-  site.set('/app.js', bundle.outputFiles[0].text, 'text/javascript');
+  site.set('/app.js', await bundleApp(join(scratch, 'src/app.tsx')), 'text/javascript');
   site.set('/hook.html', '<!doctype html><meta charset="utf-8"><title>Hook</title><div id="root"></div><script type="module" src="/app.js"></script>');
 }, 180_000);
 

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../e2e/dev-server';
 import { fakeRecords, uniqueTag, waitForRecord } from '../e2e/fake-records';
-import { consoleErrors, launchChromium, startStaticSite, type StaticSite } from './browser';
+import { bundleApp, consoleErrors, launchChromium, startStaticSite, type StaticSite } from './browser';
 
 /**
  * The real `useChat` of `@ai-sdk/react`, bundled with `ai`, `react` and
@@ -28,19 +27,10 @@ beforeAll(async () => {
     // A short grace period, so that a turn nobody listens to ends within the test's wait.
     startDevServer(['--var', 'RESUME_GRACE_MS:1500'], { ALLOWED_ORIGINS: site.url }),
     launchChromium(),
-    build({
-      entryPoints: [join(root, 'test/browser/fixtures/use-chat-app.tsx')],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      jsx: 'automatic',
-      define: { 'process.env.NODE_ENV': '"development"' },
-      write: false,
-      logLevel: 'silent',
-    }),
+    bundleApp(join(root, 'test/browser/fixtures/use-chat-app.tsx')),
   ]);
   [dev, browser] = [server, chromium];
-  site.set('/app.js', bundle.outputFiles[0].text, 'text/javascript');
+  site.set('/app.js', bundle, 'text/javascript');
   site.set('/chat.html', '<!doctype html><meta charset="utf-8"><title>useChat</title><div id="root"></div><script type="module" src="/app.js"></script>');
 }, 180_000);
 
