@@ -131,23 +131,27 @@ describe('useChat against /api/ai-sdk/chat, from a page of another origin', () =
     const chat = newChatId();
     await open(chat);
     const tag = uniqueTag();
-    await send(`Tell me [fake:reply chunks=400 delay=40 tag=${tag}]`);
+    // 40 s of answer: long enough that only an abort ends it within the wait below.
+    await send(`Tell me [fake:reply chunks=1000 delay=40 tag=${tag}]`);
     await untilText();
     await page.getByRole('button', { name: 'Stop' }).click();
+    const stoppedAt = Date.now();
     await untilStatus('ready');
     const stopped = await read('text');
     await page.waitForTimeout(300);
     expect(await read('text')).toBe(stopped);
     expect(JSON.parse(await read('finishes'))).toEqual([expect.objectContaining({ isAbort: true })]);
     // Nothing reached the server but a closed connection: RESUME_GRACE_MS (1.5 s here) after the
-    // object notices it, Gemini is aborted, long before the 16 s answer would end.
+    // object notices it, Gemini is aborted. Noticing can take seconds under wrangler dev: Chromium
+    // keeps an aborted HTTP/1.1 response's socket to drain it for reuse (up to 16 KB or 5 s,
+    // net/http/http_response_body_drainer.h) before it closes; deployed, the edge sees the abort.
     let record = await waitForRecord(dev.fakeUrl!, tag, () => true);
-    for (let i = 0; i < 100 && record.status === 'streaming'; i++) {
+    while (record.status === 'streaming' && Date.now() - stoppedAt < 30_000) {
       await page.waitForTimeout(100);
       [record] = await fakeRecords(dev.fakeUrl!, tag);
     }
-    expect(record.aborted).toBe(true);
-    expect(record.chunksSent).toBeLessThan(400);
+    expect({ aborted: record.aborted, status: record.status, afterMs: Date.now() - stoppedAt }).toMatchObject({ aborted: true, status: 'aborted' });
+    expect(record.chunksSent).toBeLessThan(1000);
     expect(errors).toEqual([]);
   });
 
