@@ -71,6 +71,23 @@ export type TextEvent = { type: 'text'; text: string };
  */
 export type DoneEvent = { type: 'done'; finishReason: string; usage: Usage; sources?: Source[] };
 export type ErrorEvent = { type: 'error'; code: ErrorCode; message: string };
+
+/** Gemini's finish reasons for an answer a safety or policy filter stopped (images included). */
+const FILTERED_FINISH_REASONS = new Set([
+  'SAFETY',
+  'RECITATION',
+  'BLOCKLIST',
+  'PROHIBITED_CONTENT',
+  'SPII',
+  'IMAGE_SAFETY',
+  'IMAGE_PROHIBITED_CONTENT',
+  'IMAGE_RECITATION',
+]);
+
+/** Whether a safety or policy filter stopped the answer: what each protocol (and the widget) reports as a filtered stop. */
+export function isFilteredFinish(finishReason: string): boolean {
+  return FILTERED_FINISH_REASONS.has(finishReason);
+}
 export type ChatEvent = TextEvent | DoneEvent | ErrorEvent;
 export type TerminalEvent = DoneEvent | ErrorEvent;
 

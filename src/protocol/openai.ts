@@ -3,23 +3,10 @@
  * project's events map onto them: finish reasons, usage, sources and errors.
  * Only the fields the Worker sends; the official `openai` client reads them.
  */
-import type { ErrorCode, Source, Usage } from './events.js';
+import { isFilteredFinish, type ErrorCode, type Source, type Usage } from './events.js';
 
 /** OpenAI's `finish_reason` values that Gemini's reasons map to. */
 export type FinishReason = 'stop' | 'length' | 'content_filter';
-
-/** Gemini's finish reasons that mean a safety or policy filter stopped the answer. */
-const FILTERED = new Set([
-  'SAFETY',
-  'RECITATION',
-  'LANGUAGE',
-  'BLOCKLIST',
-  'PROHIBITED_CONTENT',
-  'SPII',
-  'IMAGE_SAFETY',
-  'IMAGE_PROHIBITED_CONTENT',
-  'IMAGE_RECITATION',
-]);
 
 /**
  * OpenAI's finish reason for Gemini's: STOP → `stop`, MAX_TOKENS → `length`,
@@ -28,7 +15,8 @@ const FILTERED = new Set([
  */
 export function finishReasonOf(geminiReason: string): FinishReason {
   if (geminiReason === 'MAX_TOKENS') return 'length';
-  return FILTERED.has(geminiReason) ? 'content_filter' : 'stop';
+  // LANGUAGE (a language Gemini does not serve) is no safety stop, but it is a filter, and `stop` would hide the cut.
+  return isFilteredFinish(geminiReason) || geminiReason === 'LANGUAGE' ? 'content_filter' : 'stop';
 }
 
 export interface CompletionUsage {
@@ -111,6 +99,7 @@ export interface OpenAiErrorBody {
  * switch on these); otherwise this project's code is passed on.
  */
 const OPENAI_CODES: Partial<Record<ErrorCode, string>> = {
+  blocked: 'content_filter',
   not_found: 'unknown_url',
   rate_limited: 'rate_limit_exceeded',
   budget_exhausted: 'insufficient_quota',

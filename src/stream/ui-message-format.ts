@@ -1,4 +1,4 @@
-import type { DoneEvent, Usage } from '../protocol/events';
+import { isFilteredFinish, type DoneEvent, type Usage } from '../protocol/events';
 import type { SseInput } from './sse-encoder';
 import { bytes, dataFrame, DONE_FRAME, type WireFormat } from './wire-format';
 
@@ -9,17 +9,9 @@ export const UI_MESSAGE_STREAM_HEADER = { 'x-vercel-ai-ui-message-stream': 'v1' 
 export type UiFinishReason = 'stop' | 'length' | 'content-filter' | 'other';
 
 export function uiFinishReason(finishReason: string): UiFinishReason {
-  switch (finishReason) {
-    case 'STOP':
-      return 'stop';
-    case 'MAX_TOKENS':
-      return 'length';
-    case 'SAFETY':
-    case 'RECITATION':
-      return 'content-filter';
-    default:
-      return 'other';
-  }
+  if (finishReason === 'STOP') return 'stop';
+  if (finishReason === 'MAX_TOKENS') return 'length';
+  return isFilteredFinish(finishReason) ? 'content-filter' : 'other';
 }
 
 /** What `finish` carries as the message's metadata: the turn's token usage and Gemini's own finish reason. */

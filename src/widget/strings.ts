@@ -1,3 +1,5 @@
+import { isFilteredFinish } from '../protocol/events.js';
+
 /** The widget's words. Every one can be replaced with `data-strings='{"send":"Senden",…}'`. */
 export const STRINGS = {
   title: 'Chat',
@@ -81,6 +83,6 @@ export function errorText(strings: Strings, code: string, message: string): stri
 export function finishNote(strings: Strings, finishReason: string): string {
   if (finishReason === 'STOP') return '';
   if (finishReason === 'MAX_TOKENS') return strings.maxTokens;
-  if (/SAFETY|RECITATION|BLOCKLIST|PROHIBITED|SPII/.test(finishReason)) return strings.safety;
+  if (isFilteredFinish(finishReason)) return strings.safety;
   return strings.finished.replace('{reason}', finishReason);
 }

@@ -47,6 +47,9 @@ describe('UiMessageFormat', () => {
     ['MAX_TOKENS', 'length'],
     ['SAFETY', 'content-filter'],
     ['RECITATION', 'content-filter'],
+    ['PROHIBITED_CONTENT', 'content-filter'],
+    ['SPII', 'content-filter'],
+    ['LANGUAGE', 'other'],
     ['OTHER', 'other'],
     ['SOMETHING_NEW', 'other'],
   ])('maps finishReason %s to %s', (gemini, ui) => {
