@@ -182,11 +182,11 @@ export class ChatRoom extends DurableObject<Env> {
   /** Replays the latest turn after Last-Event-ID, then follows it live. */
   private resume(request: Request): Response {
     const turn = this.turn;
-    const format = turn && wireFormat(request, turn.messageId);
     if (request.headers.get(WIRE_FORMAT_HEADER) === 'ai-sdk') {
       // The AI SDK resumes a whole turn from its start, and only one in flight; a chat it has not
       // created yet has nothing to resume either.
       if (!turn?.active) return new Response(null, { status: 204 });
+      const format = wireFormat(request, turn.messageId);
       return new Response(turn.listen(turn.firstFrameId - 1, request.signal, format), { headers: responseHeaders(format) });
     }
     if (!this.exists) throw notFound();

@@ -142,17 +142,20 @@ function generation(value: unknown, maxOutputTokens: number): GenerationSettings
     }
   }
   const settings: GenerationSettings = {};
-  if (input.temperature !== undefined) settings.temperature = number(input.temperature, 'temperature', 0, 2, false);
-  if (input.topP !== undefined) settings.topP = number(input.topP, 'topP', 0, 1, false);
-  if (input.topK !== undefined) settings.topK = number(input.topK, 'topK', 1, 1000, true);
+  if (input.temperature !== undefined) settings.temperature = checkNumber(input.temperature, 'generationConfig.temperature', 0, 2, false);
+  if (input.topP !== undefined) settings.topP = checkNumber(input.topP, 'generationConfig.topP', 0, 1, false);
+  if (input.topK !== undefined) settings.topK = checkNumber(input.topK, 'generationConfig.topK', 1, 1000, true);
   if (input.maxOutputTokens !== undefined) {
-    settings.maxOutputTokens = number(input.maxOutputTokens, 'maxOutputTokens', 1, maxOutputTokens, true);
+    settings.maxOutputTokens = checkNumber(input.maxOutputTokens, 'generationConfig.maxOutputTokens', 1, maxOutputTokens, true);
   }
   return settings;
 }
 
-function number(value: unknown, name: string, min: number, max: number, integer: boolean): number {
-  const field = `generationConfig.${name}`;
+/**
+ * A number between `min` and `max` (a whole one with `integer`).
+ * @throws {ApiError} 400 naming `field` and the rule
+ */
+export function checkNumber(value: unknown, field: string, min: number, max: number, integer: boolean): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`${field} must be a number`);
   if (integer && !Number.isInteger(value)) throw invalid(`${field} must be a whole number`);
   if (value < min || value > max) throw invalid(`${field} must be between ${min} and ${max}`);

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { GeminiCall } from '../gemini/gemini-adapter';
 import type { ErrorCode } from '../protocol/events';
-import { checkText, wellFormed } from './chat-request';
+import { checkNumber, checkText, wellFormed } from './chat-request';
 
 /** A validated body of `POST /v1/chat/completions`, as a Gemini call. */
 export interface CompletionRequest {
@@ -195,12 +195,16 @@ function contentTexts(value: unknown, name: string, maxChars: number): string[] 
 
 /** The native API's text rules, with the field as `param`; a text over the limit is OpenAI's `string_above_max_length`. */
 function text(value: unknown, name: string, maxChars: number): string {
+  return asParam(name, () => checkText(value, name, maxChars));
+}
+
+/** A native rule's refusal as a 400 naming `name` in `param` (a text over its limit: OpenAI's `string_above_max_length`). */
+function asParam<T>(name: string, check: () => T): T {
   try {
-    return checkText(value, name, maxChars);
+    return check();
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    const tooLong = error.code === 'too_large';
-    throw new ParamError(400, error.code, error.message, name, tooLong ? 'string_above_max_length' : undefined);
+    throw new ParamError(400, error.code, error.message, name, error.code === 'too_large' ? 'string_above_max_length' : undefined);
   }
 }
 
@@ -237,10 +241,7 @@ function stopSequences(value: unknown): string[] | undefined {
 
 function optionalNumber(value: unknown, name: string, min: number, max: number, integer: boolean): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(name, `${name} must be a number`);
-  if (integer && !Number.isInteger(value)) throw invalid(name, `${name} must be a whole number`);
-  if (value < min || value > max) throw invalid(name, `${name} must be between ${min} and ${max}`);
-  return value;
+  return asParam(name, () => checkNumber(value, name, min, max, integer));
 }
 
 function optionalBoolean(value: unknown, name: string): boolean | undefined {

@@ -1,12 +1,13 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app-env';
-import { CHARGE_KEY_HEADER, uiMessageId, WIRE_FORMAT_HEADER, type ChatRoom, type TurnBody } from '../chat/chat-room';
+import { uiMessageId, WIRE_FORMAT_HEADER, type ChatRoom, type TurnBody } from '../chat/chat-room';
 import { ApiError } from '../errors';
 import { admit } from '../limits/admission';
 import { readJsonBody } from '../limits/read-json-body';
 import { parseUiChatRequest, UI_CHAT_ID } from '../limits/ui-chat-request';
 import { CHAT_PREFIX } from '../observability/request-log';
 import type { ChatMessage } from '../protocol/messages';
+import { postTurn } from './chats';
 import { uiFinishReason, type UiMessageMetadata } from '../stream/ui-message-format';
 
 /**
@@ -18,27 +19,29 @@ import { uiFinishReason, type UiMessageMetadata } from '../stream/ui-message-for
  */
 export const aiSdkRoutes = new Hono<AppEnv>();
 
+/** Tells the chat's object to answer in the UI message stream. */
+const UI_FORMAT = { [WIRE_FORMAT_HEADER]: 'ai-sdk' };
+
 aiSdkRoutes.post('/api/ai-sdk/chat', async (c) => {
   const { config } = c.var;
   const request = parseUiChatRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
   await admit(c, 'message');
   const room = namedChatRoom(c, request.id);
   const turn: TurnBody = request.regenerate ? { message: '', regenerate: true } : { message: request.message };
-  let response = await postTurn(c, room, turn);
+  let response = await postTurn(c, room, turn, UI_FORMAT);
   if (response.status === 404) {
     await response.body?.cancel();
     if (request.regenerate) throw new ApiError(400, 'invalid_request', 'there is no answer to regenerate: the chat has no exchange yet');
     // A chat's first message creates it, so it counts as a new chat too (CHAT_CREATE_PER_MINUTE).
     await admit(c, 'create');
-    response = await postTurn(c, room, { ...turn, create: request.settings });
+    response = await postTurn(c, room, { ...turn, create: request.settings }, UI_FORMAT);
   }
   return new Response(response.body, response);
 });
 
 aiSdkRoutes.get('/api/ai-sdk/chat/:id/stream', async (c) => {
   const room = namedChatRoom(c, c.req.param('id'));
-  const headers = { 'x-request-id': c.var.log.id, [WIRE_FORMAT_HEADER]: 'ai-sdk' };
-  const response = await room.fetch('https://chat-room/stream', { headers });
+  const response = await room.fetch('https://chat-room/stream', { headers: { ...UI_FORMAT, 'x-request-id': c.var.log.id } });
   return new Response(response.body, response);
 });
 
@@ -84,14 +87,6 @@ function toUiMessage(message: ChatMessage): StoredUiMessage {
     };
   }
   return ui;
-}
-
-function postTurn(c: Context<AppEnv>, room: DurableObjectStub<ChatRoom>, turn: TurnBody): Promise<Response> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': c.var.log.id, [WIRE_FORMAT_HEADER]: 'ai-sdk' };
-  // The object charges the answer's tokens to this client when the turn ends.
-  const chargeKey = c.var.client?.chargeKey;
-  if (chargeKey !== undefined) headers[CHARGE_KEY_HEADER] = chargeKey;
-  return room.fetch('https://chat-room/messages', { method: 'POST', headers, body: JSON.stringify(turn) });
 }
 
 /**

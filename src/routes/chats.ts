@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app-env';
-import type { ChatRoom } from '../chat/chat-room';
+import type { ChatRoom, TurnBody } from '../chat/chat-room';
 import { ApiError } from '../errors';
 import { CHAT_PREFIX } from '../observability/request-log';
 import { admit } from '../limits/admission';
@@ -37,18 +37,26 @@ chatsRoutes.get('/api/chats/:id', async (c) => {
 });
 
 chatsRoutes.post('/api/chats/:id/messages', async (c) => {
-  const { config, log } = c.var;
+  const { config } = c.var;
   const room = chatRoom(c);
   const turn = parseTurnRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
   await admit(c, 'message');
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': log.id };
-  // The object charges the answer's tokens to this client when the turn ends.
-  const chargeKey = c.var.client?.chargeKey;
-  if (chargeKey !== undefined) headers[CHARGE_KEY_HEADER] = chargeKey;
   // The object owns the turn; its streaming answer passes through untouched.
-  const response = await room.fetch('https://chat-room/messages', { method: 'POST', headers, body: JSON.stringify(turn) });
+  const response = await postTurn(c, room, turn);
   return new Response(response.body, response);
 });
+
+/**
+ * Starts a turn in the chat's object, for the request's client: the object
+ * charges the answer's tokens to it when the turn ends. `headers` add to the
+ * request (the AI SDK's wire format).
+ */
+export function postTurn(c: Context<AppEnv>, room: DurableObjectStub<ChatRoom>, turn: TurnBody, headers: Record<string, string> = {}): Promise<Response> {
+  const all: Record<string, string> = { ...headers, 'content-type': 'application/json', 'x-request-id': c.var.log.id };
+  const chargeKey = c.var.client?.chargeKey;
+  if (chargeKey !== undefined) all[CHARGE_KEY_HEADER] = chargeKey;
+  return room.fetch('https://chat-room/messages', { method: 'POST', headers: all, body: JSON.stringify(turn) });
+}
 
 chatsRoutes.get('/api/chats/:id/stream', async (c) => {
   const room = chatRoom(c);

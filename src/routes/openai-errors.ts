@@ -7,12 +7,10 @@ import type { ErrorCode } from '../protocol/events';
 
 /**
  * Statuses that differ from the native API's, so that the `openai` client
- * raises the class its users catch: a blocked prompt is a 400 with code
- * `content_filter` (as Azure OpenAI answers a filtered prompt), not a 422.
+ * raises the class its users catch: a blocked prompt is a 400 (with code
+ * `content_filter`, as Azure OpenAI answers a filtered prompt), not a 422.
  */
 const STATUS: Partial<Record<ErrorCode, number>> = { blocked: 400 };
-
-const OPENAI_CODE: Partial<Record<ErrorCode, string>> = { blocked: 'content_filter' };
 
 /**
  * `onError` of the `/v1/*` routes: every error in OpenAI's shape
@@ -29,7 +27,7 @@ export function openAiErrorResponse(error: Error, c: Context<AppEnv>): Response 
   // A spent daily budget will not come back in the client's retry window: tell it not to retry.
   if (error.code === 'budget_exhausted') headers['x-should-retry'] = 'false';
   const param = error instanceof ParamError ? error.param : null;
-  const code = error instanceof ParamError ? error.openAiCode : OPENAI_CODE[error.code];
+  const code = error instanceof ParamError ? error.openAiCode : undefined;
   return respond(c, STATUS[error.code] ?? error.status, error.code, error.message, headers, param, code);
 }
 

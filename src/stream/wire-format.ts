@@ -1,11 +1,12 @@
 import type { ChatEvent } from '../protocol/events';
-import { encodeFrame, type SseInput } from './sse-encoder';
+import type { SseInput } from './sse-encoder';
 
 /**
  * How one stream's chat events become bytes on the wire. The stream path, the
  * chat turn's fan-out and replay all work on {@link ChatEvent}s; each protocol
  * (this project's SSE, the AI SDK's UI message stream, OpenAI's chunks) is one
- * `WireFormat`, chosen where the response is made.
+ * `WireFormat`, chosen where the response is made; without one, the stream
+ * path writes this project's own frames (`encodeFrame`).
  *
  * A format may keep state (the AI SDK's `text-start` comes once, before the
  * first text), so make one per stream.
@@ -16,9 +17,6 @@ export interface WireFormat {
   /** Bytes after the terminal event, when the format ends with a marker (`data: [DONE]`). */
   end?(): Uint8Array;
 }
-
-/** This project's own protocol: `id:`, `event:` and `data:` per event (see src/protocol/events.ts). */
-export const NATIVE_FORMAT: WireFormat = { encode: encodeFrame };
 
 const encoder = new TextEncoder();
 

@@ -83,6 +83,20 @@ describe('POST /api/ai-sdk/chat', () => {
     expect(messages[1]).toMatchObject({ id: chunks[0].messageId, role: 'assistant', parts: [{ type: 'text', text: record.sentText, state: 'done' }], metadata: { status: 'complete', finishReason: 'STOP', uiFinishReason: 'stop' } });
   });
 
+  it('creates the chat with the model and system the transport\'s body names, fixed for the chat\'s life', async () => {
+    const id = newChatId();
+    const [first, second] = [uniqueTag(), uniqueTag()];
+    const created = await post(id, { model: 'gemini-2.5-pro', system: 'Answer in French.', messages: [userMessage(`Hi [fake:reply chunks=1 tag=${first}]`)] });
+    await created.text();
+    const later = await post(id, { model: 'gemini-2.5-flash', system: 'Answer in German.', messages: [userMessage(`Again [fake:reply chunks=1 tag=${second}]`)] });
+    await later.text();
+    for (const tag of [first, second]) {
+      const [record] = await fakeRequests(tag);
+      expect(record.model).toBe('gemini-2.5-pro');
+      expect(record.body.systemInstruction?.parts[0].text).toBe('Answer in French.');
+    }
+  });
+
   it('sends the stored history upstream with a second message, not what the client claims', async () => {
     const id = newChatId();
     const first = await exchange(id, '[fake:reply chunks=2]');
@@ -198,6 +212,9 @@ describe('GET /api/ai-sdk/chat/:id/stream (useChat resume)', () => {
     const reader = first.body!.getReader();
     await reader.read();
     await reader.read();
+    // Meanwhile the stored chat shows the answer so far, under the id the stream will give it.
+    const [, inFlight] = await stored(id);
+    expect(inFlight).toMatchObject({ role: 'assistant', parts: [{ type: 'text', state: 'streaming' }], metadata: { status: 'streaming' } });
     const resumed = await worker(`/api/ai-sdk/chat/${id}/stream`);
     expect(resumed.status).toBe(200);
     expect(resumed.headers.get('x-vercel-ai-ui-message-stream')).toBe('v1');
@@ -205,7 +222,7 @@ describe('GET /api/ai-sdk/chat/:id/stream (useChat resume)', () => {
     await reader.cancel();
     const records = await fakeRequests(tag);
     expect(records).toHaveLength(1);
-    expect(chunks[0]).toEqual({ type: 'start', messageId: expect.stringMatching(/^m-\d+$/) });
+    expect(chunks[0]).toEqual({ type: 'start', messageId: inFlight.id });
     expect(chunks[1]).toEqual({ type: 'text-start', id: 'text-0' });
     expect(deltas(chunks)).toBe(records[0].sentText);
     expect(chunks.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
