@@ -170,7 +170,7 @@ export class Turn {
    * only the last listener leaving starts the grace period.
    */
   listen(afterId: number, signal?: AbortSignal, format?: WireFormat): ReadableStream<Uint8Array> {
-    const listener: Listener = { queue: new CoalescingQueue(undefined, () => this.leave(listener, false)), format };
+    const listener: Listener = { queue: new CoalescingQueue({ onCancel: () => this.leave(listener, false) }), format };
     const { queue } = listener;
     // A reconnecting client gets everything it missed in one chunk.
     for (const frame of this.frames) if (frame.id > afterId) this.send(listener, frame);

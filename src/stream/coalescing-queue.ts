@@ -2,13 +2,28 @@
  * A byte stream fed by {@link CoalescingQueue.push}: each read gets everything
  * pushed since the previous read, as one chunk.
  *
- * When the reader keeps up (a paced answer), a read is already waiting, so each
- * frame goes out alone, at once — no added latency. When the producer is faster
- * (a burst, or a slow client), frames pile up while the runtime writes the last
- * chunk, and the next read takes them all: the runtime then makes one socket
- * write instead of one per frame. Measured with npm run bench (burst): see
- * bench/NOTES.md.
+ * Every chunk handed to the runtime is a socket write (and, for HTTP/1.1, a
+ * chunk header), which costs far more CPU than making the frame did. So reads
+ * are served at most once per write window (2 ms by default), on the leading
+ * edge: a push that finds the reader waiting and the window over goes out at
+ * once, alone. A push that comes sooner after the previous read waits for the
+ * window's end, and the frames pushed meanwhile go out with it, in one write.
+ *
+ * A paced answer (Gemini's chunks are tens of milliseconds apart) never waits:
+ * each frame is a read of its own, at once. A burst, or a client that lags,
+ * gets one write per window (or per runtime write) instead of one per frame.
+ * Closing and heartbeats flush at once. Measured with npm run bench (burst):
+ * see bench/NOTES.md.
  */
+export interface CoalescingQueueOptions {
+  /** Bytes queued before {@link CoalescingQueue.ready} makes a producer wait. 64 KiB by default. */
+  highWaterMark?: number;
+  /** At most one read is served per this many milliseconds while frames keep coming. 2 by default; 0: every push at once. */
+  writeWindowMs?: number;
+  /** Called once if the reader cancels the stream. */
+  onCancel?: (reason: unknown) => void;
+}
+
 export class CoalescingQueue {
   readonly readable: ReadableStream<Uint8Array>;
   private queue: Uint8Array[] = [];
@@ -20,15 +35,17 @@ export class CoalescingQueue {
   private drainWaiters: (() => void)[] = [];
   private closing = false;
   private ended = false;
+  /** `Date.now()` of the last read served. */
+  private lastRead = 0;
+  /** Wakes a waiting read at the end of the write window. */
+  private windowTimer: ReturnType<typeof setTimeout> | undefined;
 
-  /**
-   * @param highWaterMark bytes queued before {@link ready} makes a producer wait
-   * @param onCancel called once if the reader cancels the stream
-   */
-  constructor(
-    private readonly highWaterMark = 64 * 1024,
-    onCancel?: (reason: unknown) => void,
-  ) {
+  private readonly highWaterMark: number;
+  private readonly writeWindowMs: number;
+
+  constructor({ highWaterMark = 64 * 1024, writeWindowMs = 2, onCancel }: CoalescingQueueOptions = {}) {
+    this.highWaterMark = highWaterMark;
+    this.writeWindowMs = writeWindowMs;
     this.readable = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -68,7 +85,11 @@ export class CoalescingQueue {
     if (!this.open || chunk.byteLength === 0) return;
     this.queue.push(chunk);
     this.bytes += chunk.byteLength;
-    this.wakeReader();
+    if (!this.wake || this.windowTimer !== undefined) return;
+    // Date.now() is the time of the last I/O in workerd: in a burst, each upstream read moves it on.
+    const wait = this.lastRead + this.writeWindowMs - Date.now();
+    if (wait <= 0) this.wakeReader();
+    else this.windowTimer = setTimeout(() => this.wakeReader(), wait);
   }
 
   /** True while the high-water mark of bytes or more are queued: a producer should wait for {@link ready}. */
@@ -97,6 +118,8 @@ export class CoalescingQueue {
   }
 
   private wakeReader(): void {
+    clearTimeout(this.windowTimer ?? null);
+    this.windowTimer = undefined;
     const wake = this.wake;
     this.wake = null;
     wake?.();
@@ -104,6 +127,7 @@ export class CoalescingQueue {
 
   private deliver(): void {
     if (this.ended) return;
+    this.lastRead = Date.now();
     const { queue } = this;
     if (queue.length === 1) {
       this.controller.enqueue(queue[0]);

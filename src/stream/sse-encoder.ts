@@ -40,8 +40,9 @@ export function encodeRawFrame(id: number | undefined, event: string, data: stri
  * on top of the loop's own (bench/NOTES.md).
  *
  * The stream it returns is a {@link CoalescingQueue}: a client that keeps up
- * gets each frame alone, at once; one that lags (or a burst from Gemini) gets
- * the frames queued meanwhile in one chunk. Up to 64 KiB queue before it
+ * with a paced answer gets each frame alone, at once; a burst from Gemini, or a
+ * client that lags, gets the frames queued meanwhile in one chunk, at most one
+ * per 2 ms write window. Up to 64 KiB queue before it
  * stops reading `events` (counted in bytes, so a megabyte frame does not
  * queue 32 more). Cancelling it stops `events` (`return()`: the adapter then aborts Gemini).
  *
@@ -54,10 +55,12 @@ export function encodeSse(events: AsyncIterable<SseInput>, { heartbeatMs = 0, ob
   let timer: ReturnType<typeof setInterval> | null = null;
   let idle = true;
   const stop = () => clearInterval(timer);
-  const queue = new CoalescingQueue(undefined, (reason) => {
-    stop();
-    observer?.cancelled();
-    iterator.return?.(reason).catch(() => {});
+  const queue = new CoalescingQueue({
+    onCancel: (reason) => {
+      stop();
+      observer?.cancelled();
+      iterator.return?.(reason).catch(() => {});
+    },
   });
   if (heartbeatMs > 0) {
     timer = setInterval(() => {

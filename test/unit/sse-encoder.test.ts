@@ -23,7 +23,6 @@ describe('encodeSse', () => {
       { type: 'text', text: 'lo' },
       { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5 } },
     ]);
-    expect(chunks).toHaveLength(3);
     expect(decode(chunks)).toBe(
       'event: text\ndata: {"text":"Hel"}\n\n' +
         'event: text\ndata: {"text":"lo"}\n\n' +
