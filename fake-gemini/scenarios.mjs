@@ -25,7 +25,8 @@
  *   empty            HTTP 200 and no frames at all
  * Options for every scenario: chunks=N (0: no text), chunkchars=N (about N characters
  * a chunk; default 60), delay=MS (between chunks), first=MS
- * (before the first chunk), tag=ID (to find the request in the record).
+ * (before the first chunk), finisheach=1 (the finish reason on every chunk, not only
+ * the last, as older models sent it), tag=ID (to find the request in the record).
  */
 
 const DIRECTIVE = /\[fake:([a-z0-9_-]+)((?:\s+[a-z_]+=[^\s\]]+)*)\s*\]/i;

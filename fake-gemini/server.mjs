@@ -159,6 +159,7 @@ export async function startFakeGemini(options = {}) {
  * @property {number} promptTokens
  * @property {any} [afterText] a frame object to write after the text (error object)
  * @property {string | undefined} blockReason
+ * @property {boolean} [finishEach] the finish reason on every chunk, as older models sent it
  */
 
 /**
@@ -184,6 +185,7 @@ function planAnswer(directive, prompt, maxOutputTokens) {
     promptTokens: Math.max(1, Math.ceil(prompt.length / 4)),
     afterText: undefined,
     blockReason: undefined,
+    finishEach: options.finisheach === '1',
   };
   switch (name) {
     case 'safety':
@@ -226,6 +228,7 @@ function planAnswer(directive, prompt, maxOutputTokens) {
 function chunkFrame(plan, text, last, sentChars) {
   const candidate = /** @type {Record<string, unknown>} */ ({ content: { parts: [{ text }], role: 'model' } });
   const usageMetadata = /** @type {Record<string, number>} */ ({ promptTokenCount: plan.promptTokens, totalTokenCount: plan.promptTokens });
+  if (!last && plan.finishEach && plan.finishReason) candidate.finishReason = plan.finishReason;
   if (last && plan.finishReason) {
     candidate.finishReason = plan.finishReason;
     if (plan.finishReason === 'SAFETY') candidate.safetyRatings = safetyRatings('HIGH');

@@ -16,7 +16,14 @@ import type { UsageMeter } from './usage-meter';
  * An answer as chat events, pulled one at a time: `text`…, then one terminal
  * event. `return()` stops it early and aborts the upstream call.
  */
-export type ChatEvents = AsyncIterableIterator<ChatEvent>;
+export type ChatEvents = AsyncIterableIterator<ChatEvent> & {
+  /**
+   * The whole answer, when it was over before its first event was read (a
+   * one-chunk reply): a caller may then send it whole, with no stream to run.
+   * Reading the iterator gives the same events.
+   */
+  readonly settled?: readonly ChatEvent[];
+};
 
 /** One model call, in Gemini's terms. */
 export interface GeminiCall {
@@ -112,9 +119,42 @@ export async function openGeminiStream(
     over = true;
     return { done: false, value: terminal };
   };
+  /** What the SDK's iterator gave next: a chunk, its end, or what it threw. */
+  type Read = { result: IteratorResult<GenerateContentResponse> } | { error: unknown };
+  const read = async (): Promise<Read> => {
+    silence.waiting();
+    try {
+      return { result: await iterator.next() };
+    } catch (error) {
+      return { error };
+    } finally {
+      silence.answered();
+    }
+  };
+  // A finish reason on the first chunk: most likely a one-chunk reply, whose
+  // stream ends right after it. Reading that end now lets the caller send the
+  // answer whole. (Older models repeat the finish reason on every chunk: then
+  // the chunk read here is simply the next one, a chunk's wait for the first.)
+  let ahead: Read | undefined;
+  let settled: ChatEvent[] | undefined;
+  if (first.candidates?.[0]?.finishReason) {
+    ahead = await read();
+    if ('result' in ahead && ahead.result.done) {
+      settled = pending ? [pending, normalizer.end()] : [normalizer.end()];
+      settle();
+      over = true;
+    }
+  }
+  const queued = settled ? [...settled] : undefined;
+
   const events: ChatEvents = {
+    settled,
     [Symbol.asyncIterator]: () => events,
     async next(): Promise<IteratorResult<ChatEvent>> {
+      if (queued) {
+        const value = queued.shift();
+        return value ? { done: false, value } : { done: true, value: undefined };
+      }
       if (pending) {
         const value = pending;
         pending = undefined;
@@ -123,14 +163,10 @@ export async function openGeminiStream(
       if (over) return { done: true, value: undefined };
       // Chunks without text make no event: read on until one does.
       for (;;) {
-        silence.waiting();
-        let next: IteratorResult<GenerateContentResponse>;
-        try {
-          next = await iterator.next();
-        } catch (error) {
-          return end(normalizer.next(fail(error))!);
-        }
-        silence.answered();
+        const got = ahead ?? (await read());
+        ahead = undefined;
+        if ('error' in got) return end(normalizer.next(fail(got.error))!);
+        const next = got.result;
         if (next.done) return end(normalizer.end());
         const event = normalizer.next(next.value);
         if (event?.type === 'text') return { done: false, value: event };

@@ -11,7 +11,7 @@ import { readJsonBody } from '../limits/read-json-body';
 import type { RequestLog } from '../observability/request-log';
 import type { ChatEvent, Source, Usage } from '../protocol/events';
 import { SSE_HEADERS } from '../stream/sse-headers';
-import { encodeSse, type SseEncoderOptions } from '../stream/sse-encoder';
+import { sseBody, type SseEncoderOptions } from '../stream/sse-encoder';
 
 type StreamObserver = NonNullable<SseEncoderOptions['observer']>;
 
@@ -27,7 +27,7 @@ chatRoutes.post('/api/chat/stream', async (c) => {
   const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal, billing?.meter);
   log.streaming = true;
   const observer = streamObserver(log, billing);
-  return new Response(encodeSse(events, { heartbeatMs: config.heartbeatMs, observer }), { headers: SSE_HEADERS });
+  return new Response(sseBody(events, { heartbeatMs: config.heartbeatMs, observer }), { headers: SSE_HEADERS });
 });
 
 /**

@@ -7,7 +7,7 @@ import { admit } from '../limits/admission';
 import { parseCompletionRequest, ParamError } from '../limits/openai-request';
 import { readJsonBody } from '../limits/read-json-body';
 import { annotationsOf, finishReasonOf, usageOf, type ChatCompletion } from '../protocol/openai';
-import { encodeSse } from '../stream/sse-encoder';
+import { sseBody } from '../stream/sse-encoder';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { OpenAiChunkFormat } from '../stream/openai-format';
 import { readAnswer, streamObserver, tokenBilling } from './chat';
@@ -61,7 +61,7 @@ openaiRoutes.post('/v1/chat/completions', async (c) => {
   if (request.stream) {
     log.streaming = true;
     const format = new OpenAiChunkFormat(id, created, request.model, request.includeUsage);
-    const body = encodeSse(events, { heartbeatMs: config.heartbeatMs, observer: streamObserver(log, billing), format });
+    const body = sseBody(events, { heartbeatMs: config.heartbeatMs, observer: streamObserver(log, billing), format });
     return new Response(body, { headers: SSE_HEADERS });
   }
   try {

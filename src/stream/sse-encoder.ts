@@ -30,6 +30,40 @@ export function encodeRawFrame(id: number | undefined, event: string, data: stri
 }
 
 /**
+ * The body of a streamed answer. An answer that was over before its first
+ * event was read (`settled`: a one-chunk reply) is sent whole, as the same
+ * frames in one piece: no stream, no heartbeat, one write. Any other answer is
+ * {@link encodeSse}'s stream.
+ */
+export function sseBody(
+  events: AsyncIterable<SseInput> & { readonly settled?: readonly SseInput[] },
+  options: SseEncoderOptions = {},
+): ReadableStream<Uint8Array> | Uint8Array {
+  const { settled } = events;
+  if (!settled) return encodeSse(events, options);
+  const { observer, format } = options;
+  const frames: Uint8Array[] = [];
+  for (const event of settled) {
+    frames.push(format ? format.encode(event) : encodeFrame(event));
+    observer?.observe(event);
+  }
+  const end = format?.end?.();
+  if (end) frames.push(end);
+  return join(frames);
+}
+
+function join(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const joined = new Uint8Array(chunks.reduce((n, chunk) => n + chunk.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return joined;
+}
+
+/**
  * Encodes chat events as Server-Sent Event frames, one frame per event, as
  * soon as each arrives. `data:` is single-line JSON (JSON escapes CR and LF),
  * so no payload can break the framing.

@@ -60,6 +60,17 @@ describe('npm run dev with no key', () => {
     expect(textArrivals.length).toBeGreaterThanOrEqual(3);
   });
 
+  it('sends a one-chunk answer whole, with its length; a longer one chunked as it streams', async () => {
+    const short = await streamChat('Hi [fake:reply chunks=1]');
+    const body = short.arrivals.map((a) => a.text).join('');
+    expect(body).toMatch(/^event: text\ndata: \{"text":".+"\}\n\nevent: done\ndata: \{"done":true,"finishReason":"STOP"/);
+    expect(short.headers['content-length']).toBe(String(Buffer.byteLength(body)));
+    expect(short.headers['transfer-encoding']).toBeUndefined();
+    const long = await streamChat('Hello [fake:reply chunks=3 delay=20]');
+    expect(long.headers['transfer-encoding']).toBe('chunked');
+    expect(long.headers['content-length']).toBeUndefined();
+  });
+
   it('aborts the upstream call when the client goes away', async () => {
     const tag = `e2e${Date.now()}`;
     await streamChat(`Long one [fake:reply chunks=100 delay=50 tag=${tag}]`, (req) => req.destroy());

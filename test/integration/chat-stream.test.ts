@@ -89,6 +89,42 @@ describe('POST /api/chat/stream', () => {
     await reader.cancel();
   });
 
+  it('sends an answer that is over with its first chunk in the same frames as any other (whole: see test/e2e/dev.test.ts)', async () => {
+    const tag = uniqueTag();
+    const response = await post({ message: `Hi [fake:reply chunks=1 tag=${tag}]` });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
+    const text = await response.text();
+    const [record] = await fakeRequests(tag);
+    const candidates = Math.ceil(record.sentText.length / 4);
+    const prompt = Math.ceil(`Hi [fake:reply chunks=1 tag=${tag}]`.length / 4);
+    expect(text).toBe(
+      `event: text\ndata: ${JSON.stringify({ text: record.sentText })}\n\n` +
+        `event: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage: { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates } })}\n\n`,
+    );
+  });
+
+  it('streams an answer whose every chunk carries the finish reason (older models) as it is written, not whole', async () => {
+    const tag = uniqueTag();
+    const response = await post({ message: `[fake:reply chunks=4 delay=300 finisheach=1 tag=${tag}]` });
+    expect(response.headers.get('content-length')).toBeNull();
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let body = decoder.decode((await reader.read()).value, { stream: true });
+    expect(body).toMatch(/^event: text\n/);
+    // Two chunks at most have been read: the first, and the one that showed the answer goes on.
+    const [during] = await fakeRequests(tag);
+    expect(during.status).toBe('streaming');
+    expect(during.chunksSent).toBeLessThan(4);
+    for (let read = await reader.read(); !read.done; read = await reader.read()) body += decoder.decode(read.value, { stream: true });
+    const frames = parseSse(body);
+    const [record] = await fakeRequests(tag);
+    expect(frames.filter((f) => f.event === 'text')).toHaveLength(4);
+    expect(joinedText(frames)).toBe(record.sentText);
+    expect(terminal(frames)).toMatchObject({ event: 'done', data: { finishReason: 'STOP' } });
+  });
+
   it('keeps multibyte text intact when Gemini splits frames inside a character', async () => {
     const { frames, record, end } = await stream('[fake:utf8 chunks=8]');
     expect(record.sentText).toMatch(/你好.*🌍/u);

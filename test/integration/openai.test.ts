@@ -363,6 +363,21 @@ describe('POST /v1/chat/completions', () => {
     expect(frames.at(-1)).toBe('[DONE]');
   });
 
+  it('streams a one-chunk answer (sent whole) in the same frames: role and text, the finish, the usage chunk, [DONE]', async () => {
+    const { tag, body } = ask('[fake:reply chunks=1]', { stream: true, stream_options: { include_usage: true } });
+    const answer = await completions(body);
+    expect(answer.response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const frames = dataFrames(answer.body);
+    const [record] = await fakeRequests(tag);
+    const { id, created } = frames[0] as Chunk;
+    const head = { id, object: 'chat.completion.chunk', created, model: 'gemini-2.5-flash' };
+    expect(frames).toHaveLength(4);
+    expect(frames[0]).toEqual({ ...head, choices: [{ index: 0, delta: { role: 'assistant', content: record.sentText }, finish_reason: null, logprobs: null }], usage: null });
+    expect(frames[1]).toEqual({ ...head, choices: [{ index: 0, delta: {}, finish_reason: 'stop', logprobs: null }], usage: null });
+    expect(frames[2]).toMatchObject({ ...head, choices: [], usage: { completion_tokens: Math.ceil(record.sentText.length / 4) } });
+    expect(frames[3]).toBe('[DONE]');
+  });
+
   it('ends with a usage chunk (choices: []) before [DONE] with stream_options.include_usage, and usage: null on the others', async () => {
     const { tag, body } = ask('[fake:reply chunks=2]', { stream: true, stream_options: { include_usage: true } });
     const frames = dataFrames((await completions(body)).body);

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { ChatEvent } from '../../src/protocol/events';
-import { encodeSse, type SseInput } from '../../src/stream/sse-encoder';
+import { encodeSse, sseBody, type SseInput } from '../../src/stream/sse-encoder';
 import { bytes, DONE_FRAME, type WireFormat } from '../../src/stream/wire-format';
 import { parseSse } from '../sse';
 import { collect, streamOf } from '../streams';
@@ -184,5 +184,39 @@ describe('encodeSse', () => {
       controller.close();
       expect((await reader.read()).done).toBe(true);
     });
+  });
+});
+
+describe('sseBody', () => {
+  const answer: SseInput[] = [
+    { type: 'text', text: 'Hi' },
+    { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 1, candidatesTokenCount: 1, totalTokenCount: 2 } },
+  ];
+  /** Events that fail the test if anyone iterates them. */
+  const settledOnly = (settled: SseInput[]) => ({
+    settled,
+    [Symbol.asyncIterator]: (): AsyncIterator<SseInput> => {
+      throw new Error('a settled answer is not iterated');
+    },
+  });
+
+  it('sends a settled answer whole, in the same bytes as the stream, with the observer seeing each event', async () => {
+    const seen: string[] = [];
+    const observer = { observe: (event: SseInput) => void seen.push(event.type), cancelled: () => seen.push('cancelled') };
+    const whole = sseBody(settledOnly(answer), { observer, heartbeatMs: 1 });
+    expect(whole).toBeInstanceOf(Uint8Array);
+    expect(new TextDecoder().decode(whole as Uint8Array)).toBe(decode(await encode(answer)));
+    expect(seen).toEqual(['text', 'done']);
+  });
+
+  it('ends a settled answer with the wire format’s end marker', () => {
+    const format: WireFormat = { encode: (event) => bytes(`data: ${event.type}\n\n`), end: () => DONE_FRAME };
+    expect(new TextDecoder().decode(sseBody(settledOnly(answer), { format }) as Uint8Array)).toBe('data: text\n\ndata: done\n\ndata: [DONE]\n\n');
+  });
+
+  it('streams anything else', async () => {
+    const body = sseBody(streamOf(answer));
+    expect(body).toBeInstanceOf(ReadableStream);
+    expect(decode(await collect(body as ReadableStream<Uint8Array>))).toBe(decode(await encode(answer)));
   });
 });
