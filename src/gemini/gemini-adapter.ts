@@ -119,26 +119,21 @@ export async function openGeminiStream(
     over = true;
     return { done: false, value: terminal };
   };
-  /** What the SDK's iterator gave next: a chunk, its end, or what it threw. */
-  type Read = { result: IteratorResult<GenerateContentResponse> } | { error: unknown };
-  const read = async (): Promise<Read> => {
-    silence.waiting();
-    try {
-      return { result: await iterator.next() };
-    } catch (error) {
-      return { error };
-    } finally {
-      silence.answered();
-    }
-  };
   // A finish reason on the first chunk: most likely a one-chunk reply, whose
   // stream ends right after it. Reading that end now lets the caller send the
   // answer whole. (Older models repeat the finish reason on every chunk: then
   // the chunk read here is simply the next one, a chunk's wait for the first.)
-  let ahead: Read | undefined;
+  /** What the SDK's iterator gave after the first chunk, read ahead: a chunk, its end, or what it threw. */
+  let ahead: { result: IteratorResult<GenerateContentResponse> } | { error: unknown } | undefined;
   let settled: ChatEvent[] | undefined;
   if (first.candidates?.[0]?.finishReason) {
-    ahead = await read();
+    silence.waiting();
+    try {
+      ahead = { result: await iterator.next() };
+    } catch (error) {
+      ahead = { error };
+    }
+    silence.answered();
     if ('result' in ahead && ahead.result.done) {
       settled = pending ? [pending, normalizer.end()] : [normalizer.end()];
       settle();
@@ -163,10 +158,21 @@ export async function openGeminiStream(
       if (over) return { done: true, value: undefined };
       // Chunks without text make no event: read on until one does.
       for (;;) {
-        const got = ahead ?? (await read());
-        ahead = undefined;
-        if ('error' in got) return end(normalizer.next(fail(got.error))!);
-        const next = got.result;
+        let next: IteratorResult<GenerateContentResponse>;
+        if (ahead) {
+          const read = ahead;
+          ahead = undefined;
+          if ('error' in read) return end(normalizer.next(fail(read.error))!);
+          next = read.result;
+        } else {
+          silence.waiting();
+          try {
+            next = await iterator.next();
+          } catch (error) {
+            return end(normalizer.next(fail(error))!);
+          }
+          silence.answered();
+        }
         if (next.done) return end(normalizer.end());
         const event = normalizer.next(next.value);
         if (event?.type === 'text') return { done: false, value: event };
