@@ -128,18 +128,7 @@ export class CoalescingQueue {
   private deliver(): void {
     if (this.ended) return;
     this.lastRead = Date.now();
-    const { queue } = this;
-    if (queue.length === 1) {
-      this.controller.enqueue(queue[0]);
-    } else if (queue.length > 1) {
-      const joined = new Uint8Array(this.bytes);
-      let offset = 0;
-      for (const chunk of queue) {
-        joined.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
-      this.controller.enqueue(joined);
-    }
+    if (this.queue.length > 0) this.controller.enqueue(concatBytes(this.queue, this.bytes));
     this.queue = [];
     this.bytes = 0;
     this.releaseProducers();
@@ -162,4 +151,16 @@ export class CoalescingQueue {
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+/** The chunks as one, in order (the chunk itself when there is one). */
+export function concatBytes(chunks: readonly Uint8Array[], byteLength = chunks.reduce((n, chunk) => n + chunk.byteLength, 0)): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const joined = new Uint8Array(byteLength);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return joined;
 }

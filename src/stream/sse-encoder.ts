@@ -1,5 +1,5 @@
 import { eventData, type ChatEvent } from '../protocol/events';
-import { CoalescingQueue } from './coalescing-queue';
+import { CoalescingQueue, concatBytes } from './coalescing-queue';
 import type { WireFormat } from './wire-format';
 
 /** A chat event, with the SSE `id:` a resumable stream gives it. */
@@ -49,18 +49,7 @@ export function sseBody(
   }
   const end = format?.end?.();
   if (end) frames.push(end);
-  return join(frames);
-}
-
-function join(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const joined = new Uint8Array(chunks.reduce((n, chunk) => n + chunk.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    joined.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return joined;
+  return concatBytes(frames);
 }
 
 /**
