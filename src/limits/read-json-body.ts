@@ -1,4 +1,5 @@
 import { ApiError } from '../errors';
+import { concatBytes } from '../stream/coalescing-queue';
 
 /** How far past the limit a chunked body is drained before the Worker gives up on it. */
 export const DRAIN_FACTOR = 16;
@@ -62,13 +63,7 @@ async function readChunked(body: ReadableStream<Uint8Array>, maxBytes: number, t
     chunks.push(value);
   }
 
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return concatBytes(chunks, size);
 }
 
 /** Reads and discards up to `budget` more bytes, or to the end of the body. */
