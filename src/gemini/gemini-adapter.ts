@@ -140,15 +140,14 @@ export async function openGeminiStream(
       over = true;
     }
   }
-  const queued = settled ? [...settled] : undefined;
+  let replayed = 0;
 
   const events: ChatEvents = {
     settled,
     [Symbol.asyncIterator]: () => events,
     async next(): Promise<IteratorResult<ChatEvent>> {
-      if (queued) {
-        const value = queued.shift();
-        return value ? { done: false, value } : { done: true, value: undefined };
+      if (settled) {
+        return replayed < settled.length ? { done: false, value: settled[replayed++]! } : { done: true, value: undefined };
       }
       if (pending) {
         const value = pending;

@@ -235,7 +235,7 @@ function stopSequences(value: unknown): string[] | undefined {
     throw invalid('stop', `stop must be a string or an array of at most ${MAX_STOP} strings, each of 1 to 200 characters`);
   }
   // White space is a fine stop sequence ("\n"): only the Unicode rule applies.
-  list.forEach((s: string, i) => wellFormed(s, `stop[${i}]`));
+  list.forEach((s: string, i) => asParam(`stop[${i}]`, () => wellFormed(s, `stop[${i}]`)));
   return list.length ? list : undefined;
 }
 

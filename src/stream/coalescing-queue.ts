@@ -118,8 +118,10 @@ export class CoalescingQueue {
   }
 
   private wakeReader(): void {
-    clearTimeout(this.windowTimer ?? null);
-    this.windowTimer = undefined;
+    if (this.windowTimer !== undefined) {
+      clearTimeout(this.windowTimer);
+      this.windowTimer = undefined;
+    }
     const wake = this.wake;
     this.wake = null;
     wake?.();

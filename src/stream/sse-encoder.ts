@@ -29,6 +29,11 @@ export function encodeRawFrame(id: number | undefined, event: string, data: stri
   return encoder.encode(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${data}\n\n`);
 }
 
+/** How one event becomes bytes: the wire format's, or this project's own frames. */
+function frameEncoder(format: WireFormat | undefined): (event: SseInput) => Uint8Array {
+  return format ? (event) => format.encode(event) : encodeFrame;
+}
+
 /**
  * The body of a streamed answer. An answer that was over before its first
  * event was read (`settled`: a one-chunk reply) is sent whole, as the same
@@ -42,9 +47,10 @@ export function sseBody(
   const { settled } = events;
   if (!settled) return encodeSse(events, options);
   const { observer, format } = options;
+  const encode = frameEncoder(format);
   const frames: Uint8Array[] = [];
   for (const event of settled) {
-    frames.push(format ? format.encode(event) : encodeFrame(event));
+    frames.push(encode(event));
     observer?.observe(event);
   }
   const end = format?.end?.();
@@ -73,7 +79,7 @@ export function sseBody(
  * new Response(encodeSse(events, { heartbeatMs: 15_000 }), { headers: SSE_HEADERS })
  */
 export function encodeSse(events: AsyncIterable<SseInput>, { heartbeatMs = 0, observer, format }: SseEncoderOptions = {}): ReadableStream<Uint8Array> {
-  const encode = format ? (event: SseInput) => format.encode(event) : encodeFrame;
+  const encode = frameEncoder(format);
   const iterator = events[Symbol.asyncIterator]();
   let timer: ReturnType<typeof setInterval> | null = null;
   let idle = true;

@@ -170,10 +170,13 @@ describe('DAILY_TOKEN_BUDGET', () => {
     expect(await fakeRequests(tag)).toEqual([]);
   });
 
-  it('charges a streamed answer when it ends', async () => {
+  it.each([
+    ['a streamed answer when it ends', 3],
+    ['a one-chunk answer, sent whole', 1],
+  ])('charges %s', async (_, chunks) => {
     const ip = newClient();
     let total = 0;
-    await call(ip, '/api/chat/stream', ask('Hi [fake:reply chunks=3]'), async (response) => {
+    await call(ip, '/api/chat/stream', ask(`Hi [fake:reply chunks=${chunks}]`), async (response) => {
       const done = parseSse(await response.text()).at(-1)!;
       total = (done.data as { usage: { totalTokenCount: number } }).usage.totalTokenCount;
     });

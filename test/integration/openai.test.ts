@@ -223,6 +223,7 @@ describe('/v1 paths and bodies the API does not take', () => {
     ['a top_p over 1', (b) => (b.top_p = 1.5), 400, 'top_p', 'invalid_request'],
     ['five stop sequences', (b) => (b.stop = ['a', 'b', 'c', 'd', 'e']), 400, 'stop', 'invalid_request'],
     ['an empty stop sequence', (b) => (b.stop = ''), 400, 'stop', 'invalid_request'],
+    ['a stop sequence with a lone surrogate', (b) => (b.stop = ['END', 'bad \ud800']), 400, 'stop[1]', 'invalid_request', 'stop[1] must be valid Unicode text (it has a lone surrogate)'],
     ['n of 2', (b) => (b.n = 2), 400, 'n', 'unsupported_parameter', 'n must be 1 (one choice per request)'],
     ['tools', (b) => (b.tools = [{ type: 'function', function: { name: 'f' } }]), 400, 'tools', 'unsupported_parameter'],
     ['functions', (b) => (b.functions = [{ name: 'f' }]), 400, 'functions', 'unsupported_parameter'],
