@@ -2,11 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Tests in Node: the browser client's own units, and end-to-end tests against
- * real `npm run dev` (wrangler dev + fake Gemini) over real sockets.
+ * real `npm run dev` (wrangler dev + fake Gemini) over real sockets, and the fake Gemini's own
+ * tests (test/fake).
  */
 export default defineConfig({
   test: {
-    include: ['test/client/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+    include: ['test/client/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/fake/**/*.test.ts'],
     environment: 'node',
     testTimeout: 60_000,
     hookTimeout: 90_000,
