@@ -15,7 +15,7 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const { message } = (await request.json()) as { message: string };
     const genAI = new GoogleGenerativeAI(env.GEMINI_API_KEY);
-    const model = genAI.getGenerativeModel({ model: env.GEMINI_MODEL ?? 'gemini-2.5-flash' }, { baseUrl: env.GEMINI_BASE_URL });
+    const model = genAI.getGenerativeModel({ model: env.GEMINI_MODEL ?? 'gemini-3.8-flash' }, { baseUrl: env.GEMINI_BASE_URL });
     const result = await model.generateContentStream(message);
     const encoder = new TextEncoder();
     const stream = new ReadableStream<Uint8Array>({

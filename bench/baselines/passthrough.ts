@@ -11,7 +11,7 @@ interface Env {
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const { message } = (await request.json()) as { message: string };
-    const model = env.GEMINI_MODEL ?? 'gemini-2.5-flash';
+    const model = env.GEMINI_MODEL ?? 'gemini-3.8-flash';
     const upstream = await fetch(`${env.GEMINI_BASE_URL}/v1beta/models/${model}:streamGenerateContent?alt=sse`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-goog-api-key': env.GEMINI_API_KEY },

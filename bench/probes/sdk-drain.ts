@@ -10,7 +10,7 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const { message } = (await request.json()) as { message: string };
     const model = new GoogleGenerativeAI(env.GEMINI_API_KEY).getGenerativeModel(
-      { model: env.GEMINI_MODEL ?? 'gemini-2.5-flash' },
+      { model: env.GEMINI_MODEL ?? 'gemini-3.8-flash' },
       { baseUrl: env.GEMINI_BASE_URL },
     );
     const result = await model.generateContentStream(message);

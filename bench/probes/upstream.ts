@@ -8,7 +8,7 @@ export interface Env {
 /** Reads `{message}` from the request and starts Gemini's SSE stream for it, as the pass-through does. */
 export async function fetchGeminiStream(request: Request, env: Env): Promise<Response> {
   const { message } = (await request.json()) as { message: string };
-  const model = env.GEMINI_MODEL ?? 'gemini-2.5-flash';
+  const model = env.GEMINI_MODEL ?? 'gemini-3.8-flash';
   return fetch(`${env.GEMINI_BASE_URL}/v1beta/models/${model}:streamGenerateContent?alt=sse`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-goog-api-key': env.GEMINI_API_KEY },

@@ -17,7 +17,7 @@ const NOTHING = new Uint8Array(0);
  * OpenAI's `chat.completion.chunk` stream, for one answer:
  *
  * ```
- * data: {"id":"chatcmpl-…","object":"chat.completion.chunk","created":…,"model":"gemini-2.5-flash","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null,"logprobs":null}]}
+ * data: {"id":"chatcmpl-…","object":"chat.completion.chunk","created":…,"model":"gemini-3.8-flash","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null,"logprobs":null}]}
  * data: {…,"choices":[{"index":0,"delta":{},"finish_reason":"stop","logprobs":null}]}
  * data: {…,"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3,"total_tokens":10}}   (with include_usage)
  * data: [DONE]

@@ -370,7 +370,7 @@ describe('embed.js', () => {
   });
 
   it('applies data-position, data-accent, data-system and data-model', async () => {
-    await visit(hostPage({ attributes: 'data-position="bottom-left" data-accent="rgb(200, 30, 90)" data-system="Answer in French." data-model="gemini-2.5-pro"' }));
+    await visit(hostPage({ attributes: 'data-position="bottom-left" data-accent="rgb(200, 30, 90)" data-system="Answer in French." data-model="gemini-3.1-pro-preview"' }));
     const box = await launcher().boundingBox();
     expect(box!.x).toBeLessThan(40);
     expect(await launcher().evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(200, 30, 90)');
@@ -380,7 +380,7 @@ describe('embed.js', () => {
     await untilDone();
     const [record] = await fakeRecords(dev.fakeUrl!, tag);
     expect(record.body.systemInstruction?.parts[0].text).toBe('Answer in French.');
-    expect(record.model).toBe('gemini-2.5-pro');
+    expect(record.model).toBe('gemini-3.1-pro-preview');
   });
 
   it("neither takes the page's styles nor leaks its own", async () => {

@@ -143,7 +143,7 @@ describe('openChat', () => {
     expect(chat.id).toMatch(/^[0-9a-f]{64}$/);
     expect(chat.messages).toEqual([]);
     expect(chat.system).toBe('Be brief.');
-    expect(chat.model).toBe('gemini-2.5-flash');
+    expect(chat.model).toBe('gemini-3.8-flash');
 
     const tag = uniqueTag();
     const events = await collect(chat.send(`Hello [fake:reply chunks=4 tag=${tag}]`));

@@ -45,7 +45,7 @@ describe('npm run dev with no key', () => {
     expect(dev.output()).toContain('No GEMINI_API_KEY found');
     expect(dev.fakeUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const health = await fetch(`${dev.url}/healthz`);
-    expect(await health.json()).toEqual({ ok: true, upstream: 'fake', model: 'gemini-2.5-flash' });
+    expect(await health.json()).toEqual({ ok: true, upstream: 'fake', model: 'gemini-3.8-flash' });
   });
 
   it('streams an answer piece by piece through wrangler dev, not buffered to the end', async () => {

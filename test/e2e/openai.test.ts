@@ -27,7 +27,7 @@ afterAll(async () => {
   await dev?.stop();
 });
 
-const MODEL = 'gemini-2.5-flash';
+const MODEL = 'gemini-3.8-flash';
 /** A user message carrying a fake directive, with a tag to find its upstream call by. */
 function prompt(directive: string, tag = uniqueTag()) {
   return { tag, content: `Question ${directive.replace(']', ` tag=${tag}]`)}` };
@@ -47,8 +47,8 @@ describe('the openai client against /v1', () => {
   it('lists the models, and retrieves one', async () => {
     const ids: string[] = [];
     for await (const model of client.models.list()) ids.push(model.id);
-    expect(ids).toEqual(['gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.5-pro']);
-    expect(await client.models.retrieve('gemini-2.5-pro')).toMatchObject({ id: 'gemini-2.5-pro', object: 'model', owned_by: 'google' });
+    expect(ids).toEqual(['gemini-3.8-flash', 'gemini-3.5-flash-lite', 'gemini-3.1-pro-preview']);
+    expect(await client.models.retrieve('gemini-3.1-pro-preview')).toMatchObject({ id: 'gemini-3.1-pro-preview', object: 'model', owned_by: 'google' });
   });
 
   it('streams an answer whose joined deltas are the fake’s text, with a usage chunk at the end', async () => {
@@ -83,7 +83,7 @@ describe('the openai client against /v1', () => {
   it('sends a multi-turn conversation to Gemini as a system instruction and alternating turns', async () => {
     const { tag, content } = prompt('[fake:reply chunks=1]');
     await client.chat.completions.create({
-      model: 'gemini-2.5-pro',
+      model: 'gemini-3.1-pro-preview',
       messages: [
         { role: 'system', content: 'You are terse.' },
         { role: 'user', content: 'My name is Ada.' },
@@ -94,7 +94,7 @@ describe('the openai client against /v1', () => {
       max_completion_tokens: 64,
     });
     const [record] = await fakeRecords(dev.fakeUrl!, tag);
-    expect(record.model).toBe('gemini-2.5-pro');
+    expect(record.model).toBe('gemini-3.1-pro-preview');
     expect(record.body.systemInstruction?.parts).toEqual([{ text: 'You are terse.' }]);
     expect(record.body.contents).toEqual([
       { role: 'user', parts: [{ text: 'My name is Ada.' }] },

@@ -28,7 +28,7 @@ beforeAll(async () => {
   dev = await startDevServer(
     [
       '--var', `GEMINI_BASE_URL:${fake.url}`,
-      '--var', 'ALLOWED_MODELS:gemini-2.5-flash,gemini-retired',
+      '--var', 'ALLOWED_MODELS:gemini-3.8-flash,gemini-retired',
       '--var', 'UPSTREAM_IDLE_TIMEOUT_MS:1000',
       '--var', 'RATE_LIMIT_PER_MINUTE:3',
       '--var', 'RESUME_GRACE_MS:500',
@@ -83,7 +83,7 @@ const FAULTS = [
 describe('the API key', () => {
   it('is what the Worker calls Gemini with', async () => {
     const health = await call('/healthz');
-    expect(await health.json()).toEqual({ ok: true, upstream: 'fake', model: 'gemini-2.5-flash' });
+    expect(await health.json()).toEqual({ ok: true, upstream: 'fake', model: 'gemini-3.8-flash' });
     await call('/api/chat', json({ message: 'Hi [fake:reply tag=secrets-probe]' }));
     const [record] = (await (await fetch(`${fake.url}/__fake/requests?tag=secrets-probe`)).json()) as { hasKey: boolean }[];
     expect(record.hasKey).toBe(true);

@@ -86,13 +86,13 @@ describe('POST /api/ai-sdk/chat', () => {
   it('creates the chat with the model and system the transport\'s body names, fixed for the chat\'s life', async () => {
     const id = newChatId();
     const [first, second] = [uniqueTag(), uniqueTag()];
-    const created = await post(id, { model: 'gemini-2.5-pro', system: 'Answer in French.', messages: [userMessage(`Hi [fake:reply chunks=1 tag=${first}]`)] });
+    const created = await post(id, { model: 'gemini-3.1-pro-preview', system: 'Answer in French.', messages: [userMessage(`Hi [fake:reply chunks=1 tag=${first}]`)] });
     await created.text();
-    const later = await post(id, { model: 'gemini-2.5-flash', system: 'Answer in German.', messages: [userMessage(`Again [fake:reply chunks=1 tag=${second}]`)] });
+    const later = await post(id, { model: 'gemini-3.8-flash', system: 'Answer in German.', messages: [userMessage(`Again [fake:reply chunks=1 tag=${second}]`)] });
     await later.text();
     for (const tag of [first, second]) {
       const [record] = await fakeRequests(tag);
-      expect(record.model).toBe('gemini-2.5-pro');
+      expect(record.model).toBe('gemini-3.1-pro-preview');
       expect(record.body.systemInstruction?.parts[0].text).toBe('Answer in French.');
     }
   });

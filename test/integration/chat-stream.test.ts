@@ -55,9 +55,9 @@ describe('POST /api/chat/stream', () => {
   });
 
   it('calls Gemini through the SDK with the key, the model and the capped generation config', async () => {
-    const { record } = await stream('[fake:reply]', { model: 'gemini-2.5-pro', generationConfig: { temperature: 0.3 } });
+    const { record } = await stream('[fake:reply]', { model: 'gemini-3.1-pro-preview', generationConfig: { temperature: 0.3 } });
     expect(record.method).toBe('streamGenerateContent');
-    expect(record.model).toBe('gemini-2.5-pro');
+    expect(record.model).toBe('gemini-3.1-pro-preview');
     expect(record.hasKey).toBe(true);
     expect(record.body.generationConfig).toEqual({ temperature: 0.3, maxOutputTokens: 4096 });
   });
@@ -292,7 +292,7 @@ describe('POST /api/chat/stream', () => {
       method: 'POST',
       route: '/api/chat/stream',
       status: 200,
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       finishReason: 'STOP',
       usage: { totalTokenCount: expect.any(Number) },
     });

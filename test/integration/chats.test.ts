@@ -91,14 +91,14 @@ function alternates(record: FakeRecord): boolean {
 describe('POST /api/chats', () => {
   it('creates a chat with an unguessable id and no messages', async () => {
     const id = await createChat();
-    expect(await snapshot(id)).toEqual({ id, model: 'gemini-2.5-flash', messages: [], settledEventId: 0 });
+    expect(await snapshot(id)).toEqual({ id, model: 'gemini-3.8-flash', messages: [], settledEventId: 0 });
   });
 
   it('answers with the new chat as GET would show it', async () => {
-    const response = await worker('/api/chats', json({ system: 'Be brief.', model: 'gemini-2.5-pro' }));
+    const response = await worker('/api/chats', json({ system: 'Be brief.', model: 'gemini-3.1-pro-preview' }));
     expect(response.status).toBe(201);
     const created = (await response.json()) as ChatSnapshot;
-    expect(created).toEqual({ id: created.id, model: 'gemini-2.5-pro', system: 'Be brief.', messages: [], settledEventId: 0 });
+    expect(created).toEqual({ id: created.id, model: 'gemini-3.1-pro-preview', system: 'Be brief.', messages: [], settledEventId: 0 });
     expect(await snapshot(created.id)).toEqual(created);
   });
 
@@ -108,9 +108,9 @@ describe('POST /api/chats', () => {
   });
 
   it('keeps the system instruction and model for every turn of the chat', async () => {
-    const id = await createChat({ system: 'Be brief.', model: 'gemini-2.5-pro' });
+    const id = await createChat({ system: 'Be brief.', model: 'gemini-3.1-pro-preview' });
     const { record } = await turn(id);
-    expect(record.model).toBe('gemini-2.5-pro');
+    expect(record.model).toBe('gemini-3.1-pro-preview');
     expect(record.body.systemInstruction?.parts).toEqual([{ text: 'Be brief.' }]);
     expect((await snapshot(id)).system).toBe('Be brief.');
   });
@@ -238,7 +238,7 @@ describe('POST /api/chats/:id/messages', () => {
     const tag = uniqueTag();
     const cases: Array<[RequestInit, number, string]> = [
       [json({ message: '   ' }), 400, 'invalid_request'],
-      [json({ message: `hi [fake:reply tag=${tag}]`, model: 'gemini-2.5-pro' }), 400, 'invalid_request'],
+      [json({ message: `hi [fake:reply tag=${tag}]`, model: 'gemini-3.1-pro-preview' }), 400, 'invalid_request'],
       [json({ message: 'x'.repeat(2001) + `[fake:reply tag=${tag}]` }), 413, 'too_large'],
       [{ method: 'POST', body: JSON.stringify({ message: `hi [fake:reply tag=${tag}]` }) }, 415, 'unsupported_media_type'],
       [{ method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"message": "[fake:reply tag=${tag}]"` }, 400, 'invalid_json'],
@@ -513,7 +513,7 @@ describe('logging', () => {
       const entry = lines.map((l) => JSON.parse(l)).find((e) => e.event === 'turn');
       expect(entry).toMatchObject({
         level: 'info',
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         status: 'complete',
         finishReason: 'STOP',
         usage: { totalTokenCount: expect.any(Number) },

@@ -104,7 +104,7 @@ function generator(next: () => number) {
       const size = pick([2001, 5000, 70_000]);
       return { kind: 'huge string', body: json({ message: `${DIRECTIVE} ${'x'.repeat(size)}` }) };
     },
-    'bad model': () => ({ kind: 'bad model', body: json({ message: text(), model: pick(['gpt-4', '', 'gemini-2.5-flash\u0000', '../../etc/passwd', 'GEMINI-2.5-FLASH', 'gemini-2.5-flash ']) }) }),
+    'bad model': () => ({ kind: 'bad model', body: json({ message: text(), model: pick(['gpt-4', '', 'gemini-3.8-flash\u0000', '../../etc/passwd', 'GEMINI-3.8-FLASH', 'gemini-3.8-flash ']) }) }),
     'duplicate keys, the last one bad': () => ({ kind: 'duplicate keys', body: `{"message":"${DIRECTIVE}","message":${pick(['42', 'null', '""', '[]'])}}` }),
     'prototype pollution keys': () => {
       const key = pick(['__proto__', 'constructor', 'prototype']);

@@ -46,7 +46,7 @@ describe('GET /healthz', () => {
     const { status, body } = await read(response);
     expect({ status, body }).toStrictEqual({
       status: 200,
-      body: { ok: true, upstream: 'fake', model: 'gemini-2.5-flash' },
+      body: { ok: true, upstream: 'fake', model: 'gemini-3.8-flash' },
     });
     expect(JSON.stringify(body)).not.toContain('test-key-not-secret');
   });
@@ -57,7 +57,7 @@ describe('GET /healthz', () => {
       body: {
         ok: false,
         upstream: 'fake',
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         error: { code: 'not_configured', message: NO_KEY_MESSAGE },
       },
     });
@@ -72,7 +72,7 @@ describe('GET /healthz', () => {
   it('accepts GOOGLE_AI_API_KEY when GEMINI_API_KEY is not set', async () => {
     expect(await read(await call(envWithoutKey({ GOOGLE_AI_API_KEY: KEY }), '/healthz'))).toStrictEqual({
       status: 200,
-      body: { ok: true, upstream: 'fake', model: 'gemini-2.5-flash' },
+      body: { ok: true, upstream: 'fake', model: 'gemini-3.8-flash' },
     });
   });
 
@@ -81,7 +81,7 @@ describe('GET /healthz', () => {
     const env = envWithoutKey({ GEMINI_BASE_URL: GOOGLE_BASE_URL, GEMINI_API_KEY: KEY });
     expect(await read(await call(env, '/healthz'))).toStrictEqual({
       status: 200,
-      body: { ok: true, upstream: 'gemini', model: 'gemini-2.5-flash' },
+      body: { ok: true, upstream: 'gemini', model: 'gemini-3.8-flash' },
     });
     expect(fetchSpy).not.toHaveBeenCalled();
   });
@@ -91,16 +91,16 @@ describe('GET /healthz', () => {
     const env = envWithoutKey({ GEMINI_BASE_URL: undefined, GEMINI_API_KEY: KEY });
     expect(await read(await call(env, '/healthz'))).toStrictEqual({
       status: 200,
-      body: { ok: true, upstream: 'gemini', model: 'gemini-2.5-flash' },
+      body: { ok: true, upstream: 'gemini', model: 'gemini-3.8-flash' },
     });
     expect(fetchSpy).not.toHaveBeenCalled();
   });
 
   it('reports the model set in GEMINI_MODEL', async () => {
-    const env = envWithoutKey({ GEMINI_API_KEY: KEY, GEMINI_MODEL: 'gemini-2.5-pro' });
+    const env = envWithoutKey({ GEMINI_API_KEY: KEY, GEMINI_MODEL: 'gemini-3.1-pro-preview' });
     expect(await read(await call(env, '/healthz'))).toStrictEqual({
       status: 200,
-      body: { ok: true, upstream: 'fake', model: 'gemini-2.5-pro' },
+      body: { ok: true, upstream: 'fake', model: 'gemini-3.1-pro-preview' },
     });
   });
 

@@ -39,7 +39,7 @@ const completions = (body: unknown, init: RequestInit & { key?: string | null; i
 /** A one-message request whose prompt carries a fake directive and a tag to find it by. */
 function ask(directive: string, extra: Record<string, unknown> = {}) {
   const tag = uniqueTag();
-  const body = { model: 'gemini-2.5-flash', messages: [{ role: 'user', content: `Question ${directive.replace(']', ` tag=${tag}]`)}` }], ...extra };
+  const body = { model: 'gemini-3.8-flash', messages: [{ role: 'user', content: `Question ${directive.replace(']', ` tag=${tag}]`)}` }], ...extra };
   return { tag, body };
 }
 
@@ -76,7 +76,7 @@ describe('/v1/* with OPENAI_COMPAT_KEYS unset', () => {
     for (const [method, path] of [
       ['POST', '/v1/chat/completions'],
       ['GET', '/v1/models'],
-      ['GET', '/v1/models/gemini-2.5-flash'],
+      ['GET', '/v1/models/gemini-3.8-flash'],
       ['DELETE', '/v1/chat/completions'],
       ['GET', '/v1/anything'],
     ]) {
@@ -137,12 +137,12 @@ describe('GET /v1/models', () => {
     expect(answer.status).toBe(200);
     expect(answer.json()).toEqual({
       object: 'list',
-      data: ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-retired'].map((id) => ({ id, object: 'model', created: 0, owned_by: 'google' })),
+      data: ['gemini-3.8-flash', 'gemini-3.1-pro-preview', 'gemini-retired'].map((id) => ({ id, object: 'model', created: 0, owned_by: 'google' })),
     });
   });
 
   it('shows one model, and answers 404 model_not_found for one it does not serve', async () => {
-    expect((await call('/v1/models/gemini-2.5-pro')).json()).toEqual({ id: 'gemini-2.5-pro', object: 'model', created: 0, owned_by: 'google' });
+    expect((await call('/v1/models/gemini-3.1-pro-preview')).json()).toEqual({ id: 'gemini-3.1-pro-preview', object: 'model', created: 0, owned_by: 'google' });
     const missing = await call('/v1/models/gpt-4o');
     expect(missing.status).toBe(404);
     expect(missing.json()).toEqual({
@@ -187,7 +187,7 @@ describe('/v1 paths and bodies the API does not take', () => {
     const text = await call('/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
     expect(text.status).toBe(415);
     expect(text.json().error).toMatchObject({ type: 'invalid_request_error', code: 'unsupported_media_type' });
-    const big = await completions({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'x'.repeat(70_000) }] });
+    const big = await completions({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'x'.repeat(70_000) }] });
     expect(big.status).toBe(413);
     expect(big.json().error).toEqual({ message: 'request body must be at most 65536 bytes', type: 'invalid_request_error', code: 'too_large', param: null });
   });
@@ -289,7 +289,7 @@ describe('POST /v1/chat/completions', () => {
   it('maps system, developer, user and assistant messages onto Gemini’s system instruction and alternating turns', async () => {
     const tag = uniqueTag();
     const answer = await completions({
-      model: 'gemini-2.5-pro',
+      model: 'gemini-3.1-pro-preview',
       messages: [
         { role: 'system', content: 'Answer briefly.' },
         { role: 'user', content: 'My name is Ada.' },
@@ -306,7 +306,7 @@ describe('POST /v1/chat/completions', () => {
     });
     expect(answer.status).toBe(200);
     const [record] = await fakeRequests(tag);
-    expect(record.model).toBe('gemini-2.5-pro');
+    expect(record.model).toBe('gemini-3.1-pro-preview');
     expect(record.body.systemInstruction?.parts).toEqual([{ text: 'Answer briefly.\n\nUse British spelling.' }]);
     expect(record.body.contents).toEqual([
       { role: 'user', parts: [{ text: 'My name is Ada.' }, { text: 'I write programs.' }, { text: 'For engines.' }] },
@@ -336,7 +336,7 @@ describe('POST /v1/chat/completions', () => {
       id: expect.stringMatching(/^chatcmpl-[0-9a-f]{32}$/),
       object: 'chat.completion',
       created: expect.any(Number),
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       choices: [{ index: 0, message: { role: 'assistant', content: record.sentText, refusal: null }, finish_reason: 'stop', logprobs: null }],
       usage: { prompt_tokens: prompt, completion_tokens: completionTokens, total_tokens: prompt + completionTokens },
     });
@@ -355,7 +355,7 @@ describe('POST /v1/chat/completions', () => {
     const pieces = frames.slice(0, -2) as Chunk[];
     const { id, created } = frames[0] as Chunk;
     expect(id).toMatch(/^chatcmpl-[0-9a-f]{32}$/);
-    const head = { id, object: 'chat.completion.chunk', created, model: 'gemini-2.5-flash' };
+    const head = { id, object: 'chat.completion.chunk', created, model: 'gemini-3.8-flash' };
     expect(pieces).toHaveLength(3);
     expect(pieces[0]).toEqual({ ...head, choices: [{ index: 0, delta: { role: 'assistant', content: expect.any(String) }, finish_reason: null, logprobs: null }] });
     expect(pieces[1]).toEqual({ ...head, choices: [{ index: 0, delta: { content: expect.any(String) }, finish_reason: null, logprobs: null }] });
@@ -371,7 +371,7 @@ describe('POST /v1/chat/completions', () => {
     const frames = dataFrames(answer.body);
     const [record] = await fakeRequests(tag);
     const { id, created } = frames[0] as Chunk;
-    const head = { id, object: 'chat.completion.chunk', created, model: 'gemini-2.5-flash' };
+    const head = { id, object: 'chat.completion.chunk', created, model: 'gemini-3.8-flash' };
     expect(frames).toHaveLength(4);
     expect(frames[0]).toEqual({ ...head, choices: [{ index: 0, delta: { role: 'assistant', content: record.sentText }, finish_reason: null, logprobs: null }], usage: null });
     expect(frames[1]).toEqual({ ...head, choices: [{ index: 0, delta: {}, finish_reason: 'stop', logprobs: null }], usage: null });
@@ -454,7 +454,7 @@ describe('POST /v1/chat/completions', () => {
     vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
     const answer = await completions(ask('[fake:reply]', { stream: true }).body);
     const entry = JSON.parse(lines.find((l) => l.includes(answer.response.headers.get('x-request-id')!))!);
-    expect(entry).toMatchObject({ route: '/v1/chat/completions', status: 200, model: 'gemini-2.5-flash', finishReason: 'STOP' });
+    expect(entry).toMatchObject({ route: '/v1/chat/completions', status: 200, model: 'gemini-3.8-flash', finishReason: 'STOP' });
     await completions(ask('[fake:reply]').body, { key: 'sk-wrong-key-but-long-enough' });
     for (const l of lines) {
       expect(l).not.toContain(KEY);
@@ -498,7 +498,7 @@ describe('limits on /v1', () => {
   it('refuses an invalid body before counting it', async () => {
     const limited = worker({ RATE_LIMIT_PER_MINUTE: '1', OPENAI_COMPAT_KEYS: 'sk-test-openai-compat-invalid' });
     const key = 'sk-test-openai-compat-invalid';
-    expect((await completions({ model: 'gemini-2.5-flash', messages: [] }, { key }, limited)).status).toBe(400);
+    expect((await completions({ model: 'gemini-3.8-flash', messages: [] }, { key }, limited)).status).toBe(400);
     expect((await completions(ask('[fake:reply]').body, { key }, limited)).status).toBe(200);
   });
 });

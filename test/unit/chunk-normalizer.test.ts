@@ -41,7 +41,7 @@ function modernChunk(text: string, extra: { finishReason?: string; candidatesTok
   const { finishReason, candidatesTokenCount } = extra;
   return {
     candidates: [{ content: { parts: [{ text }], role: 'model' }, ...(finishReason ? { finishReason } : {}) }],
-    modelVersion: 'gemini-2.5-flash',
+    modelVersion: 'gemini-3.8-flash',
     responseId: 'resp-1',
     usageMetadata:
       candidatesTokenCount === undefined

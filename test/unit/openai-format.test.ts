@@ -5,10 +5,10 @@ import { encodeSse, type SseInput } from '../../src/stream/sse-encoder';
 import { collect, streamOf } from '../streams';
 
 const usage = { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5 };
-const HEAD = '"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gemini-2.5-flash"';
+const HEAD = '"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gemini-3.8-flash"';
 
 async function wire(events: SseInput[], includeUsage = false): Promise<string> {
-  const format = new OpenAiChunkFormat('chatcmpl-1', 1_700_000_000, 'gemini-2.5-flash', includeUsage);
+  const format = new OpenAiChunkFormat('chatcmpl-1', 1_700_000_000, 'gemini-3.8-flash', includeUsage);
   return (await collect(encodeSse(streamOf(events), { format }))).map((c) => new TextDecoder().decode(c)).join('');
 }
 
