@@ -16,7 +16,9 @@
  *   recitation       text, then a candidate with finishReason RECITATION and no content
  *   blocked          promptFeedback.blockReason (`reason=…`, default SAFETY), no candidates
  *   http             an HTTP error before streaming (`status=429|500|503|…`, `retry=7s`,
- *                    `reason=API_KEY_INVALID` for an ErrorInfo detail)
+ *                    `reason=API_KEY_INVALID` for an ErrorInfo detail); a 429 as in 2026 with
+ *                    `retryin=7.96` ("Please retry in 7.96s." in the message), `limit=0` (the
+ *                    "Quota exceeded … limit: 0, model: …" line), `retryinfo=0` (no RetryInfo detail)
  *   error            text, then an in-stream `{"error":{…}}` object (`code=500`)
  *   malformed        text, then a frame that is not JSON
  *   drop             text, then the connection is destroyed mid-frame
@@ -24,7 +26,8 @@
  *   nofinish         text, then a clean end with no finishReason
  *   empty            HTTP 200 and no frames at all
  * Options for every scenario: chunks=N (0: no text), chunkchars=N (about N characters
- * a chunk; default 60), delay=MS (between chunks), first=MS
+ * a chunk; default 60), delay=MS (between chunks), version=ID (the `modelVersion` the chunks
+ * report; default fake-gemini), first=MS
  * (before the first chunk), finisheach=1 (the finish reason on every chunk, not only
  * the last, as older models sent it), tag=ID (to find the request in the record).
  */
@@ -149,10 +152,19 @@ const GOOGLE_MESSAGE = /** @type {Record<number, string>} */ ({
 
 /**
  * Google's error body: `{"error":{"code","message","status","details"?}}`.
+ * A 429 with `limit` or `retryin` has the 2026 message: the quota line, then "Please retry in Ns.".
  * @param {number} code
- * @param {{ message?: string, retry?: string, reason?: string }} [extra]
+ * @param {{ message?: string, retry?: string, reason?: string, retryin?: string, limit?: string, retryinfo?: string, model?: string }} [extra]
  */
 export function googleError(code, extra = {}) {
+  if (code === 429 && !extra.message && (extra.limit !== undefined || extra.retryin !== undefined)) {
+    const lines = [`${GOOGLE_MESSAGE[429]} For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. `];
+    if (extra.limit !== undefined) {
+      lines.push(`* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: ${extra.limit}, model: ${extra.model ?? 'gemini'}`);
+    }
+    if (extra.retryin !== undefined) lines.push(`Please retry in ${extra.retryin}s.`);
+    extra = { ...extra, message: lines.join('\n') };
+  }
   /** @type {Array<Record<string, unknown>>} */
   const details = [];
   if (extra.reason) {
@@ -168,7 +180,7 @@ export function googleError(code, extra = {}) {
       '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
       violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier' }],
     });
-    details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: extra.retry ?? '7s' });
+    if (extra.retryinfo !== '0') details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: extra.retry ?? '7s' });
   }
   const error = {
     code,

@@ -127,7 +127,8 @@ export async function startFakeGemini(options = {}) {
     const opts = directive.options;
     if (directive.name === 'http') {
       const status = Number(opts.status ?? 500);
-      return sendJson(res, status, googleError(status, { retry: opts.retry, reason: opts.reason }), errorType);
+      const { retry, reason, retryin, limit, retryinfo } = opts;
+      return sendJson(res, status, googleError(status, { retry, reason, retryin, limit, retryinfo, model }), errorType);
     }
 
     const plan = planAnswer(directive, prompt, body.generationConfig?.maxOutputTokens);
@@ -160,6 +161,7 @@ export async function startFakeGemini(options = {}) {
  * @property {any} [afterText] a frame object to write after the text (error object)
  * @property {string | undefined} blockReason
  * @property {boolean} [finishEach] the finish reason on every chunk, as older models sent it
+ * @property {string} [modelVersion] what the chunks report as `modelVersion` (`version=`)
  */
 
 /**
@@ -186,6 +188,7 @@ function planAnswer(directive, prompt, maxOutputTokens) {
     afterText: undefined,
     blockReason: undefined,
     finishEach: options.finisheach === '1',
+    modelVersion: options.version,
   };
   switch (name) {
     case 'safety':
@@ -236,7 +239,7 @@ function chunkFrame(plan, text, last, sentChars) {
     usageMetadata.candidatesTokenCount = candidates;
     usageMetadata.totalTokenCount = plan.promptTokens + candidates;
   }
-  return { candidates: [candidate], usageMetadata, modelVersion: 'fake-gemini', responseId: 'fake-response' };
+  return { candidates: [candidate], usageMetadata, modelVersion: plan.modelVersion ?? 'fake-gemini', responseId: 'fake-response' };
 }
 
 /**
