@@ -42,7 +42,9 @@ export function upstreamErrorCode(error: GeminiError): UpstreamErrorCode {
 function httpCode(error: GeminiError): UpstreamErrorCode {
   const status = error.status ?? 0;
   if (status === 429) return 'upstream_quota';
-  if (status === 401 || status === 403 || error.reason === 'API_KEY_INVALID') return 'upstream_auth';
+  if (status === 401 || status === 403 || error.reason === 'API_KEY_INVALID' || error.reason === 'ACCESS_TOKEN_TYPE_UNSUPPORTED') {
+    return 'upstream_auth';
+  }
   // The call's only path parameter is the model: a 404 is Gemini not serving it.
   if (status === 404) return 'model_unavailable';
   if (status === 500 || status === 503 || status === 504) return 'upstream_unavailable';

@@ -37,7 +37,7 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'blocked'
-  /** This Worker's own per-client limit (RATE_LIMIT_PER_MINUTE), not Gemini's: see `upstream_quota`. */
+  /** This Worker's own per-client limit (RATE_LIMIT_PER_MINUTE, CHAT_CREATE_PER_MINUTE), not Gemini's: see `upstream_quota`. */
   | 'rate_limited'
   | 'budget_exhausted'
   | 'not_configured'
