@@ -21,7 +21,8 @@
  *   blocked          promptFeedback.blockReason (`reason=…`, default SAFETY), no candidates
  *   http             an HTTP error before streaming (`status=429|500|503|…`). 429 is the 2026
  *                    quota body (Help, QuotaFailure, RetryInfo; "Please retry in Ns." in the
- *                    message): `retry=12.5s` sets the delay, `retryinfo=none` leaves only the
+ *                    message): `retry=12.5s` sets the delay, `limit=N` the quota's value
+ *                    (0: no quota for this model), `retryinfo=none` leaves only the
  *                    Help detail, `retry=none` also drops the hint from the message;
  *                    `reason=API_KEY_INVALID` adds an ErrorInfo detail to other statuses
  *   backend404       404 "Model not found: models/<build>", the alias backend failure

@@ -185,7 +185,7 @@ export async function startFakeGemini(options = {}) {
 
     if (directive.name === 'http') {
       const status = Number(opts.status ?? 500);
-      if (status === 429) return refuse(429, quotaError({ model: answering.id, retry: opts.retry, retryInfo: opts.retryinfo !== 'none' }));
+      if (status === 429) return refuse(429, quotaError({ model: answering.id, retry: opts.retry, retryInfo: opts.retryinfo !== 'none', limit: opts.limit === undefined ? undefined : Number(opts.limit) }));
       return refuse(status, googleError(status, { reason: opts.reason }));
     }
     if (directive.name === 'backend404') {

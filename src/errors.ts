@@ -11,6 +11,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** Waiting and sending the same request again cannot succeed (a quota of zero): clients should not retry. */
+    readonly final = false,
   ) {
     super(message);
   }

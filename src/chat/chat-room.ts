@@ -228,6 +228,7 @@ export class ChatRoom extends DurableObject<Env> {
             requestId,
             chat: this.ctx.id.toString().slice(0, CHAT_PREFIX),
             model,
+            answeredBy: settled.outcome?.model === model ? undefined : settled.outcome?.model,
             ...settled.timings(),
             rowsWritten: settled.rowsWritten,
             status: settled.outcome?.status,

@@ -18,6 +18,7 @@ interface MessageRow extends Record<string, SqlStorageValue> {
   usage: string | null;
   error: string | null;
   sources: string | null;
+  model: string | null;
   created_at: number;
 }
 
@@ -28,6 +29,7 @@ interface MessageRow extends Record<string, SqlStorageValue> {
  * - `turn_frames`: the latest turn's frames in batches (one row per batch, not per frame),
  *   so a cut connection can resume. Older turns' frames are dropped when a turn starts.
  * - 2: `messages.sources`, a grounded answer's sources.
+ * - 3: `messages.model`, the model that answered (Gemini's `modelVersion`).
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE chat (
@@ -54,6 +56,8 @@ const MIGRATIONS: readonly string[] = [
    );`,
   // The pages a grounded answer came from, as JSON [{title, url}].
   `ALTER TABLE messages ADD COLUMN sources TEXT;`,
+  // The model that answered, as Gemini reported it: not always the chat's model (a reroute).
+  `ALTER TABLE messages ADD COLUMN model TEXT;`,
 ];
 
 /**
@@ -131,15 +135,16 @@ export class ChatStore {
 
   finishMessage(
     id: number,
-    outcome: Pick<ChatMessage, 'text' | 'status' | 'finishReason' | 'usage' | 'sources' | 'error'>,
+    outcome: Pick<ChatMessage, 'text' | 'status' | 'finishReason' | 'usage' | 'sources' | 'model' | 'error'>,
   ): void {
     this.write(
-      'UPDATE messages SET text = ?, status = ?, finish_reason = ?, usage = ?, sources = ?, error = ? WHERE id = ?',
+      'UPDATE messages SET text = ?, status = ?, finish_reason = ?, usage = ?, sources = ?, model = ?, error = ? WHERE id = ?',
       outcome.text,
       outcome.status,
       outcome.finishReason ?? null,
       outcome.usage ? JSON.stringify(outcome.usage) : null,
       outcome.sources?.length ? JSON.stringify(outcome.sources) : null,
+      outcome.model ?? null,
       outcome.error ? JSON.stringify(outcome.error) : null,
       id,
     );
@@ -196,6 +201,7 @@ function toMessage(row: MessageRow): ChatMessage {
   if (row.finish_reason) message.finishReason = row.finish_reason;
   if (row.usage) message.usage = JSON.parse(row.usage) as Usage;
   if (row.sources) message.sources = JSON.parse(row.sources) as Source[];
+  if (row.model) message.model = row.model;
   if (row.error) message.error = JSON.parse(row.error) as ChatMessage['error'];
   return message;
 }

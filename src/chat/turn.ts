@@ -69,7 +69,7 @@ export class Turn {
   private discarded = false;
   /** Rows this turn wrote (billing), for the log and the tests. */
   rowsWritten = 0;
-  outcome: { status: MessageStatus; finishReason?: string; code?: ErrorCode; usage?: Usage } | undefined;
+  outcome: { status: MessageStatus; finishReason?: string; code?: ErrorCode; usage?: Usage; model?: string } | undefined;
   private readonly started = Date.now();
   private firstTextAt: number | undefined;
   private markSettled!: () => void;
@@ -228,7 +228,7 @@ export class Turn {
       event.type === 'done' ? 'complete' : event.code === 'cancelled' ? 'cancelled' : 'failed';
     this.outcome =
       event.type === 'done'
-        ? { status, finishReason: event.finishReason, usage: event.usage }
+        ? { status, finishReason: event.finishReason, usage: event.usage, model: event.model }
         : { status, code: event.code };
     const store = this.options.store;
     const before = store.rowsWritten;
@@ -238,7 +238,7 @@ export class Turn {
         text: this.text,
         status,
         ...(event.type === 'done'
-          ? { finishReason: event.finishReason, usage: event.usage, sources: event.sources }
+          ? { finishReason: event.finishReason, usage: event.usage, sources: event.sources, model: event.model }
           : { error: { code: event.code, message: event.message } }),
       });
       store.setLastEventId(frame[0]);

@@ -12,6 +12,15 @@ interface InStreamError {
   error?: { code?: number; message?: string; status?: string };
 }
 
+/** Fields of a chunk the SDK's 0.24.1 types lack (its per-chunk iterator passes them through). */
+interface ChunkExtras {
+  /** The model that answered, e.g. `gemini-3.5-flash-lite` for a call to a rerouted `gemini-2.5-flash`. */
+  modelVersion?: string;
+}
+
+/** Usage counts newer than the SDK's types. */
+type FullUsageMetadata = UsageMetadata & { thoughtsTokenCount?: number; toolUsePromptTokenCount?: number };
+
 /**
  * Turns Gemini's chunks into chat events: a `text` event per chunk that has
  * text, then exactly one terminal event — `done` with the last finish reason
@@ -29,6 +38,8 @@ interface InStreamError {
 export class ChunkNormalizer {
   private finishReason: string | undefined;
   private usage: UsageMetadata | undefined;
+  /** The last `modelVersion` Gemini reported. */
+  private model: string | undefined;
   /** Grounding sources by URL, in the order Gemini first named them. */
   private sources: Map<string, Source> | undefined;
 
@@ -45,6 +56,10 @@ export class ChunkNormalizer {
     if (problem) return toErrorEvent(problem);
     const chunk = item as GenerateContentResponse;
     if (chunk.usageMetadata) this.usage = chunk.usageMetadata;
+    // A field read per chunk, no copy: the hot path stays allocation-free.
+    const model = (chunk as ChunkExtras).modelVersion;
+    // Checked: a non-string here would make the `done` frame one that clients refuse.
+    if (typeof model === 'string' && model) this.model = model;
     const candidate = chunk.candidates?.[0];
     const text = candidate ? partsText(candidate.content?.parts) : '';
     this.meter?.note(chunk.usageMetadata, text.length);
@@ -61,6 +76,7 @@ export class ChunkNormalizer {
     if (this.finishReason) {
       const done: DoneEvent = { type: 'done', finishReason: this.finishReason, usage: toUsage(this.usage) };
       if (this.sources) done.sources = [...this.sources.values()];
+      if (this.model) done.model = this.model;
       return done;
     }
     return toErrorEvent(
@@ -114,7 +130,7 @@ function partText(part: Part & { thought?: boolean }): string {
   return !part.thought && typeof part.text === 'string' ? part.text : '';
 }
 
-function toUsage(metadata: (UsageMetadata & { thoughtsTokenCount?: number }) | undefined): Usage {
+function toUsage(metadata: FullUsageMetadata | undefined): Usage {
   const usage: Usage = {
     promptTokenCount: metadata?.promptTokenCount ?? 0,
     candidatesTokenCount: metadata?.candidatesTokenCount ?? 0,
@@ -122,5 +138,6 @@ function toUsage(metadata: (UsageMetadata & { thoughtsTokenCount?: number }) | u
   };
   if (metadata?.thoughtsTokenCount) usage.thoughtsTokenCount = metadata.thoughtsTokenCount;
   if (metadata?.cachedContentTokenCount) usage.cachedContentTokenCount = metadata.cachedContentTokenCount;
+  if (metadata?.toolUsePromptTokenCount) usage.toolUsePromptTokenCount = metadata.toolUsePromptTokenCount;
   return usage;
 }

@@ -4,8 +4,10 @@ import type { GeminiError } from './gemini-error';
 
 /** The HTTP status of each upstream error code, when it is known before the first frame. */
 export const UPSTREAM_STATUS = {
-  rate_limited: 429,
+  // Gemini's quota for the Worker's key, not our own per-client limit (`rate_limited`, src/limits).
+  upstream_quota: 429,
   blocked: 422,
+  model_unavailable: 502,
   upstream_auth: 502,
   upstream_error: 502,
   upstream_malformed: 502,
@@ -39,18 +41,29 @@ export function upstreamErrorCode(error: GeminiError): UpstreamErrorCode {
 
 function httpCode(error: GeminiError): UpstreamErrorCode {
   const status = error.status ?? 0;
-  if (status === 429) return 'rate_limited';
-  if (status === 401 || status === 403 || error.reason === 'API_KEY_INVALID') return 'upstream_auth';
+  if (status === 429) return 'upstream_quota';
+  if (status === 401 || status === 403 || error.reason === 'API_KEY_INVALID' || error.reason === 'ACCESS_TOKEN_TYPE_UNSUPPORTED') {
+    return 'upstream_auth';
+  }
+  // The call's only path parameter is the model: a 404 is Gemini not serving it.
+  if (status === 404) return 'model_unavailable';
   if (status === 500 || status === 503 || status === 504) return 'upstream_unavailable';
   return 'upstream_error';
 }
 
-/** The HTTP error for a failure known before the first frame. */
+/** Failures the same request meets again however long one waits: the operator has to act. */
+const FINAL_CODES: ReadonlySet<UpstreamErrorCode> = new Set(['upstream_auth', 'model_unavailable']);
+
+/**
+ * The HTTP error for a failure known before the first frame. `Retry-After`
+ * is Gemini's wait, except for a quota of zero, which no wait refills.
+ */
 export function toApiError(error: GeminiError): ApiError {
   const code = upstreamErrorCode(error);
   const headers: Record<string, string> = {};
-  if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
-  return new ApiError(UPSTREAM_STATUS[code], code, error.message, headers);
+  if (error.retryAfterSeconds !== undefined && !error.noQuota) headers['Retry-After'] = String(error.retryAfterSeconds);
+  const final = error.noQuota === true || FINAL_CODES.has(code);
+  return new ApiError(UPSTREAM_STATUS[code], code, error.message, headers, final);
 }
 
 /** The terminal `error` frame for a failure after the first frame. */

@@ -10,6 +10,7 @@ import {
 import type { ChatEvent } from '../protocol/events';
 import { ChunkNormalizer, chunkProblem } from './chunk-normalizer';
 import { GeminiError } from './gemini-error';
+import { replacementFor } from './models';
 import type { UsageMeter } from './usage-meter';
 
 /**
@@ -86,7 +87,7 @@ export async function openGeminiStream(
     silence.stop();
     signal?.removeEventListener('abort', onClientAbort);
   };
-  const fail = (error: unknown) => redact(toGeminiError(error, controller.signal), settings.apiKey);
+  const fail = (error: unknown) => redact(toGeminiError(error, controller.signal, call.model), settings.apiKey);
 
   let iterator: AsyncIterator<GenerateContentResponse>;
   let first: GenerateContentResponse;
@@ -269,11 +270,11 @@ class SilenceWatch {
 }
 
 /** Maps whatever the SDK threw to a {@link GeminiError} with a message safe for clients. */
-function toGeminiError(error: unknown, signal: AbortSignal): GeminiError {
+function toGeminiError(error: unknown, signal: AbortSignal, model: string): GeminiError {
   if (error instanceof GeminiError) return error;
   // Our own abort (timeout or client gone) surfaces as an SDK abort or read error.
   if (signal.aborted && signal.reason instanceof GeminiError) return signal.reason;
-  if (error instanceof GoogleGenerativeAIFetchError) return fromFetchError(error);
+  if (error instanceof GoogleGenerativeAIFetchError) return fromFetchError(error, model);
   if (error instanceof GoogleGenerativeAIAbortError) {
     return new GeminiError('aborted', 'The call to Gemini was aborted', { cause: error });
   }
@@ -299,30 +300,63 @@ interface ErrorDetail {
   retryDelay?: string;
 }
 
-function fromFetchError(error: GoogleGenerativeAIFetchError): GeminiError {
+/** "Please retry in 7.967587226s." at the end of Gemini's 429 message (2026), when RetryInfo is missing. */
+const RETRY_IN = /Please retry in (\d+(?:\.\d+)?)s\b/;
+/** "…, limit: 0, model: …" in a 429 message: the project has no quota at all for the model (a paid-only model on the free tier). */
+const LIMIT_ZERO = /\blimit: 0(?![\d.])/;
+
+/**
+ * An HTTP error from Gemini, in our words. Google's message (inside the
+ * SDK's) is read for two facts only, never passed on: the wait it asks for,
+ * and a quota of zero.
+ */
+function fromFetchError(error: GoogleGenerativeAIFetchError, model: string): GeminiError {
   const status = error.status ?? 0;
   const details = (Array.isArray(error.errorDetails) ? error.errorDetails : []) as ErrorDetail[];
-  const retryDelay = details.find((d) => d['@type']?.endsWith('RetryInfo'))?.retryDelay;
   const reason = details.find((d) => d.reason)?.reason;
-  const retryAfterSeconds = retryDelay ? Math.ceil(Number.parseFloat(retryDelay)) : undefined;
-  return new GeminiError('http', httpMessage(status, error.statusText, reason), {
-    status,
-    statusText: error.statusText,
-    reason,
-    retryAfterSeconds: Number.isFinite(retryAfterSeconds) ? retryAfterSeconds : undefined,
-    cause: error,
-  });
+  let retryAfterSeconds: number | undefined;
+  let noQuota = false;
+  if (status === 429) {
+    const delay = details.find((d) => d['@type']?.endsWith('RetryInfo'))?.retryDelay ?? RETRY_IN.exec(error.message)?.[1];
+    const seconds = delay === undefined ? Number.NaN : Math.ceil(Number.parseFloat(delay));
+    if (Number.isFinite(seconds) && seconds >= 0) retryAfterSeconds = seconds;
+    noQuota = LIMIT_ZERO.test(error.message);
+  }
+  const facts = { status, statusText: error.statusText, reason, model, retryAfterSeconds, noQuota };
+  return new GeminiError('http', httpMessage(facts), { ...facts, noQuota: noQuota || undefined, cause: error });
+}
+
+interface HttpFacts {
+  status: number;
+  statusText?: string;
+  reason?: string;
+  model: string;
+  retryAfterSeconds?: number;
+  noQuota: boolean;
 }
 
 /**
  * Our own words for an upstream HTTP failure, never Google's: its messages can
- * carry request details (the project, the quota, the key's prefix).
+ * carry request details (the project, the quota, the key's prefix). Each says
+ * what the operator can do about it.
  */
-export function httpMessage(status: number, statusText?: string, reason?: string): string {
+function httpMessage({ status, statusText, reason, model, retryAfterSeconds, noQuota }: HttpFacts): string {
   const label = `${status}${statusText ? ` ${statusText}` : ''}`;
-  if (status === 429) return `Gemini's quota is exhausted (${label}); try again later`;
+  if (status === 429) {
+    if (noQuota) {
+      return `Gemini gives this key's project no quota for the model "${model}" (${label}): the free tier does not cover it; enable billing for the project, or use another model`;
+    }
+    const wait = retryAfterSeconds === undefined ? 'try again later' : `try again in ${retryAfterSeconds} s`;
+    return `Gemini's quota for this key is used up (${label}); ${wait}`;
+  }
+  if (reason === 'ACCESS_TOKEN_TYPE_UNSUPPORTED') {
+    return `Gemini refused the Worker's key (${label}): it is a standard API key, which Gemini no longer accepts (since September 2026); create an auth key in Google AI Studio (aistudio.google.com/apikey) and set it with wrangler secret put GEMINI_API_KEY`;
+  }
   if (status === 401 || status === 403 || reason === 'API_KEY_INVALID') return `Gemini refused the Worker's credentials (${label})`;
-  if (status === 404) return `Gemini does not serve this model (${label})`;
+  if (status === 404) {
+    const replacement = replacementFor(model);
+    return `Gemini does not serve the model "${model}" to this key (${label})${replacement ? `; use ${replacement}` : ''}`;
+  }
   if (status >= 500) return `Gemini is unavailable (${label}); try again later`;
   return `Gemini refused the request (${label})`;
 }
@@ -330,11 +364,5 @@ export function httpMessage(status: number, statusText?: string, reason?: string
 /** No message leaves the Worker with the key in it, whatever upstream echoed. */
 function redact(error: GeminiError, apiKey: string): GeminiError {
   if (!apiKey || !error.message.includes(apiKey)) return error;
-  return new GeminiError(error.kind, error.message.split(apiKey).join('[redacted]'), {
-    status: error.status,
-    statusText: error.statusText,
-    code: error.code,
-    retryAfterSeconds: error.retryAfterSeconds,
-    reason: error.reason,
-  });
+  return new GeminiError(error.kind, error.message.split(apiKey).join('[redacted]'), error.details());
 }

@@ -18,10 +18,14 @@ export interface GeminiErrorDetails {
   statusText?: string;
   /** For `stream` errors: which way the stream failed. */
   code?: Extract<ErrorCode, 'upstream_malformed' | 'upstream_disconnected' | 'upstream_incomplete'>;
-  /** Seconds Gemini asked us to wait (429 RetryInfo). */
+  /** Seconds Gemini asked us to wait (429: RetryInfo, or "Please retry in N s." in its message). */
   retryAfterSeconds?: number;
-  /** ErrorInfo reason (API_KEY_INVALID) or blockReason (SAFETY). */
+  /** ErrorInfo reason (API_KEY_INVALID, ACCESS_TOKEN_TYPE_UNSUPPORTED) or blockReason (SAFETY). */
   reason?: string;
+  /** The model the call named, for messages and the log (set by the adapter). */
+  model?: string;
+  /** 429 only: Gemini gives the key's project no quota at all for the model (`limit: 0`): waiting will not help. */
+  noQuota?: boolean;
   cause?: unknown;
 }
 
@@ -33,6 +37,8 @@ export class GeminiError extends Error {
   readonly code?: GeminiErrorDetails['code'];
   readonly retryAfterSeconds?: number;
   readonly reason?: string;
+  readonly model?: string;
+  readonly noQuota?: boolean;
 
   constructor(
     readonly kind: GeminiErrorKind,
@@ -45,5 +51,13 @@ export class GeminiError extends Error {
     this.code = details.code;
     this.retryAfterSeconds = details.retryAfterSeconds;
     this.reason = details.reason;
+    this.model = details.model;
+    this.noQuota = details.noQuota;
+  }
+
+  /** Its details without the cause (which may hold upstream text), to make a copy with another message. */
+  details(): GeminiErrorDetails {
+    const { status, statusText, code, retryAfterSeconds, reason, model, noQuota } = this;
+    return { status, statusText, code, retryAfterSeconds, reason, model, noQuota };
   }
 }

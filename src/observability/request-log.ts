@@ -1,4 +1,4 @@
-import type { ChatEvent, ErrorCode, Usage } from '../protocol/events';
+import type { ChatEvent, DoneEvent, ErrorCode, Usage } from '../protocol/events';
 
 /** How much of a chat id a log line shows. */
 export const CHAT_PREFIX = 8;
@@ -14,7 +14,10 @@ export class RequestLog {
   route = 'unmatched';
   /** The chat's id prefix, on /api/chats/:id routes. */
   chat?: string;
+  /** The model the request asked for. */
   model?: string;
+  /** The model that answered, when Gemini reported another one (a reroute). */
+  answeredBy?: string;
   finishReason?: string;
   errorCode?: ErrorCode;
   usage?: Usage;
@@ -36,13 +39,16 @@ export class RequestLog {
    */
   observe(event: ChatEvent): void {
     if (event.type === 'text') return this.firstToken();
-    if (event.type === 'done') {
-      this.finishReason = event.finishReason;
-      this.usage = event.usage;
-    } else {
-      this.errorCode = event.code;
-    }
+    if (event.type === 'done') this.done(event);
+    else this.errorCode = event.code;
     this.write(200);
+  }
+
+  /** Notes how the answer ended, and which model gave it when that is not the one asked for. */
+  done(event: DoneEvent): void {
+    this.finishReason = event.finishReason;
+    this.usage = event.usage;
+    if (event.model !== undefined && event.model !== this.model) this.answeredBy = event.model;
   }
 
   /** The stream was cancelled before its terminal event (the client left). */
@@ -64,6 +70,7 @@ export class RequestLog {
         chat: this.chat,
         status,
         model: this.model,
+        answeredBy: this.answeredBy,
         ttftMs: this.firstTokenMs,
         durationMs: Date.now() - this.started,
         usage: this.usage,

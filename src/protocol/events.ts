@@ -7,9 +7,10 @@
  * data: {"text":"Hel"}
  *
  * event: done
- * data: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":7,"candidatesTokenCount":3,"totalTokenCount":10}}
+ * data: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":7,"candidatesTokenCount":3,"totalTokenCount":10},"model":"gemini-3.8-flash"}
  * ```
- * (`done` carries `"sources":[{"title","url"}]` too when Gemini grounded the answer)
+ * (`done` carries `"sources":[{"title","url"}]` too when Gemini grounded the answer,
+ * and `"model"` when Gemini named the model that answered)
  * or, instead of `done`, `event: error` / `data: {"error":{"code":"…","message":"…"}}`.
  */
 
@@ -22,6 +23,8 @@ export interface Usage {
   thoughtsTokenCount?: number;
   /** Prompt tokens served from Gemini's context cache, when reported. */
   cachedContentTokenCount?: number;
+  /** Tokens of tool-use prompts (the results of Gemini's own tools, such as Google Search), when reported. */
+  toolUsePromptTokenCount?: number;
 }
 
 /** Stable, snake_case error codes. Clients may switch on them. */
@@ -34,12 +37,18 @@ export type ErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'blocked'
+  /** This Worker's own per-client limit (RATE_LIMIT_PER_MINUTE, CHAT_CREATE_PER_MINUTE), not Gemini's: see `upstream_quota`. */
   | 'rate_limited'
   | 'budget_exhausted'
   | 'not_configured'
   | 'config_invalid'
   | 'upstream_error'
+  /** Gemini refused the Worker's key (401/403, an invalid or a standard key). */
   | 'upstream_auth'
+  /** Gemini's quota for the Worker's key is used up (its 429), or the key's project has none for the model. */
+  | 'upstream_quota'
+  /** Gemini does not serve the model to this key (its 404): the message names the model and, when known, its replacement. */
+  | 'model_unavailable'
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'upstream_malformed'
@@ -68,8 +77,10 @@ export type TextEvent = { type: 'text'; text: string };
 /**
  * `finishReason` is passed through as Gemini gave it: STOP, MAX_TOKENS, SAFETY, RECITATION, or newer values.
  * `sources`, only when Gemini grounded the answer: the pages, deduplicated, in Gemini's order.
+ * `model`, when Gemini reported it (`modelVersion`): the model that actually answered, which differs
+ * from the one asked for when Gemini reroutes a name (an alias, a retired model served by its successor).
  */
-export type DoneEvent = { type: 'done'; finishReason: string; usage: Usage; sources?: Source[] };
+export type DoneEvent = { type: 'done'; finishReason: string; usage: Usage; sources?: Source[]; model?: string };
 export type ErrorEvent = { type: 'error'; code: ErrorCode; message: string };
 
 /** Gemini's finish reasons for an answer a safety or policy filter stopped (images included). */
@@ -96,12 +107,12 @@ export function eventData(event: ChatEvent): string {
   switch (event.type) {
     case 'text':
       return JSON.stringify({ text: event.text });
-    case 'done':
-      return JSON.stringify(
-        event.sources?.length
-          ? { done: true, finishReason: event.finishReason, usage: event.usage, sources: event.sources }
-          : { done: true, finishReason: event.finishReason, usage: event.usage },
-      );
+    case 'done': {
+      const data: Record<string, unknown> = { done: true, finishReason: event.finishReason, usage: event.usage };
+      if (event.sources?.length) data.sources = event.sources;
+      if (event.model !== undefined) data.model = event.model;
+      return JSON.stringify(data);
+    }
     case 'error':
       return JSON.stringify({ error: { code: event.code, message: event.message } });
   }
@@ -124,11 +135,14 @@ export function parseEventData(data: string, name?: string): ChatEvent | null {
   if (typeof value.text === 'string') {
     event = { type: 'text', text: value.text };
   } else if (value.done === true && typeof value.finishReason === 'string' && isUsage(value.usage)) {
-    const sources = value.sources;
+    const { sources, model } = value;
     if (sources !== undefined && !isSourceList(sources)) return null;
-    event = sources?.length
-      ? { type: 'done', finishReason: value.finishReason, usage: value.usage, sources }
-      : { type: 'done', finishReason: value.finishReason, usage: value.usage };
+    // Older Workers send no model; when there is one, it is a string.
+    if (model !== undefined && typeof model !== 'string') return null;
+    const done: DoneEvent = { type: 'done', finishReason: value.finishReason, usage: value.usage };
+    if (sources?.length) done.sources = sources;
+    if (model !== undefined) done.model = model;
+    event = done;
   } else if (isRecord(value.error) && typeof value.error.code === 'string' && typeof value.error.message === 'string') {
     // A newer Worker may send codes this client does not know: they pass through as they are.
     event = { type: 'error', code: value.error.code as ErrorCode, message: value.error.message };
@@ -138,7 +152,7 @@ export function parseEventData(data: string, name?: string): ChatEvent | null {
 }
 
 const USAGE_COUNTS = ['promptTokenCount', 'candidatesTokenCount', 'totalTokenCount'] as const;
-const OPTIONAL_USAGE_COUNTS = ['thoughtsTokenCount', 'cachedContentTokenCount'] as const;
+const OPTIONAL_USAGE_COUNTS = ['thoughtsTokenCount', 'cachedContentTokenCount', 'toolUsePromptTokenCount'] as const;
 
 function isUsage(value: unknown): value is Usage {
   if (!isRecord(value)) return false;

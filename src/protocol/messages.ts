@@ -49,6 +49,8 @@ export interface ChatMessage {
   usage?: Usage;
   /** The pages a grounded answer came from. */
   sources?: Source[];
+  /** A model message: the model that answered, when Gemini reported it (as `done.model`). */
+  model?: string;
   error?: { code: ErrorCode; message: string };
   createdAt: string;
 }

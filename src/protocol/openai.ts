@@ -28,11 +28,15 @@ export interface CompletionUsage {
   completion_tokens_details?: { reasoning_tokens: number };
 }
 
-/** Gemini's token counts in OpenAI's terms. */
+/**
+ * Gemini's token counts in OpenAI's terms. Tool-use prompt tokens (the results
+ * of Gemini's own tools, such as Search) are input: they count as prompt tokens,
+ * so that prompt and completion add up to the total, as OpenAI's do.
+ */
 export function usageOf(usage: Usage): CompletionUsage {
   const reasoning = usage.thoughtsTokenCount ?? 0;
   const result: CompletionUsage = {
-    prompt_tokens: usage.promptTokenCount,
+    prompt_tokens: usage.promptTokenCount + (usage.toolUsePromptTokenCount ?? 0),
     completion_tokens: usage.candidatesTokenCount + reasoning,
     total_tokens: usage.totalTokenCount,
   };
@@ -102,7 +106,10 @@ const OPENAI_CODES: Partial<Record<ErrorCode, string>> = {
   blocked: 'content_filter',
   not_found: 'unknown_url',
   rate_limited: 'rate_limit_exceeded',
+  // Gemini's quota for the Worker's key: to the caller, a rate limit like ours (429, honour Retry-After).
+  upstream_quota: 'rate_limit_exceeded',
   budget_exhausted: 'insufficient_quota',
+  model_unavailable: 'model_not_found',
 };
 
 /**
@@ -116,6 +123,6 @@ export function openAiError(status: number, code: ErrorCode, message: string, pa
 /** As OpenAI types them: a bad key is an `invalid_request_error` too (code `invalid_api_key`). */
 function errorType(status: number, code: ErrorCode): OpenAiErrorType {
   if (code === 'budget_exhausted') return 'insufficient_quota';
-  if (code === 'rate_limited') return 'requests';
+  if (code === 'rate_limited' || code === 'upstream_quota') return 'requests';
   return status >= 500 ? 'server_error' : 'invalid_request_error';
 }

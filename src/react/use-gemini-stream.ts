@@ -36,6 +36,11 @@ export interface UseGeminiStreamResult {
   finishReason: string | null;
   /** Token usage once the answer is done. */
   usage: Usage | null;
+  /**
+   * The model that answered, once the answer is done, when the Worker reports it: Gemini's
+   * `modelVersion`, which differs from the model asked for when Gemini reroutes it.
+   */
+  model: string | null;
   /** Stops the answer now: the connection closes and Gemini is aborted (with `chatId`, the turn is cancelled). */
   stop: () => void;
   /** The stored chat in use, with `chatId`, once opened. */
@@ -48,9 +53,10 @@ interface State {
   error: StreamError | null;
   finishReason: string | null;
   usage: Usage | null;
+  model: string | null;
 }
 
-const IDLE: State = { isStreaming: false, streamedText: '', error: null, finishReason: null, usage: null };
+const IDLE: State = { isStreaming: false, streamedText: '', error: null, finishReason: null, usage: null, model: null };
 
 /**
  * Streams Gemini answers from a gemini-edge Worker into React state.
@@ -129,7 +135,7 @@ export function useGeminiStream({ endpoint, chatId, fetch }: UseGeminiStreamOpti
             text += event.text;
             update({ streamedText: text });
           } else if (event.type === 'done') {
-            update({ finishReason: event.finishReason, usage: event.usage });
+            update({ finishReason: event.finishReason, usage: event.usage, model: event.model ?? null });
           } else {
             const { code, message, status, retryAfter } = event;
             update({ error: { code, message, ...(status === undefined ? {} : { status }), ...(retryAfter === undefined ? {} : { retryAfter }) } });

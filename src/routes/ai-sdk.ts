@@ -83,6 +83,7 @@ function toUiMessage(message: ChatMessage): StoredUiMessage {
       status: message.status,
       ...(message.usage ? { usage: message.usage } : {}),
       ...(message.finishReason ? { finishReason: message.finishReason, uiFinishReason: uiFinishReason(message.finishReason) } : {}),
+      ...(message.model ? { model: message.model } : {}),
       ...(message.error ? { error: message.error } : {}),
     };
   }

@@ -55,6 +55,8 @@ export interface ChatAnswer {
   usage: Usage;
   /** When Gemini grounded the answer: the pages, as in the stream's `done`. */
   sources?: Source[];
+  /** The model that answered, when Gemini reported it, as in the stream's `done`. */
+  model?: string;
 }
 
 chatRoutes.post('/api/chat', async (c) => {
@@ -82,10 +84,10 @@ export async function readAnswer(log: RequestLog, events: ChatEvents): Promise<C
       log.firstToken();
       pieces.push(event.text);
     } else if (event.type === 'done') {
-      log.finishReason = event.finishReason;
-      log.usage = event.usage;
+      log.done(event);
       const answer: ChatAnswer = { text: pieces.join(''), finishReason: event.finishReason, usage: event.usage };
       if (event.sources) answer.sources = event.sources;
+      if (event.model !== undefined) answer.model = event.model;
       return answer;
     } else {
       // Nothing has been sent yet, so a failure mid-answer is still an HTTP error.

@@ -8,9 +8,11 @@ import type { ErrorCode } from '../protocol/events';
 /**
  * Statuses that differ from the native API's, so that the `openai` client
  * raises the class its users catch: a blocked prompt is a 400 (with code
- * `content_filter`, as Azure OpenAI answers a filtered prompt), not a 422.
+ * `content_filter`, as Azure OpenAI answers a filtered prompt), not a 422; a
+ * model Gemini does not serve is a 404 `model_not_found` (`NotFoundError`, as
+ * OpenAI answers an unknown model), not a 502.
  */
-const STATUS: Partial<Record<ErrorCode, number>> = { blocked: 400 };
+const STATUS: Partial<Record<ErrorCode, number>> = { blocked: 400, model_unavailable: 404 };
 
 /**
  * `onError` of the `/v1/*` routes: every error in OpenAI's shape
@@ -24,8 +26,8 @@ export function openAiErrorResponse(error: Error, c: Context<AppEnv>): Response 
     return respond(c, 500, 'internal_error', 'internal error');
   }
   const headers = { ...error.headers };
-  // A spent daily budget will not come back in the client's retry window: tell it not to retry.
-  if (error.code === 'budget_exhausted') headers['x-should-retry'] = 'false';
+  // A spent daily budget, or a Gemini quota of zero, will not come back in the client's retry window: tell it not to retry.
+  if (error.code === 'budget_exhausted' || error.final) headers['x-should-retry'] = 'false';
   const param = error instanceof ParamError ? error.param : null;
   const code = error instanceof ParamError ? error.openAiCode : undefined;
   return respond(c, STATUS[error.code] ?? error.status, error.code, error.message, headers, param, code);

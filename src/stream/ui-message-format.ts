@@ -14,10 +14,14 @@ export function uiFinishReason(finishReason: string): UiFinishReason {
   return isFilteredFinish(finishReason) ? 'content-filter' : 'other';
 }
 
-/** What `finish` carries as the message's metadata: the turn's token usage and Gemini's own finish reason. */
+/**
+ * What `finish` carries as the message's metadata: the turn's token usage,
+ * Gemini's own finish reason and, when Gemini reported it, the model that answered.
+ */
 export interface UiMessageMetadata {
   usage: Usage;
   finishReason: string;
+  model?: string;
 }
 
 /** The one text part of an answer (a Gemini answer is one run of text). */
@@ -72,5 +76,6 @@ function finishFrames(event: DoneEvent): string {
     frames += dataFrame({ type: 'source-url', sourceId: `source-${i}`, url: source.url, title: source.title });
   });
   const messageMetadata: UiMessageMetadata = { usage: event.usage, finishReason: event.finishReason };
+  if (event.model !== undefined) messageMetadata.model = event.model;
   return frames + dataFrame({ type: 'finish', finishReason: uiFinishReason(event.finishReason), messageMetadata });
 }

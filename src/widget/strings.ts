@@ -54,7 +54,9 @@ export function errorText(strings: Strings, code: string, message: string): stri
   switch (code) {
     case 'origin_not_allowed':
       return strings.notAllowed;
+    // Ours or Gemini's, a visitor can only wait.
     case 'rate_limited':
+    case 'upstream_quota':
       return strings.rateLimited;
     case 'budget_exhausted':
       return strings.budget;
@@ -68,6 +70,7 @@ export function errorText(strings: Strings, code: string, message: string): stri
     case 'upstream_timeout':
     case 'upstream_error':
     case 'upstream_auth':
+    case 'model_unavailable':
     case 'upstream_malformed':
     case 'upstream_disconnected':
     case 'upstream_incomplete':

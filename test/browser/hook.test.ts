@@ -100,6 +100,7 @@ interface View {
   last: string;
   finish: string;
   usage: string;
+  model: string;
   error: string;
   chat: string;
 }
@@ -108,7 +109,7 @@ interface View {
 function view(): Promise<View> {
   return page.evaluate(() => {
     const read = (id: string) => document.querySelector(`[data-testid="${id}"]`)!.textContent!;
-    return { streaming: read('streaming'), text: read('text'), last: read('last'), finish: read('finish'), usage: read('usage'), error: read('error'), chat: read('chat') };
+    return { streaming: read('streaming'), text: read('text'), last: read('last'), finish: read('finish'), usage: read('usage'), model: read('model'), error: read('error'), chat: read('chat') };
   });
 }
 
@@ -141,20 +142,20 @@ describe('the packed package', () => {
 });
 
 describe('useGeminiStream in Chromium', () => {
-  it('streams into streamedText piece by piece, isStreaming until done, then the finish reason and usage', async () => {
+  it('streams into streamedText piece by piece, isStreaming until done, then the finish reason, usage and answering model', async () => {
     await open(dev.url);
     const tag = uniqueTag();
-    await send(`Tell me [fake:reply chunks=30 delay=40 tag=${tag}]`);
+    await send(`Tell me [fake:reply chunks=30 delay=40 version=gemini-3.5-flash-lite tag=${tag}]`);
     await untilText();
     const partial = await view();
     await untilIdle();
     const final = await view();
     const [record] = await fakeRecords(dev.fakeUrl!, tag);
 
-    expect(partial).toMatchObject({ streaming: 'true', finish: '', last: '' });
+    expect(partial).toMatchObject({ streaming: 'true', finish: '', last: '', model: '' });
     expect(partial.text.length).toBeLessThan(record.sentText.length);
     expect(record.sentText.startsWith(partial.text)).toBe(true);
-    expect(final).toMatchObject({ streaming: 'false', text: record.sentText, finish: 'STOP', last: 'done', error: '' });
+    expect(final).toMatchObject({ streaming: 'false', text: record.sentText, finish: 'STOP', last: 'done', error: '', model: 'gemini-3.5-flash-lite' });
     expect(Number(final.usage)).toBeGreaterThan(0);
     expect(errors).toEqual([]);
   });
@@ -207,7 +208,7 @@ describe('useGeminiStream in Chromium', () => {
     await open(dev.url);
     await send('[fake:http status=429 retry=3s]');
     await untilIdle();
-    expect(await view()).toMatchObject({ streaming: 'false', text: '', error: 'rate_limited 429', last: 'error' });
+    expect(await view()).toMatchObject({ streaming: 'false', text: '', error: 'upstream_quota 429', last: 'error', model: '' });
     // Chromium's own line for the 429 response; the app logs nothing.
     expect(errors.filter((line) => !/status of 429/.test(line))).toEqual([]);
   });

@@ -186,13 +186,13 @@ describe('useChat against /api/ai-sdk/chat, from a page of another origin', () =
     expect(errors.filter((line) => !/ERR_|aborted|Failed to fetch/i.test(line))).toEqual([]);
   });
 
-  it('an upstream 429 sets error, with the Worker\'s JSON error as its message', async () => {
+  it('an upstream 429 sets error, with the Worker\'s JSON error (upstream_quota) as its message', async () => {
     const chat = newChatId();
     await open(chat);
     await send('[fake:http status=429 retry=3s]');
     await untilStatus('error');
     const error = JSON.parse(await read('error')) as { error: { code: string } };
-    expect(error.error.code).toBe('rate_limited');
+    expect(error.error.code).toBe('upstream_quota');
     expect(await read('text')).toBe('');
     expect(errors.filter((line) => !/status of 429/.test(line))).toEqual([]);
   });

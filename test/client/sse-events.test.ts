@@ -96,6 +96,8 @@ describe('parseEventStream', () => {
     ['usage with a negative count', 'event: done\ndata: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":-1,"candidatesTokenCount":0,"totalTokenCount":0}}\n\n'],
     ['an error without a message', 'event: error\ndata: {"error":{"code":"x"}}\n\n'],
     ['sources that are not a list of {title, url}', 'event: done\ndata: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":1,"candidatesTokenCount":1,"totalTokenCount":2},"sources":[{"title":"a"}]}\n\n'],
+    ['a model that is not a string', 'event: done\ndata: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":1,"candidatesTokenCount":1,"totalTokenCount":2},"model":42}\n\n'],
+    ['a toolUsePromptTokenCount that is not a count', 'event: done\ndata: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":1,"candidatesTokenCount":1,"totalTokenCount":2,"toolUsePromptTokenCount":"300"}}\n\n'],
     ['an event name that disagrees with the data', 'event: done\ndata: {"text":"a"}\n\n'],
     ['an unknown shape', 'data: {"hello":"world"}\n\n'],
   ])('ends with invalid_response on %s', async (_, wire) => {
@@ -110,6 +112,18 @@ describe('parseEventStream', () => {
     const sources = [{ title: 'example.com', url: 'https://example.com/a' }];
     const events = await parseText(`event: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage: USAGE, sources })}\n\n`);
     expect(events).toStrictEqual([{ type: 'done', finishReason: 'STOP', usage: USAGE, sources }]);
+  });
+
+  it('reads the answering model and toolUsePromptTokenCount from a done event', async () => {
+    const usage = { ...USAGE, toolUsePromptTokenCount: 300 };
+    const events = await parseText(`event: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage, model: 'gemini-3.5-flash-lite' })}\n\n`);
+    expect(events).toStrictEqual([{ type: 'done', finishReason: 'STOP', usage, model: 'gemini-3.5-flash-lite' }]);
+  });
+
+  it('reads a done event without a model (an older Worker) as before', async () => {
+    const events = await parseText(`event: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage: USAGE })}\n\n`);
+    expect(events).toStrictEqual([{ type: 'done', finishReason: 'STOP', usage: USAGE }]);
+    expect(Object.keys(events[0]!)).not.toContain('model');
   });
 
   it('ignores an id that is not a whole number', async () => {

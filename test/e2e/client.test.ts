@@ -78,7 +78,12 @@ describe('streamChat', () => {
 
   it('reports a refusal before the stream as one error event with status and Retry-After', async () => {
     const events = await collect(streamChat({ endpoint: dev.url, message: '[fake:http status=429 retry=7s]' }));
-    expect(events).toStrictEqual([{ type: 'error', code: 'rate_limited', message: expect.stringContaining('429'), status: 429, retryAfter: 7 }]);
+    expect(events).toStrictEqual([{ type: 'error', code: 'upstream_quota', message: expect.stringContaining('429'), status: 429, retryAfter: 7 }]);
+  });
+
+  it('carries the model Gemini reports as answering in done', async () => {
+    const events = await collect(streamChat({ endpoint: dev.url, message: 'Hi [fake:reply chunks=2 version=gemini-3.5-flash-lite]' }));
+    expect(expectOneTerminal(events)).toMatchObject({ type: 'done', finishReason: 'STOP', model: 'gemini-3.5-flash-lite' });
   });
 
   it('reports invalid input as an error event with the Worker message', async () => {

@@ -179,6 +179,25 @@ describe('errors, as the openai client’s classes', () => {
     expect((error as RateLimitError).headers.get('retry-after')).toBe('3');
   });
 
+  it('RateLimitError with Retry-After from Gemini’s "Please retry in" when its 429 has no RetryInfo', async () => {
+    const error = await thrown(() =>
+      client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: prompt('[fake:http status=429 retryinfo=0 retryin=4.31]').content }] }),
+    );
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(error).toMatchObject({ status: 429, type: 'requests', code: 'rate_limit_exceeded' });
+    expect((error as RateLimitError).headers.get('retry-after')).toBe('5');
+    expect((error as RateLimitError).message).toMatch(/try again in 5 s$/);
+  });
+
+  it('RateLimitError that a retrying client does not retry when the project has no quota for the model (limit: 0)', async () => {
+    const retrying = new OpenAI({ baseURL: `${dev.url}/v1`, apiKey: KEY, maxRetries: 2 });
+    const { tag, content } = prompt('[fake:http status=429 limit=0 retryin=1]');
+    const error = await thrown(() => retrying.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }] }));
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as RateLimitError).message).toMatch(/no quota for the model "gemini-2\.5-flash"/);
+    expect(await fakeRecords(dev.fakeUrl!, tag)).toHaveLength(1);
+  });
+
   it('RateLimitError with Retry-After for the Worker’s own limit, counted by key', async () => {
     const limited = new OpenAI({ baseURL: `${dev.url}/v1`, apiKey: LIMITED_KEY, maxRetries: 0 });
     const ask = () => limited.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: prompt('[fake:reply chunks=1]').content }] });

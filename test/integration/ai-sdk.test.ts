@@ -140,7 +140,7 @@ describe('POST /api/ai-sdk/chat', () => {
     // The stored question carries the directive, so asking it again is refused again.
     const refused = await submit(id, `Again [fake:http status=429 retry=1s tag=${tag}]`);
     expect(refused.status).toBe(429);
-    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('upstream_quota');
     const before = await stored(id);
     expect(before.map((m) => m.metadata?.status)).toEqual([undefined, 'complete', undefined, 'failed']);
     const response = await post(id, { trigger: 'regenerate-message', messageId: before[3].id, messages: before.slice(0, 3) });
@@ -177,11 +177,38 @@ describe('the stream, by outcome', () => {
     expect(deltas(chunks)).toBe(record.sentText);
   });
 
-  it('a failure before the first frame stays an HTTP JSON error', async () => {
+  it('a failure before the first frame stays an HTTP JSON error: Gemini’s 429 is upstream_quota with Retry-After', async () => {
     const response = await submit(newChatId(), '[fake:http status=429 retry=3s]');
     expect(response.status).toBe(429);
     expect(response.headers.get('retry-after')).toBe('3');
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_quota');
+  });
+
+  it('takes Retry-After for Gemini’s 429 from its message when there is no RetryInfo', async () => {
+    const response = await submit(newChatId(), '[fake:http status=429 retryinfo=0 retryin=4.2]');
+    expect(response.status).toBe(429);
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect(await response.json()).toEqual({
+      error: { code: 'upstream_quota', message: "Gemini's quota for this key is used up (429 Too Many Requests); try again in 5 s" },
+    });
+  });
+
+  it('ends a turn whose quota runs out mid-answer with an error chunk after the text, then [DONE]', async () => {
+    const { chunks } = await exchange(newChatId(), '[fake:error chunks=2 code=429]');
+    expect(chunks.slice(-2)).toEqual([{ type: 'text-end', id: 'text-0' }, { type: 'error', errorText: 'Gemini failed mid-answer (429 RESOURCE_EXHAUSTED)' }]);
+  });
+
+  it('a TOO_MANY_TOOL_CALLS finish is finishReason other, Gemini’s own in the metadata', async () => {
+    const { chunks } = await exchange(newChatId(), '[fake:reply chunks=2 finish=TOO_MANY_TOOL_CALLS]');
+    expect(chunks.at(-1)).toMatchObject({ type: 'finish', finishReason: 'other', messageMetadata: { finishReason: 'TOO_MANY_TOOL_CALLS' } });
+  });
+
+  it('names the model Gemini reports as answering in the finish metadata, and in the stored message', async () => {
+    const id = newChatId();
+    const { chunks } = await exchange(id, '[fake:reply chunks=2 version=gemini-3.5-flash-lite]');
+    expect(chunks.at(-1)).toMatchObject({ type: 'finish', messageMetadata: { model: 'gemini-3.5-flash-lite' } });
+    const messages = await stored(id);
+    expect(messages[1]!.metadata).toMatchObject({ status: 'complete', model: 'gemini-3.5-flash-lite' });
   });
 
   it('a grounded answer sends its sources as source-url chunks before finish, and stores them', async () => {

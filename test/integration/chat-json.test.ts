@@ -20,8 +20,10 @@ describe('POST /api/chat', () => {
     const { response, body, record } = await ask('[fake:reply chunks=7]');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(Object.keys(body)).toEqual(['text', 'finishReason', 'usage']);
+    expect(Object.keys(body)).toEqual(['text', 'finishReason', 'usage', 'model']);
     expect(body.text).toBe(record.sentText);
+    // The model Gemini reported as answering (the fake's modelVersion).
+    expect(body.model).toBe('fake-gemini');
     expect(body.finishReason).toBe('STOP');
     expect(body.usage.candidatesTokenCount).toBe(Math.ceil(record.sentText.length / 4));
     expect(body.usage.totalTokenCount).toBe(body.usage.promptTokenCount + body.usage.candidatesTokenCount);
@@ -44,7 +46,7 @@ describe('POST /api/chat', () => {
     ['an in-stream error object', '[fake:error code=503]', 503, 'upstream_unavailable'],
     ['a malformed frame', '[fake:malformed]', 502, 'upstream_malformed'],
     ['an answer with no finish reason', '[fake:nofinish]', 502, 'upstream_incomplete'],
-    ['a rate limit', '[fake:http status=429]', 429, 'rate_limited'],
+    ['Gemini’s quota running out', '[fake:http status=429]', 429, 'upstream_quota'],
     ['a blocked prompt', '[fake:blocked]', 422, 'blocked'],
   ])('answers an HTTP error for %s, even after some text arrived', async (_, directive, status, code) => {
     const { response, body } = await ask(directive);

@@ -1,7 +1,10 @@
-import { exports } from 'cloudflare:workers';
+import { createExecutionContext } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fakeRequests, uniqueTag, waitForRecord } from '../fake-gemini';
 import { joinedText, parseSse, type Frame } from '../sse';
+import { app } from '../../src/app';
+import type { Env } from '../../src/env';
 
 function post(body: unknown, init: RequestInit = {}) {
   return exports.default.fetch('http://worker/api/chat/stream', {
@@ -49,6 +52,8 @@ describe('POST /api/chat/stream', () => {
         done: true,
         finishReason: 'STOP',
         usage: { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates },
+        // Gemini's modelVersion: the fake's, unless a directive names one.
+        model: 'fake-gemini',
       },
     });
     expect(prompt).toBeGreaterThan(0);
@@ -101,7 +106,7 @@ describe('POST /api/chat/stream', () => {
     const prompt = Math.ceil(`Hi [fake:reply chunks=1 tag=${tag}]`.length / 4);
     expect(text).toBe(
       `event: text\ndata: ${JSON.stringify({ text: record.sentText })}\n\n` +
-        `event: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage: { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates } })}\n\n`,
+        `event: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage: { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates }, model: 'fake-gemini' })}\n\n`,
     );
   });
 
@@ -160,6 +165,19 @@ describe('POST /api/chat/stream', () => {
     expect((end.data as { finishReason: string }).finishReason).toBe('RECITATION');
   });
 
+  it('passes a TOO_MANY_TOOL_CALLS finish through as Gemini gave it', async () => {
+    const { frames, record, end } = await stream('[fake:reply finish=TOO_MANY_TOOL_CALLS]');
+    expect(joinedText(frames)).toBe(record.sentText);
+    expect(end.event).toBe('done');
+    expect((end.data as { finishReason: string }).finishReason).toBe('TOO_MANY_TOOL_CALLS');
+  });
+
+  it('names in done the model Gemini reports as answering, which a reroute makes another than the one asked for', async () => {
+    const { end } = await stream('[fake:reply version=gemini-3.5-flash-lite]', { model: 'gemini-2.5-flash' });
+    expect(end.event).toBe('done');
+    expect((end.data as { model?: string }).model).toBe('gemini-3.5-flash-lite');
+  });
+
   it('passes finish reasons it does not know through unchanged', async () => {
     const { end } = await stream('[fake:reply finish=SOMETHING_NEW]');
     expect((end.data as { finishReason: string }).finishReason).toBe('SOMETHING_NEW');
@@ -167,7 +185,7 @@ describe('POST /api/chat/stream', () => {
 
   it.each([
     ['an in-stream error object', '[fake:error code=500]', 'upstream_unavailable', /Gemini failed mid-answer \(500 INTERNAL\)/],
-    ['an in-stream 429 error object', '[fake:error code=429]', 'rate_limited', /429 RESOURCE_EXHAUSTED/],
+    ['an in-stream 429 error object', '[fake:error code=429]', 'upstream_quota', /429 RESOURCE_EXHAUSTED/],
     ['a malformed frame', '[fake:malformed]', 'upstream_malformed', /malformed/],
     ['a dropped connection', '[fake:drop]', 'upstream_disconnected', /broke off/],
     ['an end without finish reason', '[fake:nofinish]', 'upstream_incomplete', /without a finish reason/],
@@ -213,12 +231,53 @@ describe('POST /api/chat/stream', () => {
       return { response, error: body.error, records };
     }
 
-    it('answers 429 rate_limited with Retry-After from Gemini’s RetryInfo', async () => {
+    it('answers 429 upstream_quota (not our own rate_limited) with Retry-After from Gemini’s RetryInfo', async () => {
       const { response, error: e } = await error('[fake:http status=429 retry=21s]');
       expect(response.status).toBe(429);
       expect(response.headers.get('retry-after')).toBe('21');
-      expect(e.code).toBe('rate_limited');
-      expect(e.message).toBe("Gemini's quota is exhausted (429 Too Many Requests); try again later");
+      expect(e.code).toBe('upstream_quota');
+      expect(e.message).toBe("Gemini's quota for this key is used up (429 Too Many Requests); try again in 21 s");
+    });
+
+    it('rounds a fractional RetryInfo delay up to whole seconds', async () => {
+      const { response, error: e } = await error('[fake:http status=429 retry=12.5s]');
+      expect(response.headers.get('retry-after')).toBe('13');
+      expect(e.message).toMatch(/try again in 13 s$/);
+    });
+
+    it('takes Retry-After from "Please retry in N s." in Gemini’s message when there is no RetryInfo, and passes none of Google’s text on', async () => {
+      const { response, error: e } = await error('[fake:http status=429 retryinfo=0 retryin=7.967587226]');
+      expect(response.status).toBe(429);
+      expect(response.headers.get('retry-after')).toBe('8');
+      expect(e).toEqual({ code: 'upstream_quota', message: "Gemini's quota for this key is used up (429 Too Many Requests); try again in 8 s" });
+    });
+
+    it('prefers RetryInfo to the wait in Gemini’s message', async () => {
+      const { response } = await error('[fake:http status=429 retry=3s retryin=40.5]');
+      expect(response.headers.get('retry-after')).toBe('3');
+    });
+
+    it('sends no Retry-After when Gemini names no wait at all (a Help-only 429)', async () => {
+      const { response, error: e } = await error('[fake:http status=429 retryinfo=0]');
+      expect(response.status).toBe(429);
+      expect(response.headers.get('retry-after')).toBeNull();
+      expect(e.message).toBe("Gemini's quota for this key is used up (429 Too Many Requests); try again later");
+    });
+
+    it('says the key’s project has no quota for the model when Gemini’s limit is 0, with no Retry-After (no wait refills it)', async () => {
+      const { response, error: e } = await error('[fake:http status=429 limit=0 retryin=31.2]');
+      expect(response.status).toBe(429);
+      expect(response.headers.get('retry-after')).toBeNull();
+      expect(e.code).toBe('upstream_quota');
+      expect(e.message).toBe(
+        'Gemini gives this key\'s project no quota for the model "gemini-2.5-flash" (429 Too Many Requests): the free tier does not cover it; enable billing for the project, or use another model',
+      );
+    });
+
+    it('reads a quota limit of 10 as a spent quota, not as none', async () => {
+      const { response, error: e } = await error('[fake:http status=429 limit=10 retryinfo=0 retryin=2]');
+      expect(response.headers.get('retry-after')).toBe('2');
+      expect(e.message).toMatch(/^Gemini's quota for this key is used up/);
     });
 
     it.each([
@@ -244,12 +303,25 @@ describe('POST /api/chat/stream', () => {
       expect(e.message).not.toMatch(/http:\/\/127\.0\.0\.1/);
     });
 
-    it('answers 502 in its own words, not Google’s, when the model does not exist upstream', async () => {
+    it('answers 502 model_unavailable in its own words, not Google’s, naming a model Gemini does not serve (no replacement known)', async () => {
       const tag = uniqueTag();
       const response = await post({ message: `[fake:reply tag=${tag}]`, model: 'gemini-retired' });
       expect(response.status).toBe(502);
       const body = (await response.json()) as { error: { code: string; message: string } };
-      expect(body.error).toEqual({ code: 'upstream_error', message: 'Gemini does not serve this model (404 Not Found)' });
+      expect(body.error).toEqual({ code: 'model_unavailable', message: 'Gemini does not serve the model "gemini-retired" to this key (404 Not Found)' });
+      expect(response.headers.get('retry-after')).toBeNull();
+    });
+
+    it('answers 401 ACCESS_TOKEN_TYPE_UNSUPPORTED with upstream_auth saying how to replace the standard key, never showing it', async () => {
+      const { response, error: e } = await error('[fake:http status=401 reason=ACCESS_TOKEN_TYPE_UNSUPPORTED]');
+      expect(response.status).toBe(502);
+      expect(e.code).toBe('upstream_auth');
+      expect(e.message).toBe(
+        "Gemini refused the Worker's key (401 Unauthorized): it is a standard API key, which Gemini no longer accepts (since September 2026); create an auth key in Google AI Studio (aistudio.google.com/apikey) and set it with wrangler secret put GEMINI_API_KEY",
+      );
+      expect(JSON.stringify(e)).not.toContain('test-key-not-secret');
+      // Google's own text (which can name the project) is not passed on.
+      expect(e.message).not.toMatch(/OAuth|credential|googleapis/);
     });
 
     it('answers 422 blocked naming the reason when Gemini blocks the prompt', async () => {
@@ -304,6 +376,39 @@ describe('POST /api/chat/stream', () => {
     }
   });
 
+  it('logs the answering model as answeredBy when Gemini rerouted the call, and leaves it out when not', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    const entryOf = async (directive: string) => {
+      const response = await post({ message: directive, model: 'gemini-2.5-flash' });
+      await response.text();
+      return JSON.parse(lines.find((l) => l.includes(response.headers.get('x-request-id')!))!) as Record<string, unknown>;
+    };
+    expect(await entryOf('[fake:reply version=gemini-3.5-flash-lite]')).toMatchObject({ model: 'gemini-2.5-flash', answeredBy: 'gemini-3.5-flash-lite' });
+    const same = await entryOf('[fake:reply version=gemini-2.5-flash]');
+    expect(same.model).toBe('gemini-2.5-flash');
+    expect(same).not.toHaveProperty('answeredBy');
+  });
+
+  it('answers 502 model_unavailable naming the model and the catalogue’s replacement, and logs the code and the model', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    // gemini-1.5-flash: retired (a 404 from Gemini and the fake); the catalogue names its replacement.
+    const configured = { ...env, ALLOWED_MODELS: `${env.ALLOWED_MODELS},gemini-1.5-flash` } as Env;
+    const request = new Request('http://worker/api/chat/stream', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'Hi', model: 'gemini-1.5-flash' }),
+    });
+    const response = await app.fetch(request, configured, createExecutionContext());
+    expect(response.status).toBe(502);
+    expect(await response.json()).toEqual({
+      error: { code: 'model_unavailable', message: 'Gemini does not serve the model "gemini-1.5-flash" to this key (404 Not Found); use gemini-3.8-flash' },
+    });
+    const entry = JSON.parse(lines.find((l) => l.includes(response.headers.get('x-request-id')!))!);
+    expect(entry).toMatchObject({ status: 502, errorCode: 'model_unavailable', model: 'gemini-1.5-flash' });
+  });
+
   it('logs the error code of a stream that ended in an error frame', async () => {
     const lines: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
@@ -316,7 +421,6 @@ describe('POST /api/chat/stream', () => {
 
 describe('when Gemini cannot be reached', () => {
   it('answers 503 upstream_unavailable', async () => {
-    const { app } = await import('../../src/app');
     const response = await app.fetch(
       new Request('http://worker/api/chat/stream', {
         method: 'POST',

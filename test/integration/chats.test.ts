@@ -184,7 +184,7 @@ describe('POST /api/chats/:id/messages', () => {
     const response = await send(id, '[fake:http status=429 retry=3s]');
     expect(response.status).toBe(429);
     expect(response.headers.get('retry-after')).toBe('3');
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('upstream_quota');
     const { record } = await turn(id);
     // The failed pair is left out: the contents still alternate and end with the new message.
     expect(record.body.contents).toHaveLength(1);
@@ -195,7 +195,38 @@ describe('POST /api/chats/:id/messages', () => {
       ['user', 'complete'],
       ['model', 'complete'],
     ]);
-    expect(messages[1].error?.code).toBe('rate_limited');
+    expect(messages[1].error?.code).toBe('upstream_quota');
+  });
+
+  it('answers Gemini’s quota running out with 429 upstream_quota and Retry-After from Gemini’s message, and stores the turn as failed', async () => {
+    const id = await createChat();
+    const response = await send(id, '[fake:http status=429 retryinfo=0 retryin=12.04]');
+    expect(response.status).toBe(429);
+    expect(response.headers.get('retry-after')).toBe('13');
+    expect(await response.json()).toEqual({
+      error: { code: 'upstream_quota', message: "Gemini's quota for this key is used up (429 Too Many Requests); try again in 13 s" },
+    });
+    const { messages } = await snapshot(id);
+    expect(messages[1]).toMatchObject({ role: 'model', status: 'failed', error: { code: 'upstream_quota' } });
+  });
+
+  it('ends a turn whose quota runs out mid-answer with an upstream_quota error frame, kept for replay', async () => {
+    const id = await createChat();
+    const { frames } = await turn(id, '[fake:error code=429]');
+    expect(frames.at(-1)).toMatchObject({ event: 'error', data: { error: { code: 'upstream_quota' } } });
+    expect(parseSse(await (await resume(id)).text()).at(-1)).toEqual(frames.at(-1));
+  });
+
+  it('stores the model Gemini reports as answering with the message, and replays it in done', async () => {
+    const id = await createChat({ model: 'gemini-2.5-flash' });
+    const { frames } = await turn(id, '[fake:reply version=gemini-3.5-flash-lite]');
+    const done = frames.at(-1)!;
+    expect(done).toMatchObject({ event: 'done', data: { model: 'gemini-3.5-flash-lite' } });
+    const { model, messages } = await snapshot(id);
+    expect(model).toBe('gemini-2.5-flash');
+    expect(messages[1].model).toBe('gemini-3.5-flash-lite');
+    expect(messages[0]).not.toHaveProperty('model');
+    expect(parseSse(await (await resume(id)).text()).at(-1)).toEqual(done);
   });
 
   it('stores the partial text of a turn that breaks off mid-answer as failed', async () => {
@@ -511,7 +542,9 @@ describe('logging', () => {
       const response = await send(id, `${secret} [fake:reply chunks=3]`);
       await response.text();
       const entry = lines.map((l) => JSON.parse(l)).find((e) => e.event === 'turn');
+      // The fake reports modelVersion "fake-gemini": to the log, a reroute.
       expect(entry).toMatchObject({
+        answeredBy: 'fake-gemini',
         level: 'info',
         model: 'gemini-3.8-flash',
         status: 'complete',

@@ -28,7 +28,7 @@ interface Fault {
 }
 
 const FAULTS: Fault[] = [
-  { name: 'a 429 before streaming', directive: 'http status=429 retry=9s', refused: [429, 'rate_limited'], upstream: ['rejected'] },
+  { name: 'a 429 before streaming', directive: 'http status=429 retry=9s', refused: [429, 'upstream_quota'], upstream: ['rejected'] },
   { name: 'a 500 before streaming', directive: 'http status=500', refused: [503, 'upstream_unavailable'], upstream: ['rejected'] },
   { name: 'a 503 before streaming', directive: 'http status=503', refused: [503, 'upstream_unavailable'], upstream: ['rejected'] },
   { name: 'a blocked prompt', directive: 'blocked', refused: [422, 'blocked'], upstream: ['completed'] },

@@ -25,7 +25,7 @@ describe('a grounded answer', () => {
     expect(joinedText(frames).length).toBeGreaterThan(0);
     expect(frames.at(-1)).toEqual({
       event: 'done',
-      data: { done: true, finishReason: 'STOP', usage: expect.any(Object), sources: SOURCES },
+      data: { done: true, finishReason: 'STOP', usage: expect.any(Object), sources: SOURCES, model: 'fake-gemini' },
     });
   });
 
@@ -34,9 +34,9 @@ describe('a grounded answer', () => {
     expect(answer.sources).toEqual(SOURCES);
   });
 
-  it('leaves the done frame of an answer that was not grounded exactly as before', async () => {
+  it('leaves the done frame of an answer that was not grounded without sources (model: the fake’s modelVersion)', async () => {
     const frames = parseSse(await (await post('/api/chat/stream', { message: 'Hi [fake:reply chunks=2]' })).text());
-    expect(Object.keys(frames.at(-1)!.data as object)).toEqual(['done', 'finishReason', 'usage']);
+    expect(Object.keys(frames.at(-1)!.data as object)).toEqual(['done', 'finishReason', 'usage', 'model']);
   });
 
   it('is stored with the chat message, in the done frame of the turn and of its replay', async () => {
@@ -57,24 +57,25 @@ describe('a grounded answer', () => {
 });
 
 describe('a chat stored before sources existed', () => {
-  it('gains the sources column when its object next starts, and keeps its messages', async () => {
+  it('gains the sources and model columns when its object next starts, and keeps its messages', async () => {
     const { id } = (await (await worker('/api/chats', { method: 'POST' })).json()) as { id: string };
     await (await post(`/api/chats/${id}/messages`, { message: 'Hi [fake:reply chunks=2]' })).text();
     const stub = env.CHAT_ROOMS.get(env.CHAT_ROOMS.idFromString(id));
     // Back to the schema of migration 1, as a chat written by the previous version has it.
     await runInDurableObject(stub, (_: ChatRoom, state) => {
+      state.storage.sql.exec('ALTER TABLE messages DROP COLUMN model');
       state.storage.sql.exec('ALTER TABLE messages DROP COLUMN sources');
-      state.storage.sql.exec('DELETE FROM _migrations WHERE version = 2');
+      state.storage.sql.exec('DELETE FROM _migrations WHERE version >= 2');
     });
     await evictDurableObject(stub);
     const turn = parseSse(await (await post(`/api/chats/${id}/messages`, { message: 'Price? [fake:grounding]' })).text());
     expect((turn.at(-1)!.data as { sources?: unknown }).sources).toEqual(SOURCES);
     const { messages } = (await (await worker(`/api/chats/${id}`)).json()) as ChatSnapshot;
-    expect(messages.map((m) => [m.role, m.status, m.sources])).toEqual([
-      ['user', 'complete', undefined],
-      ['model', 'complete', undefined],
-      ['user', 'complete', undefined],
-      ['model', 'complete', SOURCES],
+    expect(messages.map((m) => [m.role, m.status, m.sources, m.model])).toEqual([
+      ['user', 'complete', undefined, undefined],
+      ['model', 'complete', undefined, undefined],
+      ['user', 'complete', undefined, undefined],
+      ['model', 'complete', SOURCES, 'fake-gemini'],
     ]);
   });
 });

@@ -13,7 +13,7 @@ import { fakeRequests, uniqueTag } from '../fake-gemini';
 const KEY = 'sk-test-openai-compat-0001';
 const OTHER_KEY = 'sk-test-openai-compat-0002';
 
-type Settings = Partial<Record<'OPENAI_COMPAT_KEYS' | 'RATE_LIMIT_PER_MINUTE' | 'DAILY_TOKEN_BUDGET', string>>;
+type Settings = Partial<Record<'OPENAI_COMPAT_KEYS' | 'RATE_LIMIT_PER_MINUTE' | 'DAILY_TOKEN_BUDGET' | 'ALLOWED_MODELS', string>>;
 
 /** The Worker with these settings; one env object per set, since settings are parsed once per env. */
 function worker(settings: Settings = {}) {
@@ -397,6 +397,7 @@ describe('POST /v1/chat/completions', () => {
     ['SAFETY', 'content_filter', '[fake:safety]', {}],
     ['RECITATION', 'content_filter', '[fake:recitation]', {}],
     ['OTHER', 'stop', '[fake:reply finish=OTHER]', {}],
+    ['TOO_MANY_TOOL_CALLS', 'stop', '[fake:reply finish=TOO_MANY_TOOL_CALLS]', {}],
   ])('maps Gemini’s %s to finish_reason %s, streamed and whole', async (_, finishReason, directive, extra) => {
     const streamed = dataFrames((await completions(ask(directive, { ...extra, stream: true }).body)).body);
     expect((streamed.at(-2) as Chunk).choices[0].finish_reason).toBe(finishReason);
@@ -437,6 +438,7 @@ describe('POST /v1/chat/completions', () => {
 
   it.each([
     ['429 with Retry-After for Gemini’s 429', '[fake:http status=429 retry=7s]', 429, { type: 'requests', code: 'rate_limit_exceeded' }, '7'],
+    ['429 with Retry-After from Gemini’s message when it has no RetryInfo', '[fake:http status=429 retryinfo=0 retryin=2.5]', 429, { type: 'requests', code: 'rate_limit_exceeded' }, '3'],
     ['503 for Gemini’s 503', '[fake:http status=503]', 503, { type: 'server_error', code: 'upstream_unavailable' }, null],
     ['502 for Gemini refusing the Worker’s key', '[fake:http status=403]', 502, { type: 'server_error', code: 'upstream_auth' }, null],
     ['400 content_filter for a blocked prompt', '[fake:blocked]', 400, { type: 'invalid_request_error', code: 'content_filter' }, null],
@@ -447,6 +449,49 @@ describe('POST /v1/chat/completions', () => {
       expect(answer.json().error).toMatchObject({ ...error, param: null });
       expect(answer.response.headers.get('retry-after')).toBe(retryAfter);
     }
+  });
+
+  it('tells the client not to retry Gemini’s 429 when the key’s project has no quota for the model (limit: 0)', async () => {
+    const answer = await completions(ask('[fake:http status=429 limit=0 retryin=30]').body);
+    expect(answer.status).toBe(429);
+    expect(answer.json().error).toEqual({
+      message: 'Gemini gives this key\'s project no quota for the model "gemini-2.5-flash" (429 Too Many Requests): the free tier does not cover it; enable billing for the project, or use another model',
+      type: 'requests',
+      code: 'rate_limit_exceeded',
+      param: null,
+    });
+    expect(answer.response.headers.get('retry-after')).toBeNull();
+    expect(answer.response.headers.get('x-should-retry')).toBe('false');
+  });
+
+  it('tells the client not to retry when Gemini refuses a standard key, and explains the fix without the key', async () => {
+    const answer = await completions(ask('[fake:http status=401 reason=ACCESS_TOKEN_TYPE_UNSUPPORTED]').body);
+    expect(answer.status).toBe(502);
+    expect(answer.json().error).toMatchObject({ type: 'server_error', code: 'upstream_auth' });
+    expect(answer.json().error.message).toMatch(/standard API key.*aistudio\.google\.com\/apikey.*wrangler secret put GEMINI_API_KEY$/);
+    expect(answer.body).not.toContain('test-key-not-secret');
+    expect(answer.response.headers.get('x-should-retry')).toBe('false');
+  });
+
+  it('answers a model Gemini does not serve with 404 model_not_found (NotFoundError), naming the replacement', async () => {
+    const via = worker({ ALLOWED_MODELS: `${env.ALLOWED_MODELS},gemini-1.5-flash` });
+    const answer = await completions({ model: 'gemini-1.5-flash', messages: [{ role: 'user', content: 'Hi' }] }, {}, via);
+    expect(answer.status).toBe(404);
+    expect(answer.json().error).toEqual({
+      message: 'Gemini does not serve the model "gemini-1.5-flash" to this key (404 Not Found); use gemini-3.8-flash',
+      type: 'invalid_request_error',
+      code: 'model_not_found',
+      param: null,
+    });
+    expect(answer.response.headers.get('x-should-retry')).toBe('false');
+  });
+
+  it('keeps the model the client asked for in the answer when Gemini reports another as answering', async () => {
+    const { body } = ask('[fake:reply version=gemini-3.5-flash-lite]');
+    const whole = (await completions(body)).json();
+    expect(whole.model).toBe('gemini-2.5-flash');
+    const streamed = dataFrames((await completions({ ...body, stream: true })).body).filter((f): f is Chunk => typeof f === 'object');
+    for (const chunk of streamed) expect(chunk.model).toBe('gemini-2.5-flash');
   });
 
   it('writes the request log line with the route, model and outcome, and never the key', async () => {

@@ -89,7 +89,7 @@ describe('ChunkNormalizer', () => {
         { type: 'text', text: 'The' },
         { type: 'text', text: ' sky is' },
         { type: 'text', text: ' blue.' },
-        { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 4, candidatesTokenCount: 6, totalTokenCount: 10 } },
+        { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 4, candidatesTokenCount: 6, totalTokenCount: 10 }, model: 'gemini-2.5-flash' },
       ]);
     });
 
@@ -124,7 +124,7 @@ describe('ChunkNormalizer', () => {
       expect(events).toEqual([
         { type: 'text', text: 'Here is how' },
         { type: 'text', text: ' to' },
-        { type: 'done', finishReason: 'SAFETY', usage: { promptTokenCount: 4, candidatesTokenCount: 3, totalTokenCount: 7 } },
+        { type: 'done', finishReason: 'SAFETY', usage: { promptTokenCount: 4, candidatesTokenCount: 3, totalTokenCount: 7 }, model: 'gemini-2.5-flash' },
       ]);
     });
 
@@ -144,7 +144,7 @@ describe('ChunkNormalizer', () => {
       ]);
       expect(events).toEqual([
         { type: 'text', text: 'Answer.' },
-        { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 4, candidatesTokenCount: 2, totalTokenCount: 6 } },
+        { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 4, candidatesTokenCount: 2, totalTokenCount: 6 }, model: 'gemini-2.5-flash' },
       ]);
     });
   });
@@ -206,6 +206,31 @@ describe('ChunkNormalizer', () => {
     });
   });
 
+  describe('model', () => {
+    const chunk = (text: string, modelVersion?: unknown, finishReason?: string) => ({
+      candidates: [{ content: { parts: [{ text }], role: 'model' }, ...(finishReason ? { finishReason } : {}) }],
+      ...(modelVersion === undefined ? {} : { modelVersion }),
+    });
+
+    it('ends with done naming the model Gemini reported, the last one it named (a rerouted call shows its target)', () => {
+      const events = normalize([chunk('A', 'gemini-3.5-flash-lite'), chunk('B', 'gemini-3.5-flash-lite-001', 'STOP')]);
+      expect(events.at(-1)).toEqual({ type: 'done', finishReason: 'STOP', usage: noUsage, model: 'gemini-3.5-flash-lite-001' });
+    });
+
+    it('keeps the model when later chunks (grounding, usage) name none', () => {
+      const events = normalize([chunk('A', 'gemini-3.8-flash', 'STOP'), { usageMetadata: { promptTokenCount: 1, totalTokenCount: 1 } }]);
+      expect((events.at(-1) as { model?: string }).model).toBe('gemini-3.8-flash');
+    });
+
+    it('has no model field when Gemini names none, or names it with something other than a string', () => {
+      for (const version of [undefined, '', 42, { id: 'x' }]) {
+        const done = normalize([chunk('A', version, 'STOP')]).at(-1)!;
+        expect(done.type).toBe('done');
+        expect(Object.keys(done)).not.toContain('model');
+      }
+    });
+  });
+
   describe('usage', () => {
     it('includes thoughtsTokenCount and cachedContentTokenCount when Gemini reports them', () => {
       const events = normalize([
@@ -233,6 +258,23 @@ describe('ChunkNormalizer', () => {
       });
     });
 
+    it('includes toolUsePromptTokenCount when Gemini reports it, and leaves out a zero', () => {
+      const chunk = (toolUsePromptTokenCount: number) => ({
+        candidates: [{ content: { parts: [{ text: 'Found it' }], role: 'model' }, finishReason: 'STOP' }],
+        usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 2, totalTokenCount: 312, toolUsePromptTokenCount },
+      });
+      expect(normalize([chunk(300)]).at(-1)).toEqual({
+        type: 'done',
+        finishReason: 'STOP',
+        usage: { promptTokenCount: 10, candidatesTokenCount: 2, totalTokenCount: 312, toolUsePromptTokenCount: 300 },
+      });
+      expect(normalize([chunk(0)]).at(-1)).toEqual({
+        type: 'done',
+        finishReason: 'STOP',
+        usage: { promptTokenCount: 10, candidatesTokenCount: 2, totalTokenCount: 312 },
+      });
+    });
+
     it('leaves thoughtsTokenCount and cachedContentTokenCount out when they are not reported', () => {
       const events = normalize([modernChunk('Hi', { finishReason: 'STOP', candidatesTokenCount: 1 })]);
       const done = events.at(-1);
@@ -240,6 +282,7 @@ describe('ChunkNormalizer', () => {
         type: 'done',
         finishReason: 'STOP',
         usage: { promptTokenCount: 4, candidatesTokenCount: 1, totalTokenCount: 5 },
+        model: 'gemini-2.5-flash',
       });
       expect(Object.keys((done as { usage: object }).usage)).toEqual(['promptTokenCount', 'candidatesTokenCount', 'totalTokenCount']);
     });
@@ -254,6 +297,7 @@ describe('ChunkNormalizer', () => {
         type: 'done',
         finishReason: 'STOP',
         usage: { promptTokenCount: 4, candidatesTokenCount: 3, totalTokenCount: 7 },
+        model: 'gemini-2.5-flash',
       });
     });
 
@@ -338,7 +382,7 @@ describe('ChunkNormalizer', () => {
       ]);
     });
 
-    it('ends with rate_limited on an in-stream 429 error object', () => {
+    it('ends with upstream_quota (Gemini\'s quota, not our rate_limited) on an in-stream 429 error object', () => {
       const events = normalize([
         modernChunk('Hel'),
         inStreamError(429, 'RESOURCE_EXHAUSTED', 'Resource has been exhausted (e.g. check quota).'),
@@ -347,7 +391,7 @@ describe('ChunkNormalizer', () => {
         { type: 'text', text: 'Hel' },
         {
           type: 'error',
-          code: 'rate_limited',
+          code: 'upstream_quota',
           message: 'Gemini failed mid-answer (429 RESOURCE_EXHAUSTED)',
         },
       ]);

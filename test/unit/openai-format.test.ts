@@ -42,6 +42,25 @@ describe('OpenAiChunkFormat', () => {
     expect(JSON.parse(grounded[1].slice(6)).choices[0].delta.annotations[0].url_citation.end_index).toBe(5);
   });
 
+  it('keeps the model the client asked for in every chunk, not the one Gemini reports as answering', async () => {
+    const body = await wire([{ type: 'text', text: 'Hi' }, { type: 'done', finishReason: 'STOP', usage, model: 'gemini-3.5-flash-lite' }], true);
+    const chunks = body.split('\n\n').filter((frame) => frame.startsWith('data: {')).map((frame) => JSON.parse(frame.slice(6)) as { model: string });
+    expect(chunks).toHaveLength(3);
+    for (const chunk of chunks) expect(chunk.model).toBe('gemini-2.5-flash');
+    expect(body).not.toContain('gemini-3.5-flash-lite');
+  });
+
+  it('passes a TOO_MANY_TOOL_CALLS finish on as stop, since the answer simply ended', async () => {
+    expect(await wire([{ type: 'done', finishReason: 'TOO_MANY_TOOL_CALLS', usage }])).toContain('"finish_reason":"stop"');
+  });
+
+  it('ends Gemini’s quota running out mid-answer with a rate_limit_exceeded error of type requests', async () => {
+    const body = await wire([{ type: 'text', text: 'Hi' }, { type: 'error', code: 'upstream_quota', message: 'Gemini failed mid-answer (429 RESOURCE_EXHAUSTED)' }]);
+    expect(JSON.parse(body.split('\n\n')[1]!.slice(6))).toEqual({
+      error: { message: 'Gemini failed mid-answer (429 RESOURCE_EXHAUSTED)', type: 'requests', code: 'rate_limit_exceeded', param: null },
+    });
+  });
+
   it('ends with an error object in OpenAI’s shape and no [DONE] when the answer fails', async () => {
     const body = await wire([{ type: 'text', text: 'Hi' }, { type: 'error', code: 'upstream_timeout', message: 'Gemini sent nothing for 30000 ms (between chunks)' }]);
     expect(body.split('\n\n').slice(1)).toEqual([
@@ -70,6 +89,11 @@ describe('finishReasonOf', () => {
 });
 
 describe('usageOf', () => {
+  it('counts tool-use prompt tokens as prompt tokens, so prompt and completion add up to the total', () => {
+    const result = usageOf({ promptTokenCount: 10, candidatesTokenCount: 4, toolUsePromptTokenCount: 300, totalTokenCount: 314 });
+    expect(result).toEqual({ prompt_tokens: 310, completion_tokens: 4, total_tokens: 314 });
+  });
+
   it('counts thinking tokens as completion tokens (OpenAI’s reasoning tokens) and reports cached prompt tokens', () => {
     expect(usageOf({ promptTokenCount: 10, candidatesTokenCount: 4, thoughtsTokenCount: 6, cachedContentTokenCount: 8, totalTokenCount: 20 })).toEqual({
       prompt_tokens: 10,

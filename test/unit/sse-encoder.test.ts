@@ -30,6 +30,14 @@ describe('encodeSse', () => {
     );
   });
 
+  it('writes the answering model and toolUsePromptTokenCount into done when Gemini reported them', async () => {
+    const usage = { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 305, toolUsePromptTokenCount: 300 };
+    const chunks = await encode([{ type: 'done', finishReason: 'STOP', usage, model: 'gemini-3.5-flash-lite' }]);
+    expect(decode(chunks)).toBe(
+      'event: done\ndata: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":305,"toolUsePromptTokenCount":300},"model":"gemini-3.5-flash-lite"}\n\n',
+    );
+  });
+
   it('writes error frames as {"error":{code,message}}', async () => {
     const chunks = await encode([{ type: 'error', code: 'upstream_disconnected', message: 'broke off' }]);
     expect(decode(chunks)).toBe('event: error\ndata: {"error":{"code":"upstream_disconnected","message":"broke off"}}\n\n');

@@ -33,6 +33,22 @@ describe('UiMessageFormat', () => {
     );
   });
 
+  it('adds the model Gemini reports as answering to the finish metadata, and nothing when it reports none', () => {
+    const finish = (out: string) => JSON.parse(out.split('\n\n').find((frame) => frame.includes('"finish"'))!.slice(6)) as { messageMetadata: object };
+    expect(finish(wire([{ type: 'done', finishReason: 'STOP', usage, model: 'gemini-3.5-flash-lite' }])).messageMetadata).toEqual({
+      usage,
+      finishReason: 'STOP',
+      model: 'gemini-3.5-flash-lite',
+    });
+    expect(finish(wire([{ type: 'done', finishReason: 'STOP', usage }])).messageMetadata).toEqual({ usage, finishReason: 'STOP' });
+  });
+
+  it('ends Gemini’s quota running out mid-answer with an error chunk useChat shows', () => {
+    expect(wire([{ type: 'text', text: 'a' }, { type: 'error', code: 'upstream_quota', message: 'Gemini failed mid-answer (429 RESOURCE_EXHAUSTED)' }])).toContain(
+      'data: {"type":"error","errorText":"Gemini failed mid-answer (429 RESOURCE_EXHAUSTED)"}\n\n',
+    );
+  });
+
   it('ends a failure with an error chunk, and a cancelled turn with abort', () => {
     expect(wire([{ type: 'text', text: 'a' }, { type: 'error', code: 'upstream_disconnected', message: 'broke off' }])).toMatch(
       /data: \{"type":"text-end","id":"text-0"\}\n\ndata: \{"type":"error","errorText":"broke off"\}\n\ndata: \[DONE\]\n\n$/,
@@ -51,6 +67,9 @@ describe('UiMessageFormat', () => {
     ['SPII', 'content-filter'],
     ['LANGUAGE', 'other'],
     ['OTHER', 'other'],
+    ['TOO_MANY_TOOL_CALLS', 'other'],
+    ['MALFORMED_FUNCTION_CALL', 'other'],
+    ['IMAGE_SAFETY', 'content-filter'],
     ['SOMETHING_NEW', 'other'],
   ])('maps finishReason %s to %s', (gemini, ui) => {
     expect(uiFinishReason(gemini)).toBe(ui);
