@@ -1,23 +1,33 @@
 // @ts-check
 /**
  * What the fake Gemini answers, chosen by a directive in the last user message:
- * `[fake:<scenario> key=value …]`. Without one it writes an ordinary reply.
+ * `[fake:<scenario> key=value …]`. Without one it writes an ordinary reply. The model, the key
+ * and `generationConfig` decide the rest (model table, thinking, sampling: docs/fake-gemini.md).
  *
- * Scenarios mirror what the real API does (see README "Fake Gemini"):
- *   reply (default)  several chunks of text, finishReason STOP (or `finish=…`)
+ * Scenarios mirror what the real API does (docs/fake-gemini.md has the sources):
+ *   reply (default)  several chunks of text, finishReason STOP (or `finish=…`, any value,
+ *                    e.g. TOO_MANY_TOOL_CALLS); on 3.x models a last event of its own carries
+ *                    the thought signature (`{"text":"","thoughtSignature":…}`) and the finish
  *   long             a reply of `chunks` chunks (default 400)
  *   utf8             multibyte text, every frame split inside a character across writes
  *   markdown         a Markdown answer (heading, list, code block, link) with raw HTML and a
  *                    javascript: link in it, as a model might write them
  *   grounding        a grounded answer (Google Search): the text, then a chunk with
  *                    `content: {}` and `groundingMetadata` (two web sources, one of them
- *                    named twice), then the finish — the shape of the real recording
+ *                    named twice), then the finish — the shape of the real recording; usage
+ *                    counts `toolUsePromptTokenCount` on every chunk
  *   safety           partial text, then finishReason SAFETY
  *   recitation       text, then a candidate with finishReason RECITATION and no content
  *   blocked          promptFeedback.blockReason (`reason=…`, default SAFETY), no candidates
- *   http             an HTTP error before streaming (`status=429|500|503|…`, `retry=7s`,
- *                    `reason=API_KEY_INVALID` for an ErrorInfo detail)
- *   error            text, then an in-stream `{"error":{…}}` object (`code=500`)
+ *   http             an HTTP error before streaming (`status=429|500|503|…`). 429 is the 2026
+ *                    quota body (Help, QuotaFailure, RetryInfo; "Please retry in Ns." in the
+ *                    message): `retry=12.5s` sets the delay, `retryinfo=none` leaves only the
+ *                    Help detail, `retry=none` also drops the hint from the message;
+ *                    `reason=API_KEY_INVALID` adds an ErrorInfo detail to other statuses
+ *   backend404       404 "Model not found: models/<build>", the alias backend failure
+ *                    (`build=…`, default gemini-v4p1s-rev24-ajax-sentinel)
+ *   error            text, then an in-stream `{"error":{…}}` object (`code=500`; `hold=1`
+ *                    keeps the connection open after it)
  *   malformed        text, then a frame that is not JSON
  *   drop             text, then the connection is destroyed mid-frame
  *   stall            text, then nothing until the client leaves
@@ -26,7 +36,11 @@
  * Options for every scenario: chunks=N (0: no text), chunkchars=N (about N characters
  * a chunk; default 60), delay=MS (between chunks), first=MS
  * (before the first chunk), finisheach=1 (the finish reason on every chunk, not only
- * the last, as older models sent it), tag=ID (to find the request in the record).
+ * the last, as older models sent it), split=1 (every frame written in two pieces),
+ * tag=ID (to find the request in the record), thoughts=N|none (how many thought-summary
+ * events `includeThoughts` gets, default 2; none: no thought parts at all), signature=none
+ * (no closing signature event on 3.x models), sampling=reject|accept (temperature/topP/topK
+ * on the models that ignore them: a 400, or accepted whatever the server's rejectSampling).
  */
 
 const DIRECTIVE = /\[fake:([a-z0-9_-]+)((?:\s+[a-z_]+=[^\s\]]+)*)\s*\]/i;
@@ -125,58 +139,19 @@ export function splitText(text, count) {
   return pieces;
 }
 
-/** Google's canonical status string for each HTTP status the API returns. */
-export const GOOGLE_STATUS = /** @type {Record<number, string>} */ ({
-  400: 'INVALID_ARGUMENT',
-  401: 'UNAUTHENTICATED',
-  403: 'PERMISSION_DENIED',
-  404: 'NOT_FOUND',
-  409: 'ABORTED',
-  429: 'RESOURCE_EXHAUSTED',
-  500: 'INTERNAL',
-  503: 'UNAVAILABLE',
-  504: 'DEADLINE_EXCEEDED',
-});
-
-const GOOGLE_MESSAGE = /** @type {Record<number, string>} */ ({
-  400: 'Request contains an invalid argument.',
-  403: 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.',
-  429: 'You exceeded your current quota, please check your plan and billing details.',
-  500: 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
-  503: 'The model is overloaded. Please try again later.',
-  504: 'Deadline expired before operation could complete.',
-});
+const THOUGHT_TITLES = ['Reading the request', 'Planning the answer', 'Checking the details', 'Drafting the reply'];
 
 /**
- * Google's error body: `{"error":{"code","message","status","details"?}}`.
- * @param {number} code
- * @param {{ message?: string, retry?: string, reason?: string }} [extra]
+ * The thought summaries `includeThoughts: true` gets, one per event: a bold title, then a
+ * paragraph, as Gemini writes them (`**Title**\n\n…\n\n\n`).
+ * @param {number} count
+ * @param {number} promptChars
  */
-export function googleError(code, extra = {}) {
-  /** @type {Array<Record<string, unknown>>} */
-  const details = [];
-  if (extra.reason) {
-    details.push({
-      '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
-      reason: extra.reason,
-      domain: 'googleapis.com',
-      metadata: { service: 'generativelanguage.googleapis.com' },
-    });
-  }
-  if (code === 429) {
-    details.push({
-      '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-      violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests', quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier' }],
-    });
-    details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: extra.retry ?? '7s' });
-  }
-  const error = {
-    code,
-    message: extra.message ?? GOOGLE_MESSAGE[code] ?? 'Request failed.',
-    status: GOOGLE_STATUS[code] ?? 'UNKNOWN',
-    ...(details.length ? { details } : {}),
-  };
-  return { error };
+export function thoughtSummaries(count, promptChars) {
+  return Array.from({ length: count }, (_, i) => {
+    const title = THOUGHT_TITLES[i % THOUGHT_TITLES.length];
+    return `**${title}**\n\nThe message is ${promptChars} characters long. I am working out step ${i + 1} of ${count} before I answer.\n\n\n`;
+  });
 }
 
 /** Safety ratings as the API attaches them to a candidate. */

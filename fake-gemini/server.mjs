@@ -1,34 +1,58 @@
 // @ts-check
 /**
- * A fake Gemini API server speaking the real REST wire format, so the real
- * `@google/generative-ai` SDK runs end to end against it. Used by `npm run dev`
- * when no key is set, by the tests (vitest globalSetup) and by the benchmark.
+ * A fake Gemini API server speaking the real REST wire format as of December 2026, so the real
+ * `@google/generative-ai` SDK runs end to end against it and fails where production would.
+ * Used by `npm run dev` when no key is set, by the tests (vitest globalSetup) and by the
+ * benchmark. Reference: docs/fake-gemini.md.
  *
- * It records every model request (and whether the client went away before the
- * answer ended) under `GET /__fake/requests?tag=…`.
+ * It records every model request (and whether the client went away before the answer ended)
+ * under `GET /__fake/requests?tag=…`.
  */
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import { GROUNDING, googleError, parseDirective, replyText, safetyRatings, splitText } from './scenarios.mjs';
+import { googleError, invalidArgument, quotaError } from './errors.mjs';
+import { checkKey } from './keys.mjs';
+import { FAKE_MODELS, LISTED_MODELS, modelResource, resolveModel } from './models.mjs';
+import { checkRequest } from './request-checks.mjs';
+import { GROUNDING, parseDirective, replyText, safetyRatings, splitText, thoughtSummaries } from './scenarios.mjs';
 
-export const KNOWN_MODELS = ['gemini-2.5-flash', 'gemini-2.5-flash-lite', 'gemini-2.5-pro', 'gemini-2.0-flash', 'gemini-flash-latest'];
+export { FAKE_MODELS } from './models.mjs';
 
 const MODEL_PATH = /^\/v1beta\/models\/([^/:]+):(streamGenerateContent|generateContent)$/;
+const MODELS_PATH = /^\/v1beta\/models(?:\/([^/:]+))?$/;
 const MAX_STALL_MS = 5 * 60_000;
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 1000;
+/** Tool-use prompt tokens of `[fake:grounding]` (the search results the model read). */
+const GROUNDING_TOOL_TOKENS = 412;
+/** How many thought-summary events `includeThoughts` gets unless `thoughts=N` says otherwise. */
+const DEFAULT_THOUGHT_EVENTS = 2;
+/** The scenarios that end with a finish reason of their own, not with the 3.x signature event. */
+const OWN_ENDING = new Set(['safety', 'recitation']);
 
 /**
  * @typedef {object} FakeRecord
  * @property {number} id
  * @property {string | null} tag
- * @property {string} model
+ * @property {string} model the model ID the URL named
+ * @property {string | null} modelVersion the model that answered (a reroute's target); null when refused before
+ * @property {string | null} responseId the answer's `responseId`, the same on every chunk
  * @property {'streamGenerateContent' | 'generateContent'} method
  * @property {string} scenario
  * @property {boolean} hasKey
+ * @property {'free' | 'paid' | null} tier the key's project tier (null: the key was refused)
+ * @property {boolean} existingUser the key's project used the 2.5 models before
  * @property {any} body the parsed request body, as the client sent it
+ * @property {number} httpStatus the status the fake answered with
  * @property {'streaming' | 'completed' | 'aborted' | 'dropped' | 'rejected'} status
  * @property {boolean} aborted the client closed the connection before the answer ended
+ * @property {string[]} ignored sampling parameters (temperature, topP, topK) sent and ignored by the model
+ * @property {string[]} honoured sampling parameters sent and honoured
+ * @property {number} thoughtsTokenCount thought tokens the answer reported
+ * @property {number} thoughtChunksSent thought-summary events written
  * @property {string} sentText all answer text written so far
- * @property {number} chunksSent
- * @property {number[]} sentAt when each chunk was written (epoch ms, sub-ms precision), for delivery delays
+ * @property {number} chunksSent answer text chunks written (thought and signature events not counted)
+ * @property {number[]} sentAt when each text chunk was written (epoch ms, sub-ms precision), for delivery delays
  */
 
 /**
@@ -36,6 +60,8 @@ const MAX_STALL_MS = 5 * 60_000;
  * @property {string} [host]
  * @property {number} [port] 0 picks a free port
  * @property {number} [delayMs] default pause between chunks (a directive's delay= wins)
+ * @property {boolean} [rejectSampling] temperature/topP/topK get a 400 on the models that ignore
+ *   them, as "future generations" will (a directive's sampling=accept wins)
  * @property {(line: string) => void} [log]
  */
 
@@ -44,10 +70,11 @@ const MAX_STALL_MS = 5 * 60_000;
  * @returns {Promise<{ url: string, port: number, records: FakeRecord[], close: () => Promise<void> }>}
  */
 export async function startFakeGemini(options = {}) {
-  const { host = '127.0.0.1', port = 0, delayMs = 0, log } = options;
+  const { host = '127.0.0.1', port = 0, delayMs = 0, rejectSampling = false, log } = options;
   /** @type {FakeRecord[]} */
   const records = [];
   const sockets = new Set();
+  let answers = 0;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
@@ -77,6 +104,8 @@ export async function startFakeGemini(options = {}) {
       const tag = url.searchParams.get('tag');
       return sendJson(res, 200, tag === null ? records : records.filter((r) => r.tag === tag));
     }
+    const listing = req.method === 'GET' ? MODELS_PATH.exec(url.pathname) : null;
+    if (listing) return listing[1] === undefined ? listModels(req, res, url) : getModel(req, res, url, listing[1]);
 
     const match = MODEL_PATH.exec(url.pathname);
     if (!match || req.method !== 'POST') {
@@ -91,48 +120,128 @@ export async function startFakeGemini(options = {}) {
     try {
       body = JSON.parse(raw);
     } catch {
-      return sendJson(res, 400, googleError(400, { message: 'Invalid JSON payload received.' }), errorType);
+      return sendJson(res, 400, invalidArgument('Invalid JSON payload received.'), errorType);
     }
     const prompt = promptText(body);
     const directive = parseDirective(lastUserText(body));
-    const key = req.headers['x-goog-api-key'];
+    const opts = directive.options;
+    const headerKey = req.headers['x-goog-api-key'];
+    const queryKey = url.searchParams.get('key');
     /** @type {FakeRecord} */
     const record = {
       id: records.length + 1,
-      tag: directive.options.tag ?? null,
+      tag: opts.tag ?? null,
       model,
+      modelVersion: null,
+      responseId: null,
       method: /** @type {FakeRecord['method']} */ (method),
       scenario: directive.name,
-      hasKey: typeof key === 'string' && key.length > 0,
+      hasKey: (typeof headerKey === 'string' && headerKey.length > 0) || !!queryKey,
+      tier: null,
+      existingUser: false,
       body,
+      httpStatus: 200,
       status: 'rejected',
       aborted: false,
+      ignored: [],
+      honoured: [],
+      thoughtsTokenCount: 0,
+      thoughtChunksSent: 0,
       sentText: '',
       chunksSent: 0,
       sentAt: [],
     };
     records.push(record);
+    /**
+     * @param {number} status
+     * @param {unknown} error
+     */
+    const refuse = (status, error) => {
+      record.httpStatus = status;
+      sendJson(res, status, error, errorType);
+    };
 
-    if (!record.hasKey) return sendJson(res, 403, googleError(403), errorType);
-    if (String(key).startsWith('invalid')) {
-      return sendJson(res, 400, googleError(400, { message: 'API key not valid. Please pass a valid API key.', reason: 'API_KEY_INVALID' }), errorType);
-    }
-    if (!KNOWN_MODELS.includes(model)) {
-      const message = `models/${model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.`;
-      return sendJson(res, 404, googleError(404, { message }), errorType);
-    }
+    const auth = checkKey(headerKey, queryKey, `GenerativeService.${streaming ? 'StreamGenerateContent' : 'GenerateContent'}`);
+    if ('status' in auth) return refuse(auth.status, auth.body);
+    record.tier = auth.project.tier;
+    record.existingUser = auth.project.existingUser;
+    const resolved = resolveModel(model, auth.project);
+    if ('notFound' in resolved) return refuse(404, googleError(404, { message: resolved.notFound }));
+    const { answering } = resolved;
     const invalid = validateBody(body);
-    if (invalid) return sendJson(res, 400, googleError(400, { message: invalid }), errorType);
+    if (invalid) return refuse(400, invalidArgument(invalid));
+    const checked = checkRequest(body, resolved, { rejectSampling: opts.sampling === 'reject' || (rejectSampling && opts.sampling !== 'accept') });
+    if ('invalid' in checked) {
+      const details = checked.field
+        ? [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: checked.field, description: checked.invalid }] }]
+        : undefined;
+      return refuse(400, googleError(400, { message: checked.invalid, details }));
+    }
+    const { settings } = checked;
+    record.ignored = settings.ignored;
+    record.honoured = settings.honoured;
+    // Pro models have no free-tier quota since 2026-04-01.
+    if (auth.project.tier === 'free' && answering.paidOnly) return refuse(429, quotaError({ model: answering.id, limit: 0 }));
 
-    const opts = directive.options;
     if (directive.name === 'http') {
       const status = Number(opts.status ?? 500);
-      return sendJson(res, status, googleError(status, { retry: opts.retry, reason: opts.reason }), errorType);
+      if (status === 429) return refuse(429, quotaError({ model: answering.id, retry: opts.retry, retryInfo: opts.retryinfo !== 'none' }));
+      return refuse(status, googleError(status, { reason: opts.reason }));
+    }
+    if (directive.name === 'backend404') {
+      return refuse(404, googleError(404, { message: `Model not found: models/${opts.build ?? 'gemini-v4p1s-rev24-ajax-sentinel'}` }));
     }
 
-    const plan = planAnswer(directive, prompt, body.generationConfig?.maxOutputTokens);
+    record.modelVersion = answering.id;
+    record.responseId = responseIdFor(++answers);
+    const plan = planAnswer(directive, prompt, settings, answering, record.responseId);
+    record.thoughtsTokenCount = plan.thoughts;
     if (!streaming) return answerWhole(res, record, plan);
-    return streamAnswer(req, res, record, plan, directive, Number(opts.delay ?? delayMs), Number(opts.first ?? 0));
+    return streamAnswer(res, record, plan, directive, Number(opts.delay ?? delayMs), Number(opts.first ?? 0));
+  }
+
+  /**
+   * `GET /v1beta/models?pageSize=&pageToken=`: a page of the listed models.
+   * @param {import('node:http').IncomingMessage} req
+   * @param {import('node:http').ServerResponse} res
+   * @param {URL} url
+   */
+  function listModels(req, res, url) {
+    const auth = checkKey(req.headers['x-goog-api-key'], url.searchParams.get('key'), 'ModelService.ListModels');
+    if ('status' in auth) return sendJson(res, auth.status, auth.body);
+    const size = Number(url.searchParams.get('pageSize') ?? DEFAULT_PAGE_SIZE);
+    const pageSize = Number.isInteger(size) && size > 0 ? Math.min(size, MAX_PAGE_SIZE) : DEFAULT_PAGE_SIZE;
+    const token = url.searchParams.get('pageToken');
+    let offset = 0;
+    if (token) {
+      offset = Number(Buffer.from(token, 'base64url').toString('utf8').replace(/^offset:/, ''));
+      // (inference) the wording of a bad page token
+      if (!Number.isInteger(offset) || offset < 0) return sendJson(res, 400, invalidArgument('Invalid page token.'));
+    }
+    const models = LISTED_MODELS.slice(offset, offset + pageSize);
+    const next = offset + pageSize;
+    return sendJson(res, 200, {
+      models,
+      ...(next < LISTED_MODELS.length ? { nextPageToken: Buffer.from(`offset:${next}`).toString('base64url') } : {}),
+    });
+  }
+
+  /**
+   * `GET /v1beta/models/{id}`: a listed model (the 2.5 family too: listed ≠ callable).
+   * @param {import('node:http').IncomingMessage} req
+   * @param {import('node:http').ServerResponse} res
+   * @param {URL} url
+   * @param {string} id
+   */
+  function getModel(req, res, url, id) {
+    const auth = checkKey(req.headers['x-goog-api-key'], url.searchParams.get('key'), 'ModelService.GetModel');
+    if ('status' in auth) return sendJson(res, auth.status, auth.body);
+    const model = FAKE_MODELS[id];
+    if (!model || model.stage === 'shutdown') {
+      // (inference) the generateContent wording, with the get method named
+      return sendJson(res, 404, googleError(404, { message: `models/${id} is not found for API version v1beta, or is not supported for get. Call ListModels to see the list of available models and their supported methods.` }));
+    }
+    return sendJson(res, 200, modelResource(model));
   }
 
   // A deep accept queue: hundreds of connections may arrive at once (npm run bench), and the
@@ -153,6 +262,15 @@ export async function startFakeGemini(options = {}) {
 }
 
 /**
+ * A `responseId` like Google's (23 base64url characters): the n-th answer of this server gets
+ * the same one in every run.
+ * @param {number} n
+ */
+function responseIdFor(n) {
+  return createHash('sha256').update(`fake-gemini answer ${n}`).digest('base64url').slice(0, 23);
+}
+
+/**
  * @typedef {object} Plan
  * @property {string[]} pieces
  * @property {string | undefined} finishReason undefined: end without one
@@ -160,24 +278,43 @@ export async function startFakeGemini(options = {}) {
  * @property {any} [afterText] a frame object to write after the text (error object)
  * @property {string | undefined} blockReason
  * @property {boolean} [finishEach] the finish reason on every chunk, as older models sent it
+ * @property {number} thoughts thought tokens reported (capped at maxOutputTokens)
+ * @property {string[]} thoughtParts thought summaries to send before the answer (includeThoughts)
+ * @property {number} toolUseTokens toolUsePromptTokenCount (0: not reported)
+ * @property {'event' | 'first' | undefined} signature where the thought signature goes: a last
+ *   event of its own that carries the finish (3.x), or the first answer part (2.5 when thinking)
+ * @property {string} signatureValue
+ * @property {boolean} emptyEnding no answer text: the finish comes on a candidate whose content has no parts
+ * @property {string} modelVersion
+ * @property {string} responseId
  */
 
 /**
  * @param {import('./scenarios.mjs').Directive} directive
  * @param {string} prompt
- * @param {number | undefined} maxOutputTokens
+ * @param {import('./request-checks.mjs').Settings} settings
+ * @param {import('./models.mjs').FakeModel} model the answering model
+ * @param {string} responseId
  * @returns {Plan}
  */
-function planAnswer(directive, prompt, maxOutputTokens) {
+function planAnswer(directive, prompt, settings, model, responseId) {
   const { name, options } = directive;
   const chunks = Math.max(0, Number(options.chunks ?? (name === 'long' ? 400 : 5)));
   let text = chunks === 0 ? '' : replyText(name, chunks, prompt.length, Number(options.chunkchars ?? 60));
   let finishReason = options.finish ?? 'STOP';
-  // Gemini counts about four characters a token; honour maxOutputTokens like the API.
-  if (maxOutputTokens && text.length > maxOutputTokens * 4) {
-    text = Array.from(text).slice(0, maxOutputTokens * 4).join('');
+  let thoughts = settings.thoughts;
+  const max = settings.maxOutputTokens;
+  // Thought tokens count against maxOutputTokens; the answer gets what is left (about four
+  // characters a token). Thinking that reaches the limit leaves no answer at all.
+  if (max && thoughts >= max) {
+    thoughts = max;
+    text = '';
+    finishReason = 'MAX_TOKENS';
+  } else if (max && text.length > (max - thoughts) * 4) {
+    text = Array.from(text).slice(0, (max - thoughts) * 4).join('');
     finishReason = 'MAX_TOKENS';
   }
+  const summaries = options.thoughts === 'none' ? 0 : Number(options.thoughts ?? DEFAULT_THOUGHT_EVENTS);
   /** @type {Plan} */
   const plan = {
     pieces: splitText(text, chunks),
@@ -186,6 +323,14 @@ function planAnswer(directive, prompt, maxOutputTokens) {
     afterText: undefined,
     blockReason: undefined,
     finishEach: options.finisheach === '1',
+    thoughts,
+    thoughtParts: settings.includeThoughts && thoughts > 0 ? thoughtSummaries(Math.max(0, summaries || 0), prompt.length) : [],
+    toolUseTokens: name === 'grounding' ? GROUNDING_TOOL_TOKENS : 0,
+    signature: undefined,
+    signatureValue: Buffer.from(`fake-gemini thought signature ${model.id} ${responseId}`).toString('base64'),
+    emptyEnding: false,
+    modelVersion: model.id,
+    responseId,
   };
   switch (name) {
     case 'safety':
@@ -197,6 +342,7 @@ function planAnswer(directive, prompt, maxOutputTokens) {
       break;
     case 'blocked':
       plan.pieces = [];
+      plan.thoughtParts = [];
       plan.blockReason = options.reason ?? 'SAFETY';
       break;
     case 'nofinish':
@@ -211,36 +357,66 @@ function planAnswer(directive, prompt, maxOutputTokens) {
       break;
     case 'empty':
       plan.pieces = [];
+      plan.thoughtParts = [];
       plan.finishReason = undefined;
       break;
   }
+  const ordinaryEnd = plan.finishReason !== undefined && !OWN_ENDING.has(name);
+  const thoughtsExhausted = max !== undefined && thoughts >= max;
+  if (model.generation === '3' && ordinaryEnd && !thoughtsExhausted && options.signature !== 'none') plan.signature = 'event';
+  else if (model.generation === '2.5' && thoughts > 0 && plan.pieces.length > 0) plan.signature = 'first';
+  plan.emptyEnding = ordinaryEnd && plan.pieces.length === 0 && plan.signature !== 'event';
   return plan;
 }
 
 /**
- * One streamed chunk in the shape current models send: usage on every chunk,
- * candidate counts and finishReason only on the last, no `index`.
+ * `usageMetadata` in the order Gemini writes it; the total counts thoughts and tool-use tokens.
  * @param {Plan} plan
- * @param {string} text
- * @param {boolean} last
- * @param {number} sentChars
+ * @param {number} thoughts
+ * @param {number} [candidates] omitted until the answer's count is known
  */
-function chunkFrame(plan, text, last, sentChars) {
-  const candidate = /** @type {Record<string, unknown>} */ ({ content: { parts: [{ text }], role: 'model' } });
-  const usageMetadata = /** @type {Record<string, number>} */ ({ promptTokenCount: plan.promptTokens, totalTokenCount: plan.promptTokens });
-  if (!last && plan.finishEach && plan.finishReason) candidate.finishReason = plan.finishReason;
-  if (last && plan.finishReason) {
-    candidate.finishReason = plan.finishReason;
-    if (plan.finishReason === 'SAFETY') candidate.safetyRatings = safetyRatings('HIGH');
-    const candidates = Math.max(1, Math.ceil(sentChars / 4));
-    usageMetadata.candidatesTokenCount = candidates;
-    usageMetadata.totalTokenCount = plan.promptTokens + candidates;
-  }
-  return { candidates: [candidate], usageMetadata, modelVersion: 'fake-gemini', responseId: 'fake-response' };
+function usage(plan, thoughts, candidates) {
+  const metadata = /** @type {Record<string, number>} */ ({ promptTokenCount: plan.promptTokens });
+  if (candidates !== undefined) metadata.candidatesTokenCount = candidates;
+  metadata.totalTokenCount = plan.promptTokens + (candidates ?? 0) + thoughts + plan.toolUseTokens;
+  if (plan.toolUseTokens) metadata.toolUsePromptTokenCount = plan.toolUseTokens;
+  if (thoughts) metadata.thoughtsTokenCount = thoughts;
+  return metadata;
+}
+
+/** @param {number} chars answer characters sent; undefined when there is no answer text */
+const candidateTokens = (chars) => (chars > 0 ? Math.max(1, Math.ceil(chars / 4)) : undefined);
+
+/**
+ * A whole response object (a frame's JSON, or the `:generateContent` body).
+ * @param {Plan} plan
+ * @param {Record<string, unknown>} candidate
+ * @param {Record<string, number>} usageMetadata
+ */
+function response(plan, candidate, usageMetadata) {
+  return { candidates: [candidate], usageMetadata, modelVersion: plan.modelVersion, responseId: plan.responseId };
 }
 
 /**
- * @param {import('node:http').IncomingMessage} req
+ * The last text chunk: the finish reason (unless the signature event carries it) and the
+ * answer's token count.
+ * @param {Plan} plan
+ * @param {string} text
+ * @param {boolean} first
+ * @param {number} sentChars
+ */
+function lastTextFrame(plan, text, first, sentChars) {
+  const part = /** @type {Record<string, unknown>} */ ({ text });
+  if (first && plan.signature === 'first') part.thoughtSignature = plan.signatureValue;
+  const candidate = /** @type {Record<string, unknown>} */ ({ content: { parts: [part], role: 'model' } });
+  if (plan.finishReason && plan.signature !== 'event') {
+    candidate.finishReason = plan.finishReason;
+    if (plan.finishReason === 'SAFETY') candidate.safetyRatings = safetyRatings('HIGH');
+  }
+  return response(plan, candidate, usage(plan, plan.thoughts, candidateTokens(sentChars)));
+}
+
+/**
  * @param {import('node:http').ServerResponse} res
  * @param {FakeRecord} record
  * @param {Plan} plan
@@ -248,7 +424,7 @@ function chunkFrame(plan, text, last, sentChars) {
  * @param {number} delay
  * @param {number} firstDelay
  */
-async function streamAnswer(req, res, record, plan, directive, delay, firstDelay) {
+async function streamAnswer(res, record, plan, directive, delay, firstDelay) {
   record.status = 'streaming';
   let ended = false;
   res.on('close', () => {
@@ -269,47 +445,74 @@ async function streamAnswer(req, res, record, plan, directive, delay, firstDelay
 
   /** @param {string} frame */
   const write = async (frame) => {
-    const bytes = Buffer.from(frame, 'utf8');
-    if (!split) return void res.write(bytes);
+    if (!split) return void res.write(frame);
     // Cut inside a multibyte character when there is one, so the reader sees half a character.
+    const bytes = Buffer.from(frame, 'utf8');
     let cut = bytes.findIndex((b) => b >= 0xc0);
     cut = cut > 0 ? cut + 1 : bytes.length >> 1;
     res.write(bytes.subarray(0, cut));
     await sleep(2);
     if (open()) res.write(bytes.subarray(cut));
   };
+  /** @param {unknown} object */
+  const writeObject = (object) => write(`data: ${JSON.stringify(object)}\r\n\r\n`);
 
   if (firstDelay) await sleep(firstDelay);
   if (plan.blockReason) {
-    await write(`data: ${JSON.stringify({ promptFeedback: { blockReason: plan.blockReason, safetyRatings: safetyRatings('HIGH') }, usageMetadata: { promptTokenCount: plan.promptTokens, totalTokenCount: plan.promptTokens } })}\r\n\r\n`);
+    await writeObject({ promptFeedback: { blockReason: plan.blockReason, safetyRatings: safetyRatings('HIGH') }, usageMetadata: usage(plan, 0) });
     return finish();
   }
 
-  let sentChars = 0;
-  for (let i = 0; i < plan.pieces.length; i++) {
+  // Thought summaries first: their usage counts the thoughts so far and no candidates.
+  for (let i = 0; i < plan.thoughtParts.length; i++) {
     if (i > 0 && delay) await sleep(delay);
     if (!open()) return;
+    const thoughtsSoFar = Math.round((plan.thoughts * (i + 1)) / plan.thoughtParts.length);
+    await writeObject(response(plan, { content: { parts: [{ text: plan.thoughtParts[i], thought: true }], role: 'model' } }, usage(plan, thoughtsSoFar)));
+    record.thoughtChunksSent++;
+  }
+
+  // The hot path: every frame but the last is the text between two strings made once here.
+  const meta = `,"modelVersion":${JSON.stringify(plan.modelVersion)},"responseId":"${plan.responseId}"}\r\n\r\n`;
+  const candidateEnd = plan.finishEach && plan.finishReason ? `}],"role":"model"},"finishReason":"${plan.finishReason}"}],` : '}],"role":"model"}}],';
+  const tail = `${candidateEnd}"usageMetadata":${JSON.stringify(usage(plan, plan.thoughts))}${meta}`;
+  const firstSignature = plan.signature === 'first' ? `,"thoughtSignature":"${plan.signatureValue}"` : '';
+  let sentChars = 0;
+  const count = plan.pieces.length;
+  for (let i = 0; i < count; i++) {
+    if ((i > 0 || plan.thoughtParts.length > 0) && delay) await sleep(delay);
+    if (!open()) return;
     const piece = plan.pieces[i];
-    if (directive.name === 'grounding' && i === plan.pieces.length - 1) {
+    if (directive.name === 'grounding' && i === count - 1) {
       // As in the recording: the metadata on a chunk of its own, content {}, before the finish.
-      await write(`data: ${JSON.stringify({ candidates: [{ content: {}, index: 0, groundingMetadata: GROUNDING }], usageMetadata: { promptTokenCount: plan.promptTokens, totalTokenCount: plan.promptTokens }, modelVersion: 'fake-gemini' })}\r\n\r\n`);
+      await writeObject(response(plan, { content: {}, index: 0, groundingMetadata: GROUNDING }, usage(plan, plan.thoughts)));
     }
     sentChars += piece.length;
     // RECITATION arrives as a final candidate with no content after the text.
-    const last = i === plan.pieces.length - 1 && directive.name !== 'recitation';
+    const last = i === count - 1 && directive.name !== 'recitation';
     record.sentAt.push(performance.timeOrigin + performance.now());
-    await write(`data: ${JSON.stringify(chunkFrame(plan, piece, last, sentChars))}\r\n\r\n`);
+    if (last) await writeObject(lastTextFrame(plan, piece, i === 0, sentChars));
+    else await write(`data: {"candidates":[{"content":{"parts":[{"text":${JSON.stringify(piece)}${i === 0 ? firstSignature : ''}${tail}`);
     record.sentText += piece;
     record.chunksSent++;
   }
   if (!open()) return;
 
+  if (plan.signature === 'event') {
+    // Gemini 3 ends with an event of its own: an empty text part with the signature, and the
+    // finish. Written right after the last text, so paced timings stay those of the text.
+    const candidate = { content: { parts: [{ text: '', thoughtSignature: plan.signatureValue }], role: 'model' }, finishReason: plan.finishReason };
+    await writeObject(response(plan, candidate, usage(plan, plan.thoughts, candidateTokens(sentChars))));
+  } else if (plan.emptyEnding) {
+    await writeObject(response(plan, { content: { role: 'model' }, finishReason: plan.finishReason }, usage(plan, plan.thoughts)));
+  }
+
   switch (directive.name) {
     case 'recitation':
-      await write(`data: ${JSON.stringify({ candidates: [{ finishReason: 'RECITATION', index: 0 }], usageMetadata: { promptTokenCount: plan.promptTokens, candidatesTokenCount: Math.ceil(sentChars / 4), totalTokenCount: plan.promptTokens + Math.ceil(sentChars / 4) } })}\r\n\r\n`);
+      await writeObject({ candidates: [{ finishReason: 'RECITATION', index: 0 }], usageMetadata: usage(plan, plan.thoughts, candidateTokens(sentChars)), modelVersion: plan.modelVersion, responseId: plan.responseId });
       break;
     case 'error':
-      await write(`data: ${JSON.stringify(plan.afterText)}\r\n\r\n`);
+      await writeObject(plan.afterText);
       // hold=1: the connection stays open after the error object, until the client leaves.
       if (directive.options.hold === '1') return holdOpen();
       break;
@@ -344,7 +547,8 @@ async function streamAnswer(req, res, record, plan, directive, delay, firstDelay
 }
 
 /**
- * `:generateContent`: the whole answer as one JSON response.
+ * `:generateContent`: the whole answer as one JSON response. Thought summaries come as one
+ * `thought` part; the signature rides on the answer part (the non-stream recording).
  * @param {import('node:http').ServerResponse} res
  * @param {FakeRecord} record
  * @param {Plan} plan
@@ -352,16 +556,25 @@ async function streamAnswer(req, res, record, plan, directive, delay, firstDelay
 function answerWhole(res, record, plan) {
   record.status = 'completed';
   if (plan.blockReason) {
-    return sendJson(res, 200, { promptFeedback: { blockReason: plan.blockReason, safetyRatings: safetyRatings('HIGH') } });
+    return sendJson(res, 200, { promptFeedback: { blockReason: plan.blockReason, safetyRatings: safetyRatings('HIGH') }, usageMetadata: usage(plan, 0) });
   }
   const text = plan.pieces.join('');
   record.sentText = text;
   record.chunksSent = 1;
-  return sendJson(res, 200, chunkFrame({ ...plan, finishReason: plan.finishReason ?? 'STOP' }, text, true, text.length));
+  const parts = [];
+  if (plan.thoughtParts.length) {
+    parts.push({ text: plan.thoughtParts.join(''), thought: true });
+    record.thoughtChunksSent = 1;
+  }
+  if (text) parts.push(plan.signature ? { text, thoughtSignature: plan.signatureValue } : { text });
+  const finishReason = plan.finishReason ?? 'STOP';
+  const candidate = /** @type {Record<string, unknown>} */ ({ content: parts.length ? { parts, role: 'model' } : { role: 'model' }, finishReason });
+  if (finishReason === 'SAFETY') candidate.safetyRatings = safetyRatings('HIGH');
+  return sendJson(res, 200, response(plan, candidate, usage(plan, plan.thoughts, candidateTokens(text.length))));
 }
 
 /**
- * The checks Gemini makes on a request body that matter to a client.
+ * The checks Gemini makes on a request body's shape that matter to a client.
  * @param {any} body
  * @returns {string | undefined}
  */
@@ -417,4 +630,3 @@ async function readBody(req) {
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
-

@@ -1,0 +1,150 @@
+// @ts-check
+/**
+ * The checks Gemini makes on a request's `contents` and `generationConfig` for the model that
+ * answers it, and what the fake derives from them: the thought tokens to spend, and which
+ * sampling parameters were honoured or ignored. Messages and sources: docs/fake-gemini.md.
+ */
+import { BUDGET_THOUGHTS, LEVEL_THOUGHTS, OUTPUT_TOKEN_LIMIT, THINKING_LEVELS } from './models.mjs';
+
+/** The sampling parameters, as the JSON field and as the proto field a message names. */
+const SAMPLING = /** @type {const} */ ([
+  ['temperature', 'temperature'],
+  ['topP', 'top_p'],
+  ['topK', 'top_k'],
+]);
+
+/**
+ * @typedef {object} Settings what a valid request asks of the answering model
+ * @property {number} thoughts thought tokens the model spends before capping at maxOutputTokens
+ * @property {boolean} includeThoughts thought summaries were asked for
+ * @property {number | undefined} maxOutputTokens
+ * @property {string[]} ignored sampling parameters sent and ignored (3.6/3.8 Flash, 3.5 Flash-Lite)
+ * @property {string[]} honoured sampling parameters sent and honoured
+ */
+
+/**
+ * Google's JSON parser takes a field in lowerCamelCase or in its proto (snake_case) name.
+ * @param {any} object
+ * @param {string} camel
+ * @param {string} snake
+ */
+function field(object, camel, snake) {
+  if (!object || typeof object !== 'object') return undefined;
+  return object[camel] ?? object[snake];
+}
+
+/**
+ * Checks the request against the model table. Returns the 400 message, or the settings.
+ * @param {any} body the parsed request (contents already checked by the caller)
+ * @param {import('./models.mjs').Resolved} model
+ * @param {{ rejectSampling: boolean }} options
+ * @returns {{ invalid: string, field?: string } | { settings: Settings }}
+ */
+export function checkRequest(body, model, options) {
+  const { rules, answering } = model;
+  const gemini3 = answering.generation === '3';
+  const config = field(body, 'generationConfig', 'generation_config') ?? {};
+  const thinking = field(config, 'thinkingConfig', 'thinking_config');
+  const rawLevel = field(thinking, 'thinkingLevel', 'thinking_level');
+  const budget = field(thinking, 'thinkingBudget', 'thinking_budget');
+
+  // An unknown enum value fails at parsing, before any rule of the model (inference: the wording
+  // is Google's usual one for a bad enum value).
+  /** @type {import('./models.mjs').ThinkingLevel | undefined} */
+  let level;
+  if (rawLevel !== undefined && rawLevel !== null) {
+    const upper = String(rawLevel).toUpperCase();
+    if (!THINKING_LEVELS.includes(/** @type {any} */ (upper)) && upper !== 'THINKING_LEVEL_UNSPECIFIED') {
+      return {
+        invalid: `Invalid value at 'generation_config.thinking_config.thinking_level' (type.googleapis.com/google.ai.generativelanguage.v1beta.ThinkingConfig.ThinkingLevel), ${JSON.stringify(rawLevel)}`,
+        field: 'generation_config.thinking_config.thinking_level',
+      };
+    }
+    if (upper !== 'THINKING_LEVEL_UNSPECIFIED') level = /** @type {import('./models.mjs').ThinkingLevel} */ (upper);
+  }
+  if (budget !== undefined && !Number.isInteger(budget)) {
+    return {
+      invalid: `Invalid value at 'generation_config.thinking_config.thinking_budget' (TYPE_INT32), ${JSON.stringify(budget)}`,
+      field: 'generation_config.thinking_config.thinking_budget',
+    };
+  }
+
+  const maxOutputTokens = field(config, 'maxOutputTokens', 'max_output_tokens');
+  if (typeof maxOutputTokens === 'number' && maxOutputTokens > OUTPUT_TOKEN_LIMIT) {
+    // (inference) No 2026 text is known; this is the older wording's shape.
+    return { invalid: `The requested maxOutputTokens value of ${maxOutputTokens} but the supported range is from 1 (inclusive) to ${OUTPUT_TOKEN_LIMIT + 1} (exclusive)` };
+  }
+  const candidateCount = field(config, 'candidateCount', 'candidate_count');
+  if (gemini3 && typeof candidateCount === 'number' && candidateCount > 1) {
+    return { invalid: 'Multiple candidates is not enabled for this model' };
+  }
+
+  if (level && budget !== undefined) return { invalid: 'thinking_budget and thinking_level are not supported together' };
+  if (level && rules.generation === '2.5') return { invalid: 'Thinking level is not supported for this model.' };
+  if (level && !rules.levels?.includes(level)) {
+    return { invalid: `Thinking level ${level} is not supported for this model. Please retry with other thinking level.` };
+  }
+  if (budget !== undefined && !budgetAccepted(budget, rules.budget)) return { invalid: `The thinking budget (${budget}) is invalid.` };
+
+  const sent = SAMPLING.filter(([camel, snake]) => field(config, camel, snake) !== undefined);
+  if (answering.samplingIgnored && options.rejectSampling && sent.length) {
+    // (inference) No source quotes this 400 ("will return an HTTP 400 error in future model
+    // generations", ai.google.dev/gemini-api/docs/latest-model): the wording is ours.
+    return {
+      invalid: `${sent[0][1]} is not supported for this model. The sampling parameters temperature, top_p and top_k are deprecated: remove them from the request.`,
+      field: `generation_config.${sent[0][1]}`,
+    };
+  }
+
+  if (gemini3 && endsWithModelTurn(body.contents)) return { invalid: 'Requests ending with a model turn are not supported.' };
+
+  const names = sent.map(([camel]) => camel);
+  return {
+    settings: {
+      thoughts: thoughtTokens(level, budget, answering),
+      includeThoughts: field(thinking, 'includeThoughts', 'include_thoughts') === true,
+      maxOutputTokens: typeof maxOutputTokens === 'number' && maxOutputTokens > 0 ? maxOutputTokens : undefined,
+      ignored: answering.samplingIgnored ? names : [],
+      honoured: answering.samplingIgnored ? [] : names,
+    },
+  };
+}
+
+/**
+ * A 2.5 budget: 0 (when the model may stop thinking), -1 (dynamic) or within its range. On 3.x
+ * (no budget rule) any budget from -1 up is accepted and honoured (mcp-mesh#1346, 2026-07-20).
+ * @param {number} budget
+ * @param {import('./models.mjs').BudgetRule | undefined} rule
+ */
+function budgetAccepted(budget, rule) {
+  if (!rule) return budget >= -1;
+  if (budget === -1) return true;
+  if (budget === 0) return rule.canDisable;
+  return budget >= rule.min && budget <= rule.max;
+}
+
+/**
+ * Thought tokens: per level, a budget caps them (0: none; -1: dynamic), else the answering
+ * model's default (3.x: its default level; 2.5 Flash-Lite: no thinking).
+ * @param {import('./models.mjs').ThinkingLevel | undefined} level
+ * @param {number | undefined} budget
+ * @param {import('./models.mjs').FakeModel} answering
+ */
+function thoughtTokens(level, budget, answering) {
+  if (level) return LEVEL_THOUGHTS[level];
+  if (budget !== undefined) return budget === -1 ? BUDGET_THOUGHTS : Math.min(budget, BUDGET_THOUGHTS);
+  if (answering.defaultLevel) return LEVEL_THOUGHTS[answering.defaultLevel];
+  return answering.budget?.thinksByDefault ? BUDGET_THOUGHTS : 0;
+}
+
+/**
+ * "API requests ending with a non-empty `model` role turn return an HTTP 400 error."
+ * @param {any[]} contents
+ */
+function endsWithModelTurn(contents) {
+  const last = contents[contents.length - 1];
+  if (last?.role !== 'model') return false;
+  return (last.parts ?? []).some((/** @type {any} */ part) =>
+    Object.keys(part ?? {}).some((key) => (key === 'text' ? part.text !== '' : key !== 'thought' && key !== 'thoughtSignature')),
+  );
+}
