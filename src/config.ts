@@ -1,4 +1,5 @@
 import type { Settings } from './env';
+import { DEFAULT_MODEL, lifecycleWarning, modelInfo } from './gemini/models';
 
 export const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
 
@@ -11,7 +12,10 @@ export interface Config {
   upstream: 'gemini' | 'fake';
   defaultModel: string;
   allowedModels: readonly string[];
-  maxOutputTokens: number;
+  /** `MAX_OUTPUT_TOKENS`, a cost cap below each model's own ceiling; undefined: the model's ceiling. */
+  maxOutputTokens: number | undefined;
+  /** What the catalogue says of configured models that still answer but should change (rerouted, going away). */
+  modelWarnings: readonly string[];
   maxMessageChars: number;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
@@ -49,6 +53,8 @@ export function loadConfig(env: Settings): Config {
   if (!config) {
     config = parseConfig(env);
     cache.set(env, config);
+    // Once per set of bindings (an isolate's life, in practice): a model that answers as another, or is going away.
+    for (const message of config.modelWarnings) console.warn(JSON.stringify({ level: 'warn', event: 'model_lifecycle', message }));
   }
   return config;
 }
@@ -56,24 +62,22 @@ export function loadConfig(env: Settings): Config {
 function parseConfig(env: Settings): Config {
   const apiKey = nonEmpty(env.GEMINI_API_KEY) ?? nonEmpty(env.GOOGLE_AI_API_KEY);
   const baseUrl = parseBaseUrl(env.GEMINI_BASE_URL);
-  const defaultModel = nonEmpty(env.GEMINI_MODEL) ?? 'gemini-2.5-flash';
+  const defaultModel = nonEmpty(env.GEMINI_MODEL) ?? DEFAULT_MODEL;
   const listed = (env.ALLOWED_MODELS ?? '')
     .split(',')
     .map((m) => m.trim())
     .filter(Boolean);
-  for (const model of [defaultModel, ...listed]) {
-    if (!/^[a-z0-9][a-z0-9.\-_]*$/i.test(model)) {
-      throw new ConfigError(`GEMINI_MODEL and ALLOWED_MODELS must hold model names like "gemini-2.5-flash", got "${model}"`);
-    }
-  }
+  // The default model is always allowed, so a deployment cannot lock itself out.
+  const allowedModels = [...new Set([defaultModel, ...listed])];
+  for (const model of allowedModels) checkModel(model, model === defaultModel ? 'GEMINI_MODEL' : 'ALLOWED_MODELS');
   return {
     apiKey,
     baseUrl,
     upstream: isLoopback(baseUrl) ? 'fake' : 'gemini',
     defaultModel,
-    // The default model is always allowed, so a deployment cannot lock itself out.
-    allowedModels: [...new Set([defaultModel, ...listed])],
-    maxOutputTokens: positiveInt(env, 'MAX_OUTPUT_TOKENS', 8192),
+    allowedModels,
+    maxOutputTokens: optionalPositiveInt(env, 'MAX_OUTPUT_TOKENS'),
+    modelWarnings: allowedModels.map(lifecycleWarning).filter((w): w is string => w !== undefined),
     maxMessageChars: positiveInt(env, 'MAX_MESSAGE_CHARS', 32_000),
     maxBodyBytes: positiveInt(env, 'MAX_BODY_BYTES', 1_048_576),
     upstreamTimeoutMs: positiveInt(env, 'UPSTREAM_TIMEOUT_MS', 60_000),
@@ -87,6 +91,23 @@ function parseConfig(env: Settings): Config {
     dailyTokenBudget: wholeNumber(env, 'DAILY_TOKEN_BUDGET', 200_000, 0),
     openaiCompatKeys: parseCompatKeys(env.OPENAI_COMPAT_KEYS),
   };
+}
+
+/**
+ * A model name a deployment may use: well formed, and not one the catalogue
+ * knows to be shut down (found here, not by the first visitor's 404).
+ * @throws {ConfigError} naming the setting, the model and its replacement
+ */
+function checkModel(model: string, setting: 'GEMINI_MODEL' | 'ALLOWED_MODELS'): void {
+  if (!/^[a-z0-9][a-z0-9.\-_]*$/i.test(model)) {
+    throw new ConfigError(`GEMINI_MODEL and ALLOWED_MODELS must hold model names like "${DEFAULT_MODEL}", got "${model}"`);
+  }
+  const { lifecycle } = modelInfo(model);
+  if (lifecycle.stage === 'retired') {
+    throw new ConfigError(
+      `${setting} names "${model}", which Gemini shut down on ${lifecycle.since}; use "${lifecycle.replacement}" instead`,
+    );
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -174,6 +195,11 @@ type NumericSetting =
   | 'RATE_LIMIT_PER_MINUTE'
   | 'CHAT_CREATE_PER_MINUTE'
   | 'DAILY_TOKEN_BUDGET';
+
+/** A positive whole number, or undefined when unset or empty. */
+function optionalPositiveInt(env: Settings, name: NumericSetting): number | undefined {
+  return String(env[name] ?? '').trim() === '' ? undefined : positiveInt(env, name, 1);
+}
 
 function positiveInt(env: Settings, name: NumericSetting, fallback: number): number {
   return wholeNumber(env, name, fallback, 1);

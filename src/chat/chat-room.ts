@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../config';
 import type { Env } from '../env';
 import { ApiError, errorResponse } from '../errors';
 import { streamChat } from '../gemini/chat-stream';
+import { toGenerationConfig } from '../gemini/generation-config';
 import type { ChatEvents } from '../gemini/gemini-adapter';
 import { UsageMeter } from '../gemini/usage-meter';
 import { CHAT_PREFIX } from '../observability/request-log';
@@ -142,7 +143,7 @@ export class ChatRoom extends DurableObject<Env> {
     let events: ChatEvents;
     try {
       events = await streamChat(
-        { model: settings.model, system: settings.system, contents, generationConfig: { maxOutputTokens: this.config.maxOutputTokens } },
+        { model: settings.model, system: settings.system, contents, generationConfig: toGenerationConfig(settings.model, {}, this.config.maxOutputTokens) },
         this.config,
         turn.signal,
         meter,

@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { GeminiCall } from '../gemini/gemini-adapter';
+import { outputCeiling, toGenerationConfig } from '../gemini/generation-config';
 import type { GenerationSettings, HistoryEntry, Role } from '../protocol/messages';
 
 /** A validated body of `POST /api/chat` and `POST /api/chat/stream`. */
@@ -29,18 +30,25 @@ export function parseChatRequest(body: unknown, config: Config): ChatRequest {
   }
 
   const message = checkText(input.message, 'message', config.maxMessageChars);
+  const chosen = model(input.model, config);
 
   return {
     message,
-    model: model(input.model, config),
+    model: chosen,
     system: system(input.system, config.maxMessageChars),
     history: input.history === undefined ? [] : history(input.history, config.maxMessageChars),
     generationConfig:
-      input.generationConfig === undefined ? {} : generation(input.generationConfig, config.maxOutputTokens),
+      input.generationConfig === undefined
+        ? {}
+        : generation(input.generationConfig, outputCeiling(chosen, config.maxOutputTokens)),
   };
 }
 
-/** The Gemini call for a validated request: history, then the new user message. */
+/**
+ * The Gemini call for a validated request: history, then the new user message
+ * (so it never ends with a model turn, which Gemini 3 refuses). The model's
+ * rules shape `generationConfig`: sampling parameters go only to models that honour them.
+ */
 export function toGeminiCall(request: ChatRequest, config: Config): GeminiCall {
   return {
     model: request.model,
@@ -49,10 +57,7 @@ export function toGeminiCall(request: ChatRequest, config: Config): GeminiCall {
       ...request.history.map((entry) => ({ role: entry.role, parts: [{ text: entry.text }] })),
       { role: 'user', parts: [{ text: request.message }] },
     ],
-    generationConfig: {
-      ...request.generationConfig,
-      maxOutputTokens: request.generationConfig.maxOutputTokens ?? config.maxOutputTokens,
-    },
+    generationConfig: toGenerationConfig(request.model, request.generationConfig, config.maxOutputTokens),
   };
 }
 

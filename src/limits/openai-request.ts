@@ -1,4 +1,5 @@
 import type { Content, GenerationConfig } from '@google/generative-ai';
+import { outputCeiling, toGenerationConfig, type GenerationRequest } from '../gemini/generation-config';
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { GeminiCall } from '../gemini/gemini-adapter';
@@ -114,7 +115,7 @@ export function parseCompletionRequest(body: unknown, config: Config): Completio
     optionalBoolean(options.include_obfuscation, 'stream_options.include_obfuscation');
   }
   const { system, contents } = conversation(body.messages, config);
-  return { model, stream, includeUsage, call: { model, system, contents, generationConfig: generation(body, config) } };
+  return { model, stream, includeUsage, call: { model, system, contents, generationConfig: generation(body, model, config) } };
 }
 
 function modelOf(value: unknown, config: Config): string {
@@ -208,24 +209,27 @@ function asParam<T>(name: string, check: () => T): T {
   }
 }
 
-function generation(body: Record<string, unknown>, config: Config): GenerationConfig {
-  const settings: GenerationConfig & { seed?: number } = {};
-  const temperature = optionalNumber(body.temperature, 'temperature', 0, 2, false);
-  if (temperature !== undefined) settings.temperature = temperature;
-  const topP = optionalNumber(body.top_p, 'top_p', 0, 1, false);
-  if (topP !== undefined) settings.topP = topP;
-  const maxTokens = optionalNumber(body.max_tokens, 'max_tokens', 1, config.maxOutputTokens, true);
-  const maxCompletionTokens = optionalNumber(body.max_completion_tokens, 'max_completion_tokens', 1, config.maxOutputTokens, true);
+/**
+ * OpenAI's generation fields as Gemini's. OpenAI clients send `temperature`
+ * (and `top_p`) by default: they are checked, and sent on only to models that
+ * honour them (toGenerationConfig), so such clients keep working.
+ */
+function generation(body: Record<string, unknown>, model: string, config: Config): GenerationConfig {
+  const ceiling = outputCeiling(model, config.maxOutputTokens);
+  const maxTokens = optionalNumber(body.max_tokens, 'max_tokens', 1, ceiling, true);
+  const maxCompletionTokens = optionalNumber(body.max_completion_tokens, 'max_completion_tokens', 1, ceiling, true);
   if (maxTokens !== undefined && maxCompletionTokens !== undefined && maxTokens !== maxCompletionTokens) {
     throw invalid('max_tokens', 'give max_tokens or max_completion_tokens, not both with different values');
   }
-  settings.maxOutputTokens = maxCompletionTokens ?? maxTokens ?? config.maxOutputTokens;
-  const stop = stopSequences(body.stop);
-  if (stop) settings.stopSequences = stop;
-  // Gemini takes a seed too (best effort, as OpenAI's); the SDK's type lacks it but passes it on.
-  const seed = optionalNumber(body.seed, 'seed', -(2 ** 31), 2 ** 31 - 1, true);
-  if (seed !== undefined) settings.seed = seed;
-  return settings;
+  const request: GenerationRequest = {
+    temperature: optionalNumber(body.temperature, 'temperature', 0, 2, false),
+    topP: optionalNumber(body.top_p, 'top_p', 0, 1, false),
+    maxOutputTokens: maxCompletionTokens ?? maxTokens,
+    stopSequences: stopSequences(body.stop),
+    // Gemini takes a seed too (best effort, as OpenAI's).
+    seed: optionalNumber(body.seed, 'seed', -(2 ** 31), 2 ** 31 - 1, true),
+  };
+  return toGenerationConfig(model, request, config.maxOutputTokens);
 }
 
 function stopSequences(value: unknown): string[] | undefined {

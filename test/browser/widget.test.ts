@@ -488,7 +488,7 @@ describe('embed.js', () => {
     await ask('How does streaming work? [fake:markdown chunks=10]');
     await untilDone();
     expect(await page.locator('gemini-chat').getAttribute('data-scheme')).toBe(scheme);
-    // `SAVE_SCREENSHOTS=1 npm run test:browser` refreshes the README's pictures in docs/.
+    // `SAVE_SCREENSHOTS=1 npm run test:browser` refreshes the pictures in docs/ (README.md, docs/widget.md).
     const dir = process.env.SAVE_SCREENSHOTS ? `${root}docs` : `${root}.vitest/screenshots`;
     mkdirSync(dir, { recursive: true });
     const panel = (await page.getByRole('dialog').boundingBox())!;

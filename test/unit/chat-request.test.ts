@@ -5,8 +5,8 @@ import { parseChatRequest, toGeminiCall, type ChatRequest } from '../../src/limi
 
 const config = loadConfig({
   GEMINI_API_KEY: 'unit-test-key',
-  GEMINI_MODEL: 'gemini-2.5-flash',
-  ALLOWED_MODELS: 'gemini-2.5-flash,gemini-2.5-pro',
+  GEMINI_MODEL: 'gemini-3.8-flash',
+  ALLOWED_MODELS: 'gemini-3.8-flash,gemini-3.1-pro-preview',
   MAX_MESSAGE_CHARS: '100',
   MAX_OUTPUT_TOKENS: '4096',
 });
@@ -36,7 +36,7 @@ describe('parseChatRequest', () => {
     it('fills in the default model, empty history and no settings for a minimal body', () => {
       expect(parseChatRequest({ message: 'Hello' }, config)).toStrictEqual({
         message: 'Hello',
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         system: undefined,
         history: [],
         generationConfig: {},
@@ -46,14 +46,14 @@ describe('parseChatRequest', () => {
     it('keeps every field of a full body', () => {
       const body = {
         message: 'And in French?',
-        model: 'gemini-2.5-pro',
+        model: 'gemini-3.1-pro-preview',
         system: 'Answer briefly.',
         history: [user('Say hi'), model('Hi!')],
         generationConfig: { temperature: 0.7, topP: 0.9, topK: 40, maxOutputTokens: 256 },
       };
       expect(parseChatRequest(body, config)).toStrictEqual({
         message: 'And in French?',
-        model: 'gemini-2.5-pro',
+        model: 'gemini-3.1-pro-preview',
         system: 'Answer briefly.',
         history: [
           { role: 'user', text: 'Say hi' },
@@ -152,7 +152,7 @@ describe('parseChatRequest', () => {
       expect(rejection({ message: 'hi', model: 'gemini-1.0-ultra' })).toEqual({
         status: 400,
         code: 'model_not_allowed',
-        message: 'model "gemini-1.0-ultra" is not allowed; allowed: gemini-2.5-flash, gemini-2.5-pro',
+        message: 'model "gemini-1.0-ultra" is not allowed; allowed: gemini-3.8-flash, gemini-3.1-pro-preview',
       });
     });
 
@@ -291,14 +291,14 @@ describe('toGeminiCall', () => {
     const request = parseChatRequest(
       {
         message: 'And the moon?',
-        model: 'gemini-2.5-pro',
+        model: 'gemini-3.1-pro-preview',
         system: 'Answer in one sentence.',
         history: [user('Why is the sky blue?'), model('Rayleigh scattering.')],
       },
       config,
     );
     expect(toGeminiCall(request, config)).toStrictEqual({
-      model: 'gemini-2.5-pro',
+      model: 'gemini-3.1-pro-preview',
       system: 'Answer in one sentence.',
       contents: [
         { role: 'user', parts: [{ text: 'Why is the sky blue?' }] },
@@ -312,21 +312,35 @@ describe('toGeminiCall', () => {
   it('sends only the user message and no system instruction for a minimal request', () => {
     const request = parseChatRequest({ message: 'Hello' }, config);
     expect(toGeminiCall(request, config)).toStrictEqual({
-      model: 'gemini-2.5-flash',
+      model: 'gemini-3.8-flash',
       system: undefined,
       contents: [{ role: 'user', parts: [{ text: 'Hello' }] }],
       generationConfig: { maxOutputTokens: 4096 },
     });
   });
 
-  it('sets maxOutputTokens to the MAX_OUTPUT_TOKENS cap when the request gives none, keeping the other settings', () => {
-    const request = parseChatRequest({ message: 'Hi', generationConfig: { temperature: 0.2, topK: 5 } }, config);
+  it('sets maxOutputTokens to the MAX_OUTPUT_TOKENS cap when the request gives none, keeping the sampling settings for a model that honours them', () => {
+    const request = parseChatRequest({ message: 'Hi', model: 'gemini-3.1-pro-preview', generationConfig: { temperature: 0.2, topK: 5 } }, config);
     expect(toGeminiCall(request, config).generationConfig).toStrictEqual({ temperature: 0.2, topK: 5, maxOutputTokens: 4096 });
   });
 
   it("keeps the request's maxOutputTokens when it gives one", () => {
-    const request = parseChatRequest({ message: 'Hi', generationConfig: { maxOutputTokens: 300, topP: 0.5 } }, config);
-    expect(toGeminiCall(request, config).generationConfig).toStrictEqual({ maxOutputTokens: 300, topP: 0.5 });
+    const request = parseChatRequest({ message: 'Hi', model: 'gemini-3.1-pro-preview', generationConfig: { maxOutputTokens: 300, topP: 0.5 } }, config);
+    expect(toGeminiCall(request, config).generationConfig).toStrictEqual({ topP: 0.5, maxOutputTokens: 300 });
+  });
+
+  it('does not send sampling settings to a model that ignores them (Gemini deprecated them on 2026-07-21)', () => {
+    const request = parseChatRequest({ message: 'Hi', generationConfig: { temperature: 0.2, topP: 0.5, topK: 5 } }, config);
+    expect(request.model).toBe('gemini-3.8-flash');
+    expect(toGeminiCall(request, config).generationConfig).toStrictEqual({ maxOutputTokens: 4096 });
+  });
+
+  it("uses the model's own ceiling when MAX_OUTPUT_TOKENS is not set", () => {
+    const open = loadConfig({});
+    expect(toGeminiCall(parseChatRequest({ message: 'Hi' }, open), open).generationConfig).toStrictEqual({ maxOutputTokens: 65_536 });
+    expect(() => parseChatRequest({ message: 'Hi', generationConfig: { maxOutputTokens: 65_537 } }, open)).toThrow(
+      'generationConfig.maxOutputTokens must be between 1 and 65536',
+    );
   });
 
   it('uses the cap of the config it is given', () => {

@@ -17,9 +17,10 @@ const DEFAULTS: Config = {
   apiKey: undefined,
   baseUrl: 'https://generativelanguage.googleapis.com',
   upstream: 'gemini',
-  defaultModel: 'gemini-2.5-flash',
-  allowedModels: ['gemini-2.5-flash'],
-  maxOutputTokens: 8192,
+  defaultModel: 'gemini-3.8-flash',
+  allowedModels: ['gemini-3.8-flash'],
+  maxOutputTokens: undefined,
+  modelWarnings: [],
   maxMessageChars: 32_000,
   maxBodyBytes: 1_048_576,
   upstreamTimeoutMs: 60_000,
@@ -102,37 +103,67 @@ describe('loadConfig', () => {
   describe('models', () => {
     it('parses ALLOWED_MODELS trimmed and deduplicated, with GEMINI_MODEL first', () => {
       const config = loadConfig({
-        GEMINI_MODEL: 'gemini-2.5-flash',
-        ALLOWED_MODELS: ' gemini-2.5-pro , gemini-2.5-flash,gemini-2.5-pro,, gemini-2.5-flash-lite ,',
+        GEMINI_MODEL: 'gemini-3.8-flash',
+        ALLOWED_MODELS: ' gemini-3.1-pro-preview , gemini-3.8-flash,gemini-3.1-pro-preview,, gemini-3.5-flash-lite ,',
       });
-      expect(config.defaultModel).toBe('gemini-2.5-flash');
-      expect(config.allowedModels).toEqual(['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.5-flash-lite']);
+      expect(config.defaultModel).toBe('gemini-3.8-flash');
+      expect(config.allowedModels).toEqual(['gemini-3.8-flash', 'gemini-3.1-pro-preview', 'gemini-3.5-flash-lite']);
     });
 
     it('always allows GEMINI_MODEL, even when ALLOWED_MODELS leaves it out', () => {
-      const config = loadConfig({ GEMINI_MODEL: 'gemini-2.5-pro', ALLOWED_MODELS: 'gemini-2.5-flash' });
-      expect(config.defaultModel).toBe('gemini-2.5-pro');
-      expect(config.allowedModels).toEqual(['gemini-2.5-pro', 'gemini-2.5-flash']);
+      const config = loadConfig({ GEMINI_MODEL: 'gemini-3.1-pro-preview', ALLOWED_MODELS: 'gemini-3.8-flash' });
+      expect(config.defaultModel).toBe('gemini-3.1-pro-preview');
+      expect(config.allowedModels).toEqual(['gemini-3.1-pro-preview', 'gemini-3.8-flash']);
     });
 
     it('always allows the default model when GEMINI_MODEL is not set', () => {
-      expect(loadConfig({ ALLOWED_MODELS: 'gemini-2.5-pro' }).allowedModels).toEqual(['gemini-2.5-flash', 'gemini-2.5-pro']);
+      expect(loadConfig({ ALLOWED_MODELS: 'gemini-3.1-pro-preview' }).allowedModels).toEqual(['gemini-3.8-flash', 'gemini-3.1-pro-preview']);
     });
 
     it('trims GEMINI_MODEL', () => {
-      expect(loadConfig({ GEMINI_MODEL: ' gemini-2.5-pro ' }).defaultModel).toBe('gemini-2.5-pro');
+      expect(loadConfig({ GEMINI_MODEL: ' gemini-3.6-flash ' }).defaultModel).toBe('gemini-3.6-flash');
     });
 
     it('rejects a GEMINI_MODEL with spaces, naming the setting', () => {
-      const error = configError({ GEMINI_MODEL: 'gemini 2.5 flash' });
+      const error = configError({ GEMINI_MODEL: 'gemini 3.8 flash' });
       expect(error.message).toContain('GEMINI_MODEL');
-      expect(error.message).toContain('"gemini 2.5 flash"');
+      expect(error.message).toContain('"gemini 3.8 flash"');
     });
 
-    it.each(['gemini pro', 'models/gemini-2.5-pro', '-gemini'])('rejects "%s" in ALLOWED_MODELS, naming the setting', (model) => {
-      const error = configError({ ALLOWED_MODELS: `gemini-2.5-pro,${model}` });
+    it.each(['gemini pro', 'models/gemini-3.8-flash', '-gemini'])('rejects "%s" in ALLOWED_MODELS, naming the setting', (model) => {
+      const error = configError({ ALLOWED_MODELS: `gemini-3.8-flash,${model}` });
       expect(error.message).toContain('ALLOWED_MODELS');
       expect(error.message).toContain(`"${model}"`);
+    });
+
+    it('refuses a retired GEMINI_MODEL, naming when it was shut down and its replacement', () => {
+      expect(configError({ GEMINI_MODEL: 'gemini-2.0-flash' }).message).toBe(
+        'GEMINI_MODEL names "gemini-2.0-flash", which Gemini shut down on 2026-06-01; use "gemini-3.8-flash" instead',
+      );
+    });
+
+    it.each(['gemini-1.5-flash', 'gemini-2.5-pro-preview-06-05', 'gemini-3.1-flash-lite-preview'])(
+      'refuses the retired model %s in ALLOWED_MODELS',
+      (model) => {
+        const message = configError({ ALLOWED_MODELS: `gemini-3.8-flash,${model}` }).message;
+        expect(message.startsWith(`ALLOWED_MODELS names "${model}", which Gemini shut down on `)).toBe(true);
+        expect(message).toMatch(/ on \d{4}-\d{2}-\d{2}; use "gemini-3[\w.-]+" instead$/);
+      },
+    );
+
+    it('allows a rerouted model, with a warning naming the model that answers', () => {
+      const config = loadConfig({ GEMINI_MODEL: 'gemini-flash-latest', ALLOWED_MODELS: 'gemini-2.5-flash,gemini-3.8-flash' });
+      expect(config.allowedModels).toEqual(['gemini-flash-latest', 'gemini-2.5-flash', 'gemini-3.8-flash']);
+      expect(config.modelWarnings).toEqual([
+        "gemini-flash-latest is answered by gemini-3.8-flash (a rolling alias), at gemini-3.8-flash's price and rules; name gemini-3.8-flash to pin it",
+        "gemini-2.5-flash is answered by gemini-3.5-flash-lite (only for projects that used gemini-2.5-flash before; new projects get a 404), at gemini-3.5-flash-lite's price and rules; name gemini-3.5-flash-lite to pin it",
+      ]);
+    });
+
+    it('allows a model it does not know (a newer one), without a warning', () => {
+      const config = loadConfig({ GEMINI_MODEL: 'gemini-4.2-flash' });
+      expect(config.defaultModel).toBe('gemini-4.2-flash');
+      expect(config.modelWarnings).toEqual([]);
     });
   });
 
@@ -190,7 +221,7 @@ describe('loadConfig', () => {
     });
 
     it('treats a blank numeric setting as unset', () => {
-      expect(loadConfig({ MAX_OUTPUT_TOKENS: '   ' }).maxOutputTokens).toBe(8192);
+      expect(loadConfig({ MAX_OUTPUT_TOKENS: '   ' }).maxOutputTokens).toBeUndefined();
     });
 
     it('leaves the other numeric settings at their defaults when one is set', () => {
