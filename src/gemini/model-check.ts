@@ -90,11 +90,16 @@ export interface CheckSettings {
   models: readonly string[];
   /** Longest wait for each call (the list, each page, each model). */
   timeoutMs: number;
+  /** Models per page of the list; Gemini's most, 1,000, unless a test wants pages. */
+  pageSize?: number;
 }
 
 /** Pages of the model list followed at most (Gemini lists about fifty models, 1,000 a page). */
 const MAX_PAGES = 10;
 const PAGE_SIZE = 1000;
+
+/** The one-token call's prompt. */
+export const PROBE_PROMPT = 'Say OK.';
 
 /**
  * Lists the models with the key, then calls every model at once, each with
@@ -117,14 +122,15 @@ export async function deepCheck(settings: CheckSettings): Promise<DeepCheck> {
 }
 
 /** `GET /v1beta/models`, page by page: what the key may see. */
-export async function checkKey(settings: Pick<CheckSettings, 'apiKey' | 'baseUrl' | 'timeoutMs'>): Promise<{ key: KeyCheck; names?: Set<string> }> {
+export async function checkKey(settings: Pick<CheckSettings, 'apiKey' | 'baseUrl' | 'timeoutMs' | 'pageSize'>): Promise<{ key: KeyCheck; names?: Set<string> }> {
   const { apiKey } = settings;
   if (!apiKey) return { key: { status: 'no_key', message: 'No Gemini API key is configured: set the GEMINI_API_KEY secret' } };
   const names = new Set<string>();
   let pageToken: string | undefined;
-  for (let page = 0; page < MAX_PAGES; page++) {
+  const maxPages = Math.max(MAX_PAGES, Math.ceil(100 / (settings.pageSize ?? PAGE_SIZE)));
+  for (let page = 0; page < maxPages; page++) {
     const url = new URL(`${settings.baseUrl}/v1beta/models`);
-    url.searchParams.set('pageSize', String(PAGE_SIZE));
+    url.searchParams.set('pageSize', String(settings.pageSize ?? PAGE_SIZE));
     if (pageToken) url.searchParams.set('pageToken', pageToken);
     let response: Response;
     let body: unknown;
@@ -173,7 +179,7 @@ export async function checkModel(
   let response: GenerateContentResponse;
   try {
     ({ response } = await withTimeout(settings.timeoutMs, (signal) =>
-      sdk.generateContent({ contents: [{ role: 'user', parts: [{ text: 'Say OK.' }] }] }, { signal }),
+      sdk.generateContent({ contents: [{ role: 'user', parts: [{ text: PROBE_PROMPT }] }] }, { signal }),
     ));
   } catch (error) {
     if (error instanceof TimeoutError) {
