@@ -12,32 +12,14 @@
  * and watches the Worker itself (why not wrangler.toml's `[build]`: scripts/build.mjs).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startFakeGemini } from '../fake-gemini/server.mjs';
 import { watchAssets } from './build.mjs';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const KEY_NAMES = ['GEMINI_API_KEY', 'GOOGLE_AI_API_KEY'];
-const PLACEHOLDER = 'your-key-from-aistudio.google.com';
-
-/** @returns {Record<string, string>} */
-function readDevVars() {
-  const path = `${root}.dev.vars`;
-  if (!existsSync(path)) return {};
-  /** @type {Record<string, string>} */
-  const vars = {};
-  for (const line of readFileSync(path, 'utf8').split(/\r?\n/)) {
-    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (match) vars[match[1]] = match[2].replace(/^(['"])(.*)\1$/, '$2');
-  }
-  return vars;
-}
+import { KEY_NAMES, readDevVars, root, usableKey as usable } from './settings.mjs';
 
 const devVars = readDevVars();
-const usable = (/** @type {string | undefined} */ value) => Boolean(value && value !== PLACEHOLDER);
 const hasKey = KEY_NAMES.some((name) => usable(process.env[name]) || usable(devVars[name]));
 /** A key given only in the environment: wrangler reads secrets from files, so it goes in a private one. */
 const envKey = KEY_NAMES.find((name) => usable(process.env[name]) && !usable(devVars[name]));
