@@ -57,12 +57,10 @@ const TABLE = [
   {
     id: 'gemini-3.8-flash', stage: 'current', generation: '3', levels: NOT_MINIMAL, defaultLevel: 'MEDIUM', samplingIgnored: true,
     displayName: 'Gemini 3.8 Flash', version: '3.8', description: 'Gemini 3.8 Flash, our latest stable Flash model, released in September of 2026.',
-    inference: ['defaultLevel'],
   },
   {
     id: 'gemini-3.6-flash', stage: 'current', generation: '3', levels: THINKING_LEVELS, defaultLevel: 'MEDIUM', samplingIgnored: true,
     displayName: 'Gemini 3.6 Flash', version: '3.6', description: 'Gemini 3.6 Flash, released in July of 2026.',
-    inference: ['defaultLevel'],
   },
   {
     id: 'gemini-3.5-flash-lite', stage: 'current', generation: '3', levels: THINKING_LEVELS, defaultLevel: 'MINIMAL', samplingIgnored: true,

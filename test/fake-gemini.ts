@@ -4,10 +4,24 @@ import { inject } from 'vitest';
 export interface FakeRecord {
   id: number;
   tag: string | null;
+  /** The model ID the URL named. */
   model: string;
+  /** The model that answered (a reroute's target); null when the request was refused first. */
+  modelVersion: string | null;
+  responseId: string | null;
   method: 'streamGenerateContent' | 'generateContent';
   scenario: string;
   hasKey: boolean;
+  /** The key's project: 'free' for a key containing "-free"; null when the key was refused. */
+  tier: 'free' | 'paid' | null;
+  /** The key contains "-existing": the 2.5 models still answer it. */
+  existingUser: boolean;
+  httpStatus: number;
+  /** Sampling parameters (temperature, topP, topK) sent and ignored / honoured by the model. */
+  ignored: string[];
+  honoured: string[];
+  thoughtsTokenCount: number;
+  thoughtChunksSent: number;
   body: {
     contents: Array<{ role?: string; parts: Array<{ text?: string }> }>;
     systemInstruction?: { parts: Array<{ text?: string }> };
