@@ -4,8 +4,9 @@
  * Builds what the Worker serves and what the npm package ships.
  *   node scripts/build.mjs           everything: the static assets and the package (dist/)
  *   node scripts/build.mjs --assets  the static assets only (public/client.js, public/embed.js):
- *                                    wrangler.toml's [build] runs this before every `wrangler dev`
- *                                    and `wrangler deploy`
+ *                                    `npm test`, `npm run deploy` and `npm run build:check` run
+ *                                    this first; `npm run dev` (scripts/dev.mjs) builds them once
+ *                                    with {@link watchAssets} and rebuilds them on change
  *
  * public/client.js is the browser client as one minified ES module (eventsource-parser
  * included), for `import { streamChat } from 'https://<worker>/client.js'`.
@@ -14,22 +15,27 @@
  * EMBED_BUDGET_BYTES gzipped.
  * dist/ holds the package entry points `gemini-edge/client` and `gemini-edge/react`
  * (ESM, not minified, dependencies left as imports) and their .d.ts.
+ *
+ * Why not wrangler.toml's `[build]`: wrangler 4.86 runs a custom build command a second
+ * time as soon as its file watcher is ready ("The file … changed, restarting build..."),
+ * and reloads the Worker after it: two builds and a restart on every `wrangler dev` start
+ * (workers-sdk#7934). Without `[build]`, wrangler bundles and watches the Worker itself.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, context } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const assetsOnly = process.argv.includes('--assets');
 
 /** Browsers from early 2023 on: async iteration, TextDecoderStream, adoptedStyleSheets. */
 const BROWSERS = ['chrome111', 'firefox111', 'safari16.4'];
 /** embed.js, all included, stays under half of the closest comparable widget (34 KB). */
-const EMBED_BUDGET_BYTES = 16 * 1024;
+export const EMBED_BUDGET_BYTES = 16 * 1024;
 
-await build({
+/** @type {import('esbuild').BuildOptions} */
+const CLIENT = {
   absWorkingDir: root,
   entryPoints: { client: 'src/client/index.ts' },
   outdir: 'public',
@@ -40,28 +46,77 @@ await build({
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',
-});
+};
 
-await build({
-  absWorkingDir: root,
-  entryPoints: { embed: 'src/widget/embed.ts' },
-  outdir: 'public',
-  bundle: true,
-  format: 'iife',
-  platform: 'browser',
-  target: BROWSERS,
-  minify: true,
-  legalComments: 'none',
-  logLevel: 'warning',
-});
-const embedGzip = gzipSync(readFileSync(`${root}public/embed.js`), { level: 9 }).byteLength;
-if (embedGzip > EMBED_BUDGET_BYTES) {
-  console.error(`public/embed.js is ${embedGzip} bytes gzipped, over its budget of ${EMBED_BUDGET_BYTES}`);
-  process.exit(1);
+/** @type {import('esbuild').BuildOptions} */
+const EMBED = { ...CLIENT, entryPoints: { embed: 'src/widget/embed.ts' }, format: 'iife' };
+
+/** public/embed.js's gzipped size, and whether it is within its budget. */
+function embedSize() {
+  const bytes = gzipSync(readFileSync(`${root}public/embed.js`), { level: 9 }).byteLength;
+  return { bytes, ok: bytes <= EMBED_BUDGET_BYTES, line: `public/embed.js: ${bytes} bytes gzipped (budget ${EMBED_BUDGET_BYTES})` };
 }
-if (!process.argv.includes('--quiet')) console.log(`public/embed.js: ${embedGzip} bytes gzipped (budget ${EMBED_BUDGET_BYTES})`);
 
-if (!assetsOnly) {
+/**
+ * Builds public/client.js and public/embed.js once.
+ * @returns {Promise<string>} the size line of embed.js
+ * @throws {Error} when embed.js is over its budget
+ */
+export async function buildAssets() {
+  await build(CLIENT);
+  await build(EMBED);
+  const size = embedSize();
+  if (!size.ok) throw new Error(`public/embed.js is ${size.bytes} bytes gzipped, over its budget of ${EMBED_BUDGET_BYTES}`);
+  return size.line;
+}
+
+/**
+ * Builds the static assets once, then rebuilds each when a file it is built from
+ * changes (esbuild's own watcher: it knows each bundle's inputs); wrangler dev
+ * serves the new files at once. Resolves after the first build.
+ * @param {(line: string) => void} log
+ * @returns {Promise<{ line: string, stop: () => Promise<void> }>}
+ */
+export async function watchAssets(log) {
+  /** @type {() => void} */
+  let firstDone = () => {};
+  const pending = new Set(['client', 'embed']);
+  let firstErrors = 0;
+  const first = new Promise((resolve) => (firstDone = () => resolve(undefined)));
+  /** @param {'client' | 'embed'} name @returns {import('esbuild').Plugin} */
+  const onEnd = (name) => ({
+    name: `report-${name}`,
+    setup(b) {
+      b.onEnd((result) => {
+        if (pending.delete(name)) {
+          firstErrors += result.errors.length;
+          if (pending.size === 0) firstDone();
+          return;
+        }
+        if (result.errors.length > 0) return; // esbuild has printed them
+        const size = name === 'embed' ? embedSize() : undefined;
+        log(`rebuilt public/${name}.js${size ? `: ${size.line.replace(/^public\/embed\.js: /, '')}${size.ok ? '' : ' — OVER BUDGET'}` : ''}`);
+      });
+    },
+  });
+  const contexts = await Promise.all([
+    context({ ...CLIENT, plugins: [onEnd('client')] }),
+    context({ ...EMBED, plugins: [onEnd('embed')] }),
+  ]);
+  // watch() runs the first build itself: one build of each, then one per change.
+  await Promise.all(contexts.map((ctx) => ctx.watch()));
+  await first;
+  if (firstErrors > 0) {
+    await Promise.all(contexts.map((ctx) => ctx.dispose()));
+    throw new Error('the static assets did not build (esbuild printed why)');
+  }
+  const size = embedSize();
+  if (!size.ok) log(`public/embed.js is ${size.bytes} bytes gzipped, over its budget of ${EMBED_BUDGET_BYTES}`);
+  return { line: size.line, stop: async () => void (await Promise.all(contexts.map((ctx) => ctx.dispose()))) };
+}
+
+/** dist/: the package entry points and their .d.ts. */
+async function buildPackage() {
   rmSync(`${root}dist`, { recursive: true, force: true });
   await build({
     absWorkingDir: root,
@@ -81,4 +136,15 @@ if (!assetsOnly) {
     [`${root}node_modules/typescript/bin/tsc`, '-p', 'tsconfig.client.json', '--noEmit', 'false', '--declaration', '--emitDeclarationOnly', '--outDir', 'dist/types'],
     { cwd: root, stdio: 'inherit' },
   );
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    const line = await buildAssets();
+    if (!process.argv.includes('--quiet')) console.log(line);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  }
+  if (!process.argv.includes('--assets')) await buildPackage();
 }

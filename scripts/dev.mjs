@@ -6,33 +6,20 @@
  * Without one it starts the built-in fake Gemini and points the Worker at it,
  * so anyone can try the chat with no account. Extra arguments go to wrangler:
  * `npm run dev -- --port 9000`.
+ *
+ * It builds the static assets (public/client.js, public/embed.js) once before
+ * wrangler starts and rebuilds them when their sources change; wrangler bundles
+ * and watches the Worker itself (why not wrangler.toml's `[build]`: scripts/build.mjs).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startFakeGemini } from '../fake-gemini/server.mjs';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const KEY_NAMES = ['GEMINI_API_KEY', 'GOOGLE_AI_API_KEY'];
-const PLACEHOLDER = 'your-key-from-aistudio.google.com';
-
-/** @returns {Record<string, string>} */
-function readDevVars() {
-  const path = `${root}.dev.vars`;
-  if (!existsSync(path)) return {};
-  /** @type {Record<string, string>} */
-  const vars = {};
-  for (const line of readFileSync(path, 'utf8').split(/\r?\n/)) {
-    const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
-    if (match) vars[match[1]] = match[2].replace(/^(['"])(.*)\1$/, '$2');
-  }
-  return vars;
-}
+import { watchAssets } from './build.mjs';
+import { KEY_NAMES, readDevVars, root, usableKey as usable } from './settings.mjs';
 
 const devVars = readDevVars();
-const usable = (/** @type {string | undefined} */ value) => Boolean(value && value !== PLACEHOLDER);
 const hasKey = KEY_NAMES.some((name) => usable(process.env[name]) || usable(devVars[name]));
 /** A key given only in the environment: wrangler reads secrets from files, so it goes in a private one. */
 const envKey = KEY_NAMES.find((name) => usable(process.env[name]) && !usable(devVars[name]));
@@ -67,6 +54,14 @@ if (envKey) {
   args.push('--env-file', file);
 }
 
+// Once, before wrangler starts; then once per change of a file they are built from.
+const assets = await watchAssets((line) => console.log(`[assets] ${line}`)).catch(async (error) => {
+  console.error(`[assets] ${error instanceof Error ? error.message : error}`);
+  await fake?.close();
+  process.exit(1);
+});
+console.log(`[assets] built public/client.js and public/embed.js; ${assets.line.replace(/^public\/embed\.js: /, 'embed.js: ')}`);
+
 const wrangler = spawn(process.execPath, [`${root}node_modules/wrangler/bin/wrangler.js`, ...args], {
   cwd: root,
   stdio: 'inherit',
@@ -81,6 +76,7 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
 }
 wrangler.on('exit', async (code, signal) => {
   if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
+  await assets.stop();
   await fake?.close();
   process.exit(code ?? (signal ? 1 : 0));
 });

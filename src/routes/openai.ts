@@ -1,9 +1,9 @@
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
-import type { Config } from '../config';
 import { ApiError } from '../errors';
 import { streamChat } from '../gemini/chat-stream';
 import { admit } from '../limits/admission';
+import { bearerAuth } from '../limits/bearer-auth';
 import { parseCompletionRequest, ParamError } from '../limits/openai-request';
 import { readJsonBody } from '../limits/read-json-body';
 import { annotationsOf, finishReasonOf, usageOf, type ChatCompletion } from '../protocol/openai';
@@ -104,50 +104,4 @@ openaiRoutes.all('/v1/*', (c) => {
 
 function modelObject(id: string) {
   return { id, object: 'model', created: MODEL_CREATED, owned_by: 'google' };
-}
-
-/**
- * Checks `Authorization: Bearer <key>` against OPENAI_COMPAT_KEYS: SHA-256
- * digests compared in constant time, every key tried, so timing says
- * nothing about how much of a key matched. Sets `apiKeyId` (`key:` and 16
- * hex digits of the key's digest) for the limits. The key itself is never
- * logged nor echoed.
- */
-function bearerAuth(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const { config } = c.var;
-    // Off: the same 404 as any path the Worker does not serve, so nothing says the API exists.
-    if (config.openaiCompatKeys.length === 0) return c.notFound();
-    const presented = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '')?.[1];
-    const unauthorized = (message: string) => new ApiError(401, 'invalid_api_key', message, { 'WWW-Authenticate': 'Bearer' });
-    if (!presented) throw unauthorized('Missing API key: send it as "Authorization: Bearer <key>"');
-    const digest = await sha256(presented);
-    let matched = false;
-    for (const known of await keyDigests(config)) {
-      if (crypto.subtle.timingSafeEqual(digest, known)) matched = true;
-    }
-    if (!matched) throw unauthorized('Incorrect API key provided');
-    c.set('apiKeyId', `key:${hex(digest.slice(0, 8))}`);
-    await next();
-  };
-}
-
-const digests = new WeakMap<Config, Promise<ArrayBuffer[]>>();
-
-/** The digests of the configured keys, once per config. */
-function keyDigests(config: Config): Promise<ArrayBuffer[]> {
-  let known = digests.get(config);
-  if (!known) {
-    known = Promise.all(config.openaiCompatKeys.map(sha256));
-    digests.set(config, known);
-  }
-  return known;
-}
-
-async function sha256(text: string): Promise<ArrayBuffer> {
-  return crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-}
-
-function hex(buffer: ArrayBuffer): string {
-  return [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }

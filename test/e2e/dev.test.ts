@@ -48,6 +48,25 @@ describe('npm run dev with no key', () => {
     expect(await health.json()).toEqual({ ok: true, upstream: 'fake', model: 'gemini-3.8-flash' });
   });
 
+  // Regression: with wrangler.toml's [build] command, wrangler 4.86 ran the build again as soon as its
+  // watcher was ready ("The file src/client,src/protocol changed, restarting build...") and reloaded
+  // the Worker; on a loaded machine that restart once failed to bind its port.
+  it('builds once and serves: no second build, no restart after Ready', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // a restart came about a second after Ready
+    const output = dev.output();
+    expect(output).not.toMatch(/restarting build/i);
+    expect(output).not.toContain('[custom build]');
+    expect(output.match(/^\[assets\] built public\/client\.js and public\/embed\.js/gm)).toHaveLength(1);
+    expect(output.match(/Ready on http/g)).toHaveLength(1);
+    expect(output).not.toMatch(/Reloading local server/);
+    expect(output.indexOf('[assets] built')).toBeLessThan(output.indexOf('Ready on http'));
+    // The assets it built are served.
+    const client = await fetch(`${dev.url}/client.js`);
+    expect(client.status).toBe(200);
+    expect(client.headers.get('content-type')).toMatch(/javascript/);
+    await client.arrayBuffer();
+  });
+
   it('streams an answer piece by piece through wrangler dev, not buffered to the end', async () => {
     const { status, headers, arrivals } = await streamChat('Hello [fake:reply chunks=6 delay=150]');
     expect(status).toBe(200);
