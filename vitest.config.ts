@@ -12,7 +12,7 @@ export default defineConfig({
           GEMINI_BASE_URL: inject('fakeGeminiUrl'),
           GEMINI_API_KEY: 'test-key-not-secret',
           GOOGLE_AI_API_KEY: '',
-          ALLOWED_MODELS: 'gemini-3.8-flash,gemini-3.1-pro-preview,gemini-retired',
+          ALLOWED_MODELS: 'gemini-3.8-flash,gemini-3.5-flash-lite,gemini-3.1-pro-preview,gemini-flash-latest,gemini-retired',
           MAX_MESSAGE_CHARS: '2000',
           MAX_BODY_BYTES: '65536',
           MAX_OUTPUT_TOKENS: '4096',

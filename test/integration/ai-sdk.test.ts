@@ -185,7 +185,7 @@ describe('the stream, by outcome', () => {
   });
 
   it('takes Retry-After for Gemini’s 429 from its message when there is no RetryInfo', async () => {
-    const response = await submit(newChatId(), '[fake:http status=429 retryinfo=0 retryin=4.2]');
+    const response = await submit(newChatId(), '[fake:http status=429 retryinfo=none retry=4.2s]');
     expect(response.status).toBe(429);
     expect(response.headers.get('retry-after')).toBe('5');
     expect(await response.json()).toEqual({
@@ -205,10 +205,12 @@ describe('the stream, by outcome', () => {
 
   it('names the model Gemini reports as answering in the finish metadata, and in the stored message', async () => {
     const id = newChatId();
-    const { chunks } = await exchange(id, '[fake:reply chunks=2 version=gemini-3.5-flash-lite]');
-    expect(chunks.at(-1)).toMatchObject({ type: 'finish', messageMetadata: { model: 'gemini-3.5-flash-lite' } });
+    // A rerouted name: Gemini answers gemini-flash-latest with gemini-3.8-flash.
+    const response = await post(id, { model: 'gemini-flash-latest', messages: [userMessage('Hi [fake:reply chunks=2]')] });
+    const chunks = chunksOf(await response.text());
+    expect(chunks.at(-1)).toMatchObject({ type: 'finish', messageMetadata: { model: 'gemini-3.8-flash' } });
     const messages = await stored(id);
-    expect(messages[1]!.metadata).toMatchObject({ status: 'complete', model: 'gemini-3.5-flash-lite' });
+    expect(messages[1]!.metadata).toMatchObject({ status: 'complete', model: 'gemini-3.8-flash' });
   });
 
   it('a grounded answer sends its sources as source-url chunks before finish, and stores them', async () => {

@@ -172,7 +172,7 @@ const BAD_REQUESTS: BadRequest[] = [
     name: 'a model that is not allowed',
     status: 400,
     code: 'model_not_allowed',
-    message: 'model "gemini-1.5-pro" is not allowed; allowed: gemini-3.8-flash, gemini-3.1-pro-preview, gemini-retired',
+    message: 'model "gemini-1.5-pro" is not allowed; allowed: gemini-3.8-flash, gemini-3.5-flash-lite, gemini-3.1-pro-preview, gemini-flash-latest, gemini-retired',
     init: (tag) => json({ message: say(tag), model: 'gemini-1.5-pro' }),
     tagged: true,
   },

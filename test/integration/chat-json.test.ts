@@ -22,11 +22,13 @@ describe('POST /api/chat', () => {
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
     expect(Object.keys(body)).toEqual(['text', 'finishReason', 'usage', 'model']);
     expect(body.text).toBe(record.sentText);
-    // The model Gemini reported as answering (the fake's modelVersion).
-    expect(body.model).toBe('fake-gemini');
+    // The model Gemini reported as answering (its modelVersion).
+    expect(body.model).toBe('gemini-3.8-flash');
     expect(body.finishReason).toBe('STOP');
     expect(body.usage.candidatesTokenCount).toBe(Math.ceil(record.sentText.length / 4));
-    expect(body.usage.totalTokenCount).toBe(body.usage.promptTokenCount + body.usage.candidatesTokenCount);
+    // 3.8 Flash thinks by default: the thought tokens are in the total.
+    expect(body.usage.thoughtsTokenCount).toBe(record.thoughtsTokenCount);
+    expect(body.usage.totalTokenCount).toBe(body.usage.promptTokenCount + body.usage.candidatesTokenCount + record.thoughtsTokenCount);
   });
 
   it('keeps multibyte text intact', async () => {

@@ -46,14 +46,17 @@ describe('POST /api/chat/stream', () => {
     expect(joinedText(frames)).toBe(record.sentText);
     const candidates = Math.ceil(record.sentText.length / 4);
     const prompt = (end.data as { usage: { promptTokenCount: number } }).usage.promptTokenCount;
+    // Gemini 3.8 Flash thinks by default (MEDIUM): its thought tokens are in the total.
+    const thoughts = record.thoughtsTokenCount;
+    expect(thoughts).toBeGreaterThan(0);
     expect(end).toEqual({
       event: 'done',
       data: {
         done: true,
         finishReason: 'STOP',
-        usage: { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates },
-        // Gemini's modelVersion: the fake's, unless a directive names one.
-        model: 'fake-gemini',
+        usage: { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates + thoughts, thoughtsTokenCount: thoughts },
+        // Gemini's modelVersion: the model that answered.
+        model: 'gemini-3.8-flash',
       },
     });
     expect(prompt).toBeGreaterThan(0);
@@ -96,18 +99,28 @@ describe('POST /api/chat/stream', () => {
 
   it('sends an answer that is over with its first chunk in the same frames as any other (whole: see test/e2e/dev.test.ts)', async () => {
     const tag = uniqueTag();
-    const response = await post({ message: `Hi [fake:reply chunks=1 tag=${tag}]` });
+    // signature=none: no closing signature event, so the first chunk carries the finish (as 2.5 models sent it).
+    const response = await post({ message: `Hi [fake:reply chunks=1 signature=none tag=${tag}]` });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
     const text = await response.text();
     const [record] = await fakeRequests(tag);
     const candidates = Math.ceil(record.sentText.length / 4);
-    const prompt = Math.ceil(`Hi [fake:reply chunks=1 tag=${tag}]`.length / 4);
+    const prompt = Math.ceil(`Hi [fake:reply chunks=1 signature=none tag=${tag}]`.length / 4);
+    const thoughts = record.thoughtsTokenCount;
+    const usage = { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates + thoughts, thoughtsTokenCount: thoughts };
     expect(text).toBe(
       `event: text\ndata: ${JSON.stringify({ text: record.sentText })}\n\n` +
-        `event: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage: { promptTokenCount: prompt, candidatesTokenCount: candidates, totalTokenCount: prompt + candidates }, model: 'fake-gemini' })}\n\n`,
+        `event: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage, model: 'gemini-3.8-flash' })}\n\n`,
     );
+  });
+
+  it('ends a Gemini 3 answer at its closing event, whose only part is an empty text with a thought signature', async () => {
+    const { frames, record, end } = await stream('[fake:reply chunks=1]');
+    // One text chunk, then the closing event: no text frame for the empty part.
+    expect(frames.filter((f) => f.event === 'text')).toEqual([{ event: 'text', data: { text: record.sentText } }]);
+    expect(end).toMatchObject({ event: 'done', data: { finishReason: 'STOP', model: 'gemini-3.8-flash' } });
   });
 
   it('streams an answer whose every chunk carries the finish reason (older models) as it is written, not whole', async () => {
@@ -138,7 +151,8 @@ describe('POST /api/chat/stream', () => {
   });
 
   it('streams a long answer of 400 chunks without losing or merging one', async () => {
-    const { frames, record, end } = await stream('[fake:long]');
+    // 3.5 Flash-Lite does not think by default: the whole output budget goes to the answer.
+    const { frames, record, end } = await stream('[fake:long]', { model: 'gemini-3.5-flash-lite' });
     expect(record.chunksSent).toBe(400);
     expect(frames.filter((f) => f.event === 'text')).toHaveLength(400);
     expect(joinedText(frames)).toBe(record.sentText);
@@ -153,10 +167,17 @@ describe('POST /api/chat/stream', () => {
   });
 
   it('ends with MAX_TOKENS when the answer hits maxOutputTokens', async () => {
-    const { frames, record, end } = await stream('[fake:reply]', { generationConfig: { maxOutputTokens: 5 } });
+    const { frames, record, end } = await stream('[fake:reply]', { model: 'gemini-3.5-flash-lite', generationConfig: { maxOutputTokens: 5 } });
     expect(record.body.generationConfig).toEqual({ maxOutputTokens: 5 });
     expect(joinedText(frames)).toHaveLength(20);
     expect((end.data as { finishReason: string }).finishReason).toBe('MAX_TOKENS');
+  });
+
+  it('ends with MAX_TOKENS and no text when thinking spends the whole output budget', async () => {
+    const { frames, record, end } = await stream('[fake:reply]', { generationConfig: { maxOutputTokens: 100 } });
+    expect(record.thoughtsTokenCount).toBe(100);
+    expect(frames.filter((f) => f.event === 'text')).toEqual([]);
+    expect(end).toMatchObject({ event: 'done', data: { finishReason: 'MAX_TOKENS', usage: { candidatesTokenCount: 0, thoughtsTokenCount: 100 } } });
   });
 
   it('reports RECITATION when Gemini stops a recited answer after the text', async () => {
@@ -173,9 +194,9 @@ describe('POST /api/chat/stream', () => {
   });
 
   it('names in done the model Gemini reports as answering, which a reroute makes another than the one asked for', async () => {
-    const { end } = await stream('[fake:reply version=gemini-3.5-flash-lite]', { model: 'gemini-2.5-flash' });
+    const { end } = await stream('[fake:reply]', { model: 'gemini-flash-latest' });
     expect(end.event).toBe('done');
-    expect((end.data as { model?: string }).model).toBe('gemini-3.5-flash-lite');
+    expect((end.data as { model?: string }).model).toBe('gemini-3.8-flash');
   });
 
   it('passes finish reasons it does not know through unchanged', async () => {
@@ -239,43 +260,38 @@ describe('POST /api/chat/stream', () => {
       expect(e.message).toBe("Gemini's quota for this key is used up (429 Too Many Requests); try again in 21 s");
     });
 
-    it('rounds a fractional RetryInfo delay up to whole seconds', async () => {
-      const { response, error: e } = await error('[fake:http status=429 retry=12.5s]');
-      expect(response.headers.get('retry-after')).toBe('13');
-      expect(e.message).toMatch(/try again in 13 s$/);
-    });
-
     it('takes Retry-After from "Please retry in N s." in Gemini’s message when there is no RetryInfo, and passes none of Google’s text on', async () => {
-      const { response, error: e } = await error('[fake:http status=429 retryinfo=0 retryin=7.967587226]');
+      const { response, error: e } = await error('[fake:http status=429 retryinfo=none retry=7.967587226s]');
       expect(response.status).toBe(429);
       expect(response.headers.get('retry-after')).toBe('8');
       expect(e).toEqual({ code: 'upstream_quota', message: "Gemini's quota for this key is used up (429 Too Many Requests); try again in 8 s" });
     });
 
     it('prefers RetryInfo to the wait in Gemini’s message', async () => {
-      const { response } = await error('[fake:http status=429 retry=3s retryin=40.5]');
-      expect(response.headers.get('retry-after')).toBe('3');
+      const { response } = await error('[fake:http status=429 retry=40.5s]');
+      // RetryInfo says 40s, the message 40.5s (whole seconds there, as Google writes it).
+      expect(response.headers.get('retry-after')).toBe('40');
     });
 
     it('sends no Retry-After when Gemini names no wait at all (a Help-only 429)', async () => {
-      const { response, error: e } = await error('[fake:http status=429 retryinfo=0]');
+      const { response, error: e } = await error('[fake:http status=429 retry=none]');
       expect(response.status).toBe(429);
       expect(response.headers.get('retry-after')).toBeNull();
       expect(e.message).toBe("Gemini's quota for this key is used up (429 Too Many Requests); try again later");
     });
 
     it('says the key’s project has no quota for the model when Gemini’s limit is 0, with no Retry-After (no wait refills it)', async () => {
-      const { response, error: e } = await error('[fake:http status=429 limit=0 retryin=31.2]');
+      const { response, error: e } = await error('[fake:http status=429 limit=0 retry=31.2s]');
       expect(response.status).toBe(429);
       expect(response.headers.get('retry-after')).toBeNull();
       expect(e.code).toBe('upstream_quota');
       expect(e.message).toBe(
-        'Gemini gives this key\'s project no quota for the model "gemini-2.5-flash" (429 Too Many Requests): the free tier does not cover it; enable billing for the project, or use another model',
+        'Gemini gives this key\'s project no quota for the model "gemini-3.8-flash" (429 Too Many Requests): the free tier does not cover it; enable billing for the project, or use another model',
       );
     });
 
     it('reads a quota limit of 10 as a spent quota, not as none', async () => {
-      const { response, error: e } = await error('[fake:http status=429 limit=10 retryinfo=0 retryin=2]');
+      const { response, error: e } = await error('[fake:http status=429 limit=10 retryinfo=none retry=2s]');
       expect(response.headers.get('retry-after')).toBe('2');
       expect(e.message).toMatch(/^Gemini's quota for this key is used up/);
     });
@@ -379,34 +395,35 @@ describe('POST /api/chat/stream', () => {
   it('logs the answering model as answeredBy when Gemini rerouted the call, and leaves it out when not', async () => {
     const lines: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
-    const entryOf = async (directive: string) => {
-      const response = await post({ message: directive, model: 'gemini-2.5-flash' });
+    const entryOf = async (model: string) => {
+      const response = await post({ message: 'Hi [fake:reply]', model });
       await response.text();
       return JSON.parse(lines.find((l) => l.includes(response.headers.get('x-request-id')!))!) as Record<string, unknown>;
     };
-    expect(await entryOf('[fake:reply version=gemini-3.5-flash-lite]')).toMatchObject({ model: 'gemini-2.5-flash', answeredBy: 'gemini-3.5-flash-lite' });
-    const same = await entryOf('[fake:reply version=gemini-2.5-flash]');
-    expect(same.model).toBe('gemini-2.5-flash');
+    expect(await entryOf('gemini-flash-latest')).toMatchObject({ model: 'gemini-flash-latest', answeredBy: 'gemini-3.8-flash' });
+    const same = await entryOf('gemini-3.8-flash');
+    expect(same.model).toBe('gemini-3.8-flash');
     expect(same).not.toHaveProperty('answeredBy');
   });
 
   it('answers 502 model_unavailable naming the model and the catalogue’s replacement, and logs the code and the model', async () => {
     const lines: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
-    // gemini-1.5-flash: retired (a 404 from Gemini and the fake); the catalogue names its replacement.
-    const configured = { ...env, ALLOWED_MODELS: `${env.ALLOWED_MODELS},gemini-1.5-flash` } as Env;
+    // gemini-2.5-flash: closed to new projects (a 404 from Gemini and the fake for this key); the
+    // catalogue knows what answers it for old projects.
+    const configured = { ...env, ALLOWED_MODELS: `${env.ALLOWED_MODELS},gemini-2.5-flash` } as Env;
     const request = new Request('http://worker/api/chat/stream', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ message: 'Hi', model: 'gemini-1.5-flash' }),
+      body: JSON.stringify({ message: 'Hi', model: 'gemini-2.5-flash' }),
     });
     const response = await app.fetch(request, configured, createExecutionContext());
     expect(response.status).toBe(502);
     expect(await response.json()).toEqual({
-      error: { code: 'model_unavailable', message: 'Gemini does not serve the model "gemini-1.5-flash" to this key (404 Not Found); use gemini-3.8-flash' },
+      error: { code: 'model_unavailable', message: 'Gemini does not serve the model "gemini-2.5-flash" to this key (404 Not Found); use gemini-3.5-flash-lite' },
     });
     const entry = JSON.parse(lines.find((l) => l.includes(response.headers.get('x-request-id')!))!);
-    expect(entry).toMatchObject({ status: 502, errorCode: 'model_unavailable', model: 'gemini-1.5-flash' });
+    expect(entry).toMatchObject({ status: 502, errorCode: 'model_unavailable', model: 'gemini-2.5-flash' });
   });
 
   it('logs the error code of a stream that ended in an error frame', async () => {

@@ -25,7 +25,7 @@ describe('a grounded answer', () => {
     expect(joinedText(frames).length).toBeGreaterThan(0);
     expect(frames.at(-1)).toEqual({
       event: 'done',
-      data: { done: true, finishReason: 'STOP', usage: expect.any(Object), sources: SOURCES, model: 'fake-gemini' },
+      data: { done: true, finishReason: 'STOP', usage: expect.any(Object), sources: SOURCES, model: 'gemini-3.8-flash' },
     });
   });
 
@@ -75,7 +75,7 @@ describe('a chat stored before sources existed', () => {
       ['user', 'complete', undefined, undefined],
       ['model', 'complete', undefined, undefined],
       ['user', 'complete', undefined, undefined],
-      ['model', 'complete', SOURCES, 'fake-gemini'],
+      ['model', 'complete', SOURCES, 'gemini-3.8-flash'],
     ]);
   });
 });

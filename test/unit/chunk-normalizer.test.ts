@@ -89,7 +89,7 @@ describe('ChunkNormalizer', () => {
         { type: 'text', text: 'The' },
         { type: 'text', text: ' sky is' },
         { type: 'text', text: ' blue.' },
-        { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 4, candidatesTokenCount: 6, totalTokenCount: 10 }, model: 'gemini-2.5-flash' },
+        { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 4, candidatesTokenCount: 6, totalTokenCount: 10 }, model: 'gemini-3.8-flash' },
       ]);
     });
 
@@ -124,7 +124,7 @@ describe('ChunkNormalizer', () => {
       expect(events).toEqual([
         { type: 'text', text: 'Here is how' },
         { type: 'text', text: ' to' },
-        { type: 'done', finishReason: 'SAFETY', usage: { promptTokenCount: 4, candidatesTokenCount: 3, totalTokenCount: 7 }, model: 'gemini-2.5-flash' },
+        { type: 'done', finishReason: 'SAFETY', usage: { promptTokenCount: 4, candidatesTokenCount: 3, totalTokenCount: 7 }, model: 'gemini-3.8-flash' },
       ]);
     });
 
@@ -144,7 +144,7 @@ describe('ChunkNormalizer', () => {
       ]);
       expect(events).toEqual([
         { type: 'text', text: 'Answer.' },
-        { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 4, candidatesTokenCount: 2, totalTokenCount: 6 }, model: 'gemini-2.5-flash' },
+        { type: 'done', finishReason: 'STOP', usage: { promptTokenCount: 4, candidatesTokenCount: 2, totalTokenCount: 6 }, model: 'gemini-3.8-flash' },
       ]);
     });
   });
@@ -282,7 +282,7 @@ describe('ChunkNormalizer', () => {
         type: 'done',
         finishReason: 'STOP',
         usage: { promptTokenCount: 4, candidatesTokenCount: 1, totalTokenCount: 5 },
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
       });
       expect(Object.keys((done as { usage: object }).usage)).toEqual(['promptTokenCount', 'candidatesTokenCount', 'totalTokenCount']);
     });
@@ -297,7 +297,7 @@ describe('ChunkNormalizer', () => {
         type: 'done',
         finishReason: 'STOP',
         usage: { promptTokenCount: 4, candidatesTokenCount: 3, totalTokenCount: 7 },
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
       });
     });
 

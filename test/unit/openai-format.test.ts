@@ -46,7 +46,7 @@ describe('OpenAiChunkFormat', () => {
     const body = await wire([{ type: 'text', text: 'Hi' }, { type: 'done', finishReason: 'STOP', usage, model: 'gemini-3.5-flash-lite' }], true);
     const chunks = body.split('\n\n').filter((frame) => frame.startsWith('data: {')).map((frame) => JSON.parse(frame.slice(6)) as { model: string });
     expect(chunks).toHaveLength(3);
-    for (const chunk of chunks) expect(chunk.model).toBe('gemini-2.5-flash');
+    for (const chunk of chunks) expect(chunk.model).toBe('gemini-3.8-flash');
     expect(body).not.toContain('gemini-3.5-flash-lite');
   });
 
