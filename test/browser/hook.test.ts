@@ -145,7 +145,7 @@ describe('useGeminiStream in Chromium', () => {
   it('streams into streamedText piece by piece, isStreaming until done, then the finish reason, usage and answering model', async () => {
     await open(dev.url);
     const tag = uniqueTag();
-    await send(`Tell me [fake:reply chunks=30 delay=40 version=gemini-3.5-flash-lite tag=${tag}]`);
+    await send(`Tell me [fake:reply chunks=30 delay=40 tag=${tag}]`);
     await untilText();
     const partial = await view();
     await untilIdle();
@@ -155,7 +155,7 @@ describe('useGeminiStream in Chromium', () => {
     expect(partial).toMatchObject({ streaming: 'true', finish: '', last: '', model: '' });
     expect(partial.text.length).toBeLessThan(record.sentText.length);
     expect(record.sentText.startsWith(partial.text)).toBe(true);
-    expect(final).toMatchObject({ streaming: 'false', text: record.sentText, finish: 'STOP', last: 'done', error: '', model: 'gemini-3.5-flash-lite' });
+    expect(final).toMatchObject({ streaming: 'false', text: record.sentText, finish: 'STOP', last: 'done', error: '', model: 'gemini-3.8-flash' });
     expect(Number(final.usage)).toBeGreaterThan(0);
     expect(errors).toEqual([]);
   });

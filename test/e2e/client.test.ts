@@ -82,7 +82,7 @@ describe('streamChat', () => {
   });
 
   it('carries the model Gemini reports as answering in done', async () => {
-    const events = await collect(streamChat({ endpoint: dev.url, message: 'Hi [fake:reply chunks=2 version=gemini-3.5-flash-lite]' }));
+    const events = await collect(streamChat({ endpoint: dev.url, message: 'Hi [fake:reply chunks=2]', model: 'gemini-3.5-flash-lite' }));
     expect(expectOneTerminal(events)).toMatchObject({ type: 'done', finishReason: 'STOP', model: 'gemini-3.5-flash-lite' });
   });
 

@@ -80,7 +80,8 @@ describe('npm run dev with no key', () => {
   });
 
   it('sends a one-chunk answer whole, with its length; a longer one chunked as it streams', async () => {
-    const short = await streamChat('Hi [fake:reply chunks=1]');
+    // signature=none: the one chunk carries the finish (Gemini 3 closes with a signature event instead).
+    const short = await streamChat('Hi [fake:reply chunks=1 signature=none]');
     const body = short.arrivals.map((a) => a.text).join('');
     expect(body).toMatch(/^event: text\ndata: \{"text":".+"\}\n\nevent: done\ndata: \{"done":true,"finishReason":"STOP"/);
     expect(short.headers['content-length']).toBe(String(Buffer.byteLength(body)));

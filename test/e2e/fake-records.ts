@@ -6,6 +6,8 @@ export interface FakeRecord {
   aborted: boolean;
   sentText: string;
   chunksSent: number;
+  /** Tokens the fake counted as thinking (in usage, and against maxOutputTokens). */
+  thoughtsTokenCount: number;
   body: { contents: { role: string; parts: { text: string }[] }[]; systemInstruction?: { parts: { text: string }[] } };
 }
 

@@ -63,7 +63,12 @@ describe('the openai client against /v1', () => {
     expect(chunks.at(-2)!.choices[0].finish_reason).toBe('stop');
     const usage = chunks.at(-1)!;
     expect(usage.choices).toEqual([]);
-    expect(usage.usage).toMatchObject({ completion_tokens: Math.ceil(record.sentText.length / 4), total_tokens: expect.any(Number) });
+    // Gemini's thought tokens are OpenAI's reasoning tokens, counted in completion_tokens.
+    expect(usage.usage).toMatchObject({
+      completion_tokens: Math.ceil(record.sentText.length / 4) + record.thoughtsTokenCount,
+      completion_tokens_details: { reasoning_tokens: record.thoughtsTokenCount },
+      total_tokens: expect.any(Number),
+    });
     expect(usage.usage!.prompt_tokens).toBeGreaterThan(0);
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
   });
@@ -181,7 +186,7 @@ describe('errors, as the openai client’s classes', () => {
 
   it('RateLimitError with Retry-After from Gemini’s "Please retry in" when its 429 has no RetryInfo', async () => {
     const error = await thrown(() =>
-      client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: prompt('[fake:http status=429 retryinfo=0 retryin=4.31]').content }] }),
+      client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: prompt('[fake:http status=429 retryinfo=none retry=4.31s]').content }] }),
     );
     expect(error).toBeInstanceOf(RateLimitError);
     expect(error).toMatchObject({ status: 429, type: 'requests', code: 'rate_limit_exceeded' });
@@ -191,10 +196,10 @@ describe('errors, as the openai client’s classes', () => {
 
   it('RateLimitError that a retrying client does not retry when the project has no quota for the model (limit: 0)', async () => {
     const retrying = new OpenAI({ baseURL: `${dev.url}/v1`, apiKey: KEY, maxRetries: 2 });
-    const { tag, content } = prompt('[fake:http status=429 limit=0 retryin=1]');
+    const { tag, content } = prompt('[fake:http status=429 limit=0 retry=1s]');
     const error = await thrown(() => retrying.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }] }));
     expect(error).toBeInstanceOf(RateLimitError);
-    expect((error as RateLimitError).message).toMatch(/no quota for the model "gemini-2\.5-flash"/);
+    expect((error as RateLimitError).message).toMatch(/no quota for the model "gemini-3\.8-flash"/);
     expect(await fakeRecords(dev.fakeUrl!, tag)).toHaveLength(1);
   });
 

@@ -68,7 +68,7 @@ const FAULTS = [
   'http status=404',
   'http status=429 retry=3s',
   'http status=401 reason=ACCESS_TOKEN_TYPE_UNSUPPORTED',
-  'http status=429 limit=0 retryinfo=0 retryin=7.967587226',
+  'http status=429 limit=0 retryinfo=none retry=7.967587226s',
   'http status=500',
   'http status=503',
   'blocked',
