@@ -97,6 +97,20 @@ describe('POST /api/chat/stream', () => {
     await reader.cancel();
   });
 
+  it('does not send sampling parameters to a model that ignores them, so a request keeps working when Gemini starts refusing them', async () => {
+    // sampling=reject: the fake answers temperature/topP/topK with a 400, as "future model generations" will.
+    const { record, end } = await stream('[fake:reply sampling=reject]', { generationConfig: { temperature: 0.3, topP: 0.9, topK: 40 } });
+    expect(record.model).toBe('gemini-3.8-flash');
+    expect(record.body.generationConfig).toEqual({ maxOutputTokens: 4096 });
+    expect(record.ignored).toEqual([]);
+    expect(end.event).toBe('done');
+  });
+
+  it('sends them to a model that honours them', async () => {
+    const { record } = await stream('[fake:reply sampling=reject]', { model: 'gemini-3.1-pro-preview', generationConfig: { temperature: 0.3, topK: 40 } });
+    expect(record.honoured).toEqual(['temperature', 'topK']);
+  });
+
   it('sends an answer that is over with its first chunk in the same frames as any other (whole: see test/e2e/dev.test.ts)', async () => {
     const tag = uniqueTag();
     // signature=none: no closing signature event, so the first chunk carries the finish (as 2.5 models sent it).

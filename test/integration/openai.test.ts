@@ -316,6 +316,14 @@ describe('POST /v1/chat/completions', () => {
     expect(record.body.generationConfig).toEqual({ temperature: 0.3, topP: 0.9, maxOutputTokens: 100, stopSequences: ['\n\n', 'END'], seed: 7 });
   });
 
+  it('keeps working with the temperature and top_p OpenAI clients send, on a model that ignores them (they are not sent)', async () => {
+    // sampling=reject: the fake refuses them with a 400, as Gemini's next models will.
+    const { tag, body } = ask('[fake:reply sampling=reject]', { temperature: 0.7, top_p: 1 });
+    expect((await completions(body)).status).toBe(200);
+    const [record] = await fakeRequests(tag);
+    expect(record.body.generationConfig).toEqual({ maxOutputTokens: 4096 });
+  });
+
   it('takes a single stop string, and max_tokens as the older name of max_completion_tokens', async () => {
     const { tag, body } = ask('[fake:reply]', { stop: 'END', max_tokens: 50 });
     expect((await completions(body)).status).toBe(200);
