@@ -30,7 +30,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.mjs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startFakeGemini } from '../fake-gemini/server.mjs';
@@ -501,18 +501,6 @@ async function cleanup() {
   fake = undefined;
 }
 
-/** @returns {Promise<number>} a port nobody listens on right now */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function elapsed() {
   return Math.round(performance.now() - started);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { app } from '../../src/app';
 import { GOOGLE_BASE_URL } from '../../src/config';
 import type { Env } from '../../src/env';
-import { deepCheck, PROBE_PROMPT } from '../../src/gemini/model-check';
+import { deepCheck, PROBE_PROMPT, type DeepCheck } from '../../src/gemini/model-check';
 import { fakeRequests, fakeUrl, uniqueTag } from '../fake-gemini';
 import { parseSse } from '../sse';
 
@@ -165,26 +165,11 @@ describe.each(['/api/chat/stream', '/api/chat'])('POST %s', (path) => {
 
 const BEARER = 'sk-health-deep-0123456789';
 
-interface DeepBody {
-  ok: boolean;
+/** What GET /healthz?deep=1 answers: the check, and where it ran. */
+interface DeepBody extends DeepCheck {
   upstream: string;
   model: string;
   durationMs: number;
-  key: { status: string; message: string; models?: number; httpStatus?: number };
-  models: {
-    model: string;
-    default: boolean;
-    listed: boolean | null;
-    callable: boolean;
-    status: string;
-    message: string;
-    modelVersion: string | null;
-    reroutedTo?: string;
-    replacement?: string;
-    warning?: string;
-    httpStatus?: number;
-    ms: number;
-  }[];
 }
 
 /** The test bindings with the deep check on (a bearer key), pointed at the fake. */
