@@ -5,6 +5,7 @@ import type { Env } from '../env';
 import { ApiError, errorResponse } from '../errors';
 import { streamChat } from '../gemini/chat-stream';
 import { toGenerationConfig } from '../gemini/generation-config';
+import { isReroute } from '../gemini/models';
 import type { ChatEvents } from '../gemini/gemini-adapter';
 import { UsageMeter } from '../gemini/usage-meter';
 import { CHAT_PREFIX } from '../observability/request-log';
@@ -228,7 +229,7 @@ export class ChatRoom extends DurableObject<Env> {
             requestId,
             chat: this.ctx.id.toString().slice(0, CHAT_PREFIX),
             model,
-            answeredBy: settled.outcome?.model === model ? undefined : settled.outcome?.model,
+            answeredBy: isReroute(model, settled.outcome?.model) ? settled.outcome?.model : undefined,
             ...settled.timings(),
             rowsWritten: settled.rowsWritten,
             status: settled.outcome?.status,

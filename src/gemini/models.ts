@@ -27,7 +27,7 @@ export type ThinkingControl =
  */
 export type Lifecycle =
   | { stage: 'current'; preview?: boolean; shutdown?: string; replacement?: string }
-  | { stage: 'rerouted'; to: string; note?: string }
+  | { stage: 'rerouted'; to: string; note?: string; replacement?: string }
   | { stage: 'existing-users'; replacement: string }
   | { stage: 'retired'; replacement: string; since: string };
 
@@ -86,7 +86,7 @@ const SERVED: Record<string, Entry> = {
  * Names another model answers. The rolling aliases follow Google's choice of model;
  * `gemini-flash-latest` → 3.8 Flash was observed 2026-09-11, the other two targets are inferences.
  */
-const ROUTES: Record<string, { to: string; note?: string }> = {
+const ROUTES: Record<string, { to: string; note?: string; replacement?: string }> = {
   'gemini-3.7-flash': { to: 'gemini-3.8-flash' },
   'gemini-3.5-flash': { to: 'gemini-3.6-flash' },
   'gemini-3-pro-preview': { to: 'gemini-3.1-pro-preview' },
@@ -94,7 +94,12 @@ const ROUTES: Record<string, { to: string; note?: string }> = {
   'gemini-flash-lite-latest': { to: 'gemini-3.5-flash-lite', note: 'a rolling alias' },
   'gemini-pro-latest': { to: 'gemini-3.1-pro-preview', note: 'a rolling alias' },
   // Shut down 2026-12-01 and routed, for projects that used them; new projects get a 404.
-  'gemini-2.5-flash': { to: 'gemini-3.5-flash-lite', note: 'only for projects that used gemini-2.5-flash before; new projects get a 404' },
+  // The replacement is what Google's own 404 to a new project suggests (seen 2026-08-18), not the route.
+  'gemini-2.5-flash': {
+    to: 'gemini-3.5-flash-lite',
+    note: 'only for projects that used gemini-2.5-flash before; new projects get a 404',
+    replacement: 'gemini-3.6-flash',
+  },
   'gemini-2.5-pro': { to: 'gemini-3.8-flash', note: 'only for projects that used gemini-2.5-pro before; new projects get a 404' },
 };
 
@@ -149,10 +154,20 @@ export function replacementFor(id: string): string | undefined {
     case 'existing-users':
       return lifecycle.replacement;
     case 'rerouted':
-      return lifecycle.to;
+      return lifecycle.replacement ?? lifecycle.to;
     case 'current':
       return lifecycle.replacement;
   }
+}
+
+/**
+ * Whether Gemini answered `asked` with another model: its `modelVersion` is
+ * neither the name asked for nor that name with a version suffix
+ * (`gemini-3.8-flash-001`). What the log calls `answeredBy`, and the doctor a reroute.
+ */
+export function isReroute(asked: string, answered: string | undefined): answered is string {
+  if (answered === undefined || answered === asked) return false;
+  return !(answered.startsWith(`${asked}-`) && /^\d{3}$/.test(answered.slice(asked.length + 1)));
 }
 
 /**

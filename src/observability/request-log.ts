@@ -1,4 +1,5 @@
 import type { ChatEvent, DoneEvent, ErrorCode, Usage } from '../protocol/events';
+import { isReroute } from '../gemini/models';
 
 /** How much of a chat id a log line shows. */
 export const CHAT_PREFIX = 8;
@@ -48,7 +49,7 @@ export class RequestLog {
   done(event: DoneEvent): void {
     this.finishReason = event.finishReason;
     this.usage = event.usage;
-    if (event.model !== undefined && event.model !== this.model) this.answeredBy = event.model;
+    if (this.model !== undefined && isReroute(this.model, event.model)) this.answeredBy = event.model;
   }
 
   /** The stream was cancelled before its terminal event (the client left). */

@@ -434,7 +434,7 @@ describe('POST /api/chat/stream', () => {
     const response = await app.fetch(request, configured, createExecutionContext());
     expect(response.status).toBe(502);
     expect(await response.json()).toEqual({
-      error: { code: 'model_unavailable', message: 'Gemini does not serve the model "gemini-2.5-flash" to this key (404 Not Found); use gemini-3.5-flash-lite' },
+      error: { code: 'model_unavailable', message: 'Gemini does not serve the model "gemini-2.5-flash" to this key (404 Not Found); use gemini-3.6-flash' },
     });
     const entry = JSON.parse(lines.find((l) => l.includes(response.headers.get('x-request-id')!))!);
     expect(entry).toMatchObject({ status: 502, errorCode: 'model_unavailable', model: 'gemini-2.5-flash' });

@@ -496,7 +496,7 @@ describe('POST /v1/chat/completions', () => {
     const answer = await completions({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'Hi' }] }, {}, via);
     expect(answer.status).toBe(404);
     expect(answer.json().error).toEqual({
-      message: 'Gemini does not serve the model "gemini-2.5-flash" to this key (404 Not Found); use gemini-3.5-flash-lite',
+      message: 'Gemini does not serve the model "gemini-2.5-flash" to this key (404 Not Found); use gemini-3.6-flash',
       type: 'invalid_request_error',
       code: 'model_not_found',
       param: null,

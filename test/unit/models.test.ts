@@ -3,6 +3,7 @@ import { outputCeiling, toGenerationConfig } from '../../src/gemini/generation-c
 import {
   DEFAULT_ALLOWED_MODELS,
   DEFAULT_MODEL,
+  isReroute,
   knownModels,
   lifecycleWarning,
   modelInfo,
@@ -54,7 +55,19 @@ describe('the model catalogue', () => {
     expect(lifecycleWarning('gemini-4.1-flash')).toBeUndefined();
   });
 
+  it('tells a reroute from the model asked for, or a version of it', () => {
+    expect(isReroute('gemini-flash-latest', 'gemini-3.8-flash')).toBe(true);
+    expect(isReroute('gemini-2.5-flash', 'gemini-2.5-flash-lite')).toBe(true);
+    expect(isReroute('gemini-3.8-flash', 'gemini-3.8-flash')).toBe(false);
+    expect(isReroute('gemini-3.8-flash', 'gemini-3.8-flash-001')).toBe(false);
+    expect(isReroute('gemini-3.8-flash', 'gemini-3.8-flash-lite')).toBe(true);
+    expect(isReroute('gemini-3.8-flash', undefined)).toBe(false);
+  });
+
   it('names the replacement of a retired, rerouted or existing-users-only model', () => {
+    // Google's 404 to a new project names 3.6 Flash, though old projects are routed to 3.5 Flash-Lite.
+    expect(replacementFor('gemini-2.5-flash')).toBe('gemini-3.6-flash');
+    expect(replacementFor('gemini-flash-latest')).toBe('gemini-3.8-flash');
     expect(replacementFor('gemini-2.0-flash')).toBe('gemini-3.8-flash');
     expect(replacementFor('gemini-2.5-pro')).toBe('gemini-3.8-flash');
     expect(replacementFor('gemini-2.5-flash-lite')).toBe('gemini-3.5-flash-lite');
