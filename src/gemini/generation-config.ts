@@ -1,18 +1,15 @@
 import type { GenerationConfig } from '@google/generative-ai';
+import type { GenerationSettings } from '../protocol/messages';
 import { modelInfo } from './models';
 
-/** What a caller may ask of a model's generation, before the model's rules apply. */
-export interface GenerationRequest {
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  maxOutputTokens?: number;
+/** What a caller may ask of a model's generation, before the model's rules apply: the native settings, and OpenAI's `stop` and `seed`. */
+export interface GenerationRequest extends GenerationSettings {
   stopSequences?: string[];
   seed?: number;
 }
 
 /** The sampling parameters Gemini deprecated on 2026-07-21 (ignored by 3.6+ models, a 400 in future ones). */
-export const SAMPLING_FIELDS = ['temperature', 'topP', 'topK'] as const;
+const SAMPLING_FIELDS = ['temperature', 'topP', 'topK'] as const;
 
 /**
  * Most output tokens a call to `model` may ask for: the model's ceiling, or

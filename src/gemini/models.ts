@@ -33,8 +33,6 @@ export type Lifecycle =
 
 export interface ModelInfo {
   id: string;
-  /** Known to the catalogue; `false`: an unknown name, given the newest generation's rules. */
-  known: boolean;
   thinking: ThinkingControl;
   /** `temperature`, `topP`, `topK` honoured; `false`: ignored by Gemini (and a 400 in future generations), so never sent. */
   sampling: boolean;
@@ -47,7 +45,7 @@ const LEVELS_ALL: readonly ThinkingLevel[] = ['MINIMAL', 'LOW', 'MEDIUM', 'HIGH'
 const LEVELS_NO_MINIMAL: readonly ThinkingLevel[] = ['LOW', 'MEDIUM', 'HIGH'];
 const OUTPUT_3X = 65_536;
 
-type Entry = Omit<ModelInfo, 'id' | 'known'>;
+type Entry = Omit<ModelInfo, 'id'>;
 
 const current = (thinking: ThinkingControl, sampling: boolean, extra: Partial<Extract<Lifecycle, { stage: 'current' }>> = {}): Entry => ({
   thinking,
@@ -135,15 +133,15 @@ const NEWEST: Entry = current({ kind: 'level', levels: LEVELS_NO_MINIMAL, defaul
  */
 export function modelInfo(id: string): ModelInfo {
   const served = SERVED[id];
-  if (served) return { id, known: true, ...served };
+  if (served) return { id, ...served };
   const route = ROUTES[id];
   if (route) {
     const target = SERVED[route.to]!;
-    return { id, known: true, ...target, lifecycle: { stage: 'rerouted', ...route } };
+    return { id, ...target, lifecycle: { stage: 'rerouted', ...route } };
   }
   const retired = RETIRED[id];
-  if (retired) return { id, known: true, ...NEWEST, lifecycle: { stage: 'retired', ...retired } };
-  return { id, known: false, ...NEWEST };
+  if (retired) return { id, ...NEWEST, lifecycle: { stage: 'retired', ...retired } };
+  return { id, ...NEWEST };
 }
 
 /** The model to suggest instead of `id`, when the catalogue knows one. */
@@ -186,9 +184,4 @@ export function lifecycleWarning(id: string): string | undefined {
     case 'retired':
       return `${id} was shut down on ${lifecycle.since}; use ${lifecycle.replacement}`;
   }
-}
-
-/** Every name the catalogue knows, with its stage: for docs and `npm run doctor`. */
-export function knownModels(): string[] {
-  return [...Object.keys(SERVED), ...Object.keys(ROUTES), ...Object.keys(RETIRED)];
 }

@@ -19,7 +19,7 @@ export interface Usage {
   promptTokenCount: number;
   candidatesTokenCount: number;
   totalTokenCount: number;
-  /** Tokens spent thinking (2.5 models), when Gemini reports them. */
+  /** Tokens spent thinking (Gemini 2.5 and 3 models think; billed as output), when Gemini reports them. */
   thoughtsTokenCount?: number;
   /** Prompt tokens served from Gemini's context cache, when reported. */
   cachedContentTokenCount?: number;

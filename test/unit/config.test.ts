@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConfigError, GOOGLE_BASE_URL, loadConfig, type Config } from '../../src/config';
 import type { Settings } from '../../src/env';
 
@@ -158,6 +158,24 @@ describe('loadConfig', () => {
         "gemini-flash-latest is answered by gemini-3.8-flash (a rolling alias), at gemini-3.8-flash's price and rules; name gemini-3.8-flash to pin it",
         "gemini-2.5-flash is answered by gemini-3.5-flash-lite (only for projects that used gemini-2.5-flash before; new projects get a 404), at gemini-3.5-flash-lite's price and rules; name gemini-3.5-flash-lite to pin it",
       ]);
+    });
+
+    it('logs each warning once per set of bindings, as a model_lifecycle line', () => {
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      try {
+        const env: Settings = { GEMINI_MODEL: 'gemini-3.7-flash' };
+        loadConfig(env);
+        loadConfig(env);
+        expect(warn.mock.calls.map(([line]) => JSON.parse(String(line)))).toEqual([
+          {
+            level: 'warn',
+            event: 'model_lifecycle',
+            message: "gemini-3.7-flash is answered by gemini-3.8-flash, at gemini-3.8-flash's price and rules; name gemini-3.8-flash to pin it",
+          },
+        ]);
+      } finally {
+        warn.mockRestore();
+      }
     });
 
     it('allows a model it does not know (a newer one), without a warning', () => {

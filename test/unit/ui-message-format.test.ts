@@ -43,12 +43,6 @@ describe('UiMessageFormat', () => {
     expect(finish(wire([{ type: 'done', finishReason: 'STOP', usage }])).messageMetadata).toEqual({ usage, finishReason: 'STOP' });
   });
 
-  it('ends Gemini’s quota running out mid-answer with an error chunk useChat shows', () => {
-    expect(wire([{ type: 'text', text: 'a' }, { type: 'error', code: 'upstream_quota', message: 'Gemini failed mid-answer (429 RESOURCE_EXHAUSTED)' }])).toContain(
-      'data: {"type":"error","errorText":"Gemini failed mid-answer (429 RESOURCE_EXHAUSTED)"}\n\n',
-    );
-  });
-
   it('ends a failure with an error chunk, and a cancelled turn with abort', () => {
     expect(wire([{ type: 'text', text: 'a' }, { type: 'error', code: 'upstream_disconnected', message: 'broke off' }])).toMatch(
       /data: \{"type":"text-end","id":"text-0"\}\n\ndata: \{"type":"error","errorText":"broke off"\}\n\ndata: \[DONE\]\n\n$/,
