@@ -95,7 +95,8 @@ export function quotaError({ model, limit = 15, retry, retryInfo = true }) {
       '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
       violations: [{ quotaMetric, quotaId, quotaDimensions: { model, location: 'global' }, quotaValue: String(limit) }],
     });
-    // RetryInfo carries whole seconds while the message keeps the fraction ("7.96…s" → "7s").
+    // RetryInfo in whole seconds while the message keeps the fraction ("7.96…s" → "7s"):
+    // (inference) no source shows both in one body; the RetryInfo seen says "47s".
     details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${Math.floor(Number(seconds))}s` });
   }
   return googleError(429, { message, details });
