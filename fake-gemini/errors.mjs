@@ -5,7 +5,7 @@
  */
 
 /** Google's canonical status string for each HTTP status the API returns. */
-export const GOOGLE_STATUS = /** @type {Record<number, string>} */ ({
+const GOOGLE_STATUS = /** @type {Record<number, string>} */ ({
   400: 'INVALID_ARGUMENT',
   401: 'UNAUTHENTICATED',
   403: 'PERMISSION_DENIED',

@@ -49,7 +49,7 @@ const NOT_MINIMAL = /** @type {ThinkingLevel[]} */ (['LOW', 'MEDIUM', 'HIGH']);
 
 /** Every model has the same output ceiling today. */
 export const OUTPUT_TOKEN_LIMIT = 65536;
-export const INPUT_TOKEN_LIMIT = 1048576;
+const INPUT_TOKEN_LIMIT = 1048576;
 
 /** @type {FakeModel[]} */
 const TABLE = [
