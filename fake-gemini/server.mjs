@@ -21,6 +21,7 @@ export { FAKE_MODELS } from './models.mjs';
 const MODEL_PATH = /^\/v1beta\/models\/([^/:]+):(streamGenerateContent|generateContent)$/;
 const MODELS_PATH = /^\/v1beta\/models(?:\/([^/:]+))?$/;
 const MAX_STALL_MS = 5 * 60_000;
+/** (inference) No source gives the list's default or largest page size. */
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
 /** Tool-use prompt tokens of `[fake:grounding]` (the search results the model read). */
@@ -109,6 +110,7 @@ export async function startFakeGemini(options = {}) {
 
     const match = MODEL_PATH.exec(url.pathname);
     if (!match || req.method !== 'POST') {
+      // (inference) the wording of a 404 for a path or method the API does not have
       return sendJson(res, 404, googleError(404, { message: `Method not found: ${req.method} ${url.pathname}` }));
     }
     const [, model, method] = match;
@@ -120,6 +122,8 @@ export async function startFakeGemini(options = {}) {
     try {
       body = JSON.parse(raw);
     } catch {
+      // (inference) The recorded 400 for an unknown field begins "Invalid JSON payload received."
+      // and goes on to name it; for a body that does not parse the fake stops there.
       return sendJson(res, 400, invalidArgument('Invalid JSON payload received.'), errorType);
     }
     const prompt = promptText(body);
@@ -307,7 +311,8 @@ function planAnswer(directive, prompt, settings, model, responseId) {
   let thoughts = settings.thoughts;
   const max = settings.maxOutputTokens;
   // Thought tokens count against maxOutputTokens; the answer gets what is left (about four
-  // characters a token). Thinking that reaches the limit leaves no answer at all.
+  // characters a token). Thinking that reaches the limit leaves no answer at all. (inference) The
+  // split and the no-text ending: no recording shows either.
   if (max && thoughts >= max) {
     thoughts = max;
     text = '';
@@ -398,7 +403,8 @@ function usage(plan, thoughts, candidates) {
  * - 2.5 (`pydantic-ai-thinking-2.5-pro-stream.sse`, `vercel-ai-google-thinking-2.5-flash.chunks.txt`):
  *   the thoughts so far, growing to the full count, in `thoughtsTokenCount` and the total; no candidates.
  * - 3.x (`vercel-ai-google-thinking-gemini3.chunks.txt`): the prompt alone, `totalTokenCount` =
- *   the prompt, no `thoughtsTokenCount` (the full count comes with the first answer chunk).
+ *   the prompt, no `thoughtsTokenCount` (the full count comes with the first answer chunk); the
+ *   recording has one thought event, the same usage on each of several is inference.
  * Neither counts tool-use tokens (inference: thoughts come before the search; the first event of
  * the file-search recordings has no tool-use count either).
  * @param {Plan} plan
@@ -614,7 +620,8 @@ function answerWhole(res, record, plan) {
 }
 
 /**
- * The checks Gemini makes on a request body's shape that matter to a client.
+ * The checks Gemini makes on a request body's shape that matter to a client. The messages are
+ * kept from the 2025 fake: (inference) no 2026 source quotes them.
  * @param {any} body
  * @returns {string | undefined}
  */
