@@ -4,8 +4,8 @@
  * messages and details (sources in docs/fake-gemini.md, "Errors").
  */
 
-/** Google's canonical status string for each HTTP status the API returns. */
-export const GOOGLE_STATUS = /** @type {Record<number, string>} */ ({
+/** Google's canonical status string for each HTTP status the API returns (409 → ABORTED: inference). */
+const GOOGLE_STATUS = /** @type {Record<number, string>} */ ({
   400: 'INVALID_ARGUMENT',
   401: 'UNAUTHENTICATED',
   403: 'PERMISSION_DENIED',
@@ -17,6 +17,10 @@ export const GOOGLE_STATUS = /** @type {Record<number, string>} */ ({
   504: 'DEADLINE_EXCEEDED',
 });
 
+/**
+ * The default message per status. 503 is the 2026 body (genassist#352); the 400, 403, 500 and
+ * 504 texts are kept from the 2025 fake: (inference) no 2026 source quotes them.
+ */
 const GOOGLE_MESSAGE = /** @type {Record<number, string>} */ ({
   400: 'Request contains an invalid argument.',
   403: 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.',
@@ -31,7 +35,8 @@ const GOOGLE_MESSAGE = /** @type {Record<number, string>} */ ({
  */
 
 /**
- * Google's error body. `reason` adds an ErrorInfo detail (e.g. API_KEY_INVALID).
+ * Google's error body. `reason` adds an ErrorInfo detail (e.g. API_KEY_INVALID; its `domain` and
+ * `metadata` are inference: the only ErrorInfo in the sources is the 401's).
  * For 429 use {@link quotaError}, which also writes the quota details.
  * @param {number} code
  * @param {{ message?: string, reason?: string, details?: Array<Record<string, unknown>> }} [extra]
@@ -90,12 +95,15 @@ export function quotaError({ model, limit = 15, retry, retryInfo = true }) {
     },
   ];
   // Bodies without RetryInfo came with the Help detail alone (gke-labs/…#1215, 2026-07-23).
+  // (inference) The Help link's description, one violation only, `quotaValue`, location
+  // "global" and the per-minute quotaId (only the per-day one is quoted, python-genai#2044).
   if (seconds !== undefined && retryInfo) {
     details.push({
       '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
       violations: [{ quotaMetric, quotaId, quotaDimensions: { model, location: 'global' }, quotaValue: String(limit) }],
     });
-    // RetryInfo carries whole seconds while the message keeps the fraction ("7.96…s" → "7s").
+    // RetryInfo in whole seconds while the message keeps the fraction ("7.96…s" → "7s"):
+    // (inference) no source shows both in one body; the RetryInfo seen says "47s".
     details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${Math.floor(Number(seconds))}s` });
   }
   return googleError(429, { message, details });

@@ -2,8 +2,8 @@
 /**
  * API keys. The fake tells its "projects" apart by the key (`x-goog-api-key`, or `?key=`):
  *
- *   (none)               403 PERMISSION_DENIED, unregistered caller
- *   `invalid…`           400 API_KEY_INVALID (a revoked or mistyped key)
+ *   (none)               403 PERMISSION_DENIED, unregistered caller (inference: kept from the 2025 fake)
+ *   `invalid…`           400 API_KEY_INVALID (a revoked or mistyped key; inference: kept from the 2025 fake)
  *   `AIza…`              401 ACCESS_TOKEN_TYPE_UNSUPPORTED: a standard key, refused since September 2026
  *   contains `-free`     a free-tier project: Pro models answer 429 with `limit: 0`
  *   contains `-existing` a project that used the 2.5 models before: they still answer it

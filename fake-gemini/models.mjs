@@ -3,7 +3,10 @@
  * The fake's own model table: which Gemini model IDs exist on the Developer API as of
  * December 2026, which model answers each, and what each accepts. The fake emulates Google,
  * so this table is independent of the Worker's allow-list. Sources: docs/fake-gemini.md
- * ("Models"); every value not taken from a source is marked (inference) there and here.
+ * ("Models"); every value not taken from a source is marked (inference) there and here. All
+ * displayName, version and description values are inference (the 2.5 ones as Google listed them
+ * in 2025, not in a 2026 source), and so are the rerouted and alias descriptions of
+ * modelResource.
  */
 
 /** @typedef {'MINIMAL' | 'LOW' | 'MEDIUM' | 'HIGH'} ThinkingLevel */
@@ -47,9 +50,13 @@ export const BUDGET_THOUGHTS = LEVEL_THOUGHTS.MEDIUM;
 export const THINKING_LEVELS = /** @type {ThinkingLevel[]} */ (['MINIMAL', 'LOW', 'MEDIUM', 'HIGH']);
 const NOT_MINIMAL = /** @type {ThinkingLevel[]} */ (['LOW', 'MEDIUM', 'HIGH']);
 
-/** Every model has the same output ceiling today. */
+/**
+ * The output ceiling of 3.5–3.8 Flash, 3.5/3.1 Flash-Lite and 3.1 Pro (the model tables); the
+ * same for every other model is inference.
+ */
 export const OUTPUT_TOKEN_LIMIT = 65536;
-export const INPUT_TOKEN_LIMIT = 1048576;
+/** The input limit of the one real list entry in the sources; for every model: inference. */
+const INPUT_TOKEN_LIMIT = 1048576;
 
 /** @type {FakeModel[]} */
 const TABLE = [
@@ -172,6 +179,7 @@ export function modelResource(model) {
     inputTokenLimit: INPUT_TOKEN_LIMIT,
     outputTokenLimit: OUTPUT_TOKEN_LIMIT,
     supportedGenerationMethods: ['generateContent', 'countTokens', 'createCachedContent', 'batchGenerateContent'],
+    // The real entry's values (habeat-server models.json); the same for every model: inference.
     temperature: 1,
     topP: 0.95,
     topK: 64,

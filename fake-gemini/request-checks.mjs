@@ -23,7 +23,9 @@ const SAMPLING = /** @type {const} */ ([
  */
 
 /**
- * Google's JSON parser takes a field in lowerCamelCase or in its proto (snake_case) name.
+ * Google's JSON parser takes a field in lowerCamelCase or in its proto (snake_case) name: the
+ * recorded requests had `fileSearch.file_search_store_names` and `toolResponse.tool_type`
+ * accepted (pydantic-ai file-search recordings); that it holds for every field is inference.
  * @param {any} object
  * @param {string} camel
  * @param {string} snake
@@ -63,6 +65,7 @@ export function checkRequest(body, model, options) {
     if (upper !== 'THINKING_LEVEL_UNSPECIFIED') level = /** @type {import('./models.mjs').ThinkingLevel} */ (upper);
   }
   if (budget !== undefined && !Number.isInteger(budget)) {
+    // (inference) the same bad-value wording, for an int32 field.
     return {
       invalid: `Invalid value at 'generation_config.thinking_config.thinking_budget' (TYPE_INT32), ${JSON.stringify(budget)}`,
       field: 'generation_config.thinking_config.thinking_budget',
@@ -138,7 +141,8 @@ function thoughtTokens(level, budget, answering) {
 }
 
 /**
- * "API requests ending with a non-empty `model` role turn return an HTTP 400 error."
+ * "API requests ending with a non-empty `model` role turn return an HTTP 400 error." What counts
+ * as empty (only empty texts, thought flags and signatures) is inference.
  * @param {any[]} contents
  */
 function endsWithModelTurn(contents) {

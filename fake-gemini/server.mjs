@@ -21,6 +21,7 @@ export { FAKE_MODELS } from './models.mjs';
 const MODEL_PATH = /^\/v1beta\/models\/([^/:]+):(streamGenerateContent|generateContent)$/;
 const MODELS_PATH = /^\/v1beta\/models(?:\/([^/:]+))?$/;
 const MAX_STALL_MS = 5 * 60_000;
+/** (inference) No source gives the list's default or largest page size. */
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 1000;
 /** Tool-use prompt tokens of `[fake:grounding]` (the search results the model read). */
@@ -109,6 +110,7 @@ export async function startFakeGemini(options = {}) {
 
     const match = MODEL_PATH.exec(url.pathname);
     if (!match || req.method !== 'POST') {
+      // (inference) the wording of a 404 for a path or method the API does not have
       return sendJson(res, 404, googleError(404, { message: `Method not found: ${req.method} ${url.pathname}` }));
     }
     const [, model, method] = match;
@@ -120,6 +122,8 @@ export async function startFakeGemini(options = {}) {
     try {
       body = JSON.parse(raw);
     } catch {
+      // (inference) The recorded 400 for an unknown field begins "Invalid JSON payload received."
+      // and goes on to name it; for a body that does not parse the fake stops there.
       return sendJson(res, 400, invalidArgument('Invalid JSON payload received.'), errorType);
     }
     const prompt = promptText(body);
@@ -287,6 +291,8 @@ function responseIdFor(n) {
  * @property {boolean} emptyEnding no answer text: the finish comes on a candidate whose content has no parts
  * @property {string} modelVersion
  * @property {string} responseId
+ * @property {'3' | '2.5'} generation the answering model's generation: the shape of the usage
+ *   on thought events
  */
 
 /**
@@ -305,7 +311,8 @@ function planAnswer(directive, prompt, settings, model, responseId) {
   let thoughts = settings.thoughts;
   const max = settings.maxOutputTokens;
   // Thought tokens count against maxOutputTokens; the answer gets what is left (about four
-  // characters a token). Thinking that reaches the limit leaves no answer at all.
+  // characters a token). Thinking that reaches the limit leaves no answer at all. (inference) The
+  // split and the no-text ending: no recording shows either.
   if (max && thoughts >= max) {
     thoughts = max;
     text = '';
@@ -331,6 +338,7 @@ function planAnswer(directive, prompt, settings, model, responseId) {
     emptyEnding: false,
     modelVersion: model.id,
     responseId,
+    generation: model.generation ?? '3',
   };
   switch (name) {
     case 'safety':
@@ -370,17 +378,47 @@ function planAnswer(directive, prompt, settings, model, responseId) {
 }
 
 /**
- * `usageMetadata` in the order Gemini writes it; the total counts thoughts and tool-use tokens.
+ * `usageMetadata` in the order Gemini writes it (the 2.5 and 3.x recordings): prompt,
+ * candidates, total, the prompt's per-modality details, tool-use prompt and its details,
+ * thoughts. The total counts thoughts and tool-use tokens.
  * @param {Plan} plan
  * @param {number} thoughts
- * @param {number} [candidates] omitted until the answer's count is known
+ * @param {number} [candidates] omitted until the answer has text
  */
 function usage(plan, thoughts, candidates) {
-  const metadata = /** @type {Record<string, number>} */ ({ promptTokenCount: plan.promptTokens });
+  const metadata = /** @type {Record<string, unknown>} */ ({ promptTokenCount: plan.promptTokens });
   if (candidates !== undefined) metadata.candidatesTokenCount = candidates;
   metadata.totalTokenCount = plan.promptTokens + (candidates ?? 0) + thoughts + plan.toolUseTokens;
-  if (plan.toolUseTokens) metadata.toolUsePromptTokenCount = plan.toolUseTokens;
+  metadata.promptTokensDetails = [{ modality: 'TEXT', tokenCount: plan.promptTokens }];
+  if (plan.toolUseTokens) {
+    metadata.toolUsePromptTokenCount = plan.toolUseTokens;
+    metadata.toolUsePromptTokensDetails = [{ modality: 'TEXT', tokenCount: plan.toolUseTokens }];
+  }
   if (thoughts) metadata.thoughtsTokenCount = thoughts;
+  return metadata;
+}
+
+/**
+ * The usage of the i-th of n thought-summary events. Each generation as recorded:
+ * - 2.5 (`pydantic-ai-thinking-2.5-pro-stream.sse`, `vercel-ai-google-thinking-2.5-flash.chunks.txt`):
+ *   the thoughts so far, growing to the full count, in `thoughtsTokenCount` and the total; no candidates.
+ * - 3.x (`vercel-ai-google-thinking-gemini3.chunks.txt`): the prompt alone, `totalTokenCount` =
+ *   the prompt, no `thoughtsTokenCount` (the full count comes with the first answer chunk); the
+ *   recording has one thought event, the same usage on each of several is inference.
+ * Neither counts tool-use tokens (inference: thoughts come before the search; the first event of
+ * the file-search recordings has no tool-use count either).
+ * @param {Plan} plan
+ * @param {number} i
+ * @param {number} n
+ */
+function thoughtUsage(plan, i, n) {
+  const soFar = plan.generation === '2.5' ? Math.round((plan.thoughts * (i + 1)) / n) : 0;
+  const metadata = /** @type {Record<string, unknown>} */ ({
+    promptTokenCount: plan.promptTokens,
+    totalTokenCount: plan.promptTokens + soFar,
+    promptTokensDetails: [{ modality: 'TEXT', tokenCount: plan.promptTokens }],
+  });
+  if (soFar) metadata.thoughtsTokenCount = soFar;
   return metadata;
 }
 
@@ -391,7 +429,7 @@ const candidateTokens = (chars) => (chars > 0 ? Math.max(1, Math.ceil(chars / 4)
  * A whole response object (a frame's JSON, or the `:generateContent` body).
  * @param {Plan} plan
  * @param {Record<string, unknown>} candidate
- * @param {Record<string, number>} usageMetadata
+ * @param {Record<string, unknown>} usageMetadata
  */
 function response(plan, candidate, usageMetadata) {
   return { candidates: [candidate], usageMetadata, modelVersion: plan.modelVersion, responseId: plan.responseId };
@@ -463,19 +501,24 @@ async function streamAnswer(res, record, plan, directive, delay, firstDelay) {
     return finish();
   }
 
-  // Thought summaries first: their usage counts the thoughts so far and no candidates.
+  // Thought summaries first, with their generation's usage (thoughtUsage).
   for (let i = 0; i < plan.thoughtParts.length; i++) {
     if (i > 0 && delay) await sleep(delay);
     if (!open()) return;
-    const thoughtsSoFar = Math.round((plan.thoughts * (i + 1)) / plan.thoughtParts.length);
-    await writeObject(response(plan, { content: { parts: [{ text: plan.thoughtParts[i], thought: true }], role: 'model' } }, usage(plan, thoughtsSoFar)));
+    await writeObject(response(plan, { content: { parts: [{ text: plan.thoughtParts[i], thought: true }], role: 'model' } }, thoughtUsage(plan, i, plan.thoughtParts.length)));
     record.thoughtChunksSent++;
   }
 
-  // The hot path: every frame but the last is the text between two strings made once here.
+  // The hot path: every frame but the last is the text plus strings made once here. Each answer
+  // chunk's usage has the running candidatesTokenCount (the answer so far) and the full
+  // thoughtsTokenCount, on 2.5 and 3.x alike (every 2.5 and 3.x stream recording); only the two
+  // numbers change from chunk to chunk.
   const meta = `,"modelVersion":${JSON.stringify(plan.modelVersion)},"responseId":"${plan.responseId}"}\r\n\r\n`;
   const candidateEnd = plan.finishEach && plan.finishReason ? `}],"role":"model"},"finishReason":"${plan.finishReason}"}],` : '}],"role":"model"}}],';
-  const tail = `${candidateEnd}"usageMetadata":${JSON.stringify(usage(plan, plan.thoughts))}${meta}`;
+  const usageHead = `${candidateEnd}"usageMetadata":{"promptTokenCount":${plan.promptTokens},"candidatesTokenCount":`;
+  const usageJson = JSON.stringify(usage(plan, plan.thoughts, 0));
+  const usageRest = `${usageJson.slice(usageJson.indexOf(',"promptTokensDetails"'))}${meta}`;
+  const uncounted = plan.promptTokens + plan.thoughts + plan.toolUseTokens;
   const firstSignature = plan.signature === 'first' ? `,"thoughtSignature":"${plan.signatureValue}"` : '';
   let sentChars = 0;
   const count = plan.pieces.length;
@@ -485,14 +528,17 @@ async function streamAnswer(res, record, plan, directive, delay, firstDelay) {
     const piece = plan.pieces[i];
     if (directive.name === 'grounding' && i === count - 1) {
       // As in the recording: the metadata on a chunk of its own, content {}, before the finish.
-      await writeObject(response(plan, { content: {}, index: 0, groundingMetadata: GROUNDING }, usage(plan, plan.thoughts)));
+      await writeObject(response(plan, { content: {}, index: 0, groundingMetadata: GROUNDING }, usage(plan, plan.thoughts, candidateTokens(sentChars))));
     }
     sentChars += piece.length;
     // RECITATION arrives as a final candidate with no content after the text.
     const last = i === count - 1 && directive.name !== 'recitation';
     record.sentAt.push(performance.timeOrigin + performance.now());
     if (last) await writeObject(lastTextFrame(plan, piece, i === 0, sentChars));
-    else await write(`data: {"candidates":[{"content":{"parts":[{"text":${JSON.stringify(piece)}${i === 0 ? firstSignature : ''}${tail}`);
+    else {
+      const candidates = Math.ceil(sentChars / 4);
+      await write(`data: {"candidates":[{"content":{"parts":[{"text":${JSON.stringify(piece)}${i === 0 ? firstSignature : ''}${usageHead}${candidates},"totalTokenCount":${uncounted + candidates}${usageRest}`);
+    }
     record.sentText += piece;
     record.chunksSent++;
   }
@@ -574,7 +620,8 @@ function answerWhole(res, record, plan) {
 }
 
 /**
- * The checks Gemini makes on a request body's shape that matter to a client.
+ * The checks Gemini makes on a request body's shape that matter to a client. The messages are
+ * kept from the 2025 fake: (inference) no 2026 source quotes them.
  * @param {any} body
  * @returns {string | undefined}
  */

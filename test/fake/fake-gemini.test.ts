@@ -93,6 +93,25 @@ async function sdkError(model: string, text: string, generationConfig: Record<st
   throw new Error('the stream was not refused');
 }
 
+/**
+ * An answer chunk's usage as Gemini writes it, in wire order (every 2.5 and 3.x stream recording):
+ * the running candidatesTokenCount, the full thoughtsTokenCount.
+ */
+const answerUsage = (prompt: number, candidates: number, thoughts: number, toolUse = 0) => ({
+  promptTokenCount: prompt,
+  candidatesTokenCount: candidates,
+  totalTokenCount: prompt + candidates + thoughts + toolUse,
+  promptTokensDetails: [{ modality: 'TEXT', tokenCount: prompt }],
+  ...(toolUse ? { toolUsePromptTokenCount: toolUse, toolUsePromptTokensDetails: [{ modality: 'TEXT', tokenCount: toolUse }] } : {}),
+  ...(thoughts ? { thoughtsTokenCount: thoughts } : {}),
+});
+/** The running candidatesTokenCount after each answer event (about four characters a token). */
+const runningCandidates = (events: any[]) => {
+  let chars = 0;
+  return events.map((e) => Math.ceil((chars += e.candidates[0].content.parts[0].text.length) / 4));
+};
+/** Usage objects as wire JSON, so that key order counts. */
+const wire = (objects: unknown[]) => objects.map((o) => JSON.stringify(o));
 const answerText = (chunks: any[]) =>
   chunks.flatMap((c) => c.candidates?.[0]?.content?.parts ?? []).filter((p: any) => !p.thought).map((p: any) => p.text ?? '').join('');
 const last = <T>(items: T[]) => items[items.length - 1];
@@ -392,10 +411,11 @@ describe('thinking', () => {
     expect(answerText(chunks)).toBe('');
     expect(chunks).toHaveLength(1);
     expect(chunks[0].candidates[0]).toEqual({ content: { role: 'model' }, finishReason: 'MAX_TOKENS' });
-    expect(chunks[0].usageMetadata).toEqual({ promptTokenCount: promptTokens(text), totalTokenCount: promptTokens(text) + 300, thoughtsTokenCount: 300 });
+    const p = promptTokens(text);
+    expect(chunks[0].usageMetadata).toEqual({ promptTokenCount: p, totalTokenCount: p + 300, promptTokensDetails: [{ modality: 'TEXT', tokenCount: p }], thoughtsTokenCount: 300 });
   });
 
-  it('sends thought summaries before the answer with includeThoughts, their usage without candidates', async () => {
+  it('sends thought summaries before the answer with includeThoughts', async () => {
     const { text, tag } = tagged('[fake:reply chunks=3]');
     const chunks = await sdkStream('gemini-3.8-flash', text, think({ includeThoughts: true }));
     const thoughtChunks = chunks.filter((c) => c.candidates[0].content.parts?.[0]?.thought);
@@ -404,11 +424,54 @@ describe('thinking', () => {
       expect.stringMatching(/^\*\*Reading the request\*\*\n\n.+\n\n\n$/),
       expect.stringMatching(/^\*\*Planning the answer\*\*\n\n.+\n\n\n$/),
     ]);
-    expect(thoughtChunks.map((c) => c.usageMetadata)).toEqual([
-      { promptTokenCount: promptTokens(text), totalTokenCount: promptTokens(text) + 80, thoughtsTokenCount: 80 },
-      { promptTokenCount: promptTokens(text), totalTokenCount: promptTokens(text) + 160, thoughtsTokenCount: 160 },
-    ]);
     expect(record(tag)).toMatchObject({ thoughtChunksSent: 2, chunksSent: 3 });
+  });
+
+  it('gives 3.x thought events the prompt alone, then each answer chunk running candidates and all thoughts (gemini3 recording)', async () => {
+    const text = 'Hi [fake:reply chunks=3]';
+    const p = promptTokens(text);
+    const events = (await call('gemini-3.8-flash', ask(text, think({ includeThoughts: true })))).events();
+    expect(events).toHaveLength(6);
+    const [thoughtEvents, answerEvents, closing] = [events.slice(0, 2), events.slice(2, 5), events[5]];
+    expect(thoughtEvents.every((e) => e.candidates[0].content.parts[0].thought === true)).toBe(true);
+    const promptOnly = { promptTokenCount: p, totalTokenCount: p, promptTokensDetails: [{ modality: 'TEXT', tokenCount: p }] };
+    expect(wire(thoughtEvents.map((e) => e.usageMetadata))).toEqual(wire([promptOnly, promptOnly]));
+    const running = runningCandidates(answerEvents);
+    expect(running[0]).toBeLessThan(running[2]);
+    expect(wire(answerEvents.map((e) => e.usageMetadata))).toEqual(wire(running.map((c) => answerUsage(p, c, 160))));
+    expect(closing.candidates[0]).toMatchObject({ content: { parts: [{ text: '', thoughtSignature: expect.any(String) }] }, finishReason: 'STOP' });
+    expect(wire([closing.usageMetadata])).toEqual(wire([answerUsage(p, running[2], 160)]));
+  });
+
+  it('gives 2.5 thought events the thoughts so far, then each answer chunk running candidates and all thoughts (2.5 recordings)', async () => {
+    const text = 'Hi [fake:reply chunks=3]';
+    const p = promptTokens(text);
+    const events = (await call('gemini-2.5-flash-lite', ask(text, think({ includeThoughts: true, thinkingBudget: 1024 })), { key: EXISTING })).events();
+    expect(events).toHaveLength(5);
+    const [thoughtEvents, answerEvents] = [events.slice(0, 2), events.slice(2)];
+    expect(wire(thoughtEvents.map((e) => e.usageMetadata))).toEqual(
+      wire([80, 160].map((t) => ({ promptTokenCount: p, totalTokenCount: p + t, promptTokensDetails: [{ modality: 'TEXT', tokenCount: p }], thoughtsTokenCount: t }))),
+    );
+    expect(wire(answerEvents.map((e) => e.usageMetadata))).toEqual(wire(runningCandidates(answerEvents).map((c) => answerUsage(p, c, 160))));
+    expect(answerEvents.map((e) => e.candidates[0].finishReason)).toEqual([undefined, undefined, 'STOP']);
+  });
+
+  it('puts all thoughts and running candidates on every 3.x answer chunk without includeThoughts (gemini3 file-search recording)', async () => {
+    const text = 'Hi [fake:reply chunks=4]';
+    const p = promptTokens(text);
+    const events = (await call('gemini-3.6-flash', ask(text))).events();
+    const answerEvents = events.slice(0, 4);
+    const running = runningCandidates(answerEvents);
+    expect(wire(answerEvents.map((e) => e.usageMetadata))).toEqual(wire(running.map((c) => answerUsage(p, c, 160))));
+    expect(wire([last(events).usageMetadata])).toEqual(wire([answerUsage(p, running[3], 160)]));
+  });
+
+  it('writes no thoughtsTokenCount at all when a 3.x model did not think (gemini3 round-trip recording)', async () => {
+    const text = 'Hi [fake:reply chunks=3]';
+    const p = promptTokens(text);
+    const events = (await call('gemini-3.5-flash-lite', ask(text))).events();
+    const running = runningCandidates(events.slice(0, 3));
+    expect(wire(events.map((e) => e.usageMetadata))).toEqual(wire([...running, running[2]].map((c) => answerUsage(p, c, 0))));
   });
 
   it('sends no thought part at all with thoughts=none, though the usage still counts thoughts', async () => {
@@ -644,14 +707,15 @@ describe('streamed chunks', () => {
     expect(record(tag).sentAt).toHaveLength(5);
   });
 
-  it('puts usage, the answering model and one responseId on every chunk, candidates only at the end', async () => {
+  it('puts usage with running candidates, the answering model and one responseId on every chunk', async () => {
     const { text, tag } = tagged('[fake:reply chunks=4]');
     const chunks = await sdkStream('gemini-3.7-flash', text);
     expect(chunks.every((c) => c.modelVersion === 'gemini-3.8-flash')).toBe(true);
     expect(new Set(chunks.map((c) => c.responseId)).size).toBe(1);
     expect(chunks[0].responseId).toBe(record(tag).responseId);
     expect(chunks[0].responseId).toMatch(/^[A-Za-z0-9_-]{23}$/);
-    expect(chunks.map((c) => c.usageMetadata.candidatesTokenCount === undefined)).toEqual([true, true, true, false, false]);
+    const running = runningCandidates(chunks.slice(0, 4));
+    expect(chunks.map((c) => c.usageMetadata.candidatesTokenCount)).toEqual([...running, running[3]]);
     expect(record(tag)).toMatchObject({ model: 'gemini-3.7-flash', modelVersion: 'gemini-3.8-flash' });
   });
 
@@ -664,6 +728,7 @@ describe('streamed chunks', () => {
     const text = 'Hi [fake:grounding]';
     const chunks = await sdkStream('gemini-3.8-flash', text);
     expect(chunks.every((c) => c.usageMetadata.toolUsePromptTokenCount === 412)).toBe(true);
+    expect(chunks.every((c) => c.usageMetadata.toolUsePromptTokensDetails?.[0]?.tokenCount === 412)).toBe(true);
     const usage = last(chunks).usageMetadata;
     expect(usage.totalTokenCount).toBe(promptTokens(text) + usage.candidatesTokenCount + 160 + 412);
     expect(chunks.some((c) => c.candidates[0].groundingMetadata?.groundingChunks?.length === 3)).toBe(true);
