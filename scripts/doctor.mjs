@@ -30,11 +30,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { freePort } from './free-port.mjs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createParser } from 'eventsource-parser';
 import { startFakeGemini } from '../fake-gemini/server.mjs';
-import { KEY_NAMES, resolveSettings, root, usableKey } from './settings.mjs';
+import { freePort } from './free-port.mjs';
+import { KEY_NAMES, resolveSettings, root, secretValues, usableKey } from './settings.mjs';
 
 const USAGE = `Usage: npm run doctor [-- --json] [-- --dev-vars PATH] [-- --fake]
   Starts the Worker with wrangler dev, checks the Gemini key and every configured model
@@ -48,10 +49,8 @@ const STREAM_TIMEOUT_MS = 45_000;
 const STREAM_PROMPT = 'Say hello in five words.';
 
 /**
- * @typedef {{ status: string, message: string, models?: number, httpStatus?: number }} KeyCheck
- * @typedef {{ model: string, default: boolean, listed: boolean | null, callable: boolean, status: string,
- *   message: string, modelVersion: string | null, reroutedTo?: string, replacement?: string,
- *   warning?: string, httpStatus?: number, ms: number }} ModelCheck
+ * @typedef {import('../src/gemini/model-check').KeyCheck} KeyCheck
+ * @typedef {import('../src/gemini/model-check').ModelCheck} ModelCheck
  * @typedef {ModelCheck & { setting: 'GEMINI_MODEL' | 'ALLOWED_MODELS', action: string }} ModelRow
  * @typedef {{ ok: boolean, status?: number, ttftMs?: number, totalMs?: number, textChars?: number,
  *   finishReason?: string, usage?: Record<string, number>, model?: string,
@@ -104,8 +103,8 @@ let secretsDir;
 /** @type {import('node:child_process').ChildProcess | undefined} */
 let wrangler;
 let wranglerOutput = '';
-/** The secrets the output must never show. */
-const secrets = [realKey].filter((s) => typeof s === 'string' && s.length >= 4);
+/** The secrets the output must never show: every key in the settings, and (later) the doctor's own bearer. */
+const secrets = secretValues(settings);
 
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
@@ -335,32 +334,33 @@ async function streamOnce(url) {
   }
   /** @type {StreamCheck} */
   const result = { ok: false, status: response.status, textChars: 0 };
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    for await (const chunk of /** @type {AsyncIterable<Uint8Array>} */ (/** @type {unknown} */ (response.body))) {
-      buffer += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, '\n');
-      let end;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: ?(.*)$/m.exec(frame)?.[1];
-        const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.replace(/^data: ?/, '')).join('\n');
-        if (!event || !data) continue;
-        /** @type {any} */
-        const payload = JSON.parse(data);
-        if (event === 'text') {
-          result.ttftMs ??= Math.round(performance.now() - begun);
-          result.textChars = (result.textChars ?? 0) + String(payload.text ?? '').length;
-        } else if (event === 'done') {
-          result.ok = true;
-          result.finishReason = payload.finishReason;
-          result.usage = payload.usage;
-          if (typeof payload.model === 'string') result.model = payload.model;
-        } else if (event === 'error') {
-          result.error = payload.error;
-        }
+  const parser = createParser({
+    onEvent({ event, data }) {
+      /** @type {any} */
+      let payload;
+      try {
+        payload = JSON.parse(data);
+      } catch {
+        result.error ??= { code: 'malformed', message: `a ${event ?? 'message'} frame whose data is not JSON` };
+        return;
       }
+      if (event === 'text') {
+        result.ttftMs ??= Math.round(performance.now() - begun);
+        result.textChars = (result.textChars ?? 0) + String(payload?.text ?? '').length;
+      } else if (event === 'done') {
+        result.ok = true;
+        result.finishReason = payload?.finishReason;
+        result.usage = payload?.usage;
+        if (typeof payload?.model === 'string') result.model = payload.model;
+      } else if (event === 'error') {
+        result.error = payload?.error;
+      }
+    },
+  });
+  try {
+    const decoder = new TextDecoder();
+    for await (const chunk of /** @type {AsyncIterable<Uint8Array>} */ (/** @type {unknown} */ (response.body))) {
+      parser.feed(decoder.decode(chunk, { stream: true }));
     }
   } catch (error) {
     result.error ??= { code: 'network_error', message: `the stream broke off: ${error instanceof Error ? error.message : error}` };
@@ -377,9 +377,9 @@ async function streamOnce(url) {
 function keyProblem(key) {
   switch (key.status) {
     case 'standard_key':
-      return `The key is ${key.message}.`;
+      return `${key.message}.`;
     case 'invalid_key':
-      return `The key is revoked or invalid: ${key.message}.`;
+      return `${key.message}.`;
     case 'no_key':
       return `No key: ${key.message}.`;
     default:

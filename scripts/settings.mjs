@@ -100,6 +100,19 @@ function tomlValue(text) {
 }
 
 /**
+ * Every secret among the settings, for the doctor to keep out of what it prints:
+ * each Gemini key (whether used or not) and each OPENAI_COMPAT_KEYS entry.
+ * @param {Record<string, Setting>} settings
+ * @returns {string[]}
+ */
+export function secretValues(settings) {
+  const keys = KEY_NAMES.map((name) => settings[name]?.value);
+  const bearers = (settings.OPENAI_COMPAT_KEYS?.value ?? '').split(',');
+  // Shorter than 4 characters: no secret, and redacting it would garble the report.
+  return [...keys, ...bearers].map((value) => value?.trim() ?? '').filter((value) => value.length >= 4);
+}
+
+/**
  * @typedef {'environment' | '.dev.vars' | 'wrangler.toml'} SettingSource
  * @typedef {{ value: string, source: SettingSource }} Setting
  */

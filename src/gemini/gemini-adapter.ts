@@ -306,31 +306,50 @@ const RETRY_IN = /Please retry in (\d+(?:\.\d+)?)s\b/;
 const LIMIT_ZERO = /\blimit: 0(?![\d.])/;
 
 /**
- * An HTTP error from Gemini, in our words. Google's message (inside the
- * SDK's) is read for two facts only, never passed on: the wait it asks for,
- * and a quota of zero.
+ * An HTTP error from the SDK, in our words: {@link httpError} of its status,
+ * the details of Google's error body and Google's message.
  */
-function fromFetchError(error: GoogleGenerativeAIFetchError, model: string): GeminiError {
-  const status = error.status ?? 0;
-  const details = (Array.isArray(error.errorDetails) ? error.errorDetails : []) as ErrorDetail[];
-  const reason = details.find((d) => d.reason)?.reason;
+export function fromFetchError(error: GoogleGenerativeAIFetchError, model: string): GeminiError {
+  return httpError({ status: error.status ?? 0, statusText: error.statusText, details: error.errorDetails, upstreamMessage: error.message }, model, error);
+}
+
+/** What Gemini answered with an error status. */
+export interface HttpFailure {
+  status: number;
+  statusText?: string;
+  /** `error.details` of Google's error body (ErrorInfo, RetryInfo…). */
+  details?: unknown;
+  /** Google's message (or the SDK's, which holds it): read for two facts, never passed on. */
+  upstreamMessage?: string;
+}
+
+/**
+ * An HTTP error from Gemini as a {@link GeminiError}, in our words, whether the
+ * SDK made the call or a plain fetch did (the model list). Google's message is
+ * read for two facts only, never passed on: the wait it asks for, and a quota
+ * of zero.
+ * @param model the model the call named; none for a call that names no model (the model list)
+ */
+export function httpError({ status, statusText, details: rawDetails, upstreamMessage = '' }: HttpFailure, model?: string, cause?: unknown): GeminiError {
+  const details = (Array.isArray(rawDetails) ? rawDetails : []) as ErrorDetail[];
+  const reason = details.find((d) => typeof d?.reason === 'string')?.reason;
   let retryAfterSeconds: number | undefined;
   let noQuota = false;
   if (status === 429) {
-    const delay = details.find((d) => d['@type']?.endsWith('RetryInfo'))?.retryDelay ?? RETRY_IN.exec(error.message)?.[1];
+    const delay = details.find((d) => d?.['@type']?.endsWith('RetryInfo'))?.retryDelay ?? RETRY_IN.exec(upstreamMessage)?.[1];
     const seconds = delay === undefined ? Number.NaN : Math.ceil(Number.parseFloat(delay));
     if (Number.isFinite(seconds) && seconds >= 0) retryAfterSeconds = seconds;
-    noQuota = LIMIT_ZERO.test(error.message);
+    noQuota = LIMIT_ZERO.test(upstreamMessage);
   }
-  const facts = { status, statusText: error.statusText, reason, model, retryAfterSeconds, noQuota };
-  return new GeminiError('http', httpMessage(facts), { ...facts, noQuota: noQuota || undefined, cause: error });
+  const facts = { status, statusText, reason, model, retryAfterSeconds, noQuota };
+  return new GeminiError('http', httpMessage(facts), { ...facts, noQuota: noQuota || undefined, cause });
 }
 
 interface HttpFacts {
   status: number;
   statusText?: string;
   reason?: string;
-  model: string;
+  model?: string;
   retryAfterSeconds?: number;
   noQuota: boolean;
 }
@@ -344,7 +363,7 @@ function httpMessage({ status, statusText, reason, model, retryAfterSeconds, noQ
   const label = `${status}${statusText ? ` ${statusText}` : ''}`;
   if (status === 429) {
     if (noQuota) {
-      return `Gemini gives this key's project no quota for the model "${model}" (${label}): the free tier does not cover it; enable billing for the project, or use another model`;
+      return `Gemini gives this key's project no quota for ${model === undefined ? 'this call' : `the model "${model}"`} (${label}): the free tier does not cover it; enable billing for the project, or use another model`;
     }
     const wait = retryAfterSeconds === undefined ? 'try again later' : `try again in ${retryAfterSeconds} s`;
     return `Gemini's quota for this key is used up (${label}); ${wait}`;
@@ -353,7 +372,7 @@ function httpMessage({ status, statusText, reason, model, retryAfterSeconds, noQ
     return `Gemini refused the Worker's key (${label}): it is a standard API key, which Gemini no longer accepts (since September 2026); create an auth key in Google AI Studio (aistudio.google.com/apikey) and set it with wrangler secret put GEMINI_API_KEY`;
   }
   if (status === 401 || status === 403 || reason === 'API_KEY_INVALID') return `Gemini refused the Worker's credentials (${label})`;
-  if (status === 404) {
+  if (status === 404 && model !== undefined) {
     const replacement = replacementFor(model);
     return `Gemini does not serve the model "${model}" to this key (${label})${replacement ? `; use ${replacement}` : ''}`;
   }

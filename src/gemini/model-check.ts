@@ -1,5 +1,8 @@
 import { GoogleGenerativeAI, GoogleGenerativeAIFetchError, type GenerateContentResponse } from '@google/generative-ai';
-import { lifecycleWarning, modelInfo, replacementFor } from './models';
+import { upstreamErrorCode } from './error-mapping';
+import { fromFetchError, httpError } from './gemini-adapter';
+import type { GeminiError } from './gemini-error';
+import { isReroute, lifecycleWarning, modelInfo, replacementFor } from './models';
 
 /**
  * Whether Gemini will serve this deployment, asked from where it runs: the key
@@ -7,9 +10,10 @@ import { lifecycleWarning, modelInfo, replacementFor } from './models';
  * answer, and which model answers it?). What `GET /healthz?deep=1` reports and
  * `npm run doctor` prints.
  *
- * Every message here is in our own words: Google's can carry the project, the
- * quota or the key's prefix, so they are read (for `limit: 0`, say) but never
- * passed on.
+ * Gemini's errors are sorted as the chat routes sort them (the adapter's
+ * {@link GeminiError} and {@link upstreamErrorCode}), and said in the same words;
+ * Google's own can carry the project, the quota or the key's prefix, so they are
+ * never passed on.
  */
 
 /** What Gemini made of the key, from listing the models. */
@@ -122,13 +126,12 @@ export async function deepCheck(settings: CheckSettings): Promise<DeepCheck> {
 }
 
 /** `GET /v1beta/models`, page by page: what the key may see. */
-export async function checkKey(settings: Pick<CheckSettings, 'apiKey' | 'baseUrl' | 'timeoutMs' | 'pageSize'>): Promise<{ key: KeyCheck; names?: Set<string> }> {
+async function checkKey(settings: Pick<CheckSettings, 'apiKey' | 'baseUrl' | 'timeoutMs' | 'pageSize'>): Promise<{ key: KeyCheck; names?: Set<string> }> {
   const { apiKey } = settings;
   if (!apiKey) return { key: { status: 'no_key', message: 'No Gemini API key is configured: set the GEMINI_API_KEY secret' } };
   const names = new Set<string>();
   let pageToken: string | undefined;
-  const maxPages = Math.max(MAX_PAGES, Math.ceil(100 / (settings.pageSize ?? PAGE_SIZE)));
-  for (let page = 0; page < maxPages; page++) {
+  for (let page = 0; page < MAX_PAGES; page++) {
     const url = new URL(`${settings.baseUrl}/v1beta/models`);
     url.searchParams.set('pageSize', String(settings.pageSize ?? PAGE_SIZE));
     if (pageToken) url.searchParams.set('pageToken', pageToken);
@@ -148,7 +151,11 @@ export async function checkKey(settings: Pick<CheckSettings, 'apiKey' | 'baseUrl
         },
       };
     }
-    if (!response.ok) return { key: keyFailure(response.status, googleError(body)) };
+    if (!response.ok) {
+      const error = (body as { error?: { details?: unknown; message?: unknown } } | undefined)?.error;
+      const upstreamMessage = typeof error?.message === 'string' ? error.message : undefined;
+      return { key: keyFailure(httpError({ status: response.status, statusText: response.statusText, details: error?.details, upstreamMessage })) };
+    }
     const list = (body ?? {}) as { models?: { name?: string }[]; nextPageToken?: string };
     for (const model of list.models ?? []) {
       if (typeof model.name === 'string') names.add(model.name.replace(/^models\//, ''));
@@ -160,7 +167,7 @@ export async function checkKey(settings: Pick<CheckSettings, 'apiKey' | 'baseUrl
 }
 
 /** One call of `model` with `maxOutputTokens: 1`, through the SDK the Worker answers with. */
-export async function checkModel(
+async function checkModel(
   model: string,
   isDefault: boolean,
   listed: boolean | null,
@@ -188,11 +195,11 @@ export async function checkModel(
     if (!(error instanceof GoogleGenerativeAIFetchError)) {
       return done({ callable: false, status: 'error', message: 'Could not reach Gemini', modelVersion: null });
     }
-    return done(callFailure(model, error, replacement));
+    return done(callFailure(model, fromFetchError(error, model), replacement));
   }
   // A blocked prompt still proves the model answers; a MAX_TOKENS or empty answer too.
   const modelVersion = typeof (response as { modelVersion?: unknown }).modelVersion === 'string' ? (response as { modelVersion: string }).modelVersion : null;
-  const answeredBy = modelVersion && otherModel(model, modelVersion) ? modelVersion : undefined;
+  const answeredBy = isReroute(model, modelVersion ?? undefined) ? modelVersion : undefined;
   const cataloguedTo = info.lifecycle.stage === 'rerouted' ? info.lifecycle.to : undefined;
   const reroutedTo = answeredBy ?? cataloguedTo;
   if (reroutedTo) {
@@ -230,91 +237,51 @@ function notTried(model: string, isDefault: boolean, key: KeyCheck): ModelCheck 
   };
 }
 
-/**
- * `modelVersion` names another model than `model`: not the same name, nor the
- * same name with a version suffix (`gemini-3.8-flash-001`). A modelVersion
- * that is no model name at all (a test double's) names nothing.
- */
-function otherModel(model: string, modelVersion: string): boolean {
-  const version = modelVersion.replace(/^models\//, '');
-  if (!/^gemini-/.test(version)) return false;
-  return version !== model && !version.startsWith(`${model}-`);
-}
-
-interface GoogleErrorInfo {
-  message: string;
-  reason?: string;
-}
-
-function googleError(body: unknown): GoogleErrorInfo {
-  const error = (body as { error?: { message?: unknown; details?: unknown } } | undefined)?.error;
-  const details = Array.isArray(error?.details) ? (error.details as { reason?: unknown }[]) : [];
-  const reason = details.find((d) => typeof d?.reason === 'string')?.reason as string | undefined;
-  return { message: typeof error?.message === 'string' ? error.message : '', reason };
-}
-
-function keyFailure(status: number, error: GoogleErrorInfo): KeyCheck {
-  if (error.reason === 'ACCESS_TOKEN_TYPE_UNSUPPORTED') {
-    return {
-      status: 'standard_key',
-      httpStatus: status,
-      message:
-        'a standard API key: Gemini has rejected these since September 2026; create an auth key at https://aistudio.google.com/apikey',
-    };
-  }
-  if (error.reason === 'API_KEY_INVALID' || status === 401 || status === 403) {
+/** A key failure from the model list's {@link GeminiError}. */
+function keyFailure(error: GeminiError): KeyCheck {
+  const failed = { httpStatus: error.status, message: error.message };
+  if (error.reason === 'ACCESS_TOKEN_TYPE_UNSUPPORTED') return { status: 'standard_key', ...failed };
+  if (upstreamErrorCode(error) === 'upstream_auth') {
+    // More than the chat routes can say: what makes a key one Gemini does not know.
     return {
       status: 'invalid_key',
-      httpStatus: status,
-      message: `Gemini refused the key (${status}): it is revoked, deleted or mistyped, or not allowed to use the Gemini API; create a key at https://aistudio.google.com/apikey`,
+      ...failed,
+      message: `${error.message}: the key is revoked, deleted or mistyped, or not allowed to use the Gemini API; create a key at https://aistudio.google.com/apikey`,
     };
   }
-  if (status === 429) return { status: 'error', httpStatus: status, message: `Gemini's quota for listing models is spent for now (${status})` };
-  if (status >= 500) return { status: 'error', httpStatus: status, message: `Gemini is unavailable (${status}); try again later` };
-  return { status: 'error', httpStatus: status, message: `Gemini refused to list the models (${status})` };
+  return { status: 'error', ...failed };
 }
 
 type Failure = Omit<ModelCheck, 'model' | 'default' | 'listed' | 'warning' | 'ms'>;
 
-function callFailure(model: string, error: GoogleGenerativeAIFetchError, replacement: string | undefined): Failure {
-  const status = error.status ?? 0;
-  const details = (Array.isArray(error.errorDetails) ? error.errorDetails : []) as { reason?: string }[];
-  const reason = details.find((d) => typeof d.reason === 'string')?.reason;
-  // Read, never passed on: the SDK's message holds Google's.
-  const raw = error.message;
-  const failed = { callable: false, modelVersion: null, httpStatus: status } as const;
-  if (status === 404) {
-    const why = /new users/i.test(raw)
-      ? 'not available to new projects (existing users only)'
-      : /no longer available/i.test(raw)
-        ? 'no longer available (shut down)'
-        : 'not served to this key';
-    return {
-      ...failed,
-      status: 'unavailable',
-      message: `Gemini does not serve ${model}: ${why} (404)${replacement ? `; use ${replacement}` : ''}`,
-      ...(replacement ? { replacement } : {}),
-    };
+/** A model's failed call, from its {@link GeminiError}. */
+function callFailure(model: string, error: GeminiError, replacement: string | undefined): Failure {
+  const failed = { callable: false, modelVersion: null, httpStatus: error.status, message: error.message } as const;
+  switch (upstreamErrorCode(error)) {
+    case 'upstream_quota':
+      return error.noQuota ? { ...failed, status: 'no_quota', ...(replacement ? { replacement } : {}) } : { ...failed, status: 'quota' };
+    case 'upstream_auth':
+      return { ...failed, status: 'auth' };
+    case 'model_unavailable':
+      return { ...failed, status: 'unavailable', message: unavailableMessage(model, error, replacement), ...(replacement ? { replacement } : {}) };
+    default:
+      return { ...failed, status: 'error' };
   }
-  if (status === 429) {
-    if (/\blimit:\s*0\b/.test(raw)) {
-      return {
-        ...failed,
-        status: 'no_quota',
-        message: `the key has no quota for ${model} (429, limit 0): a paid-tier model on a key without billing; enable billing for the key's project or remove the model`,
-        ...(replacement ? { replacement } : {}),
-      };
-    }
-    return { ...failed, status: 'quota', message: `the quota for ${model} is spent for now (429); try again later` };
-  }
-  if (reason === 'ACCESS_TOKEN_TYPE_UNSUPPORTED') {
-    return { ...failed, status: 'auth', message: `Gemini refused the key (${status}): a standard API key, rejected since September 2026` };
-  }
-  if (status === 401 || status === 403 || reason === 'API_KEY_INVALID') {
-    return { ...failed, status: 'auth', message: `Gemini refused the key (${status})` };
-  }
-  if (status >= 500) return { ...failed, status: 'error', message: `Gemini is unavailable (${status}); try again later` };
-  return { ...failed, status: 'error', message: `Gemini refused the call (${status})` };
+}
+
+/**
+ * Which 404 it is, which the chat routes do not tell apart: closed to new
+ * projects, shut down, or never served to this key. Read from Google's message
+ * (inside the SDK error, the cause), never passed on.
+ */
+function unavailableMessage(model: string, error: GeminiError, replacement: string | undefined): string {
+  const upstream = error.cause instanceof Error ? error.cause.message : '';
+  const why = /new users/i.test(upstream)
+    ? 'not available to new projects (existing users only)'
+    : /no longer available/i.test(upstream)
+      ? 'no longer available (shut down)'
+      : 'not served to this key';
+  return `Gemini does not serve ${model}: ${why} (${error.status})${replacement ? `; use ${replacement}` : ''}`;
 }
 
 class TimeoutError extends Error {

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
 import { deepCheck } from '../gemini/model-check';
+import { admit } from '../limits/admission';
 import { authenticateBearer } from '../limits/bearer-auth';
 
 /**
@@ -10,8 +11,10 @@ import { authenticateBearer } from '../limits/bearer-auth';
  * `GET /healthz?deep=1`: whether Gemini will serve this deployment, checked from
  * inside the Worker: the key (Gemini's model list) and a one-token call of the
  * default model and of every allowed model (docs/doctor.md). It spends calls, so it
- * takes a bearer key of OPENAI_COMPAT_KEYS, as the OpenAI-compatible API does, and
- * is off (the plain 404 of an unknown path) while that API is.
+ * takes a bearer key of OPENAI_COMPAT_KEYS, as the OpenAI-compatible API does, is
+ * counted against that key's RATE_LIMIT_PER_MINUTE with the key's `/v1` requests,
+ * and is off (the plain 404 of an unknown path) while that API is. Only `deep=1`
+ * asks for it; any other value is the plain check.
  */
 export const healthRoutes = new Hono<AppEnv>();
 
@@ -21,9 +24,12 @@ const DEEP_CALL_TIMEOUT_MS = 15_000;
 healthRoutes.get('/healthz', async (c) => {
   const { config } = c.var;
   const status = { upstream: config.upstream, model: config.defaultModel };
-  if (isDeep(c.req.query('deep'))) {
+  if (c.req.query('deep') === '1') {
     // Before anything else: without a valid key nothing is called, and nothing is said.
-    if ((await authenticateBearer(c)) === undefined) return c.notFound();
+    const keyId = await authenticateBearer(c);
+    if (keyId === undefined) return c.notFound();
+    // A list call and a call per model each time: a key that loops it is refused as on /v1.
+    await admit(c, 'message', keyId);
     const started = Date.now();
     const check = await deepCheck({
       apiKey: config.apiKey,
@@ -52,8 +58,3 @@ healthRoutes.get('/healthz', async (c) => {
   }
   return c.json({ ok: true, ...status });
 });
-
-/** `deep=1` (or `true`, `yes`, or bare `deep`): anything but absent, `0`, `false`, `no`. */
-function isDeep(value: string | undefined): boolean {
-  return value !== undefined && !/^(0|false|no)$/i.test(value.trim());
-}

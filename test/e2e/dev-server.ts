@@ -4,8 +4,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-export { freePort };
-
 export interface DevServer {
   url: string;
   /** The fake Gemini the dev script started (it prints its address). */

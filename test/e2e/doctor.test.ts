@@ -8,8 +8,8 @@ import { startFakeGemini } from '../../fake-gemini/server.mjs';
 
 /**
  * `npm run doctor` (scripts/doctor.mjs) as a person runs it, against a fake Gemini
- * this file starts: each run starts its own wrangler dev, so there are five runs,
- * one per verdict worth telling apart. The settings come from the environment and
+ * this file starts: each run starts its own wrangler dev, so there are six runs,
+ * one per verdict worth telling apart (and one that starts nothing). The settings come from the environment and
  * a scratch .dev.vars (DOCTOR_DEV_VARS): nothing is written into the repository.
  */
 
@@ -104,15 +104,39 @@ describe('npm run doctor', () => {
     expect(run.ms).toBeLessThan(60_000);
   });
 
-  it('reports a retired default model as the config_invalid the Worker answers, and exits 1', async () => {
+  it('reports a retired default model as the config_invalid the Worker answers, and exits 1 (with --fake: the key’s Gemini untouched)', async () => {
     const from = fake.records.length;
-    const run = await doctor({ GEMINI_API_KEY: 'test-doctor-retired-key', GEMINI_MODEL: 'gemini-2.0-flash' }, ['--json']);
+    const run = await doctor({ GEMINI_API_KEY: 'test-doctor-retired-key', GEMINI_MODEL: 'gemini-2.0-flash' }, ['--json', '--fake']);
     expect(run.code, run.stdout + run.stderr).toBe(1);
     const report = JSON.parse(run.stdout);
-    expect(report).toMatchObject({ ok: false, exitCode: 1, config: { ok: false }, models: [], stream: null });
+    expect(report).toMatchObject({ ok: false, exitCode: 1, upstream: { kind: 'fake', why: '--fake' }, config: { ok: false }, models: [], stream: null });
+    expect(report.upstream.url).not.toBe(fake.url);
     expect(report.config.message).toBe('GEMINI_MODEL names "gemini-2.0-flash", which Gemini shut down on 2026-06-01; use "gemini-3.8-flash" instead');
     expect(report.problems).toEqual([`The Worker refuses its settings (config_invalid): ${report.config.message}`]);
-    // A Worker that refuses its settings calls no model.
+    // --fake: the Gemini of the key and GEMINI_BASE_URL (this file's fake) is not called, not even to list the models.
+    expect(callsSince(from)).toEqual([]);
+  });
+
+  it('falls back to the built-in fake Gemini without a key, says so, and exits 0 with a warning', async () => {
+    const from = fake.records.length;
+    const run = await doctor({ GEMINI_MODEL: 'gemini-3.8-flash' });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Gemini {4}the built-in fake Gemini at http:\/\/127\.0\.0\.1:\d+ \(no Gemini key in \.dev\.vars or the environment\)/);
+    expect(run.stdout).toContain(
+      'Checked against the built-in fake Gemini (no Gemini key in .dev.vars or the environment): the settings and the Worker were checked, not a real key.',
+    );
+    expect(run.stdout).toMatch(/Stream {4}ok: /);
+    expect(run.stdout).toContain("Verdict   OK: a visitor's chat will work (1 warning). Exit code 0.");
+    expect(callsSince(from)).toEqual([]);
+  });
+
+  it('refuses an unknown option with exit code 2 and the usage, starting nothing', async () => {
+    const from = fake.records.length;
+    const run = await doctor({}, ['--deep']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^doctor: unknown option "--deep"\nUsage: npm run doctor/);
+    expect(run.ms).toBeLessThan(10_000);
     expect(callsSince(from)).toEqual([]);
   });
 
@@ -121,11 +145,12 @@ describe('npm run doctor', () => {
     const run = await doctor({ GEMINI_API_KEY: key, GEMINI_MODEL: 'gemini-3.8-flash' });
     expect(run.code, run.stdout + run.stderr).toBe(1);
     expectNoSecret(run, key);
-    expect(run.stdout).toContain(
-      'Key       STANDARD KEY: a standard API key: Gemini has rejected these since September 2026; create an auth key at https://aistudio.google.com/apikey',
-    );
+    // The key check and the stream say it in the same words: the chat routes'.
+    const standard =
+      "Gemini refused the Worker's key (401 Unauthorized): it is a standard API key, which Gemini no longer accepts (since September 2026); create an auth key in Google AI Studio (aistudio.google.com/apikey) and set it with wrangler secret put GEMINI_API_KEY";
+    expect(run.stdout).toContain(`Key       STANDARD KEY: ${standard}`);
     expect(run.stdout).toMatch(/^ {2}gemini-3\.8-flash \* +auth +\? +— +fix the key \(above\)$/m);
-    expect(run.stdout).toMatch(/Stream {4}FAILED: upstream_auth: /);
+    expect(run.stdout).toContain(`Stream    FAILED: upstream_auth: ${standard}`);
     expect(run.stdout).toContain('Verdict   BROKEN: 2 problems a visitor would hit. Exit code 1.');
     // Google's own words stay out.
     expect(run.stdout).not.toContain('Request had invalid authentication credentials');
@@ -160,7 +185,9 @@ describe('npm run doctor', () => {
     expectNoSecret(run, key);
     expect(run.stdout).toMatch(/Key {7}ok: /);
     expect(run.stdout).toMatch(/^ {2}gemini-3\.1-pro-preview +no_quota +yes +— +enable billing for the key's project, or remove it from ALLOWED_MODELS$/m);
-    expect(run.stdout).toContain('gemini-3.1-pro-preview (ALLOWED_MODELS): the key has no quota for gemini-3.1-pro-preview (429, limit 0)');
+    expect(run.stdout).toContain(
+      'gemini-3.1-pro-preview (ALLOWED_MODELS): Gemini gives this key\'s project no quota for the model "gemini-3.1-pro-preview" (429 Too Many Requests)',
+    );
     // The default model works, and so does the stream: only the Pro model is broken.
     expect(run.stdout).toMatch(/Stream {4}ok: /);
     expect(run.stdout).toContain('Verdict   BROKEN: 1 problem a visitor would hit. Exit code 1.');

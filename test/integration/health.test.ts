@@ -8,11 +8,8 @@ import { fakeRequests, fakeUrl, uniqueTag } from '../fake-gemini';
 import { parseSse } from '../sse';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/**
- * Unmistakable, so a leak would show. `-existing`: the fake's project that used
- * the 2.5 models before, so the default gemini-2.5-flash still answers it.
- */
-const KEY = 'health-test-KEY-0123456789abcdef-existing';
+/** Unmistakable, so a leak would show. */
+const KEY = 'health-test-KEY-0123456789abcdef';
 const NO_KEY_MESSAGE = 'No Gemini API key is configured: set the GEMINI_API_KEY secret';
 const BAD_SETTING_MESSAGE = 'MAX_OUTPUT_TOKENS must be a positive whole number, got "lots"';
 
@@ -251,6 +248,41 @@ describe('GET /healthz?deep=1: who may ask', () => {
     expect((await probeCalls()).length).toBe(before);
   });
 
+  it('takes only deep=1 for the deep check: deep=true is the plain one, with no key needed', async () => {
+    const fetchSpy = vi.spyOn(globalThis, 'fetch');
+    for (const path of ['/healthz?deep=true', '/healthz?deep', '/healthz?deep=yes']) {
+      expect(await read(await deep(deepEnv(), null, path))).toStrictEqual({
+        status: 200,
+        body: { ok: true, upstream: 'fake', model: 'gemini-3.8-flash' },
+      });
+    }
+    expect(fetchSpy).not.toHaveBeenCalled();
+  });
+
+  // Review of the deep check: it was not limited, and each call spends a list call and a call per model.
+  it('counts against the key’s RATE_LIMIT_PER_MINUTE with its /v1 requests, and answers 429 rate_limited with Retry-After past it, calling no one', async () => {
+    const bearer = `sk-health-limit-${crypto.randomUUID()}`;
+    const bindings = deepEnv({ OPENAI_COMPAT_KEYS: bearer, RATE_LIMIT_PER_MINUTE: '2' });
+    const completion = await call(bindings, '/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: 'Hi' }] }),
+    });
+    expect(completion.status).toBe(200);
+    await completion.text();
+    expect((await readDeep(await deep(bindings, bearer), [bearer])).status).toBe(200);
+    const before = (await probeCalls()).length;
+    const refused = await deep(bindings, bearer);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(await read(refused)).toStrictEqual({
+      status: 429,
+      body: { error: { code: 'rate_limited', message: `at most 2 requests a minute; retry in ${retryAfter} s` } },
+    });
+    expect((await probeCalls()).length).toBe(before);
+  });
+
   it('leaves plain GET /healthz open and upstream-free while the deep check is on', async () => {
     const fetchSpy = vi.spyOn(globalThis, 'fetch');
     expect(await read(await call(deepEnv(), '/healthz'))).toStrictEqual({
@@ -324,6 +356,27 @@ describe('GET /healthz?deep=1: the check', () => {
     expect(body.models).toMatchObject([{ model: 'gemini-2.5-flash', status: 'rerouted', modelVersion: 'gemini-3.5-flash-lite', reroutedTo: 'gemini-3.5-flash-lite' }]);
   });
 
+  // Review of the deep check: its own reroute rule took any longer name (gemini-3.8-flash-lite) for a version of the one asked for.
+  it('calls a model answered by a longer name rerouted: only a -NNN suffix is a version of the same model', async () => {
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (url.pathname === '/v1beta/models') return Response.json({ models: [{ name: 'models/gemini-3.8-flash' }] });
+      const modelVersion = url.pathname.includes('gemini-3.5-flash-lite') ? 'gemini-3.5-flash-lite-001' : 'gemini-3.8-flash-lite';
+      return Response.json({ candidates: [{ content: { role: 'model', parts: [{ text: 'O' }] }, finishReason: 'MAX_TOKENS' }], modelVersion });
+    });
+    const check = await deepCheck({
+      apiKey: 'test-deep-key',
+      baseUrl: 'http://gemini.test',
+      defaultModel: 'gemini-3.8-flash',
+      models: ['gemini-3.8-flash', 'gemini-3.5-flash-lite'],
+      timeoutMs: 5_000,
+    });
+    expect(check.models.map((m) => [m.model, m.status, m.reroutedTo])).toEqual([
+      ['gemini-3.8-flash', 'rerouted', 'gemini-3.8-flash-lite'],
+      ['gemini-3.5-flash-lite', 'ok', undefined],
+    ]);
+  });
+
   it('reports a paid-only model on a free key as no_quota, the others as ok', async () => {
     const key = 'test-deep-free-key';
     const bindings = deepEnv({ GEMINI_API_KEY: key, ALLOWED_MODELS: 'gemini-3.1-pro-preview' });
@@ -335,7 +388,9 @@ describe('GET /healthz?deep=1: the check', () => {
       status: 'no_quota',
       callable: false,
       httpStatus: 429,
-      message: expect.stringContaining('no quota for gemini-3.1-pro-preview (429, limit 0)'),
+      // The words of the chat routes for the same 429 (the adapter's), not a second set.
+      message:
+        'Gemini gives this key\'s project no quota for the model "gemini-3.1-pro-preview" (429 Too Many Requests): the free tier does not cover it; enable billing for the project, or use another model',
     });
   });
 
@@ -347,7 +402,8 @@ describe('GET /healthz?deep=1: the check', () => {
     expect(body.key).toStrictEqual({
       status: 'standard_key',
       httpStatus: 401,
-      message: 'a standard API key: Gemini has rejected these since September 2026; create an auth key at https://aistudio.google.com/apikey',
+      message:
+        "Gemini refused the Worker's key (401 Unauthorized): it is a standard API key, which Gemini no longer accepts (since September 2026); create an auth key in Google AI Studio (aistudio.google.com/apikey) and set it with wrangler secret put GEMINI_API_KEY",
     });
     expect(body.models).toMatchObject([{ model: 'gemini-3.8-flash', status: 'auth', callable: false, message: 'not called: Gemini refused the key' }]);
     expect((await probeCalls()).length).toBe(before);
@@ -358,7 +414,7 @@ describe('GET /healthz?deep=1: the check', () => {
     const { body } = await readDeep(await deep(deepEnv({ GEMINI_API_KEY: key })), [key]);
     expect(body.ok).toBe(false);
     expect(body.key).toMatchObject({ status: 'invalid_key', httpStatus: 400 });
-    expect(body.key.message).toMatch(/^Gemini refused the key \(400\): it is revoked, deleted or mistyped/);
+    expect(body.key.message).toMatch(/^Gemini refused the Worker's credentials \(400 Bad Request\): the key is revoked, deleted or mistyped/);
   });
 
   it('reports no_key when no Gemini key is configured, calling no one', async () => {
