@@ -27,9 +27,9 @@ export interface StreamChatOptions extends ClientOptions, ChatRequestBody {
  * }
  */
 export function streamChat(options: StreamChatOptions): AsyncIterable<StreamEvent> {
-  const { endpoint, signal, stallTimeoutMs = 45_000, message, history, system, model, generationConfig } = options;
+  const { endpoint, signal, stallTimeoutMs = 45_000, message, history, system, model, generationConfig, thinking } = options;
   const doFetch = fetcher(options.fetch);
-  const body: ChatRequestBody = { message, history, system, model, generationConfig };
+  const body: ChatRequestBody = { message, history, system, model, generationConfig, thinking };
   return reconnectingEvents({
     open: (attemptSignal) =>
       doFetch(apiUrl(endpoint, '/api/chat/stream'), {

@@ -1,12 +1,78 @@
 import type { GenerationConfig } from '@google/generative-ai';
-import type { GenerationSettings } from '../protocol/messages';
-import { modelInfo } from './models';
+import { ApiError } from '../errors';
+import type { GenerationSettings, ThinkingEffort, ThinkingSettings } from '../protocol/messages';
+import { modelInfo, type ThinkingLevel } from './models';
 
-/** What a caller may ask of a model's generation, before the model's rules apply: the native settings, and OpenAI's `stop` and `seed`. */
+/** What a caller may ask of a model's generation, before the model's rules apply: the native settings, OpenAI's `stop` and `seed`, and how much to think. */
 export interface GenerationRequest extends GenerationSettings {
   stopSequences?: string[];
   seed?: number;
+  thinking?: ThinkingSettings;
 }
+
+/** Gemini's `generationConfig.thinkingConfig`: a level or a budget, never both (Gemini refuses both with a 400). */
+export type ThinkingConfig = { thinkingLevel: ThinkingLevel } | { thinkingBudget: number };
+
+/** The Gemini config the SDK's `GenerationConfig` type lacks fields of; the SDK passes unknown fields on. */
+type FullGenerationConfig = GenerationConfig & { seed?: number; thinkingConfig?: ThinkingConfig };
+
+/**
+ * A level as a budget, for a model that takes only budgets (2.5 Flash-Lite):
+ * `minimal` is no thinking where the model allows it, else its least; `high`
+ * its most. Each is then clamped into the model's range.
+ */
+const LEVEL_BUDGETS: Record<Exclude<ThinkingEffort, 'minimal' | 'high'>, number> = { low: 1024, medium: 8192 };
+
+/**
+ * Gemini's `thinkingConfig` for `thinking` on `model`, by the catalogue: a
+ * level to a model that takes levels (one it does not offer is refused), a
+ * budget as a budget (within the model's range), and a level to a model that
+ * takes only budgets as the budget LEVEL_BUDGETS gives it.
+ * `levelField` is the field a refusal names (OpenAI's `reasoning_effort`).
+ * @throws {ApiError} 400 `invalid_request` naming the model and what it allows, before any upstream call
+ * @example thinkingConfig('gemini-3.8-flash', { level: 'low' }) // { thinkingLevel: 'LOW' }
+ */
+export function thinkingConfig(model: string, thinking: ThinkingSettings, levelField = 'thinking.level'): ThinkingConfig {
+  const control = modelInfo(model).thinking;
+  if ('level' in thinking) {
+    const level = thinking.level.toUpperCase() as ThinkingLevel;
+    if (control.kind === 'budget') {
+      const budget = { minimal: control.off ? 0 : control.min, low: LEVEL_BUDGETS.low, medium: LEVEL_BUDGETS.medium, high: control.max }[thinking.level];
+      return { thinkingBudget: budget === 0 ? 0 : Math.min(control.max, Math.max(control.min, budget)) };
+    }
+    if (!control.levels.includes(level)) {
+      const allowed = control.levels.map((l) => l.toLowerCase()).join(', ');
+      throw invalid(`${levelField} "${thinking.level}" is not offered by ${model}; allowed: ${allowed}`);
+    }
+    return { thinkingLevel: level };
+  }
+  const { budget } = thinking;
+  if (control.kind === 'budget') {
+    const inRange = (budget === 0 && control.off) || (budget >= control.min && budget <= control.max);
+    if (!inRange) {
+      throw invalid(`thinking.budget must be ${control.off ? '0 or ' : ''}between ${control.min} and ${control.max} for ${model}`);
+    }
+  } else if (budget < 0 || budget > modelInfo(model).maxOutputTokens) {
+    // Gemini 3 still honours a budget; thinking tokens count against the output, so more than its ceiling means nothing.
+    throw invalid(`thinking.budget must be between 0 and ${modelInfo(model).maxOutputTokens} for ${model}`);
+  }
+  return { thinkingBudget: budget };
+}
+
+/**
+ * The least thinking `model` allows, as settings: none (a budget of 0) where
+ * it can stop thinking, else its lowest level. What OpenAI's
+ * `reasoning_effort: "none"` means here.
+ * @example leastThinking('gemini-3.8-flash') // { level: 'low' }
+ */
+export function leastThinking(model: string): ThinkingSettings {
+  const control = modelInfo(model).thinking;
+  if (control.kind === 'budget') return control.off ? { budget: 0 } : { budget: control.min };
+  // The catalogue lists levels from least to most.
+  return { level: control.levels[0]!.toLowerCase() as ThinkingEffort };
+}
+
+const invalid = (message: string) => new ApiError(400, 'invalid_request', message);
 
 /** The sampling parameters Gemini deprecated on 2026-07-21 (ignored by 3.6+ models, a 400 in future ones). */
 const SAMPLING_FIELDS = ['temperature', 'topP', 'topK'] as const;
@@ -29,7 +95,7 @@ export function outputCeiling(model: string, maxOutputTokens: number | undefined
  * @example toGenerationConfig('gemini-3.8-flash', { temperature: 0.2 }, 8192) // { maxOutputTokens: 8192 }
  */
 export function toGenerationConfig(model: string, request: GenerationRequest, maxOutputTokens: number | undefined): GenerationConfig {
-  const config: GenerationConfig & { seed?: number } = {};
+  const config: FullGenerationConfig = {};
   if (modelInfo(model).sampling) {
     for (const field of SAMPLING_FIELDS) if (request[field] !== undefined) config[field] = request[field];
   }
@@ -37,5 +103,6 @@ export function toGenerationConfig(model: string, request: GenerationRequest, ma
   if (request.stopSequences) config.stopSequences = request.stopSequences;
   // Gemini takes a seed (best effort); the SDK's type lacks it but passes it on.
   if (request.seed !== undefined) config.seed = request.seed;
+  if (request.thinking) config.thinkingConfig = thinkingConfig(model, request.thinking);
   return config;
 }

@@ -1,8 +1,8 @@
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { GeminiCall } from '../gemini/gemini-adapter';
-import { outputCeiling, toGenerationConfig } from '../gemini/generation-config';
-import type { GenerationSettings, HistoryEntry, Role } from '../protocol/messages';
+import { outputCeiling, thinkingConfig, toGenerationConfig } from '../gemini/generation-config';
+import type { GenerationSettings, HistoryEntry, Role, ThinkingEffort, ThinkingSettings } from '../protocol/messages';
 
 /** A validated body of `POST /api/chat` and `POST /api/chat/stream`. */
 export interface ChatRequest {
@@ -11,9 +11,11 @@ export interface ChatRequest {
   system?: string;
   history: HistoryEntry[];
   generationConfig: GenerationSettings;
+  thinking?: ThinkingSettings;
 }
 
-const FIELDS = new Set(['message', 'model', 'system', 'history', 'generationConfig']);
+const FIELDS = new Set(['message', 'model', 'system', 'history', 'generationConfig', 'thinking']);
+const THINKING_LEVELS: readonly ThinkingEffort[] = ['minimal', 'low', 'medium', 'high'];
 const GENERATION_FIELDS = new Set(['temperature', 'topP', 'topK', 'maxOutputTokens']);
 
 export const invalid = (message: string) => new ApiError(400, 'invalid_request', message);
@@ -32,7 +34,7 @@ export function parseChatRequest(body: unknown, config: Config): ChatRequest {
   const message = checkText(input.message, 'message', config.maxMessageChars);
   const chosen = model(input.model, config);
 
-  return {
+  const request: ChatRequest = {
     message,
     model: chosen,
     system: system(input.system, config.maxMessageChars),
@@ -42,12 +44,44 @@ export function parseChatRequest(body: unknown, config: Config): ChatRequest {
         ? {}
         : generation(input.generationConfig, outputCeiling(chosen, config.maxOutputTokens)),
   };
+  if (input.thinking !== undefined) {
+    request.thinking = parseThinking(input.thinking);
+    // The model's rules, now: a level it does not offer is our 400, not Gemini's.
+    thinkingConfig(chosen, request.thinking);
+  }
+  return request;
+}
+
+/**
+ * `thinking`: `{ level }` or `{ budget }`, exactly one, by shape only (the
+ * model's rules apply in thinkingConfig).
+ * @throws {ApiError} 400 naming the field and the rule
+ */
+export function parseThinking(value: unknown): ThinkingSettings {
+  const input = object(value, 'thinking');
+  for (const key of Object.keys(input)) {
+    if (key !== 'level' && key !== 'budget') throw invalid(`unknown field "thinking.${key}"; allowed: level, budget`);
+  }
+  if ((input.level === undefined) === (input.budget === undefined)) {
+    throw invalid(`thinking must have "level" or "budget", ${input.level === undefined ? 'one of them' : 'not both'}`);
+  }
+  if (input.level !== undefined) {
+    if (!THINKING_LEVELS.includes(input.level as ThinkingEffort)) {
+      throw invalid(`thinking.level must be one of ${THINKING_LEVELS.map((l) => `"${l}"`).join(', ')}`);
+    }
+    return { level: input.level as ThinkingEffort };
+  }
+  if (!Number.isSafeInteger(input.budget) || (input.budget as number) < 0) {
+    throw invalid('thinking.budget must be a whole number of tokens, 0 or more');
+  }
+  return { budget: input.budget as number };
 }
 
 /**
  * The Gemini call for a validated request: history, then the new user message
  * (so it never ends with a model turn, which Gemini 3 refuses). The model's
- * rules shape `generationConfig`: sampling parameters go only to models that honour them.
+ * rules shape `generationConfig`: sampling parameters go only to models that
+ * honour them, and `thinking` becomes the model's `thinkingConfig`.
  */
 export function toGeminiCall(request: ChatRequest, config: Config): GeminiCall {
   return {
@@ -57,7 +91,7 @@ export function toGeminiCall(request: ChatRequest, config: Config): GeminiCall {
       ...request.history.map((entry) => ({ role: entry.role, parts: [{ text: entry.text }] })),
       { role: 'user', parts: [{ text: request.message }] },
     ],
-    generationConfig: toGenerationConfig(request.model, request.generationConfig, config.maxOutputTokens),
+    generationConfig: toGenerationConfig(request.model, { ...request.generationConfig, thinking: request.thinking }, config.maxOutputTokens),
   };
 }
 

@@ -21,6 +21,16 @@ export interface GenerationSettings {
   maxOutputTokens?: number;
 }
 
+/** How much a model thinks before it answers, in the words of `thinking.level`. */
+export type ThinkingEffort = 'minimal' | 'low' | 'medium' | 'high';
+
+/**
+ * How much the model thinks: a level, or a budget of thinking tokens (`0`:
+ * none, where the model allows it). Exactly one of the two; the model
+ * catalogue maps it onto what the model takes (docs/models.md).
+ */
+export type ThinkingSettings = { level: ThinkingEffort } | { budget: number };
+
 /** The body of `POST /api/chat` and `POST /api/chat/stream`. */
 export interface ChatRequestBody {
   message: string;
@@ -28,6 +38,7 @@ export interface ChatRequestBody {
   system?: string;
   history?: HistoryEntry[];
   generationConfig?: GenerationSettings;
+  thinking?: ThinkingSettings;
 }
 
 /** The body of `POST /api/chats`: settings fixed for the chat's life. */

@@ -165,7 +165,7 @@ const BAD_REQUESTS: BadRequest[] = [
   },
   invalidRequest(
     'an unknown field',
-    'unknown field "stream"; allowed: message, model, system, history, generationConfig',
+    'unknown field "stream"; allowed: message, model, system, history, generationConfig, thinking',
     (tag) => json({ message: say(tag), stream: true }),
   ),
   {

@@ -114,7 +114,7 @@ describe('parseChatRequest', () => {
       [
         'an object with an unknown field',
         { message: 'hi', prompt: 'hi' },
-        invalid('unknown field "prompt"; allowed: message, model, system, history, generationConfig'),
+        invalid('unknown field "prompt"; allowed: message, model, system, history, generationConfig, thinking'),
       ],
     ])('rejects %s', (_name, body, expected) => {
       expect(rejection(body)).toEqual(expected);
@@ -282,6 +282,39 @@ describe('parseChatRequest', () => {
       ],
     ])('rejects a generationConfig %s', (_name, fields, expected) => {
       expect(rejection({ message: 'hi', ...(fields as object) })).toEqual(expected);
+    });
+  });
+
+  describe('thinking', () => {
+    it('takes a level or a budget', () => {
+      expect(parseChatRequest({ message: 'Hi', thinking: { level: 'low' } }, config).thinking).toStrictEqual({ level: 'low' });
+      expect(parseChatRequest({ message: 'Hi', thinking: { budget: 0 } }, config).thinking).toStrictEqual({ budget: 0 });
+      expect(parseChatRequest({ message: 'Hi' }, config).thinking).toBeUndefined();
+    });
+
+    it.each<Case>([
+      ['not an object', { thinking: 'high' }, invalid('thinking must be a JSON object')],
+      ['both a level and a budget', { thinking: { level: 'low', budget: 1024 } }, invalid('thinking must have "level" or "budget", not both')],
+      ['neither', { thinking: {} }, invalid('thinking must have "level" or "budget", one of them')],
+      ['an unknown key', { thinking: { level: 'low', show: true } }, invalid('unknown field "thinking.show"; allowed: level, budget')],
+      ['an unknown level', { thinking: { level: 'max' } }, invalid('thinking.level must be one of "minimal", "low", "medium", "high"')],
+      ['an upper-case level', { thinking: { level: 'LOW' } }, invalid('thinking.level must be one of "minimal", "low", "medium", "high"')],
+      ['a negative budget', { thinking: { budget: -1 } }, invalid('thinking.budget must be a whole number of tokens, 0 or more')],
+      ['a fractional budget', { thinking: { budget: 10.5 } }, invalid('thinking.budget must be a whole number of tokens, 0 or more')],
+      ['a budget that is a string', { thinking: { budget: '1024' } }, invalid('thinking.budget must be a whole number of tokens, 0 or more')],
+      [
+        'a level the model does not offer',
+        { thinking: { level: 'minimal' } },
+        invalid('thinking.level "minimal" is not offered by gemini-3.8-flash; allowed: low, medium, high'),
+      ],
+      ['a budget over the model\'s output ceiling', { thinking: { budget: 65_537 } }, invalid('thinking.budget must be between 0 and 65536 for gemini-3.8-flash')],
+    ])('rejects %s', (_name, fields, expected) => {
+      expect(rejection({ message: 'hi', ...(fields as object) })).toEqual(expected);
+    });
+
+    it('sends the model\'s thinkingConfig to Gemini', () => {
+      const request = parseChatRequest({ message: 'Hi', model: 'gemini-3.1-pro-preview', thinking: { level: 'high' } }, config);
+      expect(toGeminiCall(request, config).generationConfig).toStrictEqual({ maxOutputTokens: 4096, thinkingConfig: { thinkingLevel: 'HIGH' } });
     });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { outputCeiling, toGenerationConfig } from '../../src/gemini/generation-config';
+import { ApiError } from '../../src/errors';
+import { leastThinking, outputCeiling, thinkingConfig, toGenerationConfig } from '../../src/gemini/generation-config';
 import {
   DEFAULT_ALLOWED_MODELS,
   DEFAULT_MODEL,
@@ -122,5 +123,101 @@ describe('toGenerationConfig', () => {
     expect(outputCeiling('gemini-3.8-flash', undefined)).toBe(65_536);
     expect(outputCeiling('gemini-3.8-flash', 4096)).toBe(4096);
     expect(outputCeiling('gemini-3.8-flash', 1_000_000)).toBe(65_536);
+  });
+});
+
+describe('thinkingConfig', () => {
+  /** The 400 that mapping `thinking` on `model` throws, as its message. */
+  function refusal(model: string, thinking: Parameters<typeof thinkingConfig>[1], field?: string): string {
+    try {
+      thinkingConfig(model, thinking, field);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ApiError);
+      expect(error).toMatchObject({ status: 400, code: 'invalid_request' });
+      return (error as ApiError).message;
+    }
+    throw new Error(`expected ${JSON.stringify(thinking)} on ${model} to be refused`);
+  }
+
+  describe('a model that takes levels', () => {
+    it('sends a level it offers in upper case', () => {
+      expect(thinkingConfig('gemini-3.8-flash', { level: 'low' })).toStrictEqual({ thinkingLevel: 'LOW' });
+      expect(thinkingConfig('gemini-3.8-flash', { level: 'high' })).toStrictEqual({ thinkingLevel: 'HIGH' });
+      expect(thinkingConfig('gemini-3.5-flash-lite', { level: 'minimal' })).toStrictEqual({ thinkingLevel: 'MINIMAL' });
+    });
+
+    it('refuses a level it does not offer, naming the model and the allowed levels', () => {
+      expect(refusal('gemini-3.8-flash', { level: 'minimal' })).toBe('thinking.level "minimal" is not offered by gemini-3.8-flash; allowed: low, medium, high');
+      expect(refusal('gemini-3.1-pro-preview', { level: 'minimal' }, 'reasoning_effort')).toBe(
+        'reasoning_effort "minimal" is not offered by gemini-3.1-pro-preview; allowed: low, medium, high',
+      );
+    });
+
+    it('follows a rerouted name\'s target and an unknown name\'s newest rules', () => {
+      expect(thinkingConfig('gemini-2.5-flash', { level: 'minimal' })).toStrictEqual({ thinkingLevel: 'MINIMAL' });
+      expect(refusal('gemini-9-flash', { level: 'minimal' })).toContain('allowed: low, medium, high');
+    });
+
+    it('sends a budget from 0 to the model\'s output ceiling as a budget', () => {
+      expect(thinkingConfig('gemini-3.8-flash', { budget: 0 })).toStrictEqual({ thinkingBudget: 0 });
+      expect(thinkingConfig('gemini-3.8-flash', { budget: 65_536 })).toStrictEqual({ thinkingBudget: 65_536 });
+      expect(refusal('gemini-3.8-flash', { budget: 65_537 })).toBe('thinking.budget must be between 0 and 65536 for gemini-3.8-flash');
+    });
+  });
+
+  describe('a model that takes budgets (2.5 Flash-Lite: 512 to 24576, or 0)', () => {
+    const model = 'gemini-2.5-flash-lite';
+
+    it('sends a budget in its range, and 0 because it can stop thinking', () => {
+      expect(thinkingConfig(model, { budget: 0 })).toStrictEqual({ thinkingBudget: 0 });
+      expect(thinkingConfig(model, { budget: 512 })).toStrictEqual({ thinkingBudget: 512 });
+      expect(thinkingConfig(model, { budget: 24_576 })).toStrictEqual({ thinkingBudget: 24_576 });
+    });
+
+    it('refuses a budget outside it, naming the range', () => {
+      expect(refusal(model, { budget: 511 })).toBe('thinking.budget must be 0 or between 512 and 24576 for gemini-2.5-flash-lite');
+      expect(refusal(model, { budget: 24_577 })).toBe('thinking.budget must be 0 or between 512 and 24576 for gemini-2.5-flash-lite');
+    });
+
+    it('maps each level to a budget by the documented table', () => {
+      expect(thinkingConfig(model, { level: 'minimal' })).toStrictEqual({ thinkingBudget: 0 });
+      expect(thinkingConfig(model, { level: 'low' })).toStrictEqual({ thinkingBudget: 1024 });
+      expect(thinkingConfig(model, { level: 'medium' })).toStrictEqual({ thinkingBudget: 8192 });
+      expect(thinkingConfig(model, { level: 'high' })).toStrictEqual({ thinkingBudget: 24_576 });
+    });
+  });
+
+  it('never sends a level and a budget together', () => {
+    const models = ['gemini-3.8-flash', 'gemini-3.6-flash', 'gemini-3.5-flash-lite', 'gemini-3.1-pro-preview', 'gemini-2.5-flash-lite'];
+    const settings = [...(['minimal', 'low', 'medium', 'high'] as const).map((level) => ({ level })), { budget: 0 }, { budget: 1024 }];
+    for (const model of models) {
+      for (const thinking of settings) {
+        let config;
+        try {
+          config = thinkingConfig(model, thinking);
+        } catch {
+          continue;
+        }
+        expect(Object.keys(config)).toHaveLength(1);
+      }
+    }
+  });
+
+  it('reaches Gemini through toGenerationConfig', () => {
+    expect(toGenerationConfig('gemini-3.8-flash', { thinking: { level: 'medium' } }, 4096)).toStrictEqual({
+      maxOutputTokens: 4096,
+      thinkingConfig: { thinkingLevel: 'MEDIUM' },
+    });
+    expect(toGenerationConfig('gemini-3.8-flash', {}, 4096)).not.toHaveProperty('thinkingConfig');
+  });
+});
+
+describe('leastThinking', () => {
+  it('is no thinking where the model can stop, else its lowest level', () => {
+    expect(leastThinking('gemini-2.5-flash-lite')).toStrictEqual({ budget: 0 });
+    expect(leastThinking('gemini-3.5-flash-lite')).toStrictEqual({ level: 'minimal' });
+    expect(leastThinking('gemini-3.6-flash')).toStrictEqual({ level: 'minimal' });
+    expect(leastThinking('gemini-3.8-flash')).toStrictEqual({ level: 'low' });
+    expect(leastThinking('gemini-3.1-pro-preview')).toStrictEqual({ level: 'low' });
   });
 });
