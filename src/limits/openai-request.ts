@@ -1,9 +1,10 @@
 import type { Content, GenerationConfig } from '@google/generative-ai';
-import { outputCeiling, toGenerationConfig, type GenerationRequest } from '../gemini/generation-config';
+import { leastThinking, outputCeiling, thinkingConfig, toGenerationConfig, type GenerationRequest } from '../gemini/generation-config';
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { GeminiCall } from '../gemini/gemini-adapter';
 import type { ErrorCode } from '../protocol/events';
+import type { ThinkingSettings } from '../protocol/messages';
 import { checkNumber, checkText, wellFormed } from './chat-request';
 
 /** A validated body of `POST /v1/chat/completions`, as a Gemini call. */
@@ -35,7 +36,7 @@ const invalid = (param: string, message: string) => new ParamError(400, 'invalid
 const unsupported = (param: string, message: string) => new ParamError(400, 'invalid_request', message, param, 'unsupported_parameter');
 
 /** Fields that shape the answer, and are mapped onto Gemini's. */
-const USED = ['messages', 'model', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'seed'];
+const USED = ['messages', 'model', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'seed', 'reasoning_effort'];
 
 /**
  * Fields clients and tools send that mean nothing here, or nothing beyond
@@ -66,7 +67,10 @@ const NEUTRAL: Record<string, { neutral: (value: unknown) => boolean; rule: stri
 };
 
 /** Fields of OpenAI's API this endpoint does not implement; any value but null is refused. */
-const REFUSED = ['audio', 'prediction', 'reasoning_effort', 'verbosity', 'web_search_options'];
+const REFUSED = ['audio', 'prediction', 'verbosity', 'web_search_options'];
+
+/** OpenAI's `reasoning_effort` values; `none` is the least thinking the model allows (leastThinking). */
+const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high'] as const;
 
 const MESSAGE_FIELDS: Record<string, readonly string[]> = {
   system: ['role', 'content'],
@@ -228,8 +232,24 @@ function generation(body: Record<string, unknown>, model: string, config: Config
     stopSequences: stopSequences(body.stop),
     // Gemini takes a seed too (best effort, as OpenAI's).
     seed: optionalNumber(body.seed, 'seed', -(2 ** 31), 2 ** 31 - 1, true),
+    thinking: reasoningEffort(body.reasoning_effort, model),
   };
   return toGenerationConfig(model, request, config.maxOutputTokens);
+}
+
+/**
+ * `reasoning_effort` as thinking settings: a level by its name, `none` the
+ * least thinking `model` allows. A level the model does not offer is refused
+ * here, naming `reasoning_effort`, rather than by Gemini.
+ */
+function reasoningEffort(value: unknown, model: string): ThinkingSettings | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!REASONING_EFFORTS.includes(value as (typeof REASONING_EFFORTS)[number])) {
+    throw invalid('reasoning_effort', `reasoning_effort must be one of ${REASONING_EFFORTS.map((e) => `"${e}"`).join(', ')}`);
+  }
+  const thinking: ThinkingSettings = value === 'none' ? leastThinking(model) : { level: value as Exclude<(typeof REASONING_EFFORTS)[number], 'none'> };
+  asParam('reasoning_effort', () => thinkingConfig(model, thinking, 'reasoning_effort'));
+  return thinking;
 }
 
 function stopSequences(value: unknown): string[] | undefined {

@@ -232,7 +232,8 @@ describe('/v1 paths and bodies the API does not take', () => {
     ['logprobs', (b) => (b.logprobs = true), 400, 'logprobs', 'unsupported_parameter'],
     ['a presence penalty', (b) => (b.presence_penalty = 0.5), 400, 'presence_penalty', 'unsupported_parameter'],
     ['audio output', (b) => (b.audio = { voice: 'alloy', format: 'mp3' }), 400, 'audio', 'unsupported_parameter', 'audio is not supported'],
-    ['reasoning_effort', (b) => (b.reasoning_effort = 'high'), 400, 'reasoning_effort', 'unsupported_parameter'],
+    ['an unknown reasoning_effort', (b) => (b.reasoning_effort = 'max'), 400, 'reasoning_effort', 'invalid_request', 'reasoning_effort must be one of "none", "minimal", "low", "medium", "high"'],
+    ['a reasoning_effort the model does not offer', (b) => (b.reasoning_effort = 'minimal'), 400, 'reasoning_effort', 'invalid_request', 'reasoning_effort "minimal" is not offered by gemini-3.8-flash; allowed: low, medium, high'],
     ['store: true', (b) => (b.store = true), 400, 'store', 'unsupported_parameter', 'store must be false (completions are not stored)'],
     ['an unknown field', (b) => (b.colour = 'blue'), 400, 'colour', 'invalid_request', 'unknown field "colour"'],
     ['an unknown stream option', (b) => (b.stream_options = { include_usage: true, colour: 'blue' }), 400, 'stream_options.colour', 'invalid_request'],
@@ -329,6 +330,38 @@ describe('POST /v1/chat/completions', () => {
     expect((await completions(body)).status).toBe(200);
     const [record] = await fakeRequests(tag);
     expect(record.body.generationConfig).toEqual({ maxOutputTokens: 50, stopSequences: ['END'] });
+  });
+
+  describe('reasoning_effort', () => {
+    it('sends a level as Gemini\'s thinkingLevel, and the fake spends that level\'s thoughts', async () => {
+      const { tag, body } = ask('[fake:reply]', { reasoning_effort: 'high' });
+      expect((await completions(body)).status).toBe(200);
+      const [record] = await fakeRequests(tag);
+      expect(record.body.generationConfig).toEqual({ maxOutputTokens: 4096, thinkingConfig: { thinkingLevel: 'HIGH' } });
+      // The fake's HIGH (docs/fake-gemini.md, "Thinking and usage").
+      expect(record.thoughtsTokenCount).toBe(480);
+    });
+
+    it('sends none as the least thinking the model allows: its lowest level', async () => {
+      const low = ask('[fake:reply]', { reasoning_effort: 'none' });
+      expect((await completions(low.body)).status).toBe(200);
+      const [onFlash] = await fakeRequests(low.tag);
+      expect(onFlash.body.generationConfig).toEqual({ maxOutputTokens: 4096, thinkingConfig: { thinkingLevel: 'LOW' } });
+      expect(onFlash.thoughtsTokenCount).toBe(48);
+
+      const minimal = ask('[fake:reply]', { model: 'gemini-3.5-flash-lite', reasoning_effort: 'none' });
+      expect((await completions(minimal.body)).status).toBe(200);
+      const [onLite] = await fakeRequests(minimal.tag);
+      expect(onLite.body.generationConfig).toEqual({ maxOutputTokens: 4096, thinkingConfig: { thinkingLevel: 'MINIMAL' } });
+      expect(onLite.thoughtsTokenCount).toBe(0);
+    });
+
+    it('takes null as not given', async () => {
+      const { tag, body } = ask('[fake:reply]', { reasoning_effort: null });
+      expect((await completions(body)).status).toBe(200);
+      const [record] = await fakeRequests(tag);
+      expect(record.body.generationConfig).toEqual({ maxOutputTokens: 4096 });
+    });
   });
 
   it('answers a chat.completion object without stream', async () => {
