@@ -8,7 +8,7 @@ export interface FakeRecord {
   chunksSent: number;
   /** Tokens the fake counted as thinking (in usage, and against maxOutputTokens). */
   thoughtsTokenCount: number;
-  body: { contents: { role: string; parts: { text: string }[] }[]; systemInstruction?: { parts: { text: string }[] } };
+  body: { contents: { role: string; parts: { text: string }[] }[]; systemInstruction?: { parts: { text: string }[] }; generationConfig?: Record<string, unknown> };
 }
 
 /** What the fake behind `fakeUrl` recorded for requests tagged `tag`. */

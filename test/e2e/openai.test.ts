@@ -73,6 +73,16 @@ describe('the openai client against /v1', () => {
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
   });
 
+  it('passes reasoning_effort on as Gemini\'s thinking level, and reports its thoughts as reasoning tokens', async () => {
+    const { tag, content } = prompt('[fake:reply chunks=2]');
+    const completion = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], reasoning_effort: 'low' });
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(record.body.generationConfig).toMatchObject({ thinkingConfig: { thinkingLevel: 'LOW' } });
+    // The fake's LOW (docs/fake-gemini.md, "Thinking and usage").
+    expect(record.thoughtsTokenCount).toBe(48);
+    expect(completion.usage!.completion_tokens_details).toMatchObject({ reasoning_tokens: 48 });
+  });
+
   it('answers a whole completion without stream', async () => {
     const { tag, content } = prompt('[fake:reply chunks=3]');
     const completion = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }] });
