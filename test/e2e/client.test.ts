@@ -57,7 +57,7 @@ describe('streamChat', () => {
     expect((done as { usage: { totalTokenCount: number } }).usage.totalTokenCount).toBeGreaterThan(0);
   });
 
-  it('sends history, system and generation settings', async () => {
+  it('sends history, system, generation settings and thinking', async () => {
     const tag = uniqueTag();
     await collect(
       streamChat({
@@ -69,11 +69,14 @@ describe('streamChat', () => {
           { role: 'model', text: 'Hi there' },
         ],
         generationConfig: { temperature: 0.2, maxOutputTokens: 100 },
+        thinking: { level: 'high' },
       }),
     );
     const [record] = await fakeRecords(fakeUrl, tag);
     expect(record.body.contents.map((c) => c.role)).toEqual(['user', 'model', 'user']);
     expect(record.body.systemInstruction?.parts[0].text).toBe('Be brief.');
+    // 3.8 Flash ignores temperature, so it is not sent.
+    expect(record.body.generationConfig).toEqual({ maxOutputTokens: 100, thinkingConfig: { thinkingLevel: 'HIGH' } });
   });
 
   it('reports a refusal before the stream as one error event with status and Retry-After', async () => {
