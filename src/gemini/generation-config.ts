@@ -1,7 +1,7 @@
 import type { GenerationConfig } from '@google/generative-ai';
 import { ApiError } from '../errors';
 import type { GenerationSettings, ThinkingEffort, ThinkingSettings } from '../protocol/messages';
-import { modelInfo, type ThinkingLevel } from './models';
+import { modelInfo, type ThinkingControl, type ThinkingLevel } from './models';
 
 /** What a caller may ask of a model's generation, before the model's rules apply: the native settings, OpenAI's `stop` and `seed`, and how much to think. */
 export interface GenerationRequest extends GenerationSettings {
@@ -17,17 +17,22 @@ export type ThinkingConfig = { thinkingLevel: ThinkingLevel } | { thinkingBudget
 type FullGenerationConfig = GenerationConfig & { seed?: number; thinkingConfig?: ThinkingConfig };
 
 /**
- * A level as a budget, for a model that takes only budgets (2.5 Flash-Lite):
- * `minimal` is no thinking where the model allows it, else its least; `high`
- * its most. Each is then clamped into the model's range.
+ * A level as a budget, for a model that takes only budgets (2.5 Flash-Lite;
+ * the table in docs/models.md): `minimal` is no thinking where the model can
+ * stop, else its least; `low` 1024; `medium` 8192; `high` its most; clamped
+ * into its range.
  */
-const LEVEL_BUDGETS: Record<Exclude<ThinkingEffort, 'minimal' | 'high'>, number> = { low: 1024, medium: 8192 };
+function levelBudget(level: ThinkingEffort, control: Extract<ThinkingControl, { kind: 'budget' }>): number {
+  if (level === 'minimal' && control.off) return 0;
+  const budget = { minimal: control.min, low: 1024, medium: 8192, high: control.max }[level];
+  return Math.min(control.max, Math.max(control.min, budget));
+}
 
 /**
  * Gemini's `thinkingConfig` for `thinking` on `model`, by the catalogue: a
  * level to a model that takes levels (one it does not offer is refused), a
  * budget as a budget (within the model's range), and a level to a model that
- * takes only budgets as the budget LEVEL_BUDGETS gives it.
+ * takes only budgets as the budget levelBudget gives it.
  * `levelField` is the field a refusal names (OpenAI's `reasoning_effort`).
  * @throws {ApiError} 400 `invalid_request` naming the model and what it allows, before any upstream call
  * @example thinkingConfig('gemini-3.8-flash', { level: 'low' }) // { thinkingLevel: 'LOW' }
@@ -36,10 +41,7 @@ export function thinkingConfig(model: string, thinking: ThinkingSettings, levelF
   const control = modelInfo(model).thinking;
   if ('level' in thinking) {
     const level = thinking.level.toUpperCase() as ThinkingLevel;
-    if (control.kind === 'budget') {
-      const budget = { minimal: control.off ? 0 : control.min, low: LEVEL_BUDGETS.low, medium: LEVEL_BUDGETS.medium, high: control.max }[thinking.level];
-      return { thinkingBudget: budget === 0 ? 0 : Math.min(control.max, Math.max(control.min, budget)) };
-    }
+    if (control.kind === 'budget') return { thinkingBudget: levelBudget(thinking.level, control) };
     if (!control.levels.includes(level)) {
       const allowed = control.levels.map((l) => l.toLowerCase()).join(', ');
       throw invalid(`${levelField} "${thinking.level}" is not offered by ${model}; allowed: ${allowed}`);
