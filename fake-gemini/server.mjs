@@ -447,10 +447,9 @@ function lastTextFrame(plan, text, first, sentChars) {
   const part = /** @type {Record<string, unknown>} */ ({ text });
   if (first && plan.signature === 'first') part.thoughtSignature = plan.signatureValue;
   const candidate = /** @type {Record<string, unknown>} */ ({ content: { parts: [part], role: 'model' } });
-  if (plan.finishReason && plan.signature !== 'event') {
-    candidate.finishReason = plan.finishReason;
-    if (plan.finishReason === 'SAFETY') candidate.safetyRatings = safetyRatings('HIGH');
-  }
+  if (plan.finishReason && plan.signature !== 'event') candidate.finishReason = plan.finishReason;
+  candidate.index = 0;
+  if (candidate.finishReason === 'SAFETY') candidate.safetyRatings = safetyRatings('HIGH');
   return response(plan, candidate, usage(plan, plan.thoughts, candidateTokens(sentChars)));
 }
 
@@ -505,7 +504,7 @@ async function streamAnswer(res, record, plan, directive, delay, firstDelay) {
   for (let i = 0; i < plan.thoughtParts.length; i++) {
     if (i > 0 && delay) await sleep(delay);
     if (!open()) return;
-    await writeObject(response(plan, { content: { parts: [{ text: plan.thoughtParts[i], thought: true }], role: 'model' } }, thoughtUsage(plan, i, plan.thoughtParts.length)));
+    await writeObject(response(plan, { content: { parts: [{ text: plan.thoughtParts[i], thought: true }], role: 'model' }, index: 0 }, thoughtUsage(plan, i, plan.thoughtParts.length)));
     record.thoughtChunksSent++;
   }
 
@@ -514,7 +513,7 @@ async function streamAnswer(res, record, plan, directive, delay, firstDelay) {
   // thoughtsTokenCount, on 2.5 and 3.x alike (every 2.5 and 3.x stream recording); only the two
   // numbers change from chunk to chunk.
   const meta = `,"modelVersion":${JSON.stringify(plan.modelVersion)},"responseId":"${plan.responseId}"}\r\n\r\n`;
-  const candidateEnd = plan.finishEach && plan.finishReason ? `}],"role":"model"},"finishReason":"${plan.finishReason}"}],` : '}],"role":"model"}}],';
+  const candidateEnd = plan.finishEach && plan.finishReason ? `}],"role":"model"},"finishReason":"${plan.finishReason}","index":0}],` : '}],"role":"model"},"index":0}],';
   const usageHead = `${candidateEnd}"usageMetadata":{"promptTokenCount":${plan.promptTokens},"candidatesTokenCount":`;
   const usageJson = JSON.stringify(usage(plan, plan.thoughts, 0));
   const usageRest = `${usageJson.slice(usageJson.indexOf(',"promptTokensDetails"'))}${meta}`;
@@ -547,10 +546,10 @@ async function streamAnswer(res, record, plan, directive, delay, firstDelay) {
   if (plan.signature === 'event') {
     // Gemini 3 ends with an event of its own: an empty text part with the signature, and the
     // finish. Written right after the last text, so paced timings stay those of the text.
-    const candidate = { content: { parts: [{ text: '', thoughtSignature: plan.signatureValue }], role: 'model' }, finishReason: plan.finishReason };
+    const candidate = { content: { parts: [{ text: '', thoughtSignature: plan.signatureValue }], role: 'model' }, finishReason: plan.finishReason, index: 0 };
     await writeObject(response(plan, candidate, usage(plan, plan.thoughts, candidateTokens(sentChars))));
   } else if (plan.emptyEnding) {
-    await writeObject(response(plan, { content: { role: 'model' }, finishReason: plan.finishReason }, usage(plan, plan.thoughts)));
+    await writeObject(response(plan, { content: { role: 'model' }, finishReason: plan.finishReason, index: 0 }, usage(plan, plan.thoughts)));
   }
 
   switch (directive.name) {
@@ -614,7 +613,7 @@ function answerWhole(res, record, plan) {
   }
   if (text) parts.push(plan.signature ? { text, thoughtSignature: plan.signatureValue } : { text });
   const finishReason = plan.finishReason ?? 'STOP';
-  const candidate = /** @type {Record<string, unknown>} */ ({ content: parts.length ? { parts, role: 'model' } : { role: 'model' }, finishReason });
+  const candidate = /** @type {Record<string, unknown>} */ ({ content: parts.length ? { parts, role: 'model' } : { role: 'model' }, finishReason, index: 0 });
   if (finishReason === 'SAFETY') candidate.safetyRatings = safetyRatings('HIGH');
   return sendJson(res, 200, response(plan, candidate, usage(plan, plan.thoughts, candidateTokens(text.length))));
 }

@@ -410,7 +410,7 @@ describe('thinking', () => {
     const chunks = await sdkStream('gemini-3.1-pro-preview', text, { maxOutputTokens: 300 });
     expect(answerText(chunks)).toBe('');
     expect(chunks).toHaveLength(1);
-    expect(chunks[0].candidates[0]).toEqual({ content: { role: 'model' }, finishReason: 'MAX_TOKENS' });
+    expect(chunks[0].candidates[0]).toEqual({ content: { role: 'model' }, finishReason: 'MAX_TOKENS', index: 0 });
     const p = promptTokens(text);
     expect(chunks[0].usageMetadata).toEqual({ promptTokenCount: p, totalTokenCount: p + 300, promptTokensDetails: [{ modality: 'TEXT', tokenCount: p }], thoughtsTokenCount: 300 });
   });
@@ -441,6 +441,26 @@ describe('thinking', () => {
     expect(wire(answerEvents.map((e) => e.usageMetadata))).toEqual(wire(running.map((c) => answerUsage(p, c, 160))));
     expect(closing.candidates[0]).toMatchObject({ content: { parts: [{ text: '', thoughtSignature: expect.any(String) }] }, finishReason: 'STOP' });
     expect(wire([closing.usageMetadata])).toEqual(wire([answerUsage(p, running[2], 160)]));
+  });
+
+  it.each([
+    ['gemini-3.8-flash', KEY],
+    ['gemini-2.5-flash-lite', EXISTING],
+  ])('puts "index": 0 on every %s candidate, after the finish reason (2.5 and 3.x recordings)', async (model, key) => {
+    const events = (await call(model, ask('Hi [fake:reply chunks=3]', think({ includeThoughts: true, thinkingBudget: 1024 })), { key })).events();
+    expect(events.length).toBeGreaterThan(3);
+    for (const event of events) {
+      const keys = Object.keys(event.candidates[0]);
+      expect(keys).toEqual(event.candidates[0].finishReason ? ['content', 'finishReason', 'index'] : ['content', 'index']);
+      expect(event.candidates[0].index).toBe(0);
+    }
+    const whole = (await call(model, ask('Hi [fake:reply chunks=3]'), { key, stream: false })).json();
+    expect(Object.keys(whole.candidates[0])).toEqual(['content', 'finishReason', 'index']);
+  });
+
+  it('puts "index" between the finish reason and the safety ratings', async () => {
+    const events = (await call('gemini-3.8-flash', ask('Hi [fake:safety]'))).events();
+    expect(Object.keys(last(events).candidates[0])).toEqual(['content', 'finishReason', 'index', 'safetyRatings']);
   });
 
   it('gives 2.5 thought events the thoughts so far, then each answer chunk running candidates and all thoughts (2.5 recordings)', async () => {
@@ -491,6 +511,7 @@ describe('thinking', () => {
     expect(last(chunks).candidates[0]).toEqual({
       content: { parts: [{ text: '', thoughtSignature: expect.stringMatching(/^[A-Za-z0-9+/]+=*$/) }], role: 'model' },
       finishReason: 'STOP',
+      index: 0,
     });
     expect(chunks.slice(0, 3).every((c) => c.candidates[0].finishReason === undefined)).toBe(true);
     expect(chunks.slice(0, 3).every((c) => c.candidates[0].content.parts.every((p: any) => p.thoughtSignature === undefined))).toBe(true);
