@@ -7,7 +7,8 @@
  * Scenarios mirror what the real API does (docs/fake-gemini.md has the sources):
  *   reply (default)  several chunks of text, finishReason STOP (or `finish=…`, any value,
  *                    e.g. TOO_MANY_TOOL_CALLS); on 3.x models a last event of its own carries
- *                    the thought signature (`{"text":"","thoughtSignature":…}`) and the finish
+ *                    the finish: `{"text":"","thoughtSignature":…}` when the model thought,
+ *                    `{"text":""}` when it did not
  *   long             a reply of `chunks` chunks (default 400)
  *   utf8             multibyte text, every frame split inside a character across writes
  *   markdown         a Markdown answer (heading, list, code block, link) with raw HTML and a
@@ -40,7 +41,7 @@
  * the last, as older models sent it), split=1 (every frame written in two pieces),
  * tag=ID (to find the request in the record), thoughts=N|none (how many thought-summary
  * events `includeThoughts` gets, default 2; none: no thought parts at all), signature=none
- * (no closing signature event on 3.x models), sampling=reject|accept (temperature/topP/topK
+ * (no closing event on 3.x models), sampling=reject|accept (temperature/topP/topK
  * on the models that ignore them: a 400, or accepted whatever the server's rejectSampling).
  */
 

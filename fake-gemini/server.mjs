@@ -285,8 +285,11 @@ function responseIdFor(n) {
  * @property {number} thoughts thought tokens reported (capped at maxOutputTokens)
  * @property {string[]} thoughtParts thought summaries to send before the answer (includeThoughts)
  * @property {number} toolUseTokens toolUsePromptTokenCount (0: not reported)
- * @property {'event' | 'first' | undefined} signature where the thought signature goes: a last
- *   event of its own that carries the finish (3.x), or the first answer part (2.5 when thinking)
+ * @property {boolean} closing the answer ends with an event of its own, an empty text part with
+ *   the finish (3.x)
+ * @property {'event' | 'first' | undefined} signature where the thought signature goes: on the
+ *   closing event (3.x when thinking), or the first answer part (2.5 when thinking); none when the
+ *   model did not think
  * @property {string} signatureValue
  * @property {boolean} emptyEnding no answer text: the finish comes on a candidate whose content has no parts
  * @property {string} modelVersion
@@ -333,6 +336,7 @@ function planAnswer(directive, prompt, settings, model, responseId) {
     thoughts,
     thoughtParts: settings.includeThoughts && thoughts > 0 ? thoughtSummaries(Math.max(0, summaries || 0), prompt.length) : [],
     toolUseTokens: name === 'grounding' ? GROUNDING_TOOL_TOKENS : 0,
+    closing: false,
     signature: undefined,
     signatureValue: Buffer.from(`fake-gemini thought signature ${model.id} ${responseId}`).toString('base64'),
     emptyEnding: false,
@@ -371,9 +375,13 @@ function planAnswer(directive, prompt, settings, model, responseId) {
   }
   const ordinaryEnd = plan.finishReason !== undefined && !OWN_ENDING.has(name);
   const thoughtsExhausted = max !== undefined && thoughts >= max;
-  if (model.generation === '3' && ordinaryEnd && !thoughtsExhausted && options.signature !== 'none') plan.signature = 'event';
+  // 3.x: the closing event carries a signature only when the model thought (with thinking:
+  // vercel-ai-google-thinking-gemini3.chunks.txt, pydantic-ai-file-search-gemini3-stream.sse;
+  // without: the answer turn of pydantic-ai-gemini3-function-call-roundtrip.exchange.json).
+  plan.closing = model.generation === '3' && ordinaryEnd && !thoughtsExhausted && options.signature !== 'none';
+  if (plan.closing && thoughts > 0) plan.signature = 'event';
   else if (model.generation === '2.5' && thoughts > 0 && plan.pieces.length > 0) plan.signature = 'first';
-  plan.emptyEnding = ordinaryEnd && plan.pieces.length === 0 && plan.signature !== 'event';
+  plan.emptyEnding = ordinaryEnd && plan.pieces.length === 0 && !plan.closing;
   return plan;
 }
 
@@ -447,7 +455,7 @@ function lastTextFrame(plan, text, first, sentChars) {
   const part = /** @type {Record<string, unknown>} */ ({ text });
   if (first && plan.signature === 'first') part.thoughtSignature = plan.signatureValue;
   const candidate = /** @type {Record<string, unknown>} */ ({ content: { parts: [part], role: 'model' } });
-  if (plan.finishReason && plan.signature !== 'event') candidate.finishReason = plan.finishReason;
+  if (plan.finishReason && !plan.closing) candidate.finishReason = plan.finishReason;
   candidate.index = 0;
   if (candidate.finishReason === 'SAFETY') candidate.safetyRatings = safetyRatings('HIGH');
   return response(plan, candidate, usage(plan, plan.thoughts, candidateTokens(sentChars)));
@@ -543,10 +551,12 @@ async function streamAnswer(res, record, plan, directive, delay, firstDelay) {
   }
   if (!open()) return;
 
-  if (plan.signature === 'event') {
-    // Gemini 3 ends with an event of its own: an empty text part with the signature, and the
-    // finish. Written right after the last text, so paced timings stay those of the text.
-    const candidate = { content: { parts: [{ text: '', thoughtSignature: plan.signatureValue }], role: 'model' }, finishReason: plan.finishReason, index: 0 };
+  if (plan.closing) {
+    // Gemini 3 ends with an event of its own: an empty text part (with the signature when the
+    // model thought), and the finish. Written right after the last text, so paced timings stay
+    // those of the text.
+    const part = plan.signature === 'event' ? { text: '', thoughtSignature: plan.signatureValue } : { text: '' };
+    const candidate = { content: { parts: [part], role: 'model' }, finishReason: plan.finishReason, index: 0 };
     await writeObject(response(plan, candidate, usage(plan, plan.thoughts, candidateTokens(sentChars))));
   } else if (plan.emptyEnding) {
     await writeObject(response(plan, { content: { role: 'model' }, finishReason: plan.finishReason, index: 0 }, usage(plan, plan.thoughts)));

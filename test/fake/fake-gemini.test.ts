@@ -505,16 +505,31 @@ describe('thinking', () => {
     expect(chunks.some((c) => c.candidates[0].content.parts?.some((p: any) => p.thought))).toBe(false);
   });
 
-  it('ends a 3.x stream with an empty text part carrying the signature and the finish reason', async () => {
-    const chunks = await sdkStream('gemini-3.5-flash-lite', 'Hi [fake:reply chunks=3]');
+  it('ends a thinking 3.x stream with an empty text part carrying the signature and the finish reason (gemini3 recording)', async () => {
+    const chunks = await sdkStream('gemini-3.8-flash', 'Hi [fake:reply chunks=3]');
     expect(chunks).toHaveLength(4);
     expect(last(chunks).candidates[0]).toEqual({
       content: { parts: [{ text: '', thoughtSignature: expect.stringMatching(/^[A-Za-z0-9+/]+=*$/) }], role: 'model' },
       finishReason: 'STOP',
       index: 0,
     });
+    expect(last(chunks).usageMetadata.thoughtsTokenCount).toBe(160);
     expect(chunks.slice(0, 3).every((c) => c.candidates[0].finishReason === undefined)).toBe(true);
     expect(chunks.slice(0, 3).every((c) => c.candidates[0].content.parts.every((p: any) => p.thoughtSignature === undefined))).toBe(true);
+  });
+
+  it.each([
+    ['gemini-3.5-flash-lite at its default MINIMAL', 'gemini-3.5-flash-lite', {}],
+    ['thinkingBudget 0', 'gemini-3.8-flash', think({ thinkingBudget: 0 })],
+  ])('ends a 3.x stream that did not think (%s) with an empty text part and no signature (gemini3 round-trip recording)', async (_, model, config) => {
+    const events = (await call(model as string, ask('Hi [fake:reply chunks=3]', config))).events();
+    expect(events).toHaveLength(4);
+    expect(JSON.stringify(last(events).candidates)).toBe('[{"content":{"parts":[{"text":""}],"role":"model"},"finishReason":"STOP","index":0}]');
+    expect(events.slice(0, 3).every((e) => e.candidates[0].finishReason === undefined)).toBe(true);
+    expect(JSON.stringify(events)).not.toContain('thoughtSignature');
+    expect(JSON.stringify(events)).not.toContain('thoughtsTokenCount');
+    const whole = (await call(model as string, ask('Hi [fake:reply chunks=3]', config), { stream: false })).json();
+    expect(JSON.stringify(whole)).not.toContain('thoughtSignature');
   });
 
   it('ends a 3.x stream on its last text chunk with signature=none', async () => {
