@@ -65,15 +65,13 @@ describe('under load', () => {
   });
 
   it('runs 50 stored-chat turns on 50 chats at once, each stored complete', async () => {
-    // The chats are made one after another: what runs at once is their turns. Fifty creations at
-    // once through wrangler dev, right after the 200-stream test on a loaded machine, got a 503 from
-    // the dev runtime in 2 of 29 runs (not the Worker's JSON error); the turns are what this test is for.
-    const chats: string[] = [];
-    for (let i = 0; i < 50; i++) {
-      const response = await fetch(`${dev.url}/api/chats`, { method: 'POST', headers: { 'cf-connecting-ip': `10.50.${i}.1` } });
-      expect(response.status).toBe(201);
-      chats.push(((await response.json()) as { id: string }).id);
-    }
+    const chats = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const response = await fetch(`${dev.url}/api/chats`, { method: 'POST', headers: { 'cf-connecting-ip': `10.50.${i}.1` } });
+        expect(response.status).toBe(201);
+        return ((await response.json()) as { id: string }).id;
+      }),
+    );
     const tags = chats.map(() => uniqueTag('chat'));
     const answers = await Promise.all(
       chats.map(async (id, i) => {
