@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../config';
 import type { Env } from '../env';
 import { ApiError, errorResponse } from '../errors';
 import { streamChat } from '../gemini/chat-stream';
-import { thinkingConfig, toGenerationConfig } from '../gemini/generation-config';
+import { toGenerationConfig } from '../gemini/generation-config';
 import { isReroute } from '../gemini/models';
 import type { ChatEvents } from '../gemini/gemini-adapter';
 import { UsageMeter } from '../gemini/usage-meter';
@@ -15,7 +15,7 @@ import { encodeRawFrame } from '../stream/sse-encoder';
 import { UI_MESSAGE_STREAM_HEADER, UiMessageFormat } from '../stream/ui-message-format';
 import type { WireFormat } from '../stream/wire-format';
 import { eventData, type ErrorEvent } from '../protocol/events';
-import type { ChatMessage, ChatSnapshot, ThinkingSettings } from '../protocol/messages';
+import type { ChatMessage, ChatSnapshot } from '../protocol/messages';
 import { ChatStore, type ChatSettings, type StoredFrame } from './chat-store';
 import { FLUSH_FRAMES, Turn } from './turn';
 
@@ -55,14 +55,14 @@ export class ChatRoom extends DurableObject<Env> {
   /** The chat and all its messages, or null when there is no such chat. */
   async snapshot(): Promise<ChatSnapshot | null> {
     if (!this.exists) return null;
-    const { system, model, thinking, lastEventId } = this.store.settings();
+    const { system, model, lastEventId } = this.store.settings();
     const messages = this.store.messages();
     const turn = this.turn;
     if (turn?.active) {
       const streaming = messages.find((m) => m.id === turn.messageId);
       if (streaming) streaming.text = turn.text;
     }
-    return { id: this.ctx.id.toString(), model, ...(system ? { system } : {}), ...(thinking ? { thinking } : {}), messages, settledEventId: lastEventId };
+    return { id: this.ctx.id.toString(), model, ...(system ? { system } : {}), messages, settledEventId: lastEventId };
   }
 
   /**
@@ -119,8 +119,6 @@ export class ChatRoom extends DurableObject<Env> {
     const body = (await request.json()) as TurnBody;
     if (!this.exists) {
       if (!body.create) throw notFound();
-      // The Worker checked thinking's shape; the model's rules, before there is a chat: a refusal creates none.
-      for (const thinking of [body.create.thinking, body.thinking]) if (thinking) thinkingConfig(body.create.model, thinking);
       this.store.create(body.create, Date.now());
       this.exists = true;
     }
@@ -133,9 +131,6 @@ export class ChatRoom extends DurableObject<Env> {
     const replaced = body.regenerate ? this.lastExchange() : undefined;
     const message = replaced ? replaced[0].text : body.message;
     const settings = this.store.settings();
-    // The message's thinking, else the chat's, else the model's default. A level the model does not
-    // offer is refused here, before anything is stored or sent.
-    const generationConfig = toGenerationConfig(settings.model, { thinking: body.thinking ?? settings.thinking }, this.config.maxOutputTokens);
     const recent = this.store.recentMessages();
     if (replaced) for (let i = 0; i < replaced.length; i++) recent.next();
     const contents = buildContents(recent, message, this.config.maxContextChars - (settings.system?.length ?? 0));
@@ -149,7 +144,7 @@ export class ChatRoom extends DurableObject<Env> {
     let events: ChatEvents;
     try {
       events = await streamChat(
-        { model: settings.model, system: settings.system, contents, generationConfig },
+        { model: settings.model, system: settings.system, contents, generationConfig: toGenerationConfig(settings.model, {}, this.config.maxOutputTokens) },
         this.config,
         turn.signal,
         meter,
@@ -285,8 +280,6 @@ export interface TurnBody {
   message: string;
   /** Ask the last message again, replacing its answer. */
   regenerate?: boolean;
-  /** This turn's thinking, instead of the chat's; its shape checked by the Worker, its model rules here. */
-  thinking?: ThinkingSettings;
   /** Create the chat with these settings if it does not exist yet. */
   create?: ChatSettings;
 }

@@ -1,11 +1,9 @@
 import type { Source, Usage } from '../protocol/events';
-import type { ChatMessage, MessageStatus, Role, ThinkingSettings } from '../protocol/messages';
+import type { ChatMessage, MessageStatus, Role } from '../protocol/messages';
 
 export interface ChatSettings {
   system?: string;
   model: string;
-  /** How much the model thinks on every turn that does not set its own. */
-  thinking?: ThinkingSettings;
 }
 
 /** One SSE frame of a turn, kept for replay: its id, event name and `data:` JSON. */
@@ -32,7 +30,6 @@ interface MessageRow extends Record<string, SqlStorageValue> {
  *   so a cut connection can resume. Older turns' frames are dropped when a turn starts.
  * - 2: `messages.sources`, a grounded answer's sources.
  * - 3: `messages.model`, the model that answered (Gemini's `modelVersion`).
- * - 4: `chat.thinking`, the chat's thinking settings.
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE chat (
@@ -61,8 +58,6 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE messages ADD COLUMN sources TEXT;`,
   // The model that answered, as Gemini reported it: not always the chat's model (a reroute).
   `ALTER TABLE messages ADD COLUMN model TEXT;`,
-  // The chat's thinking, as JSON {level} or {budget}; NULL leaves the model's default.
-  `ALTER TABLE chat ADD COLUMN thinking TEXT;`,
 ];
 
 /**
@@ -97,24 +92,14 @@ export class ChatStore {
 
   create(settings: ChatSettings, now: number): void {
     this.migrate();
-    this.write(
-      'INSERT INTO chat (id, system, model, thinking, created_at) VALUES (1, ?, ?, ?, ?)',
-      settings.system ?? null,
-      settings.model,
-      settings.thinking ? JSON.stringify(settings.thinking) : null,
-      now,
-    );
+    this.write('INSERT INTO chat (id, system, model, created_at) VALUES (1, ?, ?, ?)', settings.system ?? null, settings.model, now);
   }
 
   settings(): ChatSettings & { lastEventId: number } {
     const row = this.storage.sql
-      .exec<{ system: string | null; model: string; thinking: string | null; last_event_id: number }>(
-        'SELECT system, model, thinking, last_event_id FROM chat',
-      )
+      .exec<{ system: string | null; model: string; last_event_id: number }>('SELECT system, model, last_event_id FROM chat')
       .one();
-    const settings: ChatSettings & { lastEventId: number } = { system: row.system ?? undefined, model: row.model, lastEventId: row.last_event_id };
-    if (row.thinking) settings.thinking = JSON.parse(row.thinking) as ThinkingSettings;
-    return settings;
+    return { system: row.system ?? undefined, model: row.model, lastEventId: row.last_event_id };
   }
 
   /** Every message, oldest first. */

@@ -204,43 +204,28 @@ export function checkNumber(value: unknown, field: string, min: number, max: num
 /** A validated body of `POST /api/chats/:id/messages`. */
 export interface TurnRequest {
   message: string;
-  /** This turn's thinking, by shape only: the chat's object checks it against the chat's model. */
-  thinking?: ThinkingSettings;
 }
 
-/** Checks the body of a chat turn: `{ message, thinking? }` and nothing else. */
+/** Checks the body of a chat turn: `{ message }` and nothing else. */
 export function parseTurnRequest(body: unknown, config: Config): TurnRequest {
   const input = object(body, 'request body');
   for (const key of Object.keys(input)) {
-    if (key !== 'message' && key !== 'thinking') throw invalid(`unknown field "${key}"; allowed: message, thinking`);
+    if (key !== 'message') throw invalid(`unknown field "${key}"; allowed: message`);
   }
-  const turn: TurnRequest = { message: checkText(input.message, 'message', config.maxMessageChars) };
-  if (input.thinking !== undefined) turn.thinking = parseThinking(input.thinking);
-  return turn;
+  return { message: checkText(input.message, 'message', config.maxMessageChars) };
 }
 
 /** A validated body of `POST /api/chats`: the chat's fixed settings. */
 export interface NewChatRequest {
   system?: string;
   model: string;
-  thinking?: ThinkingSettings;
 }
 
-const NEW_CHAT_FIELDS = new Set(['system', 'model', 'thinking']);
-
-/**
- * Checks the (optional) body of `POST /api/chats`: `{ system?, model?, thinking? }`,
- * `thinking` by the chosen model's rules.
- */
+/** Checks the (optional) body of `POST /api/chats`: `{ system?, model? }`. */
 export function parseNewChatRequest(body: unknown, config: Config): NewChatRequest {
   const input = body === undefined ? {} : object(body, 'request body');
   for (const key of Object.keys(input)) {
-    if (!NEW_CHAT_FIELDS.has(key)) throw invalid(`unknown field "${key}"; allowed: ${[...NEW_CHAT_FIELDS].join(', ')}`);
+    if (key !== 'system' && key !== 'model') throw invalid(`unknown field "${key}"; allowed: system, model`);
   }
-  const settings: NewChatRequest = { model: model(input.model, config), system: system(input.system, config.maxMessageChars) };
-  if (input.thinking !== undefined) {
-    settings.thinking = parseThinking(input.thinking);
-    thinkingConfig(settings.model, settings.thinking);
-  }
-  return settings;
+  return { model: model(input.model, config), system: system(input.system, config.maxMessageChars) };
 }

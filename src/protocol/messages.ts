@@ -45,8 +45,6 @@ export interface ChatRequestBody {
 export interface NewChatBody {
   system?: string;
   model?: string;
-  /** The chat's thinking, for every turn that does not set its own. */
-  thinking?: ThinkingSettings;
 }
 
 /** `streaming` is the turn in flight; `cancelled` and `failed` keep the text written before the end. */
@@ -73,8 +71,6 @@ export interface ChatSnapshot {
   id: string;
   model: string;
   system?: string;
-  /** The chat's thinking, when it was created with one. */
-  thinking?: ThinkingSettings;
   messages: ChatMessage[];
   /**
    * The id of the last frame of the latest settled turn (0 before the first).

@@ -2,7 +2,6 @@ import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { uiMessageId, WIRE_FORMAT_HEADER, type ChatRoom, type TurnBody } from '../chat/chat-room';
 import { ApiError } from '../errors';
-import { thinkingConfig } from '../gemini/generation-config';
 import { admit } from '../limits/admission';
 import { readJsonBody } from '../limits/read-json-body';
 import { parseUiChatRequest, UI_CHAT_ID } from '../limits/ui-chat-request';
@@ -29,17 +28,13 @@ aiSdkRoutes.post('/api/ai-sdk/chat', async (c) => {
   await admit(c, 'message');
   const room = namedChatRoom(c, request.id);
   const turn: TurnBody = request.regenerate ? { message: '', regenerate: true } : { message: request.message };
-  if (request.thinking) turn.thinking = request.thinking;
   let response = await postTurn(c, room, turn, UI_FORMAT);
   if (response.status === 404) {
     await response.body?.cancel();
     if (request.regenerate) throw new ApiError(400, 'invalid_request', 'there is no answer to regenerate: the chat has no exchange yet');
     // A chat's first message creates it, so it counts as a new chat too (CHAT_CREATE_PER_MINUTE).
-    // A level the new chat's model does not offer is refused before anything is created.
-    if (request.thinking) thinkingConfig(request.settings.model, request.thinking);
     await admit(c, 'create');
-    // The first message's thinking becomes the chat's own, as `model` and `system` do.
-    response = await postTurn(c, room, { ...turn, create: { ...request.settings, thinking: request.thinking } }, UI_FORMAT);
+    response = await postTurn(c, room, { ...turn, create: request.settings }, UI_FORMAT);
   }
   return new Response(response.body, response);
 });
