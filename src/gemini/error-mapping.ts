@@ -61,7 +61,7 @@ const FINAL_CODES: ReadonlySet<UpstreamErrorCode> = new Set(['upstream_auth', 'm
 export function toApiError(error: GeminiError): ApiError {
   const code = upstreamErrorCode(error);
   const headers: Record<string, string> = {};
-  if (error.retryAfterSeconds !== undefined && !error.noQuota) headers['Retry-After'] = String(error.retryAfterSeconds);
+  if (error.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.retryAfterSeconds);
   const final = error.noQuota === true || FINAL_CODES.has(code);
   return new ApiError(UPSTREAM_STATUS[code], code, error.message, headers, final);
 }

@@ -336,13 +336,14 @@ export function httpError({ status, statusText, details: rawDetails, upstreamMes
   let retryAfterSeconds: number | undefined;
   let noQuota = false;
   if (status === 429) {
-    const delay = details.find((d) => d?.['@type']?.endsWith('RetryInfo'))?.retryDelay ?? RETRY_IN.exec(upstreamMessage)?.[1];
+    noQuota = LIMIT_ZERO.test(upstreamMessage);
+    // No wait refills a quota of zero: then there is no Retry-After to give.
+    const delay = noQuota ? undefined : (details.find((d) => d?.['@type']?.endsWith('RetryInfo'))?.retryDelay ?? RETRY_IN.exec(upstreamMessage)?.[1]);
     const seconds = delay === undefined ? Number.NaN : Math.ceil(Number.parseFloat(delay));
     if (Number.isFinite(seconds) && seconds >= 0) retryAfterSeconds = seconds;
-    noQuota = LIMIT_ZERO.test(upstreamMessage);
   }
-  const facts = { status, statusText, reason, model, retryAfterSeconds, noQuota };
-  return new GeminiError('http', httpMessage(facts), { ...facts, noQuota: noQuota || undefined, cause });
+  const message = httpMessage({ status, statusText, reason, model, retryAfterSeconds, noQuota });
+  return new GeminiError('http', message, { status, statusText, reason, retryAfterSeconds, noQuota: noQuota || undefined, cause });
 }
 
 interface HttpFacts {

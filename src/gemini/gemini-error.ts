@@ -22,8 +22,6 @@ export interface GeminiErrorDetails {
   retryAfterSeconds?: number;
   /** ErrorInfo reason (API_KEY_INVALID, ACCESS_TOKEN_TYPE_UNSUPPORTED) or blockReason (SAFETY). */
   reason?: string;
-  /** The model the call named, for messages and the log (set by the adapter). */
-  model?: string;
   /** 429 only: Gemini gives the key's project no quota at all for the model (`limit: 0`): waiting will not help. */
   noQuota?: boolean;
   cause?: unknown;
@@ -37,7 +35,6 @@ export class GeminiError extends Error {
   readonly code?: GeminiErrorDetails['code'];
   readonly retryAfterSeconds?: number;
   readonly reason?: string;
-  readonly model?: string;
   readonly noQuota?: boolean;
 
   constructor(
@@ -51,13 +48,12 @@ export class GeminiError extends Error {
     this.code = details.code;
     this.retryAfterSeconds = details.retryAfterSeconds;
     this.reason = details.reason;
-    this.model = details.model;
     this.noQuota = details.noQuota;
   }
 
   /** Its details without the cause (which may hold upstream text), to make a copy with another message. */
   details(): GeminiErrorDetails {
-    const { status, statusText, code, retryAfterSeconds, reason, model, noQuota } = this;
-    return { status, statusText, code, retryAfterSeconds, reason, model, noQuota };
+    const { status, statusText, code, retryAfterSeconds, reason, noQuota } = this;
+    return { status, statusText, code, retryAfterSeconds, reason, noQuota };
   }
 }

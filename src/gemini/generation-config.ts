@@ -38,7 +38,7 @@ function levelBudget(level: ThinkingEffort, control: Extract<ThinkingControl, { 
  * @example thinkingConfig('gemini-3.8-flash', { level: 'low' }) // { thinkingLevel: 'LOW' }
  */
 export function thinkingConfig(model: string, thinking: ThinkingSettings, levelField = 'thinking.level'): ThinkingConfig {
-  const control = modelInfo(model).thinking;
+  const { thinking: control, maxOutputTokens } = modelInfo(model);
   if ('level' in thinking) {
     const level = thinking.level.toUpperCase() as ThinkingLevel;
     if (control.kind === 'budget') return { thinkingBudget: levelBudget(thinking.level, control) };
@@ -54,9 +54,9 @@ export function thinkingConfig(model: string, thinking: ThinkingSettings, levelF
     if (!inRange) {
       throw invalid(`thinking.budget must be ${control.off ? '0 or ' : ''}between ${control.min} and ${control.max} for ${model}`);
     }
-  } else if (budget < 0 || budget > modelInfo(model).maxOutputTokens) {
+  } else if (budget < 0 || budget > maxOutputTokens) {
     // Gemini 3 still honours a budget; thinking tokens count against the output, so more than its ceiling means nothing.
-    throw invalid(`thinking.budget must be between 0 and ${modelInfo(model).maxOutputTokens} for ${model}`);
+    throw invalid(`thinking.budget must be between 0 and ${maxOutputTokens} for ${model}`);
   }
   return { thinkingBudget: budget };
 }
