@@ -51,6 +51,8 @@ const OWN_ENDING = new Set(['safety', 'recitation']);
  * @property {string[]} honoured sampling parameters sent and honoured
  * @property {number} thoughtsTokenCount thought tokens the answer reported
  * @property {number} thoughtChunksSent thought-summary events written
+ * @property {number} signaturesReturned thought signatures the request's history sent back (all valid)
+ * @property {number} signaturesForeign of those, the ones another model family made (accepted, unused)
  * @property {string} sentText all answer text written so far
  * @property {number} chunksSent answer text chunks written (thought and signature events not counted)
  * @property {number[]} sentAt when each text chunk was written (epoch ms, sub-ms precision), for delivery delays
@@ -151,6 +153,8 @@ export async function startFakeGemini(options = {}) {
       honoured: [],
       thoughtsTokenCount: 0,
       thoughtChunksSent: 0,
+      signaturesReturned: 0,
+      signaturesForeign: 0,
       sentText: '',
       chunksSent: 0,
       sentAt: [],
@@ -184,6 +188,8 @@ export async function startFakeGemini(options = {}) {
     const { settings } = checked;
     record.ignored = settings.ignored;
     record.honoured = settings.honoured;
+    record.signaturesReturned = settings.signaturesReturned;
+    record.signaturesForeign = settings.signaturesForeign;
     // Pro models have no free-tier quota since 2026-04-01.
     if (auth.project.tier === 'free' && answering.paidOnly) return refuse(429, quotaError({ model: answering.id, limit: 0 }));
 

@@ -1,5 +1,7 @@
 import type { Settings } from './env';
+import type { ThinkingDefaults } from './gemini/generation-config';
 import { DEFAULT_MODEL, lifecycleWarning, modelInfo } from './gemini/models';
+import type { ThinkingEffort } from './protocol/messages';
 
 export const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
 
@@ -14,6 +16,8 @@ export interface Config {
   allowedModels: readonly string[];
   /** `MAX_OUTPUT_TOKENS`, a cost cap below each model's own ceiling; undefined: the model's ceiling. */
   maxOutputTokens: number | undefined;
+  /** THINKING_LEVEL and SHOW_THOUGHTS: how models think, and whether the summary is streamed, when a request does not say. */
+  thinking: ThinkingDefaults;
   /** What the catalogue says of configured models that still answer but should change (rerouted, going away). */
   modelWarnings: readonly string[];
   maxMessageChars: number;
@@ -77,6 +81,7 @@ function parseConfig(env: Settings): Config {
     defaultModel,
     allowedModels,
     maxOutputTokens: optionalPositiveInt(env, 'MAX_OUTPUT_TOKENS'),
+    thinking: { level: parseThinkingLevel(env.THINKING_LEVEL), show: parseBoolean(env.SHOW_THOUGHTS, 'SHOW_THOUGHTS', false) },
     modelWarnings: allowedModels.map(lifecycleWarning).filter((w): w is string => w !== undefined),
     maxMessageChars: positiveInt(env, 'MAX_MESSAGE_CHARS', 32_000),
     maxBodyBytes: positiveInt(env, 'MAX_BODY_BYTES', 1_048_576),
@@ -108,6 +113,28 @@ function checkModel(model: string, setting: 'GEMINI_MODEL' | 'ALLOWED_MODELS'): 
       `${setting} names "${model}", which Gemini shut down on ${lifecycle.since}; use "${lifecycle.replacement}" instead`,
     );
   }
+}
+
+const THINKING_LEVELS: readonly ThinkingEffort[] = ['minimal', 'low', 'medium', 'high'];
+
+/** `THINKING_LEVEL`: one of the four levels, or unset (each model's own default). */
+function parseThinkingLevel(value: string | undefined): ThinkingEffort | undefined {
+  const level = nonEmpty(value)?.toLowerCase();
+  if (level === undefined) return undefined;
+  if (!THINKING_LEVELS.includes(level as ThinkingEffort)) {
+    throw new ConfigError(`THINKING_LEVEL must be one of ${THINKING_LEVELS.join(', ')} (or unset: each model's default), got "${value}"`);
+  }
+  return level as ThinkingEffort;
+}
+
+/** `true` or `false` (a bare TOML boolean, or the word); `fallback` when unset. */
+function parseBoolean(value: string | boolean | undefined, name: string, fallback: boolean): boolean {
+  if (typeof value === 'boolean') return value;
+  const text = nonEmpty(value)?.toLowerCase();
+  if (text === undefined) return fallback;
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new ConfigError(`${name} must be true or false, got "${value}"`);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

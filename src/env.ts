@@ -30,6 +30,10 @@ export interface Settings {
   MAX_CONTEXT_CHARS?: string | number;
   RESUME_GRACE_MS?: string | number;
   ALLOWED_ORIGINS?: string;
+  /** minimal | low | medium | high: how hard models think when a request does not say; unset, each model's default. */
+  THINKING_LEVEL?: string;
+  /** true | false: stream thought summaries when a request does not say (default false). */
+  SHOW_THOUGHTS?: string | boolean;
   RATE_LIMIT_PER_MINUTE?: string | number;
   CHAT_CREATE_PER_MINUTE?: string | number;
   DAILY_TOKEN_BUDGET?: string | number;

@@ -22,8 +22,12 @@ export interface FakeRecord {
   honoured: string[];
   thoughtsTokenCount: number;
   thoughtChunksSent: number;
+  /** Thought signatures the request's history sent back (all of them valid: a bad one is a 400). */
+  signaturesReturned: number;
+  /** Of those, the ones another model family made (accepted, their thinking unused). */
+  signaturesForeign: number;
   body: {
-    contents: Array<{ role?: string; parts: Array<{ text?: string }> }>;
+    contents: Array<{ role?: string; parts: Array<{ text?: string; thought?: boolean; thoughtSignature?: string; functionCall?: { name: string } }> }>;
     systemInstruction?: { parts: Array<{ text?: string }> };
     generationConfig?: Record<string, unknown>;
   };

@@ -1,10 +1,10 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Content } from '@google/generative-ai';
+import type { Content, Part } from '@google/generative-ai';
 import { loadConfig, type Config } from '../config';
 import type { Env } from '../env';
 import { ApiError, errorResponse } from '../errors';
 import { streamChat } from '../gemini/chat-stream';
-import { toGenerationConfig } from '../gemini/generation-config';
+import { mergeThinking, resolveThinking, thinkingConfig, toGenerationConfig } from '../gemini/generation-config';
 import { isReroute } from '../gemini/models';
 import type { ChatEvents } from '../gemini/gemini-adapter';
 import { UsageMeter } from '../gemini/usage-meter';
@@ -15,8 +15,9 @@ import { encodeRawFrame } from '../stream/sse-encoder';
 import { UI_MESSAGE_STREAM_HEADER, UiMessageFormat } from '../stream/ui-message-format';
 import type { WireFormat } from '../stream/wire-format';
 import { eventData, type ErrorEvent } from '../protocol/events';
-import type { ChatMessage, ChatSnapshot } from '../protocol/messages';
-import { ChatStore, type ChatSettings, type StoredFrame } from './chat-store';
+import type { ChatMessage, ChatSnapshot, ThinkingSettings } from '../protocol/messages';
+import { PartsBuilder, type MessagePart } from '../protocol/parts';
+import { ChatStore, type ChatSettings, type StoredFrame, type StoredMessage } from './chat-store';
 import { FLUSH_FRAMES, Turn } from './turn';
 
 /**
@@ -55,14 +56,18 @@ export class ChatRoom extends DurableObject<Env> {
   /** The chat and all its messages, or null when there is no such chat. */
   async snapshot(): Promise<ChatSnapshot | null> {
     if (!this.exists) return null;
-    const { system, model, lastEventId } = this.store.settings();
-    const messages = this.store.messages();
+    const { system, model, thinking, lastEventId } = this.store.settings();
+    // Parts stay inside: their signatures are for Gemini, not for readers.
+    const messages = this.store.messages().map(({ parts: _parts, ...message }): ChatMessage => message);
     const turn = this.turn;
     if (turn?.active) {
       const streaming = messages.find((m) => m.id === turn.messageId);
-      if (streaming) streaming.text = turn.text;
+      if (streaming) {
+        streaming.text = turn.text;
+        if (turn.thoughts) streaming.thoughts = turn.thoughts;
+      }
     }
-    return { id: this.ctx.id.toString(), model, ...(system ? { system } : {}), messages, settledEventId: lastEventId };
+    return { id: this.ctx.id.toString(), model, ...(system ? { system } : {}), ...(thinking ? { thinking } : {}), messages, settledEventId: lastEventId };
   }
 
   /**
@@ -119,6 +124,8 @@ export class ChatRoom extends DurableObject<Env> {
     const body = (await request.json()) as TurnBody;
     if (!this.exists) {
       if (!body.create) throw notFound();
+      // The Worker checked thinking's shape; the model's rules, before there is a chat: a refusal creates none.
+      for (const thinking of [body.create.thinking, body.thinking]) if (thinking) thinkingConfig(body.create.model, thinking);
       this.store.create(body.create, Date.now());
       this.exists = true;
     }
@@ -131,6 +138,10 @@ export class ChatRoom extends DurableObject<Env> {
     const replaced = body.regenerate ? this.lastExchange() : undefined;
     const message = replaced ? replaced[0].text : body.message;
     const settings = this.store.settings();
+    // The message's thinking, else the chat's, else the deployment's, else the model's default. A level
+    // the model does not offer is refused here, before anything is stored or sent.
+    const thinking = resolveThinking(settings.model, mergeThinking(settings.thinking, body.thinking), this.config.thinking);
+    const generationConfig = toGenerationConfig(settings.model, { thinking }, this.config.maxOutputTokens);
     const recent = this.store.recentMessages();
     if (replaced) for (let i = 0; i < replaced.length; i++) recent.next();
     const contents = buildContents(recent, message, this.config.maxContextChars - (settings.system?.length ?? 0));
@@ -144,10 +155,12 @@ export class ChatRoom extends DurableObject<Env> {
     let events: ChatEvents;
     try {
       events = await streamChat(
-        { model: settings.model, system: settings.system, contents, generationConfig: toGenerationConfig(settings.model, {}, this.config.maxOutputTokens) },
+        { model: settings.model, system: settings.system, contents, generationConfig },
         this.config,
         turn.signal,
         meter,
+        // The turn stores the answer's thought signatures, to send them back with the next turn.
+        { keepSignatures: true },
       );
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
@@ -252,7 +265,12 @@ export class ChatRoom extends DurableObject<Env> {
     for (const message of this.store.streamingMessages()) {
       const { turn, frames } = this.store.frames();
       const own = turn === message.id ? frames : [];
-      const text = own.filter(([, event]) => event === 'text').map(([, , data]) => (JSON.parse(data) as { text: string }).text).join('');
+      // The answer and its thought summary as far as they were stored (signatures come at the end, so none).
+      const parts = new PartsBuilder();
+      for (const [, event, data] of own) {
+        if (event === 'text') parts.add({ type: 'text', text: (JSON.parse(data) as { text: string }).text });
+        else if (event === 'thought') parts.add({ type: 'thought', text: (JSON.parse(data) as { thought: string }).thought });
+      }
       // Frames reach listeners before they are stored, at most FLUSH_FRAMES ahead: skip past
       // every id a client may already have, so the error frame is new to all of them.
       const lastId = Math.max(this.store.settings().lastEventId, own.at(-1)?.[0] ?? 0) + FLUSH_FRAMES;
@@ -261,7 +279,12 @@ export class ChatRoom extends DurableObject<Env> {
       this.store.transaction(() => {
         if (turn !== message.id) this.store.clearFrames();
         this.store.appendFrames(message.id, [frame]);
-        this.store.finishMessage(message.id, { text, status: 'failed', error: { code: error.code, message: error.message } });
+        this.store.finishMessage(message.id, {
+          text: parts.text,
+          parts: parts.meaningful ? parts.parts : undefined,
+          status: 'failed',
+          error: { code: error.code, message: error.message },
+        });
         this.store.setLastEventId(frame[0]);
       });
     }
@@ -280,6 +303,8 @@ export interface TurnBody {
   message: string;
   /** Ask the last message again, replacing its answer. */
   regenerate?: boolean;
+  /** This turn's thinking, instead of the chat's; its shape checked by the Worker, its model rules here. */
+  thinking?: ThinkingSettings;
   /** Create the chat with these settings if it does not exist yet. */
   create?: ChatSettings;
 }
@@ -313,11 +338,14 @@ function parseLastEventId(request: Request): number {
  * as fit in `budget` characters, oldest first, then the new message. Turns
  * whose answer failed or is empty are left out, so the contents always
  * alternate user/model and end with the user. Reads only as many rows as it uses.
+ * An answer goes back as the parts it came as — thought summaries and thought
+ * signatures on the parts they came on, as Gemini 3 asks — and a turn is kept
+ * or dropped whole, so no signature is parted from its message.
  */
-export function buildContents(recent: Iterable<ChatMessage>, message: string, budget: number): Content[] {
+export function buildContents(recent: Iterable<StoredMessage>, message: string, budget: number): Content[] {
   const turns: Content[] = [];
   let used = message.length;
-  let answer: ChatMessage | undefined;
+  let answer: StoredMessage | undefined;
   for (const entry of recent) {
     if (entry.role === 'model') {
       answer = entry;
@@ -325,14 +353,33 @@ export function buildContents(recent: Iterable<ChatMessage>, message: string, bu
     }
     const usable = answer && (answer.status === 'complete' || answer.status === 'cancelled') && answer.text.trim() !== '';
     if (usable) {
-      const size = entry.text.length + answer!.text.length;
+      const answerParts = answer!.parts;
+      const size = entry.text.length + (answerParts ? partsLength(answerParts) : answer!.text.length);
       if (used + size > budget) break;
       used += size;
-      turns.push({ role: 'model', parts: [{ text: answer!.text }] }, { role: 'user', parts: [{ text: entry.text }] });
+      turns.push(
+        { role: 'model', parts: answerParts ? answerParts.map(toGeminiPart) : [{ text: answer!.text }] },
+        { role: 'user', parts: [{ text: entry.text }] },
+      );
     }
     answer = undefined;
   }
   turns.reverse();
   turns.push({ role: 'user', parts: [{ text: message }] });
   return turns;
+}
+
+/** Characters a message's parts send (signatures are opaque, and small beside their thinking). */
+function partsLength(parts: readonly MessagePart[]): number {
+  let length = 0;
+  for (const part of parts) length += part.text.length;
+  return length;
+}
+
+/** One stored part as Gemini's: the SDK's 0.24.1 `Part` type lacks `thought` and `thoughtSignature`, which it passes on. */
+function toGeminiPart(part: MessagePart): Part {
+  const gemini: Part & { thought?: boolean; thoughtSignature?: string } = { text: part.text };
+  if (part.type === 'thought') gemini.thought = true;
+  if (part.signature !== undefined) gemini.thoughtSignature = part.signature;
+  return gemini;
 }

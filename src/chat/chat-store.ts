@@ -1,9 +1,18 @@
 import type { Source, Usage } from '../protocol/events';
-import type { ChatMessage, MessageStatus, Role } from '../protocol/messages';
+import type { ChatMessage, MessageStatus, Role, ThinkingSettings } from '../protocol/messages';
+import { textOf, type MessagePart } from '../protocol/parts';
+
+/** A message as the store holds it: what `GET` shows, and its parts with their signatures (sent back to Gemini, never shown). */
+export interface StoredMessage extends ChatMessage {
+  /** Set when the parts say more than `text` does (a thought summary, a signature); else the message is its text. */
+  parts?: MessagePart[];
+}
 
 export interface ChatSettings {
   system?: string;
   model: string;
+  /** How much the model thinks on every turn that does not set its own. */
+  thinking?: ThinkingSettings;
 }
 
 /** One SSE frame of a turn, kept for replay: its id, event name and `data:` JSON. */
@@ -19,6 +28,7 @@ interface MessageRow extends Record<string, SqlStorageValue> {
   error: string | null;
   sources: string | null;
   model: string | null;
+  parts: string | null;
   created_at: number;
 }
 
@@ -30,6 +40,9 @@ interface MessageRow extends Record<string, SqlStorageValue> {
  *   so a cut connection can resume. Older turns' frames are dropped when a turn starts.
  * - 2: `messages.sources`, a grounded answer's sources.
  * - 3: `messages.model`, the model that answered (Gemini's `modelVersion`).
+ * - 4: `messages.parts`, a model message's parts as JSON (thought summaries, thought
+ *   signatures) when they say more than `text`; later part kinds (files, tool calls) go here too.
+ * - 5: `chat.thinking`, the chat's thinking settings.
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE chat (
@@ -58,6 +71,10 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE messages ADD COLUMN sources TEXT;`,
   // The model that answered, as Gemini reported it: not always the chat's model (a reroute).
   `ALTER TABLE messages ADD COLUMN model TEXT;`,
+  // The message's parts ([{type, text, signature?}]); NULL: the message is its text alone.
+  `ALTER TABLE messages ADD COLUMN parts TEXT;`,
+  // The chat's thinking, as JSON {level?, budget?, show?}; NULL leaves the deployment's default.
+  `ALTER TABLE chat ADD COLUMN thinking TEXT;`,
 ];
 
 /**
@@ -92,18 +109,28 @@ export class ChatStore {
 
   create(settings: ChatSettings, now: number): void {
     this.migrate();
-    this.write('INSERT INTO chat (id, system, model, created_at) VALUES (1, ?, ?, ?)', settings.system ?? null, settings.model, now);
+    this.write(
+      'INSERT INTO chat (id, system, model, thinking, created_at) VALUES (1, ?, ?, ?, ?)',
+      settings.system ?? null,
+      settings.model,
+      settings.thinking ? JSON.stringify(settings.thinking) : null,
+      now,
+    );
   }
 
   settings(): ChatSettings & { lastEventId: number } {
     const row = this.storage.sql
-      .exec<{ system: string | null; model: string; last_event_id: number }>('SELECT system, model, last_event_id FROM chat')
+      .exec<{ system: string | null; model: string; thinking: string | null; last_event_id: number }>(
+        'SELECT system, model, thinking, last_event_id FROM chat',
+      )
       .one();
-    return { system: row.system ?? undefined, model: row.model, lastEventId: row.last_event_id };
+    const settings: ChatSettings & { lastEventId: number } = { system: row.system ?? undefined, model: row.model, lastEventId: row.last_event_id };
+    if (row.thinking) settings.thinking = JSON.parse(row.thinking) as ThinkingSettings;
+    return settings;
   }
 
   /** Every message, oldest first. */
-  messages(): ChatMessage[] {
+  messages(): StoredMessage[] {
     return this.storage.sql.exec<MessageRow>('SELECT * FROM messages ORDER BY id').toArray().map(toMessage);
   }
 
@@ -111,12 +138,12 @@ export class ChatStore {
    * The most recent messages, newest first, read lazily: the caller stops
    * iterating when it has enough, and no older row is read.
    */
-  *recentMessages(): Generator<ChatMessage> {
+  *recentMessages(): Generator<StoredMessage> {
     for (const row of this.storage.sql.exec<MessageRow>('SELECT * FROM messages ORDER BY id DESC')) yield toMessage(row);
   }
 
   /** The messages still marked streaming (a turn cut short by a restart). */
-  streamingMessages(): ChatMessage[] {
+  streamingMessages(): StoredMessage[] {
     return this.storage.sql.exec<MessageRow>("SELECT * FROM messages WHERE status = 'streaming'").toArray().map(toMessage);
   }
 
@@ -135,11 +162,12 @@ export class ChatStore {
 
   finishMessage(
     id: number,
-    outcome: Pick<ChatMessage, 'text' | 'status' | 'finishReason' | 'usage' | 'sources' | 'model' | 'error'>,
+    outcome: Pick<StoredMessage, 'text' | 'parts' | 'status' | 'finishReason' | 'usage' | 'sources' | 'model' | 'error'>,
   ): void {
     this.write(
-      'UPDATE messages SET text = ?, status = ?, finish_reason = ?, usage = ?, sources = ?, model = ?, error = ? WHERE id = ?',
+      'UPDATE messages SET text = ?, parts = ?, status = ?, finish_reason = ?, usage = ?, sources = ?, model = ?, error = ? WHERE id = ?',
       outcome.text,
+      outcome.parts?.length ? JSON.stringify(outcome.parts) : null,
       outcome.status,
       outcome.finishReason ?? null,
       outcome.usage ? JSON.stringify(outcome.usage) : null,
@@ -190,14 +218,19 @@ export class ChatStore {
   }
 }
 
-function toMessage(row: MessageRow): ChatMessage {
-  const message: ChatMessage = {
+function toMessage(row: MessageRow): StoredMessage {
+  const message: StoredMessage = {
     id: row.id,
     role: row.role as Role,
     text: row.text,
     status: row.status as MessageStatus,
     createdAt: new Date(row.created_at).toISOString(),
   };
+  if (row.parts) {
+    message.parts = JSON.parse(row.parts) as MessagePart[];
+    const thoughts = textOf(message.parts, 'thought');
+    if (thoughts) message.thoughts = thoughts;
+  }
   if (row.finish_reason) message.finishReason = row.finish_reason;
   if (row.usage) message.usage = JSON.parse(row.usage) as Usage;
   if (row.sources) message.sources = JSON.parse(row.sources) as Source[];

@@ -1,5 +1,6 @@
 import { GeminiError } from '../gemini/gemini-error';
-import { eventData, type ChatEvent, type ErrorCode, type TerminalEvent, type Usage } from '../protocol/events';
+import { eventData, isTerminal, type ChatEvent, type ErrorCode, type PartEvent, type TerminalEvent, type Usage } from '../protocol/events';
+import { PartsBuilder } from '../protocol/parts';
 import { CoalescingQueue } from '../stream/coalescing-queue';
 import { encodeRawFrame, PING } from '../stream/sse-encoder';
 import type { WireFormat } from '../stream/wire-format';
@@ -58,7 +59,8 @@ export class Turn {
   private readonly frames: Frame[] = [];
   private pending: StoredFrame[] = [];
   private pendingBytes = 0;
-  private readonly texts: string[] = [];
+  /** The answer so far, as parts: text, thought summary, signatures. */
+  private readonly parts = new PartsBuilder();
   private readonly listeners = new Set<Listener>();
   private lastEventId: number;
   private terminalId: number | undefined;
@@ -101,7 +103,12 @@ export class Turn {
 
   /** The answer so far. */
   get text(): string {
-    return this.texts.join('');
+    return this.parts.text;
+  }
+
+  /** The thought summary so far. */
+  get thoughts(): string {
+    return this.parts.thoughts;
   }
 
   /** Milliseconds from the turn's start to its first text, and to its end. */
@@ -140,8 +147,10 @@ export class Turn {
   async run(events: AsyncIterable<ChatEvent>): Promise<void> {
     try {
       for await (const event of events) {
-        if (event.type === 'text') this.push(event);
-        else return await this.settle(event);
+        if (isTerminal(event)) return await this.settle(event);
+        this.parts.add(event);
+        // A signature on a part with no text is kept in the parts; there is no frame to send.
+        if (event.text) this.pushPart(event);
       }
       await this.settle({ type: 'error', code: 'upstream_incomplete', message: 'The answer ended without a terminal event' });
     } catch (error) {
@@ -188,6 +197,7 @@ export class Turn {
     return queue.readable;
   }
 
+  /** Gives an event its id and keeps its frame for replay; the terminal frame is sent by settle, once stored. */
   private push(event: ChatEvent): StoredFrame {
     const id = ++this.lastEventId;
     const stored: StoredFrame = [id, event.type, eventData(event)];
@@ -195,14 +205,16 @@ export class Turn {
     this.frames.push(frame);
     this.pending.push(stored);
     this.pendingBytes += stored[2].length;
-    if (event.type === 'text') {
-      this.firstTextAt ??= Date.now();
-      this.texts.push(event.text);
-      this.broadcast(frame);
-      if (this.pending.length >= FLUSH_FRAMES || this.pendingBytes >= FLUSH_BYTES) this.flush();
-      else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
-    }
     return stored;
+  }
+
+  /** A piece of the answer or of its thought summary: sent at once, stored with the next batch. */
+  private pushPart(event: PartEvent): void {
+    this.push(event);
+    if (event.type === 'text') this.firstTextAt ??= Date.now();
+    this.broadcast(this.frames[this.frames.length - 1]!);
+    if (this.pending.length >= FLUSH_FRAMES || this.pendingBytes >= FLUSH_BYTES) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   private flush(): void {
@@ -236,6 +248,7 @@ export class Turn {
       this.flush();
       store.finishMessage(this.messageId, {
         text: this.text,
+        parts: this.parts.meaningful ? this.parts.parts : undefined,
         status,
         ...(event.type === 'done'
           ? { finishReason: event.finishReason, usage: event.usage, sources: event.sources, model: event.model }

@@ -41,7 +41,7 @@ const CHAT_ID = /^[0-9a-f]{64}$/;
  * @throws {GeminiEdgeError} when the Worker refuses (an origin not allowed, a bad setting) or cannot be reached
  */
 export async function openChat(options: OpenChatOptions): Promise<Chat> {
-  const { endpoint, id, system, model } = options;
+  const { endpoint, id, system, model, thinking } = options;
   const doFetch = fetcher(options.fetch);
   if (id !== undefined && CHAT_ID.test(id)) {
     const response = await call(doFetch, apiUrl(endpoint, `/api/chats/${id}`), { cache: 'no-store' });
@@ -49,8 +49,8 @@ export async function openChat(options: OpenChatOptions): Promise<Chat> {
     if (response.status !== 404) throw await toError(response);
     await response.body?.cancel();
   }
-  const settings: NewChatBody = { system, model };
-  const hasSettings = system !== undefined || model !== undefined;
+  const settings: NewChatBody = { system, model, thinking };
+  const hasSettings = system !== undefined || model !== undefined || thinking !== undefined;
   // Without settings the POST has no body, which keeps it a simple request (no preflight).
   const response = await call(
     doFetch,

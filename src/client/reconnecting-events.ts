@@ -88,7 +88,7 @@ export async function* reconnectingEvents(request: EventsRequest): AsyncGenerato
               }
               failures = 0;
               yield event;
-              if (event.type !== 'text') return;
+              if (event.type === 'done' || event.type === 'error') return;
             }
           } catch {
             // The connection broke (or stalled and was aborted): reconnect below.

@@ -1,5 +1,5 @@
 import { EventSourceParserStream, type EventSourceMessage } from 'eventsource-parser/stream';
-import { parseEventData } from '../protocol/events.js';
+import { isTerminal, parseEventData } from '../protocol/events.js';
 import type { StreamEvent } from './types.js';
 
 /** A frame longer than this is not ours: stop instead of buffering it. */
@@ -7,7 +7,7 @@ const MAX_FRAME_CHARS = 4 * 1024 * 1024;
 
 /**
  * The events of an SSE response body, each checked against the protocol:
- * `text` events, then one `done` or `error`, after which the stream closes
+ * `thought` and `text` events, then one `done` or `error`, after which the stream closes
  * (and the body is released). A frame that is not a valid event ends the
  * stream with an `invalid_response` error.
  *
@@ -47,7 +47,7 @@ class EventCheckStream extends TransformStream<EventSourceMessage, StreamEvent> 
         }
         if (message.id !== undefined && /^\d{1,15}$/.test(message.id)) event.id = Number(message.id);
         controller.enqueue(event);
-        if (event.type !== 'text') controller.terminate();
+        if (isTerminal(event)) controller.terminate();
       },
     });
   }

@@ -1,4 +1,4 @@
-import type { DoneEvent, ErrorCode, TextEvent } from '../protocol/events.js';
+import type { DoneEvent, ErrorCode, TextEvent, ThoughtEvent } from '../protocol/events.js';
 
 /**
  * The terminal error of a stream, as the client reports it. `status` is the
@@ -14,10 +14,12 @@ export interface StreamErrorEvent {
 }
 
 /**
- * What `streamChat`, `chat.send` and `chat.resume` yield: `text` events, then
- * exactly one `done` or `error`. Events of a stored chat carry their SSE `id`.
+ * What `streamChat`, `chat.send` and `chat.resume` yield: `thought` events
+ * (the model's thought summary, when asked for with `thinking.show`) and
+ * `text` events, then exactly one `done` or `error`. Events of a stored chat
+ * carry their SSE `id`.
  */
-export type StreamEvent = (TextEvent | DoneEvent | StreamErrorEvent) & { id?: number };
+export type StreamEvent = (Omit<TextEvent, 'signature'> | Omit<ThoughtEvent, 'signature'> | DoneEvent | StreamErrorEvent) & { id?: number };
 
 /** `fetch`, or anything that behaves like it (a test double, a server-side fetch with a proxy). */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;

@@ -1,13 +1,13 @@
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import { toApiError } from './error-mapping';
-import { openGeminiStream, type ChatEvents, type GeminiCall } from './gemini-adapter';
+import { openGeminiStream, type ChatEvents, type GeminiCall, type ReaderOptions } from './gemini-adapter';
 import { GeminiError } from './gemini-error';
 import type { UsageMeter } from './usage-meter';
 
 /**
  * Calls Gemini with the configured key and limits and returns the answer as
- * chat events (text…, then done or error).
+ * chat events (thought and text…, then done or error).
  * `meter`, when given, sees every chunk's usage and text: what the answer
  * cost so far, should it be cut short.
  * @throws {ApiError} for everything known before the first event: no key, an
@@ -18,6 +18,7 @@ export async function streamChat(
   config: Config,
   signal?: AbortSignal,
   meter?: UsageMeter,
+  reader?: ReaderOptions,
 ): Promise<ChatEvents> {
   if (!config.apiKey) {
     throw new ApiError(
@@ -37,6 +38,7 @@ export async function streamChat(
       },
       signal,
       meter,
+      reader,
     );
   } catch (error) {
     throw error instanceof GeminiError ? toApiError(error) : error;

@@ -1,5 +1,5 @@
 import type { GenerateContentResponse, GroundingChunk, Part, UsageMetadata } from '@google/generative-ai';
-import type { ChatEvent, DoneEvent, Source, TerminalEvent, Usage } from '../protocol/events';
+import type { ChatEvent, DoneEvent, PartEvent, Source, TerminalEvent, Usage } from '../protocol/events';
 import { toErrorEvent } from './error-mapping';
 import { GeminiError } from './gemini-error';
 import type { UsageMeter } from './usage-meter';
@@ -18,13 +18,23 @@ interface ChunkExtras {
   modelVersion?: string;
 }
 
+/** A part as Gemini sends it: the SDK's 0.24.1 types lack `thought` and `thoughtSignature`. */
+type RawPart = Part & { thought?: boolean; thoughtSignature?: string };
+
 /** Usage counts newer than the SDK's types. */
 type FullUsageMetadata = UsageMetadata & { thoughtsTokenCount?: number; toolUsePromptTokenCount?: number };
 
 /**
  * Turns Gemini's chunks into chat events: a `text` event per chunk that has
- * text, then exactly one terminal event — `done` with the last finish reason
- * and usage Gemini reported, or `error`.
+ * answer text and a `thought` event per chunk that has thought-summary text
+ * (both, in Gemini's order, for a chunk that has both), then exactly one
+ * terminal event — `done` with the last finish reason and usage Gemini
+ * reported, or `error`. Thought text never reaches a `text` event.
+ *
+ * Thought signatures ride on the event of the part they came on. A signed
+ * part with no text (Gemini 3 ends an answer with one) makes an event only
+ * with `keepSignatures`: for the chat store, which sends signatures back; a
+ * stateless stream has nowhere to keep them.
  *
  * It is a plain object, not a stream stage: the adapter's pull calls it inline
  * (a `TransformStream` here cost a pipe hop, several promise turns, per chunk:
@@ -43,13 +53,28 @@ export class ChunkNormalizer {
   /** Grounding sources by URL, in the order Gemini first named them. */
   private sources: Map<string, Source> | undefined;
 
-  /** @param meter sees each chunk's usage and text, so an answer cut short can still be charged */
-  constructor(private readonly meter?: UsageMeter) {}
+  /** The events of a chunk after the first, for a chunk of several parts of different kinds; taken by {@link take}. */
+  private readonly queued: PartEvent[] = [];
 
   /**
-   * The event one upstream item makes: a `text` event, nothing (a chunk
-   * without text), or the terminal `error` when the item is a failure — after
-   * which the answer is over.
+   * @param meter sees each chunk's usage and text, so an answer cut short can still be charged
+   * @param keepSignatures make an event of a signed part that has no text, so the signature is kept
+   */
+  constructor(
+    private readonly meter?: UsageMeter,
+    private readonly keepSignatures = false,
+  ) {}
+
+  /** The next event of the last chunk, when it made more than one (a thought, then text). */
+  take(): PartEvent | undefined {
+    return this.queued.shift();
+  }
+
+  /**
+   * The event one upstream item makes: a `text` or `thought` event, nothing (a
+   * chunk without text), or the terminal `error` when the item is a failure —
+   * after which the answer is over. A chunk of several kinds of part makes
+   * more events: read them with {@link take} before the next chunk.
    */
   next(item: UpstreamItem): ChatEvent | undefined {
     const problem = item instanceof GeminiError ? item : chunkProblem(item);
@@ -61,14 +86,53 @@ export class ChunkNormalizer {
     // Checked: a non-string here would make the `done` frame one that clients refuse.
     if (typeof model === 'string' && model) this.model = model;
     const candidate = chunk.candidates?.[0];
-    const text = candidate ? partsText(candidate.content?.parts) : '';
-    this.meter?.note(chunk.usageMetadata, text.length);
+    const parts = candidate?.content?.parts as RawPart[] | undefined;
+    // The common chunk, one part, makes its event with no array and no copy.
+    const event = parts === undefined ? undefined : parts.length === 1 ? this.partEvent(parts[0]!) : this.partsEvents(parts);
+    this.meter?.note(chunk.usageMetadata, event ? this.written(event) : 0);
     if (!candidate) return undefined;
     // Older models repeat finishReason on every chunk; the last one counts.
     if (candidate.finishReason) this.finishReason = candidate.finishReason;
     // Grounding metadata comes on a chunk of its own (content: {}), after the text.
     if (candidate.groundingMetadata?.groundingChunks) this.noteSources(candidate.groundingMetadata.groundingChunks);
-    return text ? { type: 'text', text } : undefined;
+    return event;
+  }
+
+  /** Characters of text a chunk's events carry (the meter's estimate of an unfinished answer's output). */
+  private written(first: PartEvent): number {
+    let length = first.text.length;
+    for (const event of this.queued) length += event.text.length;
+    return length;
+  }
+
+  /** A part's event: its text as answer or thought, with its signature; none for a part with neither. */
+  private partEvent(part: RawPart): PartEvent | undefined {
+    const text = typeof part.text === 'string' ? part.text : '';
+    const signature = typeof part.thoughtSignature === 'string' && part.thoughtSignature ? part.thoughtSignature : undefined;
+    if (!text && !(signature && this.keepSignatures)) return undefined;
+    const event: PartEvent = { type: part.thought === true ? 'thought' : 'text', text };
+    if (signature) event.signature = signature;
+    return event;
+  }
+
+  /**
+   * The events of a chunk of several parts: neighbours of one kind joined into
+   * one event, except that a signed part stays whole (Gemini: a signature
+   * belongs to the part it came on; never merge it with another). The first is
+   * returned, the rest queued.
+   */
+  private partsEvents(parts: RawPart[]): PartEvent | undefined {
+    const events: PartEvent[] = [];
+    for (const part of parts) {
+      const event = this.partEvent(part);
+      if (!event) continue;
+      const last = events.at(-1);
+      if (last && last.type === event.type && !last.signature && !event.signature) last.text += event.text;
+      else events.push(event);
+    }
+    const first = events.shift();
+    this.queued.push(...events);
+    return first;
   }
 
   /** The terminal event once Gemini's stream has ended: `done`, or `upstream_incomplete` without a finish reason. */
@@ -115,19 +179,6 @@ export function chunkProblem(chunk: GenerateContentResponse): GeminiError | unde
     return new GeminiError('blocked', `Gemini blocked the prompt (blockReason ${blockReason})`, { reason: blockReason });
   }
   return undefined;
-}
-
-function partsText(parts: Part[] | undefined): string {
-  if (!parts) return '';
-  if (parts.length === 1) return partText(parts[0]);
-  let text = '';
-  for (const part of parts) text += partText(part);
-  return text;
-}
-
-/** Thought summaries (2.5 models with includeThoughts) are not part of the answer. */
-function partText(part: Part & { thought?: boolean }): string {
-  return !part.thought && typeof part.text === 'string' ? part.text : '';
 }
 
 function toUsage(metadata: FullUsageMetadata | undefined): Usage {

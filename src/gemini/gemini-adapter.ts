@@ -7,14 +7,14 @@ import {
   type GenerateContentResponse,
   type GenerationConfig,
 } from '@google/generative-ai';
-import type { ChatEvent } from '../protocol/events';
+import { isTerminal, type ChatEvent } from '../protocol/events';
 import { ChunkNormalizer, chunkProblem } from './chunk-normalizer';
 import { GeminiError } from './gemini-error';
 import { replacementFor } from './models';
 import type { UsageMeter } from './usage-meter';
 
 /**
- * An answer as chat events, pulled one at a time: `text`…, then one terminal
+ * An answer as chat events, pulled one at a time: `thought` and `text`…, then one terminal
  * event. `return()` stops it early and aborts the upstream call.
  */
 export type ChatEvents = AsyncIterableIterator<ChatEvent> & {
@@ -33,6 +33,12 @@ export interface GeminiCall {
   /** Alternating user/model turns, ending with the new user message. */
   contents: Content[];
   generationConfig: GenerationConfig;
+}
+
+/** What the reader of an answer's events wants of them. */
+export interface ReaderOptions {
+  /** Signatures even on parts with no text (see ChunkNormalizer): for a reader that sends them back. */
+  keepSignatures?: boolean;
 }
 
 export interface UpstreamSettings {
@@ -63,12 +69,14 @@ export interface UpstreamSettings {
  * directly (bench/NOTES.md).
  *
  * @param meter sees every chunk's usage and text: what the answer cost so far, should it be cut short
+ * @param reader `keepSignatures`: make an event of a signed part with no text (the chat store keeps signatures)
  */
 export async function openGeminiStream(
   call: GeminiCall,
   settings: UpstreamSettings,
   signal?: AbortSignal,
   meter?: UsageMeter,
+  reader: ReaderOptions = {},
 ): Promise<ChatEvents> {
   const controller = new AbortController();
   const abort = (error: GeminiError) => {
@@ -112,7 +120,7 @@ export async function openGeminiStream(
   }
   silence.answered();
 
-  const normalizer = new ChunkNormalizer(meter);
+  const normalizer = new ChunkNormalizer(meter, reader.keepSignatures);
   let pending = normalizer.next(first);
   let over = false;
   const end = (terminal: ChatEvent): IteratorResult<ChatEvent> => {
@@ -136,7 +144,10 @@ export async function openGeminiStream(
     }
     silence.answered();
     if ('result' in ahead && ahead.result.done) {
-      settled = pending ? [pending, normalizer.end()] : [normalizer.end()];
+      settled = [];
+      if (pending) settled.push(pending);
+      for (let more = normalizer.take(); more; more = normalizer.take()) settled.push(more);
+      settled.push(normalizer.end());
       settle();
       over = true;
     }
@@ -156,6 +167,9 @@ export async function openGeminiStream(
         return { done: false, value };
       }
       if (over) return { done: true, value: undefined };
+      // The rest of a chunk that made several events (a thought summary, then text).
+      const queued = normalizer.take();
+      if (queued) return { done: false, value: queued };
       // Chunks without text make no event: read on until one does.
       for (;;) {
         let next: IteratorResult<GenerateContentResponse>;
@@ -175,7 +189,7 @@ export async function openGeminiStream(
         }
         if (next.done) return end(normalizer.end());
         const event = normalizer.next(next.value);
-        if (event?.type === 'text') return { done: false, value: event };
+        if (event && !isTerminal(event)) return { done: false, value: event };
         if (event) {
           // An in-stream error: the answer is over, so stop Gemini generating it.
           abort(new GeminiError('aborted', 'Gemini reported an error mid-answer'));

@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { GeminiCall } from '../gemini/gemini-adapter';
-import { outputCeiling, thinkingConfig, toGenerationConfig } from '../gemini/generation-config';
+import { outputCeiling, resolveThinking, thinkingConfig, toGenerationConfig } from '../gemini/generation-config';
 import type { GenerationSettings, HistoryEntry, Role, ThinkingEffort, ThinkingSettings } from '../protocol/messages';
 
 /** A validated body of `POST /api/chat` and `POST /api/chat/stream`. */
@@ -16,6 +16,7 @@ export interface ChatRequest {
 
 const FIELDS = new Set(['message', 'model', 'system', 'history', 'generationConfig', 'thinking']);
 const THINKING_LEVELS: readonly ThinkingEffort[] = ['minimal', 'low', 'medium', 'high'];
+const THINKING_FIELDS = ['level', 'budget', 'show'];
 const GENERATION_FIELDS = new Set(['temperature', 'topP', 'topK', 'maxOutputTokens']);
 
 export const invalid = (message: string) => new ApiError(400, 'invalid_request', message);
@@ -44,37 +45,41 @@ export function parseChatRequest(body: unknown, config: Config): ChatRequest {
         ? {}
         : generation(input.generationConfig, outputCeiling(chosen, config.maxOutputTokens)),
   };
-  if (input.thinking !== undefined) {
-    request.thinking = parseThinking(input.thinking);
-    // The model's rules, now: a level it does not offer is our 400, not Gemini's.
-    thinkingConfig(chosen, request.thinking);
-  }
+  if (input.thinking !== undefined) request.thinking = parseThinking(input.thinking);
+  // The model's rules, now: a level it does not offer is our 400, not Gemini's.
+  thinkingConfig(chosen, resolveThinking(chosen, request.thinking, config.thinking));
   return request;
 }
 
 /**
- * `thinking`: `{ level }` or `{ budget }`, exactly one, by shape only (the
- * model's rules apply in thinkingConfig).
+ * `thinking`: `{ level?, budget?, show? }`, not both `level` and `budget`, by
+ * shape only (the model's rules apply in thinkingConfig).
  * @throws {ApiError} 400 naming the field and the rule
  */
 export function parseThinking(value: unknown): ThinkingSettings {
   const input = object(value, 'thinking');
   for (const key of Object.keys(input)) {
-    if (key !== 'level' && key !== 'budget') throw invalid(`unknown field "thinking.${key}"; allowed: level, budget`);
+    if (!THINKING_FIELDS.includes(key)) throw invalid(`unknown field "thinking.${key}"; allowed: ${THINKING_FIELDS.join(', ')}`);
   }
-  if ((input.level === undefined) === (input.budget === undefined)) {
-    throw invalid(`thinking must have "level" or "budget", ${input.level === undefined ? 'one of them' : 'not both'}`);
-  }
+  if (input.level !== undefined && input.budget !== undefined) throw invalid('thinking must have "level" or "budget", not both');
+  const thinking: ThinkingSettings = {};
   if (input.level !== undefined) {
     if (!THINKING_LEVELS.includes(input.level as ThinkingEffort)) {
       throw invalid(`thinking.level must be one of ${THINKING_LEVELS.map((l) => `"${l}"`).join(', ')}`);
     }
-    return { level: input.level as ThinkingEffort };
+    thinking.level = input.level as ThinkingEffort;
   }
-  if (!Number.isSafeInteger(input.budget) || (input.budget as number) < 0) {
-    throw invalid('thinking.budget must be a whole number of tokens, 0 or more');
+  if (input.budget !== undefined) {
+    if (!Number.isSafeInteger(input.budget) || (input.budget as number) < 0) {
+      throw invalid('thinking.budget must be a whole number of tokens, 0 or more');
+    }
+    thinking.budget = input.budget as number;
   }
-  return { budget: input.budget as number };
+  if (input.show !== undefined) {
+    if (typeof input.show !== 'boolean') throw invalid('thinking.show must be true or false');
+    thinking.show = input.show;
+  }
+  return thinking;
 }
 
 /**
@@ -91,7 +96,11 @@ export function toGeminiCall(request: ChatRequest, config: Config): GeminiCall {
       ...request.history.map((entry) => ({ role: entry.role, parts: [{ text: entry.text }] })),
       { role: 'user', parts: [{ text: request.message }] },
     ],
-    generationConfig: toGenerationConfig(request.model, { ...request.generationConfig, thinking: request.thinking }, config.maxOutputTokens),
+    generationConfig: toGenerationConfig(
+      request.model,
+      { ...request.generationConfig, thinking: resolveThinking(request.model, request.thinking, config.thinking) },
+      config.maxOutputTokens,
+    ),
   };
 }
 
@@ -204,28 +213,43 @@ export function checkNumber(value: unknown, field: string, min: number, max: num
 /** A validated body of `POST /api/chats/:id/messages`. */
 export interface TurnRequest {
   message: string;
+  /** This turn's thinking, by shape only: the chat's object checks it against the chat's model. */
+  thinking?: ThinkingSettings;
 }
 
-/** Checks the body of a chat turn: `{ message }` and nothing else. */
+/** Checks the body of a chat turn: `{ message, thinking? }` and nothing else. */
 export function parseTurnRequest(body: unknown, config: Config): TurnRequest {
   const input = object(body, 'request body');
   for (const key of Object.keys(input)) {
-    if (key !== 'message') throw invalid(`unknown field "${key}"; allowed: message`);
+    if (key !== 'message' && key !== 'thinking') throw invalid(`unknown field "${key}"; allowed: message, thinking`);
   }
-  return { message: checkText(input.message, 'message', config.maxMessageChars) };
+  const turn: TurnRequest = { message: checkText(input.message, 'message', config.maxMessageChars) };
+  if (input.thinking !== undefined) turn.thinking = parseThinking(input.thinking);
+  return turn;
 }
 
 /** A validated body of `POST /api/chats`: the chat's fixed settings. */
 export interface NewChatRequest {
   system?: string;
   model: string;
+  thinking?: ThinkingSettings;
 }
 
-/** Checks the (optional) body of `POST /api/chats`: `{ system?, model? }`. */
+const NEW_CHAT_FIELDS = new Set(['system', 'model', 'thinking']);
+
+/**
+ * Checks the (optional) body of `POST /api/chats`: `{ system?, model?, thinking? }`,
+ * `thinking` by the chosen model's rules.
+ */
 export function parseNewChatRequest(body: unknown, config: Config): NewChatRequest {
   const input = body === undefined ? {} : object(body, 'request body');
   for (const key of Object.keys(input)) {
-    if (key !== 'system' && key !== 'model') throw invalid(`unknown field "${key}"; allowed: system, model`);
+    if (!NEW_CHAT_FIELDS.has(key)) throw invalid(`unknown field "${key}"; allowed: ${[...NEW_CHAT_FIELDS].join(', ')}`);
   }
-  return { model: model(input.model, config), system: system(input.system, config.maxMessageChars) };
+  const settings: NewChatRequest = { model: model(input.model, config), system: system(input.system, config.maxMessageChars) };
+  if (input.thinking !== undefined) {
+    settings.thinking = parseThinking(input.thinking);
+    thinkingConfig(settings.model, settings.thinking);
+  }
+  return settings;
 }

@@ -1,5 +1,5 @@
 import type { Content, GenerationConfig } from '@google/generative-ai';
-import { leastThinking, outputCeiling, thinkingConfig, toGenerationConfig, type GenerationRequest } from '../gemini/generation-config';
+import { leastThinking, outputCeiling, resolveThinking, thinkingConfig, toGenerationConfig, type GenerationRequest } from '../gemini/generation-config';
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { GeminiCall } from '../gemini/gemini-adapter';
@@ -232,22 +232,26 @@ function generation(body: Record<string, unknown>, model: string, config: Config
     stopSequences: stopSequences(body.stop),
     // Gemini takes a seed too (best effort, as OpenAI's).
     seed: optionalNumber(body.seed, 'seed', -(2 ** 31), 2 ** 31 - 1, true),
-    thinking: reasoningEffort(body.reasoning_effort, model),
+    thinking: reasoningEffort(body.reasoning_effort, model, config),
   };
   return toGenerationConfig(model, request, config.maxOutputTokens);
 }
 
 /**
  * `reasoning_effort` as thinking settings: a level by its name, `none` the
- * least thinking `model` allows. A level the model does not offer is refused
- * here, naming `reasoning_effort`, rather than by Gemini.
+ * least thinking `model` allows; absent, the deployment's default. A level the
+ * model does not offer is refused here, naming `reasoning_effort`, rather than
+ * by Gemini. The thought summary comes back (`reasoning_content`) when a
+ * `reasoning_effort` other than `none` is given, or the deployment shows
+ * thoughts by default (SHOW_THOUGHTS) and the caller did not say `none`.
  */
-function reasoningEffort(value: unknown, model: string): ThinkingSettings | undefined {
-  if (value === undefined || value === null) return undefined;
+function reasoningEffort(value: unknown, model: string, config: Config): ThinkingSettings {
+  if (value === undefined || value === null) return resolveThinking(model, undefined, config.thinking);
   if (!REASONING_EFFORTS.includes(value as (typeof REASONING_EFFORTS)[number])) {
     throw invalid('reasoning_effort', `reasoning_effort must be one of ${REASONING_EFFORTS.map((e) => `"${e}"`).join(', ')}`);
   }
-  const thinking: ThinkingSettings = value === 'none' ? leastThinking(model) : { level: value as Exclude<(typeof REASONING_EFFORTS)[number], 'none'> };
+  const thinking: ThinkingSettings =
+    value === 'none' ? { ...leastThinking(model), show: false } : { level: value as Exclude<(typeof REASONING_EFFORTS)[number], 'none'>, show: true };
   asParam('reasoning_effort', () => thinkingConfig(model, thinking, 'reasoning_effort'));
   return thinking;
 }

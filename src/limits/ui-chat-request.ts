@@ -1,5 +1,6 @@
 import type { Config } from '../config';
-import { checkText, invalid, object, parseNewChatRequest, type NewChatRequest } from './chat-request';
+import type { ThinkingSettings } from '../protocol/messages';
+import { checkText, invalid, object, parseNewChatRequest, parseThinking, type NewChatRequest } from './chat-request';
 
 /** A validated body of `POST /api/ai-sdk/chat`: what `useChat`'s `DefaultChatTransport` sends. */
 export interface UiChatRequest {
@@ -8,7 +9,12 @@ export interface UiChatRequest {
   /** The new user message (with `regenerate`, the stored one is asked again instead). */
   message: string;
   regenerate: boolean;
-  /** Settings for a chat this message creates (`model`, `system` from the transport's `body`). */
+  /**
+   * This turn's thinking (the transport's `body`), by shape only: the model's
+   * rules are checked where the model is known (the chat's, or `settings.model`).
+   */
+  thinking?: ThinkingSettings;
+  /** Settings for a chat this message creates (`model`, `system` from the transport's `body`; its `thinking` is added on creation). */
   settings: NewChatRequest;
 }
 
@@ -19,7 +25,7 @@ export interface UiChatRequest {
  */
 export const UI_CHAT_ID = /^[A-Za-z0-9_-]{16,128}$/;
 
-const FIELDS = new Set(['id', 'messages', 'trigger', 'messageId', 'model', 'system']);
+const FIELDS = new Set(['id', 'messages', 'trigger', 'messageId', 'model', 'system', 'thinking']);
 const TRIGGERS = new Set(['submit-message', 'regenerate-message']);
 /** Parts a user message may carry besides text, which carry no content for the model. */
 const IGNORED_PARTS = new Set(['step-start']);
@@ -44,12 +50,14 @@ export function parseUiChatRequest(body: unknown, config: Config): UiChatRequest
   if (input.messageId !== undefined && typeof input.messageId !== 'string') throw invalid('messageId must be a string');
   if (!Array.isArray(input.messages)) throw invalid('messages must be an array of UI messages');
   const regenerate = trigger === 'regenerate-message';
-  return {
+  const request: UiChatRequest = {
     id: input.id,
     message: regenerate ? '' : lastUserText(input.messages, config),
     regenerate,
     settings: parseNewChatRequest({ model: input.model, system: input.system }, config),
   };
+  if (input.thinking !== undefined) request.thinking = parseThinking(input.thinking);
+  return request;
 }
 
 function lastUserText(messages: unknown[], config: Config): string {

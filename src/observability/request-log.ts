@@ -26,6 +26,7 @@ export class RequestLog {
   streaming = false;
   private readonly started = Date.now();
   private firstTokenMs?: number;
+  private firstThoughtMs?: number;
   private written = false;
 
   constructor(private readonly method: string) {}
@@ -35,11 +36,15 @@ export class RequestLog {
   }
 
   /**
-   * Notes a streamed event: the first text's time, and the outcome. The line
+   * Notes a streamed event: the first text's time (and the first thought's), and the outcome. The line
    * is written at the terminal event. Called per event, so it does little.
    */
   observe(event: ChatEvent): void {
     if (event.type === 'text') return this.firstToken();
+    if (event.type === 'thought') {
+      this.firstThoughtMs ??= Date.now() - this.started;
+      return;
+    }
     if (event.type === 'done') this.done(event);
     else this.errorCode = event.code;
     this.write(200);
@@ -73,6 +78,7 @@ export class RequestLog {
         model: this.model,
         answeredBy: this.answeredBy,
         ttftMs: this.firstTokenMs,
+        firstThoughtMs: this.firstThoughtMs,
         durationMs: Date.now() - this.started,
         usage: this.usage,
         finishReason: this.finishReason,

@@ -3,13 +3,18 @@
  * the browser client. On the wire each event is one SSE frame:
  *
  * ```
+ * event: thought
+ * data: {"thought":"**Reading the question**\n\nThe user asks…"}
+ *
  * event: text
  * data: {"text":"Hel"}
  *
  * event: done
  * data: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":7,"candidatesTokenCount":3,"totalTokenCount":10},"model":"gemini-3.8-flash"}
  * ```
- * (`done` carries `"sources":[{"title","url"}]` too when Gemini grounded the answer,
+ * (`thought` frames, a summary of the model's thinking, come only when asked for
+ * with `thinking.show`, before or between the `text` frames: never part of the answer;
+ * `done` carries `"sources":[{"title","url"}]` too when Gemini grounded the answer,
  * and `"model"` when Gemini named the model that answered)
  * or, instead of `done`, `event: error` / `data: {"error":{"code":"…","message":"…"}}`.
  */
@@ -73,7 +78,19 @@ export interface Source {
   url: string;
 }
 
-export type TextEvent = { type: 'text'; text: string };
+/**
+ * A piece of the answer. `signature` is Gemini's thought signature when it came
+ * on this piece (Gemini 3 signs the end of an answer): the chat store keeps it
+ * to send back with the history. It never goes on the wire, and a piece with a
+ * signature and no text is made only for a reader that keeps signatures.
+ */
+export type TextEvent = { type: 'text'; text: string; signature?: string };
+/**
+ * A piece of the model's thought summary (`thinking.show`): what it is
+ * thinking about, as Gemini summarises it, never part of the answer.
+ * `signature` as on {@link TextEvent}.
+ */
+export type ThoughtEvent = { type: 'thought'; text: string; signature?: string };
 /**
  * `finishReason` is passed through as Gemini gave it: STOP, MAX_TOKENS, SAFETY, RECITATION, or newer values.
  * `sources`, only when Gemini grounded the answer: the pages, deduplicated, in Gemini's order.
@@ -99,7 +116,14 @@ const FILTERED_FINISH_REASONS = new Set([
 export function isFilteredFinish(finishReason: string): boolean {
   return FILTERED_FINISH_REASONS.has(finishReason);
 }
-export type ChatEvent = TextEvent | DoneEvent | ErrorEvent;
+export type ChatEvent = TextEvent | ThoughtEvent | DoneEvent | ErrorEvent;
+/** The events that carry a piece of the message: the answer's text, or the thought summary's. */
+export type PartEvent = TextEvent | ThoughtEvent;
+
+/** Whether the event ends the answer (`done` or `error`): nothing follows it. */
+export function isTerminal(event: ChatEvent): event is TerminalEvent {
+  return event.type === 'done' || event.type === 'error';
+}
 export type TerminalEvent = DoneEvent | ErrorEvent;
 
 /** The SSE `event:` name and `data:` payload of an event. */
@@ -107,6 +131,8 @@ export function eventData(event: ChatEvent): string {
   switch (event.type) {
     case 'text':
       return JSON.stringify({ text: event.text });
+    case 'thought':
+      return JSON.stringify({ thought: event.text });
     case 'done': {
       const data: Record<string, unknown> = { done: true, finishReason: event.finishReason, usage: event.usage };
       if (event.sources?.length) data.sources = event.sources;
@@ -120,7 +146,7 @@ export function eventData(event: ChatEvent): string {
 
 /**
  * Reads one frame's `data:` JSON back into an event, checking every field:
- * `null` when it is not one of the three shapes. The SSE `event:` name, when
+ * `null` when it is not one of the four shapes. The SSE `event:` name, when
  * given, must agree with the payload.
  */
 export function parseEventData(data: string, name?: string): ChatEvent | null {
@@ -134,6 +160,8 @@ export function parseEventData(data: string, name?: string): ChatEvent | null {
   let event: ChatEvent | null = null;
   if (typeof value.text === 'string') {
     event = { type: 'text', text: value.text };
+  } else if (typeof value.thought === 'string') {
+    event = { type: 'thought', text: value.thought };
   } else if (value.done === true && typeof value.finishReason === 'string' && isUsage(value.usage)) {
     const { sources, model } = value;
     if (sources !== undefined && !isSourceList(sources)) return null;

@@ -25,11 +25,17 @@ export interface GenerationSettings {
 export type ThinkingEffort = 'minimal' | 'low' | 'medium' | 'high';
 
 /**
- * How much the model thinks: a level, or a budget of thinking tokens (`0`:
- * none, where the model allows it). Exactly one of the two; the model
- * catalogue maps it onto what the model takes (docs/models.md).
+ * How the model thinks: a `level`, or a `budget` of thinking tokens (`0`:
+ * none, where the model allows it), not both — neither: the deployment's
+ * default (THINKING_LEVEL), else the model's; the model catalogue maps it onto
+ * what the model takes (docs/models.md). `show`: stream a summary of the
+ * thinking as `thought` events (default: the deployment's SHOW_THOUGHTS).
  */
-export type ThinkingSettings = { level: ThinkingEffort } | { budget: number };
+export interface ThinkingSettings {
+  level?: ThinkingEffort;
+  budget?: number;
+  show?: boolean;
+}
 
 /** The body of `POST /api/chat` and `POST /api/chat/stream`. */
 export interface ChatRequestBody {
@@ -45,6 +51,8 @@ export interface ChatRequestBody {
 export interface NewChatBody {
   system?: string;
   model?: string;
+  /** The chat's thinking, for every turn that does not set its own. */
+  thinking?: ThinkingSettings;
 }
 
 /** `streaming` is the turn in flight; `cancelled` and `failed` keep the text written before the end. */
@@ -55,6 +63,8 @@ export interface ChatMessage {
   id: number;
   role: Role;
   text: string;
+  /** A model message: the summary of its thinking, when thoughts were shown (never part of `text`). */
+  thoughts?: string;
   status: MessageStatus;
   finishReason?: string;
   usage?: Usage;
@@ -71,6 +81,8 @@ export interface ChatSnapshot {
   id: string;
   model: string;
   system?: string;
+  /** The chat's thinking, when it was created with one. */
+  thinking?: ThinkingSettings;
   messages: ChatMessage[];
   /**
    * The id of the last frame of the latest settled turn (0 before the first).

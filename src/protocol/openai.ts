@@ -59,6 +59,12 @@ export function annotationsOf(sources: readonly Source[], length: number): UrlCi
 export interface AssistantMessage {
   role: 'assistant';
   content: string;
+  /**
+   * The model's thought summary, when thoughts are shown: the field DeepSeek's
+   * API introduced and OpenAI-compatible clients read (OpenAI's own API does
+   * not return its reasoning).
+   */
+  reasoning_content?: string;
   refusal: null;
   annotations?: UrlCitation[];
 }
@@ -76,6 +82,8 @@ export interface ChatCompletion {
 export interface ChunkDelta {
   role?: 'assistant';
   content?: string;
+  /** A piece of the thought summary, streamed before (or between) the `content` pieces. */
+  reasoning_content?: string;
   annotations?: UrlCitation[];
 }
 

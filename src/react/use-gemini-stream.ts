@@ -131,6 +131,7 @@ export function useGeminiStream({ endpoint, chatId, fetch }: UseGeminiStreamOpti
           events = streamChat({ ...options, endpoint, fetch, message, signal: controller.signal });
         }
         for await (const event of events) {
+          if (event.type === 'thought') continue;
           if (event.type === 'text') {
             text += event.text;
             update({ streamedText: text });

@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { uiMessageId, WIRE_FORMAT_HEADER, type ChatRoom, type TurnBody } from '../chat/chat-room';
 import { ApiError } from '../errors';
+import { thinkingConfig } from '../gemini/generation-config';
 import { admit } from '../limits/admission';
 import { readJsonBody } from '../limits/read-json-body';
 import { parseUiChatRequest, UI_CHAT_ID } from '../limits/ui-chat-request';
@@ -28,13 +29,17 @@ aiSdkRoutes.post('/api/ai-sdk/chat', async (c) => {
   await admit(c, 'message');
   const room = namedChatRoom(c, request.id);
   const turn: TurnBody = request.regenerate ? { message: '', regenerate: true } : { message: request.message };
+  if (request.thinking) turn.thinking = request.thinking;
   let response = await postTurn(c, room, turn, UI_FORMAT);
   if (response.status === 404) {
     await response.body?.cancel();
     if (request.regenerate) throw new ApiError(400, 'invalid_request', 'there is no answer to regenerate: the chat has no exchange yet');
     // A chat's first message creates it, so it counts as a new chat too (CHAT_CREATE_PER_MINUTE).
+    // A level the new chat's model does not offer is refused before anything is created.
+    if (request.thinking) thinkingConfig(request.settings.model, request.thinking);
     await admit(c, 'create');
-    response = await postTurn(c, room, { ...turn, create: request.settings }, UI_FORMAT);
+    // The first message's thinking becomes the chat's own, as `model` and `system` do.
+    response = await postTurn(c, room, { ...turn, create: { ...request.settings, thinking: request.thinking } }, UI_FORMAT);
   }
   return new Response(response.body, response);
 });
@@ -51,11 +56,15 @@ aiSdkRoutes.post('/api/ai-sdk/chat/:id/cancel', async (c) => {
   return c.json({ cancelled: cancelled === true });
 });
 
-/** A UIMessage as `useChat` takes it in `messages`: text, then the sources, with the turn's metadata. */
+/** A UIMessage as `useChat` takes it in `messages`: the thought summary (a `reasoning` part), text, then the sources, with the turn's metadata. */
 export interface StoredUiMessage {
   id: string;
   role: 'user' | 'assistant';
-  parts: ({ type: 'text'; text: string; state: 'done' | 'streaming' } | { type: 'source-url'; sourceId: string; url: string; title: string })[];
+  parts: (
+    | { type: 'reasoning'; text: string; state: 'done' | 'streaming' }
+    | { type: 'text'; text: string; state: 'done' | 'streaming' }
+    | { type: 'source-url'; sourceId: string; url: string; title: string }
+  )[];
   metadata?: Partial<UiMessageMetadata> & { status: ChatMessage['status']; uiFinishReason?: string; error?: ChatMessage['error'] };
 }
 
@@ -72,11 +81,14 @@ aiSdkRoutes.delete('/api/ai-sdk/chat/:id', async (c) => {
 });
 
 function toUiMessage(message: ChatMessage): StoredUiMessage {
+  const state = message.status === 'streaming' ? 'streaming' : 'done';
   const ui: StoredUiMessage = {
     id: uiMessageId(message.role, message.id),
     role: message.role === 'user' ? 'user' : 'assistant',
-    parts: [{ type: 'text', text: message.text, state: message.status === 'streaming' ? 'streaming' : 'done' }],
+    parts: [{ type: 'text', text: message.text, state }],
   };
+  // The thought summary comes first, as it did in the stream (the summary is kept whole: its runs between texts are not).
+  if (message.thoughts) ui.parts.unshift({ type: 'reasoning', text: message.thoughts, state: message.text || state === 'done' ? 'done' : 'streaming' });
   if (message.role === 'model') {
     message.sources?.forEach((source, i) => ui.parts.push({ type: 'source-url', sourceId: `source-${i}`, url: source.url, title: source.title }));
     ui.metadata = {

@@ -9,7 +9,7 @@ import { admit, charge } from '../limits/admission';
 import { parseChatRequest, toGeminiCall } from '../limits/chat-request';
 import { readJsonBody } from '../limits/read-json-body';
 import type { RequestLog } from '../observability/request-log';
-import type { ChatEvent, Source, Usage } from '../protocol/events';
+import { isTerminal, type ChatEvent, type Source, type Usage } from '../protocol/events';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { sseBody, type SseEncoderOptions } from '../stream/sse-encoder';
 
@@ -39,7 +39,7 @@ export function streamObserver(log: RequestLog, billing: TokenBilling | undefine
   return {
     observe(event: ChatEvent) {
       log.observe(event);
-      if (event.type !== 'text') billing.charge();
+      if (isTerminal(event)) billing.charge();
     },
     cancelled() {
       log.cancelled();
@@ -51,6 +51,8 @@ export function streamObserver(log: RequestLog, billing: TokenBilling | undefine
 /** The whole answer as one JSON object, for callers that want no stream. */
 export interface ChatAnswer {
   text: string;
+  /** The summary of the model's thinking, when thoughts were shown and Gemini sent one. */
+  thoughts?: string;
   finishReason: string;
   usage: Usage;
   /** When Gemini grounded the answer: the pages, as in the stream's `done`. */
@@ -79,13 +81,17 @@ chatRoutes.post('/api/chat', async (c) => {
  */
 export async function readAnswer(log: RequestLog, events: ChatEvents): Promise<ChatAnswer> {
   const pieces: string[] = [];
+  let thoughts = '';
   for await (const event of events) {
     if (event.type === 'text') {
       log.firstToken();
       pieces.push(event.text);
+    } else if (event.type === 'thought') {
+      thoughts += event.text;
     } else if (event.type === 'done') {
       log.done(event);
       const answer: ChatAnswer = { text: pieces.join(''), finishReason: event.finishReason, usage: event.usage };
+      if (thoughts) answer.thoughts = thoughts;
       if (event.sources) answer.sources = event.sources;
       if (event.model !== undefined) answer.model = event.model;
       return answer;

@@ -26,7 +26,14 @@ chatsRoutes.post('/api/chats', async (c) => {
   const id = c.env.CHAT_ROOMS.newUniqueId();
   await c.env.CHAT_ROOMS.get(id).create(settings);
   // The new chat, as GET /api/chats/:id would show it: a client needs no second request.
-  const chat: ChatSnapshot = { id: id.toString(), model: settings.model, ...(settings.system ? { system: settings.system } : {}), messages: [], settledEventId: 0 };
+  const chat: ChatSnapshot = {
+    id: id.toString(),
+    model: settings.model,
+    ...(settings.system ? { system: settings.system } : {}),
+    ...(settings.thinking ? { thinking: settings.thinking } : {}),
+    messages: [],
+    settledEventId: 0,
+  };
   return c.json(chat, 201);
 });
 

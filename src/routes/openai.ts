@@ -77,6 +77,7 @@ openaiRoutes.post('/v1/chat/completions', async (c) => {
           message: {
             role: 'assistant',
             content: answer.text,
+            ...(answer.thoughts ? { reasoning_content: answer.thoughts } : {}),
             refusal: null,
             ...(answer.sources?.length ? { annotations: annotationsOf(answer.sources, answer.text.length) } : {}),
           },

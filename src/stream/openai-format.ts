@@ -23,7 +23,8 @@ const NOTHING = new Uint8Array(0);
  * data: [DONE]
  * ```
  *
- * The first chunk carries `delta.role`; a grounded answer's sources come as
+ * A thought summary, when thoughts are shown, streams as `delta.reasoning_content`
+ * pieces before (or between) the `content` ones. The first chunk carries `delta.role`; a grounded answer's sources come as
  * `delta.annotations` on the finishing chunk. An error ends the stream with
  * `data: {"error":{…}}` and no `[DONE]` (the `openai` client throws an
  * `APIError` on it). It keeps the answer's id and whether the role was sent,
@@ -47,6 +48,8 @@ export class OpenAiChunkFormat implements WireFormat {
       case 'text':
         this.textLength += event.text.length;
         return bytes(dataFrame(this.chunk({ content: event.text }, null)));
+      case 'thought':
+        return bytes(dataFrame(this.chunk({ reasoning_content: event.text }, null)));
       case 'done': {
         const delta: ChunkDelta = event.sources?.length ? { annotations: annotationsOf(event.sources, this.textLength) } : {};
         let frames = dataFrame(this.chunk(delta, finishReasonOf(event.finishReason)));

@@ -24,20 +24,21 @@ export interface UiMessageMetadata {
   model?: string;
 }
 
-/** The one text part of an answer (a Gemini answer is one run of text). */
-const TEXT_ID = 'text-0';
-
 /**
  * Chat events as the Vercel AI SDK's UI message stream (protocol v1, what
- * `useChat` with `DefaultChatTransport` reads): `start`, `text-start`,
- * `text-delta`…, `text-end`, a `source-url` per grounding source, `finish`
- * (its reason mapped, usage as message metadata) — or `error`, or `abort` for
- * a cancelled turn — then `data: [DONE]`. One per stream: it remembers
- * whether the message and its text part have started.
+ * `useChat` with `DefaultChatTransport` reads): `start`, then the answer's
+ * parts — `reasoning-start`, `reasoning-delta`…, `reasoning-end` for a run of
+ * thought summary (so the message gets a `reasoning` part), `text-start`,
+ * `text-delta`…, `text-end` for a run of text — a `source-url` per grounding
+ * source, `finish` (its reason mapped, usage as message metadata) — or
+ * `error`, or `abort` for a cancelled turn — then `data: [DONE]`. One per
+ * stream: it remembers whether the message has started and which part is open.
  */
 export class UiMessageFormat implements WireFormat {
   private started = false;
-  private textOpen = false;
+  /** The part being written, and how many of each kind came before (each part's id is its kind and number). */
+  private open: { type: 'text' | 'reasoning'; id: string } | undefined;
+  private count = { text: 0, reasoning: 0 };
 
   /** @param messageId the answer's id, stable across a reload (the stored message's), so a resumed stream replaces it */
   constructor(private readonly messageId: string) {}
@@ -48,17 +49,16 @@ export class UiMessageFormat implements WireFormat {
       this.started = true;
       frames += dataFrame({ type: 'start', messageId: this.messageId });
     }
-    if (event.type === 'text') {
-      if (!this.textOpen) {
-        this.textOpen = true;
-        frames += dataFrame({ type: 'text-start', id: TEXT_ID });
+    if (event.type === 'text' || event.type === 'thought') {
+      const type = event.type === 'text' ? 'text' : 'reasoning';
+      if (this.open?.type !== type) {
+        frames += this.close();
+        this.open = { type, id: `${type}-${this.count[type]++}` };
+        frames += dataFrame({ type: `${type}-start`, id: this.open.id });
       }
-      return bytes(frames + dataFrame({ type: 'text-delta', id: TEXT_ID, delta: event.text }));
+      return bytes(frames + dataFrame({ type: `${type}-delta`, id: this.open.id, delta: event.text }));
     }
-    if (this.textOpen) {
-      this.textOpen = false;
-      frames += dataFrame({ type: 'text-end', id: TEXT_ID });
-    }
+    frames += this.close();
     if (event.type === 'done') return bytes(frames + finishFrames(event));
     // A cancelled turn is the user's (or the app's) doing, not a failure.
     if (event.code === 'cancelled') return bytes(frames + dataFrame({ type: 'abort', reason: event.message }));
@@ -67,6 +67,14 @@ export class UiMessageFormat implements WireFormat {
 
   end(): Uint8Array {
     return DONE_FRAME;
+  }
+
+  /** The end of the open part, if one is open. */
+  private close(): string {
+    const open = this.open;
+    if (!open) return '';
+    this.open = undefined;
+    return dataFrame({ type: `${open.type}-end`, id: open.id });
   }
 }
 

@@ -386,6 +386,7 @@ export class GeminiChatElement extends HTMLElement {
     let ended = false;
     try {
       for await (const event of events(turn.signal)) {
+        if (event.type === 'thought') continue;
         if (event.type === 'text') {
           answer.append(event.text);
         } else if (event.type === 'done') {

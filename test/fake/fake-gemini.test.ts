@@ -648,6 +648,61 @@ describe('other refusals of Gemini 3', () => {
   });
 });
 
+describe('thought signatures sent back', () => {
+  /** The signature the fake signs a thinking answer of `model` with (its closing event on 3.x). */
+  async function signatureFrom(model: string): Promise<string> {
+    const events = (await call(model, ask('Hi'))).events();
+    const signed = events.flatMap((e) => e.candidates?.[0]?.content?.parts ?? []).find((p: any) => p.thoughtSignature);
+    expect(signed).toBeDefined();
+    return signed.thoughtSignature as string;
+  }
+  const history = (signature: string, extra: object = {}) => ({
+    contents: [
+      { role: 'user', parts: [{ text: 'Hi' }] },
+      { role: 'model', parts: [{ text: 'Hello!' }, { text: '', thoughtSignature: signature, ...extra }] },
+      { role: 'user', parts: [{ text: `Again [fake:reply tag=sig${tags++}]` }] },
+    ],
+  });
+
+  it('accepts its own signature back exactly as sent, and counts it', async () => {
+    const signature = await signatureFrom('gemini-3.8-flash');
+    const body = history(signature);
+    const answer = await call('gemini-3.8-flash', body);
+    expect(answer.status).toBe(200);
+    const tag = /tag=(\w+)/.exec(body.contents[2]!.parts[0]!.text)![1]!;
+    expect(record(tag)).toMatchObject({ signaturesReturned: 1, signaturesForeign: 0 });
+  });
+
+  it('refuses a truncated or made-up signature with a 400', async () => {
+    const signature = await signatureFrom('gemini-3.8-flash');
+    expect((await call('gemini-3.8-flash', history(signature.slice(0, 20)))).json()).toEqual(invalid('Corrupted thought signature.'));
+    expect((await call('gemini-3.8-flash', history('bm90IGEgc2lnbmF0dXJl'))).json()).toEqual(invalid('Corrupted thought signature.'));
+  });
+
+  it('accepts a signature of another model family, and counts it as unused', async () => {
+    const signature = await signatureFrom('gemini-3.1-pro-preview');
+    const body = history(signature);
+    expect((await call('gemini-3.5-flash-lite', body)).status).toBe(200);
+    const tag = /tag=(\w+)/.exec(body.contents[2]!.parts[0]!.text)![1]!;
+    expect(record(tag)).toMatchObject({ signaturesReturned: 1, signaturesForeign: 1 });
+  });
+
+  it('refuses a function call of the current turn without its signature on 3.x, naming it and its position', async () => {
+    const body = {
+      contents: [
+        { role: 'user', parts: [{ text: 'Weather?' }] },
+        { role: 'model', parts: [{ text: 'Let me look.' }, { functionCall: { name: 'get_weather', args: {} } }] },
+        { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { sky: 'clear' } } }] },
+      ],
+    };
+    const answer = await call('gemini-3.8-flash', body);
+    expect(answer.status).toBe(400);
+    expect(answer.json().error.message).toMatch(/^Function call is missing a thought_signature in functionCall parts\..*`default_api:get_weather` , position 2\./);
+    // An earlier turn's call is not checked, and 2.5 checks none.
+    expect((await call('gemini-3.8-flash', { contents: [...body.contents, { role: 'model', parts: [{ text: 'Clear.' }] }, { role: 'user', parts: [{ text: 'Thanks' }] }] })).status).toBe(200);
+  });
+});
+
 describe('[fake:http] and other errors', () => {
   const QUOTA =
     'You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/rate-limit. \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 15, model: gemini-3.8-flash';

@@ -333,11 +333,11 @@ describe('POST /v1/chat/completions', () => {
   });
 
   describe('reasoning_effort', () => {
-    it('sends a level as Gemini\'s thinkingLevel, and the fake spends that level\'s thoughts', async () => {
+    it('sends a level as Gemini\'s thinkingLevel, asking for the thought summary, and the fake spends that level\'s thoughts', async () => {
       const { tag, body } = ask('[fake:reply]', { reasoning_effort: 'high' });
       expect((await completions(body)).status).toBe(200);
       const [record] = await fakeRequests(tag);
-      expect(record.body.generationConfig).toEqual({ maxOutputTokens: 4096, thinkingConfig: { thinkingLevel: 'HIGH' } });
+      expect(record.body.generationConfig).toEqual({ maxOutputTokens: 4096, thinkingConfig: { thinkingLevel: 'HIGH', includeThoughts: true } });
       // The fake's HIGH (docs/fake-gemini.md, "Thinking and usage").
       expect(record.thoughtsTokenCount).toBe(480);
     });

@@ -286,17 +286,20 @@ describe('parseChatRequest', () => {
   });
 
   describe('thinking', () => {
-    it('takes a level or a budget', () => {
+    it('takes a level or a budget, and show', () => {
       expect(parseChatRequest({ message: 'Hi', thinking: { level: 'low' } }, config).thinking).toStrictEqual({ level: 'low' });
       expect(parseChatRequest({ message: 'Hi', thinking: { budget: 0 } }, config).thinking).toStrictEqual({ budget: 0 });
+      expect(parseChatRequest({ message: 'Hi', thinking: { level: 'high', show: true } }, config).thinking).toStrictEqual({ level: 'high', show: true });
+      expect(parseChatRequest({ message: 'Hi', thinking: { show: false } }, config).thinking).toStrictEqual({ show: false });
+      expect(parseChatRequest({ message: 'Hi', thinking: {} }, config).thinking).toStrictEqual({});
       expect(parseChatRequest({ message: 'Hi' }, config).thinking).toBeUndefined();
     });
 
     it.each<Case>([
       ['not an object', { thinking: 'high' }, invalid('thinking must be a JSON object')],
       ['both a level and a budget', { thinking: { level: 'low', budget: 1024 } }, invalid('thinking must have "level" or "budget", not both')],
-      ['neither', { thinking: {} }, invalid('thinking must have "level" or "budget", one of them')],
-      ['an unknown key', { thinking: { level: 'low', show: true } }, invalid('unknown field "thinking.show"; allowed: level, budget')],
+      ['an unknown key', { thinking: { level: 'low', summary: true } }, invalid('unknown field "thinking.summary"; allowed: level, budget, show')],
+      ['a show that is not a boolean', { thinking: { show: 'yes' } }, invalid('thinking.show must be true or false')],
       ['an unknown level', { thinking: { level: 'max' } }, invalid('thinking.level must be one of "minimal", "low", "medium", "high"')],
       ['an upper-case level', { thinking: { level: 'LOW' } }, invalid('thinking.level must be one of "minimal", "low", "medium", "high"')],
       ['a negative budget', { thinking: { budget: -1 } }, invalid('thinking.budget must be a whole number of tokens, 0 or more')],
@@ -315,6 +318,27 @@ describe('parseChatRequest', () => {
     it('sends the model\'s thinkingConfig to Gemini', () => {
       const request = parseChatRequest({ message: 'Hi', model: 'gemini-3.1-pro-preview', thinking: { level: 'high' } }, config);
       expect(toGeminiCall(request, config).generationConfig).toStrictEqual({ maxOutputTokens: 4096, thinkingConfig: { thinkingLevel: 'HIGH' } });
+    });
+
+    it('asks Gemini for thought summaries with show, with or without a level', () => {
+      const shown = parseChatRequest({ message: 'Hi', thinking: { show: true } }, config);
+      expect(toGeminiCall(shown, config).generationConfig).toStrictEqual({ maxOutputTokens: 4096, thinkingConfig: { includeThoughts: true } });
+      const both = parseChatRequest({ message: 'Hi', thinking: { level: 'low', show: true } }, config);
+      expect(toGeminiCall(both, config).generationConfig).toStrictEqual({ maxOutputTokens: 4096, thinkingConfig: { thinkingLevel: 'LOW', includeThoughts: true } });
+    });
+
+    it('falls back on the deployment\'s THINKING_LEVEL and SHOW_THOUGHTS, which a request overrides', () => {
+      const deployed = { ...config, thinking: { level: 'high' as const, show: true } };
+      const plain = parseChatRequest({ message: 'Hi' }, deployed);
+      expect((toGeminiCall(plain, deployed).generationConfig as { thinkingConfig?: unknown }).thinkingConfig).toStrictEqual({ thinkingLevel: 'HIGH', includeThoughts: true });
+      const own = parseChatRequest({ message: 'Hi', thinking: { budget: 512, show: false } }, deployed);
+      expect((toGeminiCall(own, deployed).generationConfig as { thinkingConfig?: unknown }).thinkingConfig).toStrictEqual({ thinkingBudget: 512 });
+    });
+
+    it('moves a deployment level the model does not offer to its nearest level, rather than refusing the caller', () => {
+      const deployed = { ...config, thinking: { level: 'minimal' as const, show: false } };
+      const request = parseChatRequest({ message: 'Hi' }, deployed);
+      expect((toGeminiCall(request, deployed).generationConfig as { thinkingConfig?: unknown }).thinkingConfig).toStrictEqual({ thinkingLevel: 'LOW' });
     });
   });
 });

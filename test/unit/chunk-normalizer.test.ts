@@ -18,14 +18,15 @@ function expectOneTerminalLast(events: ChatEvent[]): void {
 }
 
 /** What the adapter does with a normalizer: each item in turn, up to the first terminal event; `end()` once the items run out. */
-function normalize(items: WireItem[]): ChatEvent[] {
-  const normalizer = new ChunkNormalizer();
+function normalize(items: WireItem[], keepSignatures = false): ChatEvent[] {
+  const normalizer = new ChunkNormalizer(undefined, keepSignatures);
   const events: ChatEvent[] = [];
   for (const item of items) {
     const event = normalizer.next(item as UpstreamItem);
     if (!event) continue;
     events.push(event);
-    if (event.type !== 'text') return checked(events);
+    if (event.type === 'done' || event.type === 'error') return checked(events);
+    for (let more = normalizer.take(); more; more = normalizer.take()) events.push(more);
   }
   events.push(normalizer.end());
   return checked(events);
@@ -162,7 +163,7 @@ describe('ChunkNormalizer', () => {
       ]);
     });
 
-    it('skips parts marked thought: true, alone or mixed with answer parts', () => {
+    it('makes thought events of parts marked thought: true, and keeps their text out of text events', () => {
       const events = normalize([
         { candidates: [{ content: { parts: [{ text: 'Let me think…', thought: true }], role: 'model' } }] },
         {
@@ -175,8 +176,40 @@ describe('ChunkNormalizer', () => {
         },
       ]);
       expect(events).toEqual([
+        { type: 'thought', text: 'Let me think…' },
+        { type: 'thought', text: 'Planning.' },
         { type: 'text', text: 'Answer here' },
         { type: 'done', finishReason: 'STOP', usage: noUsage },
+      ]);
+    });
+
+    it('keeps Gemini\'s order when a chunk mixes thoughts and text more than once', () => {
+      const parts = [{ text: 'a', thought: true }, { text: 'b', thought: true }, { text: 'B' }, { text: 'c', thought: true }, { text: 'C' }];
+      expect(normalize([{ candidates: [{ content: { parts }, finishReason: 'STOP' }] }])).toEqual([
+        { type: 'thought', text: 'ab' },
+        { type: 'text', text: 'B' },
+        { type: 'thought', text: 'c' },
+        { type: 'text', text: 'C' },
+        { type: 'done', finishReason: 'STOP', usage: noUsage },
+      ]);
+    });
+
+    it('puts a thought signature on the event of the part it came on, and never joins a signed part with another', () => {
+      const parts = [{ text: 'One', thoughtSignature: 'c2ln' }, { text: ' two' }, { text: ' three' }];
+      expect(normalize([{ candidates: [{ content: { parts }, finishReason: 'STOP' }] }])).toEqual([
+        { type: 'text', text: 'One', signature: 'c2ln' },
+        { type: 'text', text: ' two three' },
+        { type: 'done', finishReason: 'STOP', usage: noUsage },
+      ]);
+    });
+
+    it('makes an event of a signed part without text (Gemini 3\'s closing event) only for a reader that keeps signatures', () => {
+      const closing = { candidates: [{ content: { parts: [{ text: '', thoughtSignature: 'c2ln' }], role: 'model' }, finishReason: 'STOP' }] };
+      const items = [modernChunk('Hi'), closing];
+      expect(normalize(items).map((e) => e.type)).toEqual(['text', 'done']);
+      expect(normalize(items, true).slice(0, 2)).toEqual([
+        { type: 'text', text: 'Hi' },
+        { type: 'text', text: '', signature: 'c2ln' },
       ]);
     });
 

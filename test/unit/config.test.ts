@@ -20,6 +20,7 @@ const DEFAULTS: Config = {
   defaultModel: 'gemini-3.8-flash',
   allowedModels: ['gemini-3.8-flash'],
   maxOutputTokens: undefined,
+  thinking: { level: undefined, show: false },
   modelWarnings: [],
   maxMessageChars: 32_000,
   maxBodyBytes: 1_048_576,
@@ -319,6 +320,21 @@ describe('loadConfig', () => {
       const { message } = configError({ OPENAI_COMPAT_KEYS: `${key('a')},${bad}` });
       expect(message).toBe('OPENAI_COMPAT_KEYS must list keys of at least 16 visible ASCII characters, without spaces; key 2 is not one');
       expect(message).not.toContain(bad);
+    });
+  });
+
+  describe('thinking defaults', () => {
+    it('reads THINKING_LEVEL (any case) and SHOW_THOUGHTS (a word or a TOML boolean)', () => {
+      expect(loadConfig({ THINKING_LEVEL: 'High', SHOW_THOUGHTS: 'true' }).thinking).toStrictEqual({ level: 'high', show: true });
+      expect(loadConfig({ SHOW_THOUGHTS: true }).thinking).toStrictEqual({ level: undefined, show: true });
+      expect(loadConfig({ THINKING_LEVEL: ' ', SHOW_THOUGHTS: 'false' }).thinking).toStrictEqual({ level: undefined, show: false });
+    });
+
+    it('refuses a level that is not one of the four, and a SHOW_THOUGHTS that is not a boolean', () => {
+      expect(configError({ THINKING_LEVEL: 'max' }).message).toBe(
+        'THINKING_LEVEL must be one of minimal, low, medium, high (or unset: each model\'s default), got "max"',
+      );
+      expect(configError({ SHOW_THOUGHTS: 'yes' }).message).toBe('SHOW_THOUGHTS must be true or false, got "yes"');
     });
   });
 

@@ -198,7 +198,7 @@ describe('thinkingConfig', () => {
         } catch {
           continue;
         }
-        expect(Object.keys(config)).toHaveLength(1);
+        expect(Object.keys(config!)).toHaveLength(1);
       }
     }
   });

@@ -22,6 +22,15 @@ describe('OpenAiChunkFormat', () => {
     );
   });
 
+  it('streams a thought summary as delta.reasoning_content before the content, the role on the first chunk', async () => {
+    expect(await wire([{ type: 'thought', text: 'Think' }, { type: 'text', text: 'Hi' }, { type: 'done', finishReason: 'STOP', usage }])).toBe(
+      `data: {${HEAD},"choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"Think"},"finish_reason":null,"logprobs":null}]}\n\n` +
+        `data: {${HEAD},"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null,"logprobs":null}]}\n\n` +
+        `data: {${HEAD},"choices":[{"index":0,"delta":{},"finish_reason":"stop","logprobs":null}]}\n\n` +
+        'data: [DONE]\n\n',
+    );
+  });
+
   it('with include_usage: usage null on each chunk, and a usage chunk with no choices before [DONE]', async () => {
     expect(await wire([{ type: 'text', text: 'Hi' }, { type: 'done', finishReason: 'MAX_TOKENS', usage }], true)).toBe(
       `data: {${HEAD},"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null,"logprobs":null}],"usage":null}\n\n` +

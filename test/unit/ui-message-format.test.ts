@@ -23,6 +23,42 @@ describe('UiMessageFormat', () => {
     );
   });
 
+  it('writes a thought summary as a reasoning part before the text, and opens a new part each time the kind changes', () => {
+    expect(
+      wire([
+        { type: 'thought', text: '**Plan**' },
+        { type: 'thought', text: ' more', signature: 'never-on-the-wire' },
+        { type: 'text', text: 'A' },
+        { type: 'thought', text: 'again' },
+        { type: 'text', text: 'B' },
+        { type: 'done', finishReason: 'STOP', usage },
+      ]),
+    ).toBe(
+      'data: {"type":"start","messageId":"m-7"}\n\n' +
+        'data: {"type":"reasoning-start","id":"reasoning-0"}\n\n' +
+        'data: {"type":"reasoning-delta","id":"reasoning-0","delta":"**Plan**"}\n\n' +
+        'data: {"type":"reasoning-delta","id":"reasoning-0","delta":" more"}\n\n' +
+        'data: {"type":"reasoning-end","id":"reasoning-0"}\n\n' +
+        'data: {"type":"text-start","id":"text-0"}\n\n' +
+        'data: {"type":"text-delta","id":"text-0","delta":"A"}\n\n' +
+        'data: {"type":"text-end","id":"text-0"}\n\n' +
+        'data: {"type":"reasoning-start","id":"reasoning-1"}\n\n' +
+        'data: {"type":"reasoning-delta","id":"reasoning-1","delta":"again"}\n\n' +
+        'data: {"type":"reasoning-end","id":"reasoning-1"}\n\n' +
+        'data: {"type":"text-start","id":"text-1"}\n\n' +
+        'data: {"type":"text-delta","id":"text-1","delta":"B"}\n\n' +
+        'data: {"type":"text-end","id":"text-1"}\n\n' +
+        'data: {"type":"finish","finishReason":"stop","messageMetadata":{"usage":{"promptTokenCount":3,"candidatesTokenCount":2,"totalTokenCount":5},"finishReason":"STOP"}}\n\n' +
+        'data: [DONE]\n\n',
+    );
+  });
+
+  it('closes an open reasoning part before an error', () => {
+    expect(wire([{ type: 'thought', text: 'hm' }, { type: 'error', code: 'upstream_disconnected', message: 'broke off' }])).toContain(
+      'data: {"type":"reasoning-end","id":"reasoning-0"}\n\ndata: {"type":"error","errorText":"broke off"}\n\n',
+    );
+  });
+
   it('sends each source as a source-url chunk before finish', () => {
     const out = wire([{ type: 'text', text: 'a' }, { type: 'done', finishReason: 'STOP', usage, sources: [{ title: 'A', url: 'https://a.example/' }, { title: 'B', url: 'https://b.example/' }] }]);
     expect(out).toContain(

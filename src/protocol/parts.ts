@@ -1,0 +1,72 @@
+/**
+ * The parts a message is made of: one model for every kind of content, shared
+ * by the Worker, the chat Durable Object and (by type) the browser client.
+ * Gemini's `Content.parts` map onto them in the adapter; each protocol's parts
+ * (the AI SDK's `UIMessage.parts`, OpenAI's `reasoning_content`) map onto them
+ * where that protocol is spoken; the chat store keeps them as one JSON column.
+ */
+import type { PartEvent } from './events.js';
+
+/** A run of the answer's text. */
+export interface TextPart {
+  type: 'text';
+  text: string;
+  /** Gemini's thought signature, when it came on this part: opaque, sent back exactly as received. */
+  signature?: string;
+}
+
+/** A run of the model's thought summary (`thinking.show`): never part of the answer. */
+export interface ThoughtPart {
+  type: 'thought';
+  text: string;
+  /** As on {@link TextPart}. */
+  signature?: string;
+}
+
+export type MessagePart = TextPart | ThoughtPart;
+
+/**
+ * Collects a message's parts from its events, in order. Neighbouring pieces of
+ * one kind join into one part, except where a signature is: Gemini asks that a
+ * signed part be sent back as it came, never merged with another, so a signed
+ * piece is a part of its own and the next piece starts a new one.
+ */
+export class PartsBuilder {
+  readonly parts: MessagePart[] = [];
+
+  add(event: PartEvent): void {
+    const last = this.parts.at(-1);
+    if (last && last.type === event.type && last.signature === undefined && event.signature === undefined) {
+      last.text += event.text;
+      return;
+    }
+    const part: MessagePart = { type: event.type, text: event.text };
+    if (event.signature !== undefined) part.signature = event.signature;
+    this.parts.push(part);
+  }
+
+  /** The answer: the text parts' text. */
+  get text(): string {
+    return textOf(this.parts, 'text');
+  }
+
+  /** The thought summary: the thought parts' text. */
+  get thoughts(): string {
+    return textOf(this.parts, 'thought');
+  }
+
+  /**
+   * Whether the parts say more than the answer's text does (a thought, a
+   * signature): only then are they worth storing beside it.
+   */
+  get meaningful(): boolean {
+    return this.parts.some((p) => p.type !== 'text' || p.signature !== undefined);
+  }
+}
+
+/** The text of the parts of one kind, joined. */
+export function textOf(parts: readonly MessagePart[], type: MessagePart['type']): string {
+  let text = '';
+  for (const part of parts) if (part.type === type) text += part.text;
+  return text;
+}
