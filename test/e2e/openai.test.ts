@@ -81,6 +81,26 @@ describe('the openai client against /v1', () => {
     // The fake's LOW (docs/fake-gemini.md, "Thinking and usage").
     expect(record.thoughtsTokenCount).toBe(48);
     expect(completion.usage!.completion_tokens_details).toMatchObject({ reasoning_tokens: 48 });
+    // The thought summary, apart from the answer: the field OpenAI-compatible clients read.
+    const message = completion.choices[0].message as OpenAI.ChatCompletionMessage & { reasoning_content?: string };
+    expect(message.reasoning_content).toContain('step 1 of 2');
+    expect(message.content).toBe(record.sentText);
+  });
+
+  it('streams the thought summary as delta.reasoning_content before the content, and none with reasoning_effort none', async () => {
+    const { tag, content } = prompt('[fake:reply chunks=3 thoughts=3]');
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], stream: true, reasoning_effort: 'medium' });
+    const deltas: { content?: string | null; reasoning_content?: string }[] = [];
+    for await (const chunk of stream) for (const choice of chunk.choices) deltas.push(choice.delta);
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    const reasoning = deltas.filter((d) => d.reasoning_content).map((d) => d.reasoning_content).join('');
+    for (const step of [1, 2, 3]) expect(reasoning).toContain(`step ${step} of 3`);
+    expect(deltas.findIndex((d) => d.reasoning_content)).toBeLessThan(deltas.findIndex((d) => d.content));
+    expect(deltas.map((d) => d.content ?? '').join('')).toBe(record.sentText);
+
+    const none = prompt('[fake:reply chunks=2]');
+    const quiet = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: none.content }], stream: true, reasoning_effort: 'none' });
+    for await (const chunk of quiet) for (const choice of chunk.choices) expect(choice.delta).not.toHaveProperty('reasoning_content');
   });
 
   it('answers a whole completion without stream', async () => {
