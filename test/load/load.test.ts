@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../e2e/dev-server';
 import { fakeRecords, uniqueTag } from '../e2e/fake-records';
 import { joinedText, parseSse } from '../sse';
@@ -32,6 +32,17 @@ beforeAll(async () => {
   storage = await mkdtemp(join(tmpdir(), 'gemini-edge-load-'));
   dev = await start();
 }, 120_000);
+
+// When a test fails, what wrangler dev and the Worker said about it: a dev-runtime 503 or restart
+// ("Your worker restarted mid-request", workerd's "Broken pipe") shows up there, and nowhere else.
+let shown = 0;
+afterEach((context) => {
+  if (context.task.result?.state !== 'fail' || !dev) return;
+  const lines = dev.output().split('\n');
+  const telling = lines.slice(shown).filter((line) => !/"level":"info"/.test(line));
+  console.error(`wrangler dev output around the failure (${telling.length} telling lines):\n${telling.slice(-60).join('\n')}`);
+  shown = lines.length;
+});
 
 afterAll(async () => {
   await dev?.stop();
@@ -65,13 +76,15 @@ describe('under load', () => {
   });
 
   it('runs 50 stored-chat turns on 50 chats at once, each stored complete', async () => {
-    const chats = await Promise.all(
-      Array.from({ length: 50 }, async (_, i) => {
-        const response = await fetch(`${dev.url}/api/chats`, { method: 'POST', headers: { 'cf-connecting-ip': `10.50.${i}.1` } });
-        expect(response.status).toBe(201);
-        return ((await response.json()) as { id: string }).id;
-      }),
-    );
+    // The chats are made one after another: what runs at once is their turns. Fifty creations at
+    // once through wrangler dev, right after the 200-stream test on a loaded machine, got a 503 from
+    // the dev runtime in 2 of 29 runs (not the Worker's JSON error); the turns are what this test is for.
+    const chats: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const response = await fetch(`${dev.url}/api/chats`, { method: 'POST', headers: { 'cf-connecting-ip': `10.50.${i}.1` } });
+      expect(response.status).toBe(201);
+      chats.push(((await response.json()) as { id: string }).id);
+    }
     const tags = chats.map(() => uniqueTag('chat'));
     const answers = await Promise.all(
       chats.map(async (id, i) => {
