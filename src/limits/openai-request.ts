@@ -76,7 +76,9 @@ const MESSAGE_FIELDS: Record<string, readonly string[]> = {
   system: ['role', 'content'],
   developer: ['role', 'content'],
   user: ['role', 'content'],
-  assistant: ['role', 'content', 'refusal'],
+  // `reasoning_content`: this API's own thought summary, which clients echo back with the message
+  // (`messages.push(completion.choices[0].message)`); accepted and left out, as a summary is no turn.
+  assistant: ['role', 'content', 'refusal', 'reasoning_content'],
 };
 
 /** At most this many stop sequences, as OpenAI allows (Gemini takes five). */
@@ -148,7 +150,10 @@ function conversation(value: unknown, config: Config): { system?: string; conten
       throw invalid(`${name}.role`, `${name}.role must be "system", "developer", "user" or "assistant"`);
     }
     for (const [key, field] of Object.entries(item)) {
-      if (MESSAGE_FIELDS[role].includes(key) && (key !== 'refusal' || field === null)) continue;
+      if (MESSAGE_FIELDS[role].includes(key) && (key !== 'refusal' || field === null)) {
+        if (key === 'reasoning_content' && typeof field !== 'string' && field !== null) throw invalid(`${name}.${key}`, `${name}.reasoning_content must be a string`);
+        continue;
+      }
       if (field === null) continue;
       if (key === 'tool_calls' || key === 'function_call') throw unsupported(`${name}.${key}`, `${name}.${key} is not supported (tools are not supported)`);
       // `name` tells participants of one role apart; Gemini has no such thing, and dropping it would change the conversation.

@@ -85,6 +85,17 @@ describe('the openai client against /v1', () => {
     const message = completion.choices[0].message as OpenAI.ChatCompletionMessage & { reasoning_content?: string };
     expect(message.reasoning_content).toContain('step 1 of 2');
     expect(message.content).toBe(record.sentText);
+
+    // The usual multi-turn loop echoes the whole message back, reasoning_content included: accepted, and not sent to Gemini.
+    const next = prompt('[fake:reply chunks=2]');
+    const followUp = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content }, message, { role: 'user', content: next.content }],
+      reasoning_effort: 'low',
+    });
+    expect(followUp.choices[0].message.content).toBeTruthy();
+    const [sent] = await fakeRecords(dev.fakeUrl!, next.tag);
+    expect(sent.body.contents[1]).toEqual({ role: 'model', parts: [{ text: record.sentText }] });
   });
 
   it('streams the thought summary as delta.reasoning_content before the content, and none with reasoning_effort none', async () => {
