@@ -11,7 +11,8 @@
  * all three, so ratios, not absolute times, are the result.
  *
  * Options: --rounds N, --quick (a short run that proves the harness works),
- * --only scenario[,scenario], --no-write (do not rewrite bench/RESULTS.md),
+ * --only scenario[,scenario] (a scenario's name, or its group: `--only thinking` runs
+ * `thinking` and `thinking-frames`), --no-write (do not rewrite bench/RESULTS.md),
  * --via-proxy (send the load through wrangler dev's proxy; see workerProcess),
  * --cpu user|system|total (which CPU time to count; total by default),
  * --probes (also run the probe Workers in bench/probes, which split the cost
@@ -47,9 +48,10 @@ const rounds = Number(opts.rounds ?? (quick ? 1 : 5));
 
 /**
  * @typedef {{ name: string, label: string, config: string, path: string, text: (frame: string) => boolean, done: (frame: string) => boolean,
- *   vars?: string[], clients?: number, fresh?: boolean, skip?: string[], only?: string[] }} Variant
- * `clients`: requests come from that many clients in turn (CF-Connecting-IP); `fresh`: storage of its own
- * (counts are durable); `skip`: scenarios it sits out; `only`: the only scenarios it runs.
+ *   thought?: (frame: string) => boolean, vars?: string[], clients?: number, fresh?: boolean, skip?: string[], only?: string[] }} Variant
+ * `thought`: a thought-summary frame (only Workers that show thoughts); `clients`: requests come from that many
+ * clients in turn (CF-Connecting-IP); `fresh`: storage of its own (counts are durable); `skip`: scenarios it sits
+ * out; `only`: the only scenarios it runs.
  */
 /** @type {Variant[]} */
 const VARIANTS = [
@@ -59,6 +61,7 @@ const VARIANTS = [
     config: 'wrangler.toml',
     path: '/api/chat/stream',
     text: (f) => f.startsWith('event: text'),
+    thought: (f) => f.startsWith('event: thought'),
     done: (f) => f.startsWith('event: done'),
     // The bench is one client making thousands of requests: the per-client limits would
     // refuse nearly all of them. They are measured on their own (issue 11), not here.
@@ -73,6 +76,7 @@ const VARIANTS = [
     config: 'wrangler.toml',
     path: '/api/chat/stream',
     text: (f) => f.startsWith('event: text'),
+    thought: (f) => f.startsWith('event: thought'),
     done: (f) => f.startsWith('event: done'),
     clients: 128,
     fresh: true,
@@ -159,9 +163,47 @@ if (opts.variants) {
 }
 
 /**
- * @typedef {{ name: string, title: string, directive: string, streams: number, concurrent?: boolean, memory?: boolean }} Scenario
- * @type {Scenario[]}
+ * @typedef {{ name: string, title: string, directive: string, streams: number, concurrent?: boolean, memory?: boolean,
+ *   group?: string, variants?: string[], body?: object, kinds?: { name: string, directive: string }[] }} Scenario
+ * `group`: `--only` picks it by this name too; `variants`: the only Workers that run it; `body`: fields sent
+ * with the message, to every Worker alike (the same request); `kinds`: its streams take these directives in
+ * turn, one after another, and each kind's CPU per chunk is reported on its own (`directive` unused).
  */
+/**
+ * Issue 18: thinking, shown. The fake thinks for a set time (8 summaries 250 ms apart), then answers at the same
+ * pace; `unshown=wait` makes it take that time also for a Worker that does not ask for the summaries (the
+ * original route), so every Worker's first answer text comes at the same moment. Every Worker gets the same
+ * body; gemini-edge shows the thoughts, the original route ignores `thinking` (bench/NOTES.md).
+ * @returns {Scenario}
+ */
+const thinking = (streams) => ({
+  name: 'thinking',
+  group: 'thinking',
+  title: '8 thought summaries 250 ms apart (2 s of thinking), then 8 answer chunks 250 ms apart',
+  directive: 'thoughts=8 delay=250 chunks=8 chunkchars=100 unshown=wait',
+  body: { thinking: { show: true } },
+  variants: ['edge', 'original'],
+  streams,
+});
+/**
+ * Thought frames and text frames take the same path in gemini-edge: bursts of each, of about the same size.
+ * @returns {Scenario}
+ */
+const thinkingFrames = (frames, streams) => ({
+  name: 'thinking-frames',
+  group: 'thinking',
+  title: `bursts of ${frames.toLocaleString('en')} thought frames and of ${frames.toLocaleString('en')} text frames, in turn`,
+  directive: '',
+  kinds: [
+    { name: 'thought', directive: `thoughts=${frames} chunks=1 delay=0` },
+    // About the size of a thought summary (110 characters), so only the frame's kind differs.
+    { name: 'text', directive: `thoughts=none chunks=${frames} chunkchars=110 delay=0` },
+  ],
+  body: { thinking: { show: true } },
+  variants: ['edge'],
+  streams,
+});
+/** @type {Scenario[]} */
 const SCENARIOS = quick
   ? [
       { name: 'paced-40', title: 'paced, 40 chunks 20 ms apart', directive: 'chunks=40 delay=20', streams: 1 },
@@ -170,6 +212,8 @@ const SCENARIOS = quick
       { name: 'short', title: '50 one-chunk answers, one after another', directive: 'chunks=1', streams: 50 },
       { name: 'typical', title: 'a typical answer: 30 chunks of about 100 characters', directive: 'chunks=30 chunkchars=100 delay=10', streams: 5 },
       { name: 'concurrent-50', title: '50 concurrent paced streams', directive: 'chunks=10 delay=50', streams: 50, concurrent: true },
+      thinking(1),
+      thinkingFrames(1000, 2),
     ]
   : [
       // Several streams a round where one gives few samples: a p99 over 40 chunks is one outlier.
@@ -184,9 +228,12 @@ const SCENARIOS = quick
       { name: 'concurrent-100', title: '100 concurrent paced streams', directive: 'chunks=20 delay=50', streams: 100, concurrent: true },
       { name: 'concurrent-500', title: '500 concurrent paced streams', directive: 'chunks=20 delay=50', streams: 500, concurrent: true },
       { name: 'concurrent-1000', title: '1,000 concurrent paced streams', directive: 'chunks=20 delay=50', streams: 1000, concurrent: true },
+      // Together about 3 minutes of a full run (bench/NOTES.md, "Thinking, shown").
+      thinking(3),
+      thinkingFrames(3000, 6),
     ];
 const only = opts.only?.split(',');
-const scenarios = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
+const scenarios = only ? SCENARIOS.filter((s) => only.includes(s.name) || (s.group && only.includes(s.group))) : SCENARIOS;
 
 const children = [];
 process.on('exit', () => {
@@ -316,19 +363,22 @@ const agent = new Agent({ keepAlive: false, maxSockets: Infinity });
 const STREAM_TIMEOUT_MS = 60_000;
 
 /**
- * One streamed answer: POSTs the message and notes when the first byte and
- * each text frame arrive.
+ * One streamed answer: POSTs the message and notes when the first byte, the
+ * first thought frame and each text frame arrive.
  * @param {Variant} variant
  * @param {number} port
  * @param {string} message
+ * @param {object} [extra] more fields of the body (a scenario's `body`)
  */
 let clientTurn = 0;
 
-function stream(variant, port, message) {
+function stream(variant, port, message, extra = {}) {
   return new Promise((resolve) => {
-    const body = JSON.stringify({ message });
+    const body = JSON.stringify({ message, ...extra });
     const started = now();
-    const result = { ok: false, status: 0, started, firstByte: 0, ended: 0, arrivals: /** @type {number[]} */ ([]), done: false, error: '' };
+    const result = {
+      ok: false, status: 0, started, firstByte: 0, firstThought: 0, ended: 0, arrivals: /** @type {number[]} */ ([]), done: false, error: '', cpu: NaN,
+    };
     const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     if (variant.clients) {
       const client = clientTurn++ % variant.clients;
@@ -352,6 +402,7 @@ function stream(variant, port, message) {
             const frame = buffer.slice(start, match.index);
             start = match.index + match[0].length;
             if (variant.text(frame)) result.arrivals.push(at);
+            else if (!result.firstThought && variant.thought?.(frame)) result.firstThought = at;
             if (variant.done(frame)) result.done = true;
           }
           buffer = buffer.slice(start);
@@ -408,12 +459,20 @@ async function measure(scenario, variant, server, fakeUrl, round) {
   const sampler = scenario.memory ? setInterval(() => (peak = Math.max(peak, rssMiB(workerd))), 10) : undefined;
 
   const started = now();
-  const messages = tags.map((tag) => `bench [fake:reply ${scenario.directive} tag=${tag}]`);
+  // Kinds take turns, starting one further each round.
+  const kindOf = (i) => scenario.kinds?.[(i + round) % scenario.kinds.length];
+  const messages = tags.map((tag, i) => `bench [fake:reply ${kindOf(i)?.directive ?? scenario.directive} tag=${tag}]`);
   const results = [];
   if (scenario.concurrent) {
-    results.push(...(await Promise.all(messages.map((m) => stream(variant, server.port, m)))));
+    results.push(...(await Promise.all(messages.map((m) => stream(variant, server.port, m, scenario.body)))));
   } else {
-    for (const m of messages) results.push(await stream(variant, server.port, m));
+    for (const m of messages) {
+      // Each stream's own CPU only where kinds need it: the other scenarios' loops stay as they were.
+      const before = scenario.kinds ? cpuSeconds(workerd) : NaN;
+      const result = await stream(variant, server.port, m, scenario.body);
+      if (scenario.kinds) result.cpu = cpuSeconds(workerd) - before;
+      results.push(result);
+    }
   }
   const wall = now() - started;
   if (sampler) clearInterval(sampler);
@@ -421,10 +480,19 @@ async function measure(scenario, variant, server, fakeUrl, round) {
 
   const delays = [];
   let chunks = 0;
+  /** CPU seconds and chunks of each kind. */
+  const kinds = Object.fromEntries((scenario.kinds ?? []).map((k) => [k.name, { cpu: 0, chunks: 0 }]));
   if (!scenario.concurrent) {
     for (let i = 0; i < tags.length; i++) {
       const record = await fakeRecord(fakeUrl, tags[i]);
-      chunks += record?.chunksSent ?? 0;
+      // Thought summaries are chunks too (thinking.show); without it the fake sends none.
+      const sent = (record?.chunksSent ?? 0) + (record?.thoughtChunksSent ?? 0);
+      chunks += sent;
+      const kind = kindOf(i);
+      if (kind) {
+        kinds[kind.name].cpu += results[i].cpu;
+        kinds[kind.name].chunks += sent;
+      }
       const arrivals = results[i].arrivals;
       if (record && arrivals.length === record.sentAt.length) {
         for (let k = 0; k < arrivals.length; k++) delays.push(arrivals[k] - record.sentAt[k]);
@@ -434,16 +502,20 @@ async function measure(scenario, variant, server, fakeUrl, round) {
     chunks = results.reduce((sum, r) => sum + r.arrivals.length, 0);
   }
   const errors = results.filter((r) => !r.ok).length;
+  const after = (at, r) => (at ? at - r.started : NaN);
   return {
     errors,
     firstError: results.find((r) => !r.ok)?.error || results.find((r) => !r.ok)?.status,
     wallMs: scenario.concurrent ? wall : median(results.map((r) => r.ended - r.started)),
     ttfbMs: median(results.map((r) => r.firstByte - r.started)),
+    firstThoughtMs: median(results.map((r) => after(r.firstThought, r)).filter((v) => !Number.isNaN(v))),
+    firstTextMs: median(results.map((r) => after(r.arrivals[0], r)).filter((v) => !Number.isNaN(v))),
     delayP50: quantile(delays, 0.5),
     delayP99: quantile(delays, 0.99),
     chunks,
     cpuPer1000: chunks ? (cpu / chunks) * 1000 : NaN,
     peakRssMiB: scenario.memory ? peak - rssBefore : undefined,
+    kindCpuPer1000: scenario.kinds ? Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, v.chunks ? (v.cpu / v.chunks) * 1000 : NaN])) : undefined,
   };
 }
 
@@ -451,8 +523,9 @@ async function measure(scenario, variant, server, fakeUrl, round) {
  * Starts a wrangler dev for each variant, finds its Worker process and warms it up.
  * @param {Variant[]} variants
  * @param {string} fakeUrl
+ * @param {object} [body] the scenario's extra body fields, so the warm-up takes its path
  */
-async function startServers(variants, fakeUrl) {
+async function startServers(variants, fakeUrl, body) {
   const servers = {};
   for (const variant of variants) {
     const port = await freePort();
@@ -475,7 +548,7 @@ async function startServers(variants, fakeUrl) {
       servers[variant.name] = { child, port: worker.port, pids: [worker.pid] };
     }
     // Warm up: the first requests compile and optimise the Worker.
-    for (let i = 0; i < 3; i++) await stream(variant, servers[variant.name].port, 'warm up [fake:reply chunks=50]');
+    for (let i = 0; i < 3; i++) await stream(variant, servers[variant.name].port, 'warm up [fake:reply chunks=50]', body);
   }
   return servers;
 }
@@ -504,11 +577,12 @@ async function main() {
   const results = {};
   for (const scenario of scenarios) {
     results[scenario.name] = Object.fromEntries(VARIANTS.map((v) => [v.name, []]));
-    const runs = (variant) => !variant.skip?.includes(scenario.name) && (!variant.only || variant.only.includes(scenario.name));
+    const runs = (variant) =>
+      !variant.skip?.includes(scenario.name) && (!variant.only || variant.only.includes(scenario.name)) && (!scenario.variants || scenario.variants.includes(variant.name));
     // Fresh servers for every scenario: wrangler dev's processes grow under load (the 10 MB answers
     // alone leave workerd near 1 GB), and five of them kept for a whole run ran this 24 GiB machine
     // out of memory. It also keeps one scenario's leftovers out of the next one's figures.
-    const servers = await startServers(VARIANTS.filter(runs), fakeUrl);
+    const servers = await startServers(VARIANTS.filter(runs), fakeUrl, scenario.body);
     // Concurrency is judged by errors, not by medians: two rounds are enough there.
     const scenarioRounds = scenario.concurrent ? Math.min(rounds, 2) : rounds;
     for (let round = 0; round < scenarioRounds; round++) {
@@ -547,16 +621,20 @@ function summarize(results) {
   const summary = {};
   for (const [name, byVariant] of Object.entries(results)) {
     const med = (variant, key) => median(byVariant[variant].map((m) => m[key]).filter((v) => v !== undefined && !Number.isNaN(v)));
-    const row = {};
+    const row = { title: SCENARIOS.find((s) => s.name === name)?.title };
     for (const v of VARIANTS) {
       if (!byVariant[v.name]?.length) continue;
+      const kinds = byVariant[v.name][0].kindCpuPer1000;
       row[v.name] = {
         wallMs: med(v.name, 'wallMs'),
         ttfbMs: med(v.name, 'ttfbMs'),
+        firstThoughtMs: med(v.name, 'firstThoughtMs'),
+        firstTextMs: med(v.name, 'firstTextMs'),
         delayP50: med(v.name, 'delayP50'),
         delayP99: med(v.name, 'delayP99'),
         cpuPer1000: med(v.name, 'cpuPer1000'),
         peakRssMiB: med(v.name, 'peakRssMiB'),
+        kindCpuPer1000: kinds && Object.fromEntries(Object.keys(kinds).map((k) => [k, median(byVariant[v.name].map((m) => m.kindCpuPer1000[k]).filter((c) => !Number.isNaN(c)))])),
         errors: byVariant[v.name].reduce((s, m) => s + m.errors, 0),
         firstError: byVariant[v.name].find((m) => m.errors)?.firstError,
       };
@@ -595,9 +673,12 @@ function tableLines(summary) {
       lines.push(`| ${name} | ${v.label} | ${f(m.wallMs, 0)} | ${f(m.ttfbMs)} | ${f(m.delayP50)} / ${f(m.delayP99)} | ${f(m.cpuPer1000, 3)} | ${f(m.peakRssMiB)} | ${m.errors} |`);
     }
     const r = row.ratios;
-    lines.push(
-      `| ${name} | **ratios** | **${f(r.wallVsPassthrough, 3)}×** pass-through, ${f(r.wallVsOriginal, 3)}× original | +${f(r.ttfbAddedMs)} | +${f(r.delayAddedP50Ms)} / +${f(r.delayAddedP99Ms)} | **${f(r.cpuVsPassthrough, 2)}×** pass-through, **${f(r.cpuVsOriginal, 2)}×** original${r.cpuVsLean ? `, **${f(r.cpuVsLean, 2)}×** lean parse` : ''} | | |`,
-    );
+    // No row of blanks where no baseline ran (thinking-frames is gemini-edge's alone).
+    if (row.passthrough || row.original) {
+      lines.push(
+        `| ${name} | **ratios** | **${f(r.wallVsPassthrough, 3)}×** pass-through, ${f(r.wallVsOriginal, 3)}× original | +${f(r.ttfbAddedMs)} | +${f(r.delayAddedP50Ms)} / +${f(r.delayAddedP99Ms)} | **${f(r.cpuVsPassthrough, 2)}×** pass-through, **${f(r.cpuVsOriginal, 2)}×** original${r.cpuVsLean ? `, **${f(r.cpuVsLean, 2)}×** lean parse` : ''} | | |`,
+      );
+    }
     if (row.limitsRatios) {
       lines.push(`| ${name} | **what the limits add** | | | | **${f(row.limitsRatios.cpuVsEdge, 2)}×** limits off, **${f(row.limitsRatios.cpuVsOriginal, 2)}×** original | | |`);
     }
@@ -610,6 +691,26 @@ function tableLines(summary) {
     lines.push(
       `**CPU for a typical answer** (30 chunks of about 100 characters): ${ms('limits')} ms with the default settings (limits on), ${ms('edge')} ms with the limits off; the original route ${ms('original')} ms. The Workers free plan allows 10 ms of CPU per request. Measured as workerd's user + system CPU for the whole request through \`wrangler dev\` (routing, validation, the SDK's parse, the stream, the log line, and with the limits on the limiter's Durable Object), so it is an upper bound of what Cloudflare bills.`,
     );
+  }
+  const thinking = summary.thinking;
+  if (thinking) {
+    lines.push('', `**Thinking** (${thinking.title ?? 'thinking'}; every Worker is sent \`thinking: { show: true }\`; times from the request, medians):`, '');
+    lines.push('| Worker | first byte ms | first thought frame ms | first answer text ms | answer delay p50 / p99 ms | wall ms |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const v of VARIANTS) {
+      const m = thinking[v.name];
+      if (m) lines.push(`| ${v.label} | ${f(m.ttfbMs)} | ${f(m.firstThoughtMs)} | ${f(m.firstTextMs)} | ${f(m.delayP50)} / ${f(m.delayP99)} | ${f(m.wallMs, 0)} |`);
+    }
+  }
+  const frames = summary['thinking-frames'];
+  if (frames) {
+    lines.push('', `**Thought frames against text frames** (${frames.title ?? 'thinking-frames'}, \`thinking.show\` on; medians):`, '');
+    lines.push('| Worker | CPU s per 1k thought frames | CPU s per 1k text frames | thought ÷ text |');
+    lines.push('| --- | ---: | ---: | ---: |');
+    for (const v of VARIANTS) {
+      const k = frames[v.name]?.kindCpuPer1000;
+      if (k) lines.push(`| ${v.label} | ${f(k.thought, 3)} | ${f(k.text, 3)} | **${f(k.thought / k.text, 2)}×** |`);
+    }
   }
   return lines;
 }

@@ -40,7 +40,9 @@
  * (before the first chunk), finisheach=1 (the finish reason on every chunk, not only
  * the last, as older models sent it), split=1 (every frame written in two pieces),
  * tag=ID (to find the request in the record), thoughts=N|none (how many thought-summary
- * events `includeThoughts` gets, default 2; none: no thought parts at all), signature=none
+ * events `includeThoughts` gets, default 2; none: no thought parts at all), unshown=wait
+ * (without includeThoughts the answer still waits the thought events' time, thoughts × delay,
+ * as a model thinks whether or not it shows it), signature=none
  * (no closing event on 3.x models), sampling=reject|accept (temperature/topP/topK
  * on the models that ignore them: a 400, or accepted whatever the server's rejectSampling).
  */

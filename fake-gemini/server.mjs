@@ -290,6 +290,8 @@ function responseIdFor(n) {
  * @property {boolean} [finishEach] the finish reason on every chunk, as older models sent it
  * @property {number} thoughts thought tokens reported (capped at maxOutputTokens)
  * @property {string[]} thoughtParts thought summaries to send before the answer (includeThoughts)
+ * @property {number} unshownThoughts `unshown=wait` without includeThoughts: the thought events
+ *   whose time still passes, in silence, before the answer
  * @property {number} toolUseTokens toolUsePromptTokenCount (0: not reported)
  * @property {boolean} closing the answer ends with an event of its own, an empty text part with
  *   the finish (3.x)
@@ -341,6 +343,7 @@ function planAnswer(directive, prompt, settings, model, responseId) {
     finishEach: options.finisheach === '1',
     thoughts,
     thoughtParts: settings.includeThoughts && thoughts > 0 ? thoughtSummaries(Math.max(0, summaries || 0), prompt.length) : [],
+    unshownThoughts: options.unshown === 'wait' && !settings.includeThoughts && thoughts > 0 ? Math.max(0, summaries || 0) : 0,
     toolUseTokens: name === 'grounding' ? GROUNDING_TOOL_TOKENS : 0,
     closing: false,
     signature: undefined,
@@ -361,6 +364,7 @@ function planAnswer(directive, prompt, settings, model, responseId) {
     case 'blocked':
       plan.pieces = [];
       plan.thoughtParts = [];
+      plan.unshownThoughts = 0;
       plan.blockReason = options.reason ?? 'SAFETY';
       break;
     case 'nofinish':
@@ -376,6 +380,7 @@ function planAnswer(directive, prompt, settings, model, responseId) {
     case 'empty':
       plan.pieces = [];
       plan.thoughtParts = [];
+      plan.unshownThoughts = 0;
       plan.finishReason = undefined;
       break;
   }
@@ -520,6 +525,12 @@ async function streamAnswer(res, record, plan, directive, delay, firstDelay) {
     if (!open()) return;
     await writeObject(response(plan, { content: { parts: [{ text: plan.thoughtParts[i], thought: true }], role: 'model' }, index: 0 }, thoughtUsage(plan, i, plan.thoughtParts.length)));
     record.thoughtChunksSent++;
+  }
+  // unshown=wait: the model thinks as long whether or not it shows its summaries, so the answer
+  // starts when it would have after them (inference: no source times both).
+  if (plan.unshownThoughts && delay) {
+    await sleep(plan.unshownThoughts * delay);
+    if (!open()) return;
   }
 
   // The hot path: every frame but the last is the text plus strings made once here. Each answer

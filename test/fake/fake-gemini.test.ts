@@ -500,6 +500,24 @@ describe('thinking', () => {
     expect(last(chunks).usageMetadata.thoughtsTokenCount).toBe(160);
   });
 
+  it('with unshown=wait, starts an answer without includeThoughts as late as one after its thought summaries', async () => {
+    /** Milliseconds from the request to the first answer chunk the fake wrote, and the thought events sent. */
+    const firstText = async (generationConfig: Record<string, unknown>) => {
+      const { text, tag } = tagged('[fake:reply chunks=1 thoughts=3 delay=100 unshown=wait]');
+      const started = performance.timeOrigin + performance.now();
+      await sdkStream('gemini-3.8-flash', text, generationConfig);
+      return { ms: record(tag).sentAt[0] - started, thoughts: record(tag).thoughtChunksSent };
+    };
+    const hidden = await firstText({});
+    expect(hidden.thoughts).toBe(0);
+    expect(hidden.ms).toBeGreaterThanOrEqual(3 * 100 - 2);
+    // With includeThoughts the summaries take that time; the option adds none.
+    const shown = await firstText(think({ includeThoughts: true }));
+    expect(shown.thoughts).toBe(3);
+    expect(shown.ms).toBeGreaterThanOrEqual(3 * 100 - 2);
+    expect(shown.ms).toBeLessThan(2 * 3 * 100);
+  });
+
   it('sends no thought summaries when the model did not think', async () => {
     const chunks = await sdkStream('gemini-3.5-flash-lite', 'Hi', think({ includeThoughts: true }));
     expect(chunks.some((c) => c.candidates[0].content.parts?.some((p: any) => p.thought))).toBe(false);
