@@ -118,7 +118,7 @@ async function readAll(response: Response): Promise<Frame[]> {
 function expectTurnFrames(frames: Frame[], terminal: 'done' | 'error'): void {
   expect(frames.length).toBeGreaterThan(0);
   expect(frames.at(-1)!.event).toBe(terminal);
-  expect(frames.slice(0, -1).every((f) => f.event === 'text')).toBe(true);
+  expect(frames.slice(0, -1).every((f) => f.event === 'text' || f.event === 'thought')).toBe(true);
   const ids = frames.map((f) => Number(f.id));
   expect(ids.every((id) => Number.isInteger(id) && id > 0)).toBe(true);
   expect(ids).toEqual([...ids].sort((a, b) => a - b));
@@ -227,13 +227,14 @@ describe('chats across a restart of wrangler dev (same --persist-to)', () => {
     expect(await finished.text()).toBe('');
   });
 
-  it('stores a turn cut by a restart as failed (interrupted), and tells a resuming client', async () => {
+  it('stores a turn cut by a restart as failed (interrupted), thought summary included, and tells a resuming client', async () => {
     const tag = uniqueTag('cut');
     const id = await createChat();
     const warmUp = await completeTurn(id, 'Warm-up [fake:reply chunks=2 delay=5]');
 
-    const slow = `A long one [fake:reply chunks=200 delay=50 tag=${tag}]`;
-    const response = await send(id, slow);
+    // This turn shows its thoughts: three summaries come first, and must survive the cut like the text.
+    const slow = `A long one [fake:reply chunks=200 delay=50 thoughts=3 tag=${tag}]`;
+    const response = await fetch(`${dev.url}/api/chats/${id}/messages`, json({ message: slow, thinking: { show: true } }));
     expect(response.status).toBe(200);
     const received: Frame[] = [];
     // Rejects when the server goes away mid-frame; that is expected here.
@@ -249,7 +250,12 @@ describe('chats across a restart of wrangler dev (same --persist-to)', () => {
     await dev.stop();
     await reading;
     // The connection broke (or ended) without a terminal frame: the turn never finished.
-    expect(received.every((f) => f.event === 'text')).toBe(true);
+    expect(received.slice(0, 3).map((f) => f.event)).toEqual(['thought', 'thought', 'thought']);
+    expect(received.slice(3).every((f) => f.event === 'text')).toBe(true);
+    const receivedThoughts = received
+      .filter((f) => f.event === 'thought')
+      .map((f) => (f.data as { thought: string }).thought)
+      .join('');
     expect(received.length).toBeLessThan(200);
     const receivedText = joinedText(received);
     expect(fullAnswer.startsWith(receivedText)).toBe(true);
@@ -271,6 +277,7 @@ describe('chats across a restart of wrangler dev (same --persist-to)', () => {
     // newest text the client saw. What is stored is never different from what was sent.
     expect.soft(receivedText.startsWith(model.text), 'the stored text is a prefix of what the client received').toBe(true);
     expect.soft(model.text.length, 'batches were stored before the restart').toBeGreaterThan(0);
+    expect.soft(model.thoughts, 'the thought summary was stored with the first batch, apart from the text').toBe(receivedThoughts);
 
     // Resuming from the start replays the stored frames and ends with the interruption.
     const replay = await readAll(await resume(id));
