@@ -4,8 +4,8 @@
  * APIs; the only thing it shares with the Worker is `src/protocol`.
  */
 export { streamChat, type StreamChatOptions } from './stream-chat.js';
-export { openChat, Chat, type OpenChatOptions, type TurnOptions } from './open-chat.js';
+export { openChat, Chat, type OpenChatOptions, type SendOptions, type TurnOptions } from './open-chat.js';
 export { GeminiEdgeError } from './client-error.js';
 export type { ClientOptions, FetchLike, ReconnectOptions, StreamErrorEvent, StreamEvent } from './types.js';
-export type { DoneEvent, ErrorCode, TextEvent, Usage } from '../protocol/events.js';
-export type { ChatMessage, ChatSnapshot, GenerationSettings, HistoryEntry, MessageStatus, Role } from '../protocol/messages.js';
+export type { DoneEvent, ErrorCode, TextEvent, ThoughtEvent, Usage } from '../protocol/events.js';
+export type { ChatMessage, ChatSnapshot, GenerationSettings, HistoryEntry, MessageStatus, Role, ThinkingEffort, ThinkingSettings } from '../protocol/messages.js';

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../protocol/events.js';
-import type { ChatMessage, ChatSnapshot, NewChatBody } from '../protocol/messages.js';
+import type { ChatMessage, ChatSnapshot, NewChatBody, ThinkingSettings } from '../protocol/messages.js';
 import { GeminiEdgeError } from './client-error.js';
 import { apiUrl, fetcher, responseError } from './http.js';
 import { reconnectingEvents } from './reconnecting-events.js';
@@ -8,8 +8,8 @@ import type { ClientOptions, FetchLike, ReconnectOptions, StreamEvent } from './
 export interface OpenChatOptions extends ClientOptions, NewChatBody {
   /**
    * A chat to reopen (its id from an earlier `openChat`). When absent, or
-   * when that chat no longer exists, a new chat is created with `system` and
-   * `model`.
+   * when that chat no longer exists, a new chat is created with `system`,
+   * `model` and `thinking`.
    */
   id?: string;
   /** How a dropped stream reconnects. */
@@ -23,6 +23,16 @@ export interface TurnOptions {
    * `chat.cancel()` to stop it at once.
    */
   signal?: AbortSignal;
+}
+
+/** What `chat.send` takes besides the message. */
+export interface SendOptions extends TurnOptions {
+  /**
+   * How the model thinks for this answer only (`{ show: true }` streams the
+   * thought summary as `thought` events); without it, the chat's own
+   * `thinking`, else the Worker's default.
+   */
+  thinking?: ThinkingSettings;
 }
 
 const CHAT_ID = /^[0-9a-f]{64}$/;
@@ -63,8 +73,8 @@ export async function openChat(options: OpenChatOptions): Promise<Chat> {
 
 /**
  * A stored chat. Get one with {@link openChat}. `send` and `resume` return
- * the same kind of async iterable as `streamChat`: text events, then one
- * `done` or `error`; a connection that drops mid-answer reconnects by itself
+ * the same kind of async iterable as `streamChat`: `thought` and `text`
+ * events, then one `done` or `error`; a connection that drops mid-answer reconnects by itself
  * and continues where it broke off, every character exactly once.
  */
 export class Chat {
@@ -73,6 +83,8 @@ export class Chat {
   /** The model the chat uses, fixed at its creation. */
   readonly model: string;
   readonly system: string | undefined;
+  /** The chat's own thinking, fixed at its creation, when it was created with one. */
+  readonly thinking: ThinkingSettings | undefined;
   /**
    * The conversation as stored when the chat was opened (or last `refresh()`ed).
    * When its last message has status `streaming`, a turn is in flight: `resume()` follows it.
@@ -90,6 +102,7 @@ export class Chat {
     this.id = snapshot.id;
     this.model = snapshot.model;
     this.system = snapshot.system;
+    this.thinking = snapshot.thinking;
     this.messages = snapshot.messages;
     this.cursor = snapshot.settledEventId;
     this.endpoint = options.endpoint;
@@ -102,12 +115,18 @@ export class Chat {
    * Sends a message and streams the answer. The message is posted once, never
    * re-sent: after a drop the stream resumes with `GET /api/chats/:id/stream`.
    * A message while a turn is in flight ends at once with a `turn_in_progress` error.
+   *
+   * @example
+   * for await (const event of chat.send('Why is the sky blue?', { thinking: { level: 'high', show: true } })) {
+   *   if (event.type === 'thought') thoughts.textContent += event.text;
+   *   else if (event.type === 'text') answer.textContent += event.text;
+   * }
    */
-  send(message: string, { signal }: TurnOptions = {}): AsyncIterable<StreamEvent> {
+  send(message: string, { signal, thinking }: SendOptions = {}): AsyncIterable<StreamEvent> {
     const url = apiUrl(this.endpoint, `/api/chats/${this.id}/messages`);
+    const body = JSON.stringify(thinking === undefined ? { message } : { message, thinking });
     return this.follow({
-      open: (attempt) =>
-        this.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message }), signal: attempt }),
+      open: (attempt) => this.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: attempt }),
       signal,
     });
   }

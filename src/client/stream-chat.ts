@@ -14,15 +14,18 @@ export interface StreamChatOptions extends ClientOptions, ChatRequestBody {
  *
  * Yields `{ type: 'text', text }` as the model writes, then exactly one
  * `{ type: 'done', finishReason, usage }` or `{ type: 'error', code, message,
- * status? }`. A refusal before the answer starts (a 4xx/5xx JSON error) is
+ * status? }`. With `thinking: { show: true }`, `{ type: 'thought', text }`
+ * events (the model's thought summary, never part of the answer) come before
+ * or between the text events. A refusal before the answer starts (a 4xx/5xx JSON error) is
  * that error event, with `status`; nothing the Worker reports is thrown.
  * Aborting `signal`, or leaving the loop early, stops the request and ends
  * the iteration. A stateless answer cannot be resumed: use `openChat` for
  * that.
  *
  * @example
- * for await (const event of streamChat({ endpoint: 'https://chat.example.workers.dev', message: 'Hi!' })) {
- *   if (event.type === 'text') output.textContent += event.text;
+ * for await (const event of streamChat({ endpoint: 'https://chat.example.workers.dev', message: 'Hi!', thinking: { show: true } })) {
+ *   if (event.type === 'thought') thoughts.textContent += event.text;
+ *   else if (event.type === 'text') output.textContent += event.text;
  *   else if (event.type === 'error') console.error(event.code, event.message);
  * }
  */

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { GeminiEdgeError, openChat, streamChat, type Chat, type FetchLike, type StreamErrorEvent } from '../client/index.js';
 import type { Usage } from '../protocol/events.js';
-import type { ChatRequestBody } from '../protocol/messages.js';
+import type { ChatRequestBody, ThinkingSettings } from '../protocol/messages.js';
 
 export interface UseGeminiStreamOptions {
   /** The Worker's base URL ('' on pages the Worker serves itself). */
@@ -15,9 +15,19 @@ export interface UseGeminiStreamOptions {
   chatId?: string;
   /** Replaces the global `fetch`. */
   fetch?: FetchLike;
+  /**
+   * How the model thinks, for every message that does not set its own:
+   * `{ show: true }` fills `thoughts` with the model's thought summary,
+   * `level` or `budget` sets how much it thinks. Without it, the Worker's
+   * default (THINKING_LEVEL, SHOW_THOUGHTS); with `chatId`, the chat's own.
+   */
+  thinking?: ThinkingSettings;
 }
 
-/** What a stateless `streamMessage` may send along (ignored with `chatId`: the chat holds its history and settings). */
+/**
+ * What `streamMessage` may send along. With `chatId` only `thinking` is used
+ * (for that message): the chat holds its history and other settings.
+ */
 export type StreamMessageOptions = Omit<ChatRequestBody, 'message'>;
 
 /** The terminal error of the latest message. */
@@ -30,6 +40,14 @@ export interface UseGeminiStreamResult {
   isStreaming: boolean;
   /** The answer so far; reset by each `streamMessage`. */
   streamedText: string;
+  /**
+   * The model's thought summary so far, never part of the answer; reset by
+   * each `streamMessage`. Empty unless thoughts are shown (`thinking.show`,
+   * or the Worker's SHOW_THOUGHTS) and Gemini sends a summary.
+   */
+  thoughts: string;
+  /** True from the first piece of `thoughts` until the first piece of the answer's text (or its end). */
+  isThinking: boolean;
   /** Why the latest answer failed, or null. */
   error: StreamError | null;
   /** Gemini's finish reason once the answer is done (STOP, MAX_TOKENS, SAFETY, …). */
@@ -50,30 +68,39 @@ export interface UseGeminiStreamResult {
 interface State {
   isStreaming: boolean;
   streamedText: string;
+  thoughts: string;
+  isThinking: boolean;
   error: StreamError | null;
   finishReason: string | null;
   usage: Usage | null;
   model: string | null;
 }
 
-const IDLE: State = { isStreaming: false, streamedText: '', error: null, finishReason: null, usage: null, model: null };
+const IDLE: State = { isStreaming: false, streamedText: '', thoughts: '', isThinking: false, error: null, finishReason: null, usage: null, model: null };
 
 /**
  * Streams Gemini answers from a gemini-edge Worker into React state.
  * Unmounting closes the connection; no state is set after that.
  *
  * @example
- * const { streamMessage, isStreaming, streamedText, stop } = useGeminiStream({ endpoint: 'https://chat.example.workers.dev' });
+ * const { streamMessage, isStreaming, streamedText, thoughts, isThinking, stop } =
+ *   useGeminiStream({ endpoint: 'https://chat.example.workers.dev', thinking: { show: true } });
  * <button onClick={() => streamMessage('Tell me a story')} disabled={isStreaming}>Ask</button>
  * <button onClick={stop} disabled={!isStreaming}>Stop</button>
+ * <details open={isThinking}><summary>{isThinking ? 'Thinking…' : 'Thoughts'}</summary>{thoughts}</details>
  * <p>{streamedText}</p>
  */
-export function useGeminiStream({ endpoint, chatId, fetch }: UseGeminiStreamOptions): UseGeminiStreamResult {
+export function useGeminiStream({ endpoint, chatId, fetch, thinking }: UseGeminiStreamOptions): UseGeminiStreamResult {
   const [state, setState] = useState<State>(IDLE);
   const [openedChatId, setOpenedChatId] = useState<string | undefined>(undefined);
   /** The answer in progress: aborting it ends its connection and silences its state updates. */
   const current = useRef<AbortController | null>(null);
   const chat = useRef<{ key: string; chat: Promise<Chat> } | null>(null);
+  // The latest `thinking`, read when a message is sent: an inline object must not make a new `streamMessage` on every render.
+  const defaultThinking = useRef(thinking);
+  useEffect(() => {
+    defaultThinking.current = thinking;
+  }, [thinking]);
 
   // Unmount: close the connection. With a stored chat the turn runs on for the
   // Worker's grace period, so a reload can resume it.
@@ -103,7 +130,7 @@ export function useGeminiStream({ endpoint, chatId, fetch }: UseGeminiStreamOpti
     if (!controller) return;
     current.current = null;
     controller.abort();
-    setState((s) => ({ ...s, isStreaming: false }));
+    setState((s) => ({ ...s, isStreaming: false, isThinking: false }));
     if (chatId !== undefined) void openedChat().then((c) => c.cancel()).catch(() => {});
   }, [chatId, openedChat]);
 
@@ -117,7 +144,9 @@ export function useGeminiStream({ endpoint, chatId, fetch }: UseGeminiStreamOpti
       const update = (patch: Partial<State>) => {
         if (!controller.signal.aborted) setState((s) => ({ ...s, ...patch }));
       };
+      const thinking = options.thinking ?? defaultThinking.current;
       let text = '';
+      let thoughts = '';
       try {
         let events;
         if (chatId !== undefined) {
@@ -126,20 +155,23 @@ export function useGeminiStream({ endpoint, chatId, fetch }: UseGeminiStreamOpti
           setOpenedChatId(stored.id);
           // The Worker refuses a message while a turn runs: end the one this replaces first.
           if (previous) await stored.cancel();
-          events = stored.send(message, { signal: controller.signal });
+          events = stored.send(message, { signal: controller.signal, thinking });
         } else {
-          events = streamChat({ ...options, endpoint, fetch, message, signal: controller.signal });
+          events = streamChat({ ...options, thinking, endpoint, fetch, message, signal: controller.signal });
         }
         for await (const event of events) {
-          if (event.type === 'thought') continue;
-          if (event.type === 'text') {
+          if (event.type === 'thought') {
+            thoughts += event.text;
+            // Thoughts between pieces of the answer (Gemini may interleave them) do not make it "thinking" again.
+            update({ thoughts, isThinking: text === '' });
+          } else if (event.type === 'text') {
             text += event.text;
-            update({ streamedText: text });
+            update({ streamedText: text, isThinking: false });
           } else if (event.type === 'done') {
-            update({ finishReason: event.finishReason, usage: event.usage, model: event.model ?? null });
+            update({ finishReason: event.finishReason, usage: event.usage, model: event.model ?? null, isThinking: false });
           } else {
             const { code, message, status, retryAfter } = event;
-            update({ error: { code, message, ...(status === undefined ? {} : { status }), ...(retryAfter === undefined ? {} : { retryAfter }) } });
+            update({ isThinking: false, error: { code, message, ...(status === undefined ? {} : { status }), ...(retryAfter === undefined ? {} : { retryAfter }) } });
           }
         }
       } catch (error) {
@@ -152,7 +184,7 @@ export function useGeminiStream({ endpoint, chatId, fetch }: UseGeminiStreamOpti
       } finally {
         if (current.current === controller) {
           current.current = null;
-          update({ isStreaming: false });
+          update({ isStreaming: false, isThinking: false });
         }
       }
     },

@@ -96,6 +96,9 @@ afterEach(async () => {
 
 interface View {
   streaming: string;
+  thoughts: string;
+  thinking: string;
+  thinkingSeen: string;
   text: string;
   last: string;
   finish: string;
@@ -109,12 +112,25 @@ interface View {
 function view(): Promise<View> {
   return page.evaluate(() => {
     const read = (id: string) => document.querySelector(`[data-testid="${id}"]`)!.textContent!;
-    return { streaming: read('streaming'), text: read('text'), last: read('last'), finish: read('finish'), usage: read('usage'), model: read('model'), error: read('error'), chat: read('chat') };
+    return {
+      streaming: read('streaming'),
+      thoughts: read('thoughts'),
+      thinking: read('thinking'),
+      thinkingSeen: read('thinking-seen'),
+      text: read('text'),
+      last: read('last'),
+      finish: read('finish'),
+      usage: read('usage'),
+      model: read('model'),
+      error: read('error'),
+      chat: read('chat'),
+    };
   });
 }
 
-async function open(endpoint: string, chat?: string): Promise<void> {
-  const query = new URLSearchParams({ endpoint, ...(chat ? { chat } : {}) });
+/** Opens the app; `showThoughts` makes it call the hook with `thinking: { show: true }`. */
+async function open(endpoint: string, chat?: string, { showThoughts = false } = {}): Promise<void> {
+  const query = new URLSearchParams({ endpoint, ...(chat ? { chat } : {}), ...(showThoughts ? { thoughts: 'show' } : {}) });
   await page.goto(`${site.url}/hook.html?${query}`);
 }
 
@@ -124,6 +140,7 @@ async function send(message: string): Promise<void> {
 }
 
 const untilText = (min = 1) => page.waitForFunction((n) => document.querySelector('[data-testid="text"]')!.textContent!.length >= n, min);
+const untilThoughts = (containing: string) => page.waitForFunction((s) => document.querySelector('[data-testid="thoughts"]')!.textContent!.includes(s), containing);
 const untilIdle = () => page.waitForFunction(() => document.querySelector('[data-testid="streaming"]')!.textContent === 'false');
 
 describe('the packed package', () => {
@@ -157,6 +174,51 @@ describe('useGeminiStream in Chromium', () => {
     expect(record.sentText.startsWith(partial.text)).toBe(true);
     expect(final).toMatchObject({ streaming: 'false', text: record.sentText, finish: 'STOP', last: 'done', error: '', model: 'gemini-3.8-flash' });
     expect(Number(final.usage)).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('with thinking.show, shows the thought summary live before the answer: isThinking true until the first text, then false', async () => {
+    await open(dev.url, undefined, { showThoughts: true });
+    const tag = uniqueTag();
+    // 300 ms between the fake's events: the first thought is on screen well before the second, and before any text.
+    await send(`Think [fake:reply chunks=4 delay=300 tag=${tag}]`);
+    await untilThoughts('step 1 of 2');
+    const thinking = await view();
+    await untilIdle();
+    const final = await view();
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+
+    expect(record.body.generationConfig).toMatchObject({ thinkingConfig: { includeThoughts: true } });
+    expect(record.thoughtChunksSent).toBe(2);
+    expect(thinking).toMatchObject({ streaming: 'true', thinking: 'true', text: '' });
+    expect(thinking.thoughts).not.toContain('step 2 of 2');
+    expect(final.thoughts).toMatch(/step 1 of 2[^]*step 2 of 2/);
+    expect(final).toMatchObject({ streaming: 'false', thinking: 'false', text: record.sentText, finish: 'STOP', error: '' });
+    expect(final.text).not.toContain('step 1 of 2');
+    expect(final.thinkingSeen).toBe('false true false');
+
+    // The next message starts from nothing: an answer without a summary leaves thoughts empty.
+    const next = uniqueTag();
+    await send(`Again [fake:reply chunks=2 thoughts=none tag=${next}]`);
+    const again = await waitForRecord(dev.fakeUrl!, next, (r) => r.status === 'completed');
+    await page.waitForFunction((text) => document.querySelector('[data-testid="text"]')!.textContent === text, again.sentText);
+    await untilIdle();
+    expect(await view()).toMatchObject({ thoughts: '', thinking: 'false', thinkingSeen: 'false true false', text: again.sentText });
+    expect(errors).toEqual([]);
+  });
+
+  it('with chatId and thinking.show, asks for the thoughts on each message, and the stored message keeps what was shown', async () => {
+    await open(dev.url, 'new', { showThoughts: true });
+    const tag = uniqueTag();
+    await send(`Think [fake:reply chunks=3 delay=100 tag=${tag}]`);
+    await untilThoughts('step 2 of 2');
+    await untilIdle();
+    const final = await view();
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(record.body.generationConfig).toMatchObject({ thinkingConfig: { includeThoughts: true } });
+    expect(final).toMatchObject({ thinking: 'false', thinkingSeen: 'false true false', text: record.sentText, finish: 'STOP' });
+    const stored = (await (await fetch(`${dev.url}/api/chats/${final.chat}`)).json()) as { messages: { role: string; text: string; thoughts?: string }[] };
+    expect(stored.messages[1]).toMatchObject({ role: 'model', text: record.sentText, thoughts: final.thoughts });
     expect(errors).toEqual([]);
   });
 

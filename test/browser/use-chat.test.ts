@@ -52,8 +52,9 @@ afterEach(async () => {
 let chats = 0;
 const newChatId = () => `usechat${Date.now().toString(36)}${(chats++).toString(36)}`.padEnd(16, '0');
 
-async function open(chat: string): Promise<void> {
-  await page.goto(`${site.url}/chat.html?${new URLSearchParams({ worker: dev.url, chat })}`);
+/** Opens the app; `showThoughts` puts `thinking: { show: true }` in its transport's body. */
+async function open(chat: string, { showThoughts = false } = {}): Promise<void> {
+  await page.goto(`${site.url}/chat.html?${new URLSearchParams({ worker: dev.url, chat, ...(showThoughts ? { thoughts: 'show' } : {}) })}`);
   await page.getByRole('button', { name: 'Send' }).waitFor();
 }
 
@@ -205,6 +206,36 @@ describe('useChat against /api/ai-sdk/chat, from a page of another origin', () =
     const sources = (await read('sources')).split(' ');
     expect(sources).toHaveLength(2);
     expect(sources.every((url) => url.startsWith('https://'))).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  it('with thinking.show in the transport\'s body, shows the thought summary as a reasoning part before the answer, live and after a reload', async () => {
+    const chat = newChatId();
+    await open(chat, { showThoughts: true });
+    const tag = uniqueTag();
+    // 300 ms between the fake's events: the first thought is on screen well before the second, and before any text.
+    await send(`Think [fake:reply chunks=4 delay=300 tag=${tag}]`);
+    await shown('reasoning', `text !== null && text.includes('step 1 of 2')`);
+    const live = await page.evaluate(() => ['reasoning', 'text'].map((id) => document.querySelector(`[data-testid="${id}"]`)!.textContent!));
+    await untilFinished(1);
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(record.body.generationConfig).toMatchObject({ thinkingConfig: { includeThoughts: true } });
+    expect(record.thoughtChunksSent).toBe(2);
+    expect(live[0]).not.toContain('step 2 of 2');
+    expect(live[1]).toBe('');
+
+    const answerParts = async () => (await read('parts')).split(' ').filter((type) => type === 'reasoning' || type === 'text');
+    const reasoning = await read('reasoning');
+    expect(reasoning).toMatch(/^\*\*.+\*\*\n\n.*step 1 of 2[^]*step 2 of 2 before I answer\.\n\n\n$/);
+    expect(await read('text')).toBe(record.sentText);
+    expect(await answerParts()).toEqual(['reasoning', 'text']);
+
+    // The stored chat (GET /api/ai-sdk/chat/:id) gives the same reasoning part back, first.
+    await page.reload();
+    await untilRoles('user assistant');
+    expect(await read('reasoning')).toBe(reasoning);
+    expect(await read('text')).toBe(record.sentText);
+    expect(await answerParts()).toEqual(['reasoning', 'text']);
     expect(errors).toEqual([]);
   });
 

@@ -30,21 +30,35 @@ async function parse(body: ReadableStream<Uint8Array>, onActivity?: () => void):
 
 const parseText = (text: string) => parse(streamOfCuts(encoder.encode(text), []));
 
+// A thought summary as Gemini writes it (a bold title, a paragraph, trailing blank lines), in multibyte text too.
+const THOUGHTS = ['**Reading the greeting**\n\nA greeting from Zürich — step 1 of 2.\n\n\n', '**Answering in kind**\n\n挨拶を返す 🌍 step 2 of 2.\n\n\n'];
 // Multibyte text (2-, 3- and 4-byte characters, a ZWJ sequence), as the Worker writes it.
 const TEXTS = ['Grüße aus Zürich — ', '你好，世界！', ' 🌍🚀 👩‍👩‍👧', ' naïve café.'];
-const USAGE = { promptTokenCount: 9, candidatesTokenCount: 8, totalTokenCount: 17 };
+const USAGE = { promptTokenCount: 9, candidatesTokenCount: 8, totalTokenCount: 17, thoughtsTokenCount: 160 };
 const WIRE =
-  TEXTS.map((text, i) => `id: ${i + 1}\nevent: text\ndata: ${JSON.stringify({ text })}\n\n`).join('') +
+  THOUGHTS.map((thought, i) => `id: ${i + 1}\nevent: thought\ndata: ${JSON.stringify({ thought })}\n\n`).join('') +
+  TEXTS.map((text, i) => `id: ${i + 3}\nevent: text\ndata: ${JSON.stringify({ text })}\n\n`).join('') +
   ': ping\n\n' +
-  `id: 5\nevent: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage: USAGE })}\n\n`;
+  `id: 7\nevent: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage: USAGE })}\n\n`;
 const EXPECTED: StreamEvent[] = [
-  ...TEXTS.map((text, i) => ({ type: 'text' as const, text, id: i + 1 })),
-  { type: 'done', finishReason: 'STOP', usage: USAGE, id: 5 },
+  ...THOUGHTS.map((text, i) => ({ type: 'thought' as const, text, id: i + 1 })),
+  ...TEXTS.map((text, i) => ({ type: 'text' as const, text, id: i + 3 })),
+  { type: 'done', finishReason: 'STOP', usage: USAGE, id: 7 },
 ];
 
 describe('parseEventStream', () => {
-  it('reads text events, then the done event, with their ids', async () => {
+  it('reads thought events, then text events, then the done event, with their ids', async () => {
     expect(await parseText(WIRE)).toStrictEqual(EXPECTED);
+  });
+
+  it('reads thought events between text events, and without event: lines by their data', async () => {
+    const events = await parseText('event: text\ndata: {"text":"a"}\n\nevent: thought\ndata: {"thought":"t"}\n\ndata: {"thought":"u"}\n\nevent: text\ndata: {"text":"b"}\n\n');
+    expect(events).toStrictEqual([
+      { type: 'text', text: 'a' },
+      { type: 'thought', text: 't' },
+      { type: 'thought', text: 'u' },
+      { type: 'text', text: 'b' },
+    ]);
   });
 
   it('gives the same events however the bytes are cut, inside characters too (500 seeded splits)', async () => {
@@ -92,6 +106,10 @@ describe('parseEventStream', () => {
   it.each([
     ['data that is not JSON', 'event: text\ndata: {"text":\n\n'],
     ['a text that is not a string', 'event: text\ndata: {"text":42}\n\n'],
+    ['a thought that is not a string', 'event: thought\ndata: {"thought":42}\n\n'],
+    ['a thought that is null', 'event: thought\ndata: {"thought":null}\n\n'],
+    ['a thought frame that carries a text instead', 'event: thought\ndata: {"text":"a"}\n\n'],
+    ['a text frame that carries a thought instead', 'event: text\ndata: {"thought":"a"}\n\n'],
     ['a done without usage', 'event: done\ndata: {"done":true,"finishReason":"STOP"}\n\n'],
     ['usage with a negative count', 'event: done\ndata: {"done":true,"finishReason":"STOP","usage":{"promptTokenCount":-1,"candidatesTokenCount":0,"totalTokenCount":0}}\n\n'],
     ['an error without a message', 'event: error\ndata: {"error":{"code":"x"}}\n\n'],

@@ -29,6 +29,7 @@ afterEach(async () => {
 });
 
 const texts = (events: StreamEvent[]) => events.filter((e) => e.type === 'text').map((e) => (e as { text: string }).text).join('');
+const thoughts = (events: StreamEvent[]) => events.filter((e) => e.type === 'thought').map((e) => (e as { text: string }).text);
 
 async function collect(events: AsyncIterable<StreamEvent>, onEvent?: (event: StreamEvent, index: number) => void): Promise<StreamEvent[]> {
   const out: StreamEvent[] = [];
@@ -41,7 +42,7 @@ async function collect(events: AsyncIterable<StreamEvent>, onEvent?: (event: Str
 
 /** Exactly one terminal event, and it is last. */
 function expectOneTerminal(events: StreamEvent[]): StreamEvent {
-  expect(events.filter((e) => e.type !== 'text')).toHaveLength(1);
+  expect(events.filter((e) => e.type !== 'text' && e.type !== 'thought')).toHaveLength(1);
   return events.at(-1)!;
 }
 
@@ -77,6 +78,28 @@ describe('streamChat', () => {
     expect(record.body.systemInstruction?.parts[0].text).toBe('Be brief.');
     // 3.8 Flash ignores temperature, so it is not sent.
     expect(record.body.generationConfig).toEqual({ maxOutputTokens: 100, thinkingConfig: { thinkingLevel: 'HIGH' } });
+  });
+
+  it('streams the thought summary as thought events before the text when thinking.show is on', async () => {
+    const tag = uniqueTag();
+    const events = await collect(streamChat({ endpoint: dev.url, message: `Think [fake:reply chunks=3 tag=${tag}]`, thinking: { show: true } }));
+    const [record] = await fakeRecords(fakeUrl, tag);
+    expect(record.body.generationConfig).toMatchObject({ thinkingConfig: { includeThoughts: true } });
+    expect(events.map((e) => e.type)).toEqual(['thought', 'thought', 'text', 'text', 'text', 'done']);
+    const [first, second] = thoughts(events);
+    expect(first).toMatch(/^\*\*.+\*\*\n\n.*step 1 of 2 before I answer\.\n\n\n$/);
+    expect(second).toContain('step 2 of 2');
+    expect(texts(events)).toBe(record.sentText);
+    expect(texts(events)).not.toContain('step 1 of 2');
+    expect(expectOneTerminal(events)).toMatchObject({ type: 'done', usage: { thoughtsTokenCount: record.thoughtsTokenCount } });
+  });
+
+  it('sends no thought events without thinking.show (the deployment shows none by default)', async () => {
+    const tag = uniqueTag();
+    const events = await collect(streamChat({ endpoint: dev.url, message: `Think [fake:reply chunks=3 tag=${tag}]` }));
+    const [record] = await fakeRecords(fakeUrl, tag);
+    expect(record.thoughtChunksSent).toBe(0);
+    expect(events.map((e) => e.type)).toEqual(['text', 'text', 'text', 'done']);
   });
 
   it('reports a refusal before the stream as one error event with status and Retry-After', async () => {
@@ -170,6 +193,44 @@ describe('openChat', () => {
     expect(reopened.messages[1].text).toBe(record.sentText);
     // Nothing in flight: resume ends at once.
     expect(await collect(reopened.resume())).toEqual([]);
+  });
+
+  it('send(message, { thinking }) sets this turn\'s thinking: thoughts with ids before the text, kept on the stored message', async () => {
+    const chat = await openChat({ endpoint: dev.url });
+    expect(chat.thinking).toBeUndefined();
+    const tag = uniqueTag();
+    const events = await collect(chat.send(`Think [fake:reply chunks=3 tag=${tag}]`, { thinking: { level: 'low', show: true } }));
+    const [record] = await fakeRecords(fakeUrl, tag);
+    expect(record.body.generationConfig).toMatchObject({ thinkingConfig: { thinkingLevel: 'LOW', includeThoughts: true } });
+    expect(events.map((e) => [e.type, e.id])).toEqual([
+      ['thought', 1],
+      ['thought', 2],
+      ['text', 3],
+      ['text', 4],
+      ['text', 5],
+      ['done', 6],
+    ]);
+    expect(thoughts(events)[0]).toContain('step 1 of 2');
+    expect(texts(events)).toBe(record.sentText);
+
+    // The next message says nothing: the chat has no thinking of its own, so no thoughts.
+    const plainTag = uniqueTag();
+    const plain = await collect(chat.send(`Again [fake:reply chunks=2 tag=${plainTag}]`));
+    expect(plain.map((e) => e.type)).toEqual(['text', 'text', 'done']);
+    expect((await fakeRecords(fakeUrl, plainTag))[0].body.generationConfig).not.toMatchObject({ thinkingConfig: { includeThoughts: true } });
+
+    const reopened = await openChat({ endpoint: dev.url, id: chat.id });
+    expect(reopened.messages[1]).toMatchObject({ role: 'model', text: record.sentText, thoughts: thoughts(events).join('') });
+    expect(reopened.messages[3].thoughts).toBeUndefined();
+  });
+
+  it('openChat({ thinking }) makes it the chat\'s own: every turn shows its thoughts, and the chat reports it', async () => {
+    const chat = await openChat({ endpoint: dev.url, thinking: { show: true } });
+    expect(chat.thinking).toEqual({ show: true });
+    const events = await collect(chat.send('Think [fake:reply chunks=2 thoughts=1]'));
+    expect(events.map((e) => e.type)).toEqual(['thought', 'text', 'text', 'done']);
+    expect(thoughts(events)[0]).toContain('step 1 of 1');
+    expect((await openChat({ endpoint: dev.url, id: chat.id })).thinking).toEqual({ show: true });
   });
 
   it('creates a new chat when the id no longer exists', async () => {

@@ -8,6 +8,8 @@ export interface FakeRecord {
   chunksSent: number;
   /** Tokens the fake counted as thinking (in usage, and against maxOutputTokens). */
   thoughtsTokenCount: number;
+  /** Thought-summary parts written (`includeThoughts`). */
+  thoughtChunksSent: number;
   body: { contents: { role: string; parts: { text: string }[] }[]; systemInstruction?: { parts: { text: string }[] }; generationConfig?: Record<string, unknown> };
 }
 
