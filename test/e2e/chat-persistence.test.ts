@@ -38,6 +38,7 @@ interface StoredMessage {
   id: number;
   role: 'user' | 'model';
   text: string;
+  thoughts?: string;
   status: 'complete' | 'streaming' | 'cancelled' | 'failed';
   finishReason?: string;
   usage?: Record<string, number>;
