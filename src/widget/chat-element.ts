@@ -31,14 +31,65 @@ function icon(path: string): SVGSVGElement {
   return svg;
 }
 
-/** One answer in the transcript: Markdown as it streams, then a note or an error. */
+/** Renders Markdown into `box`, with a Copy button on each code block. */
+function fill(view: GeminiChatElement, box: HTMLElement, text: string): void {
+  box.replaceChildren(renderMarkdown(text));
+  for (const pre of box.querySelectorAll('pre')) pre.append(view.copyButton(pre));
+}
+
+/**
+ * The model's thought summary, in a disclosure: open under "Thinking…" while
+ * the model thinks, then folded to one line the reader can reopen.
+ */
+class Thoughts {
+  readonly node = el('details', 'thoughts live');
+  private readonly label = el('summary');
+  private readonly body = el('div', 'md');
+  private readonly start = performance.now();
+  private text = '';
+  private shown = '';
+
+  constructor(private readonly view: GeminiChatElement) {
+    this.label.textContent = view.strings.thinking;
+    // The transcript is a live region: without this, every re-render of the summary, and
+    // every reopening of the disclosure, would be read out as new content.
+    this.body.setAttribute('aria-live', 'off');
+    this.node.open = true;
+    this.node.append(this.label, this.body);
+  }
+
+  append(text: string): void {
+    this.text += text;
+  }
+
+  render(): void {
+    if (this.shown !== this.text) fill(this.view, this.body, (this.shown = this.text));
+  }
+
+  /** Folds the summary: "Thought for N s" when `timed` (N from the first thought to now), else "Thoughts". */
+  settle(timed: boolean): void {
+    if (!this.node.classList.contains('live')) return;
+    const { strings } = this.view;
+    const seconds = Math.max(1, Math.round((performance.now() - this.start) / 1000));
+    this.label.textContent = timed ? strings.thoughtFor.replace('{seconds}', String(seconds)) : strings.thoughts;
+    this.node.classList.remove('live');
+    this.node.open = false;
+  }
+}
+
+/** One answer in the transcript: its thoughts, Markdown as it streams, then a note or an error. */
 class Answer {
   readonly node = el('div', 'msg model');
   private readonly body = el('div', 'md');
+  private thoughts: Thoughts | undefined;
   private text = '';
   private frame = 0;
 
-  constructor(private readonly view: GeminiChatElement) {
+  /** `timed`: the events arrive as the model writes them, so how long it thought can be told (not a replay). */
+  constructor(
+    private readonly view: GeminiChatElement,
+    private readonly timed = true,
+  ) {
     this.node.append(this.body);
   }
 
@@ -50,7 +101,19 @@ class Answer {
     this.body.replaceChildren(dots);
   }
 
+  /** Adds to the thought summary; the first piece opens the disclosure, in place of the typing dots. */
+  think(text: string): void {
+    if (!this.thoughts) {
+      this.thoughts = new Thoughts(this.view);
+      this.node.prepend(this.thoughts.node);
+      if (!this.text) this.body.replaceChildren();
+    }
+    this.thoughts.append(text);
+    this.schedule();
+  }
+
   append(text: string): void {
+    if (text) this.thoughts?.settle(this.timed);
     this.text += text;
     this.schedule();
   }
@@ -63,13 +126,14 @@ class Answer {
   render(): void {
     cancelAnimationFrame(this.frame);
     this.frame = 0;
-    if (!this.text) return;
-    this.body.replaceChildren(renderMarkdown(this.text));
-    for (const pre of this.body.querySelectorAll('pre')) pre.append(this.view.copyButton(pre));
+    this.thoughts?.render();
+    if (this.text) fill(this.view, this.body, this.text);
     this.view.scrollToEnd();
   }
 
   end(note: string, sources?: Source[]): void {
+    // Still thinking when it ended (no text came): there is no "thought for" to tell.
+    this.thoughts?.settle(false);
     this.render();
     if (!this.text) this.body.replaceChildren();
     if (note) this.node.append(el('p', 'note', note));
@@ -93,6 +157,7 @@ class Answer {
   }
 
   fail(message: string, retry?: () => void): void {
+    this.thoughts?.settle(false);
     this.render();
     if (!this.text) this.body.remove();
     const box = el('p', 'error', message);
@@ -299,7 +364,8 @@ export class GeminiChatElement extends HTMLElement {
     if (inFlight && !this.turn) {
       // A reload in the middle of an answer: follow it, from its start.
       const turn = this.begin();
-      const answer = new Answer(this);
+      // The turn is replayed from its start: its thoughts arrive at once, so how long they took is unknown.
+      const answer = new Answer(this, false);
       answer.typing();
       this.log.append(answer.node);
       await this.follow(turn, answer, (signal) => chat.resume({ signal }));
@@ -309,8 +375,11 @@ export class GeminiChatElement extends HTMLElement {
   /** Opens the chat (`id`), or creates one; null after telling the reader why not. */
   private async connect(id?: string): Promise<Chat | null> {
     if (this.chat) return this.chat;
-    const { endpoint, system, model } = this.settings;
-    const opening = (this.opening ??= openChat({ endpoint, id, system, model }));
+    const { endpoint, system, model, thoughts } = this.settings;
+    // Fixed when the chat is created (a reopened chat keeps its own). `hide` says show: false,
+    // so a deployment whose SHOW_THOUGHTS is on sends none either.
+    const thinking = { show: thoughts === 'show' };
+    const opening = (this.opening ??= openChat({ endpoint, id, system, model, thinking }));
     try {
       const chat = await opening;
       // "New chat" while this was opening: the reader has moved on.
@@ -386,8 +455,9 @@ export class GeminiChatElement extends HTMLElement {
     let ended = false;
     try {
       for await (const event of events(turn.signal)) {
-        if (event.type === 'thought') continue;
-        if (event.type === 'text') {
+        if (event.type === 'thought') {
+          if (this.settings.thoughts === 'show') answer.think(event.text);
+        } else if (event.type === 'text') {
           answer.append(event.text);
         } else if (event.type === 'done') {
           ended = true;
@@ -455,8 +525,9 @@ export class GeminiChatElement extends HTMLElement {
       this.log.append(el('div', 'msg user', message.text));
       return;
     }
-    const answer = new Answer(this);
+    const answer = new Answer(this, false);
     this.log.append(answer.node);
+    if (message.thoughts && this.settings.thoughts === 'show') answer.think(message.thoughts);
     answer.append(message.text);
     if (message.status === 'failed') answer.fail(errorText(this.strings, message.error?.code ?? '', message.error?.message ?? ''));
     else if (message.status === 'cancelled') answer.end(this.strings.stopped);

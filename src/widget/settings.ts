@@ -12,6 +12,8 @@ export interface WidgetSettings {
   starters: string[];
   lang?: string;
   strings?: string;
+  /** `show`: the model's thought summary, in a disclosure above each answer; `hide`: none, and none asked for. */
+  thoughts: 'show' | 'hide';
 }
 
 /**
@@ -38,5 +40,6 @@ export function readSettings(script: DOMStringMap, element: DOMStringMap, script
       .slice(0, 4),
     lang: get('lang'),
     strings: get('strings'),
+    thoughts: get('thoughts') === 'hide' ? 'hide' : 'show',
   };
 }

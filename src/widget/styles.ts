@@ -50,6 +50,12 @@ h2{flex:1;margin:0;font-size:16px;font-weight:600;overflow:hidden;text-overflow:
 .md blockquote{border-inline-start:3px solid var(--gc-border);padding-inline-start:10px;color:var(--gc-muted)}
 .md hr{border:0;border-top:1px solid var(--gc-border)}
 .copy{position:absolute;top:6px;right:6px;border:1px solid var(--gc-border);background:var(--gc-bg);border-radius:6px;font-size:12px;padding:2px 8px;opacity:.85}
+.thoughts{font-size:13px}
+.thoughts summary{color:var(--gc-muted);width:fit-content}
+.thoughts .md{margin-top:4px;padding-inline-start:10px;border-inline-start:2px solid var(--gc-border)}
+.thoughts+.md:not(:empty){margin-top:8px}
+.live summary{animation:gc-pulse 1.6s infinite}
+@keyframes gc-pulse{50%{opacity:.5}}
 .note{margin:6px 0 0;font-size:13px;color:var(--gc-muted)}
 .sources{margin:6px 0 0;padding:0;list-style:none;display:flex;flex-wrap:wrap;gap:6px;font-size:13px}
 .sources a{display:inline-block;padding:2px 8px;border:1px solid var(--gc-border);border-radius:999px;color:var(--gc-accent);text-decoration:none;max-width:100%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
@@ -68,5 +74,5 @@ font-size:16px;line-height:1.4;max-height:140px;min-height:40px}
 @media (max-width:480px){:host([data-mode=floating][data-open]){inset:0!important}
 :host([data-mode=floating]) .panel{position:fixed;inset:0;width:100%;height:var(--gc-vh,100dvh);max-height:none;border-radius:0;border:0}
 :host([data-mode=floating][data-open]) .launcher{display:none}.mobile-close{display:block}}
-@media (prefers-reduced-motion:reduce){.typing i{animation:none;opacity:.6}.log{scroll-behavior:auto}}
+@media (prefers-reduced-motion:reduce){.typing i{animation:none;opacity:.6}.live summary{animation:none}.log{scroll-behavior:auto}}
 `;

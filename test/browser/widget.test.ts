@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { MARKDOWN } from '../../fake-gemini/scenarios.mjs';
 import { startCuttingProxy, type CuttingProxy } from '../e2e/cutting-proxy';
 import { startDevServer, type DevServer } from '../e2e/dev-server';
-import { fakeRecords, uniqueTag, waitForRecord } from '../e2e/fake-records';
+import { fakeRecords, uniqueTag, waitForRecord, type FakeRecord } from '../e2e/fake-records';
 import { consoleErrors, isNetworkLog, launchChromium, startStaticSite, type StaticSite } from './browser';
 
 /**
@@ -73,6 +73,10 @@ const textbox = () => page.getByRole('textbox', { name: 'Message' });
 const log = () => page.getByRole('log');
 const answers = () => page.locator('gemini-chat').locator('.msg.model');
 const lastAnswer = () => answers().last();
+/** An answer's own Markdown, not its thoughts' (the widget asks for them, so most answers have some). */
+const answerBody = (answer: Locator = lastAnswer()) => answer.locator(':scope > .md');
+/** An answer's thought-summary disclosure. */
+const thoughts = (answer: Locator = lastAnswer()) => answer.locator('details');
 
 async function ask(message: string): Promise<void> {
   await textbox().fill(message);
@@ -81,7 +85,7 @@ async function ask(message: string): Promise<void> {
 
 /** The text of the last answer's Markdown, whitespace folded. */
 async function answerText(answer: Locator = lastAnswer()): Promise<string> {
-  return ((await answer.locator('.md').textContent()) ?? '').replace(/\s+/g, ' ').trim();
+  return ((await answerBody(answer).textContent()) ?? '').replace(/\s+/g, ' ').trim();
 }
 
 const folded = (text: string) => text.replace(/\s+/g, ' ').trim();
@@ -181,7 +185,7 @@ describe('embed.js', () => {
     await launcher().click();
     await ask('Explain [fake:markdown chunks=25 delay=20]');
     await untilDone();
-    const answer = lastAnswer();
+    const answer = answerBody();
     expect(await answer.locator('h2, h3, h4').first().textContent()).toBe('Streaming, briefly');
     expect(await answer.locator('ul > li').count()).toBe(3);
     expect(await answer.locator('ol > li').count()).toBe(2);
@@ -299,7 +303,7 @@ describe('embed.js', () => {
     const alert = lastAnswer().getByRole('alert');
     await alert.waitFor();
     expect(await alert.textContent()).toContain(message);
-    expect(await lastAnswer().locator('.md').count()).toBe(0);
+    expect(await answerBody().count()).toBe(0);
     // Retry sends the message again: a second upstream call, and the error again.
     await alert.getByRole('button', { name: 'Retry' }).click();
     await expect.poll(async () => (await fakeRecords(dev.fakeUrl!, tag)).length).toBe(2);
@@ -493,5 +497,115 @@ describe('embed.js', () => {
     mkdirSync(dir, { recursive: true });
     const panel = (await page.getByRole('dialog').boundingBox())!;
     await page.screenshot({ path: `${dir}/widget-${scheme}.png`, clip: { x: panel.x - 20, y: panel.y - 20, width: panel.width + 40, height: 800 - panel.y + 20 } });
+  });
+});
+
+describe('thought summaries', () => {
+  const thinkingConfig = (record: FakeRecord) => (record.body.generationConfig?.thinkingConfig ?? {}) as { includeThoughts?: boolean };
+  const label = (answer?: Locator) => thoughts(answer).locator('summary').textContent();
+  const isOpen = (answer?: Locator) => thoughts(answer).evaluate((el) => (el as HTMLDetailsElement).open);
+
+  it('shows the summary live under "Thinking…" before the answer, then folds it to "Thought for N s", which reopens', async () => {
+    const created: unknown[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && request.url().endsWith('/api/chats')) created.push(request.postDataJSON());
+    });
+    await visit(hostPage());
+    await launcher().click();
+    const tag = uniqueTag();
+    // Thoughts a second apart, and the text a second after the last: two seconds of thinking.
+    await ask(`Think [fake:reply thoughts=2 delay=1000 chunks=3 tag=${tag}]`);
+    await thoughts().getByText('step 1 of 2').waitFor();
+    expect(await label()).toBe('Thinking…');
+    expect(await isOpen()).toBe(true);
+    expect(await answerText()).toBe('');
+    // Rendered as Markdown, like the answer.
+    expect(await thoughts().locator('strong').first().textContent()).toBe('Reading the request');
+    await thoughts().getByText('step 2 of 2').waitFor();
+    expect(await answerText()).toBe('');
+    await expect.poll(() => answerText()).not.toBe('');
+    expect(await label()).toBe('Thought for 2 s');
+    expect(await isOpen()).toBe(false);
+    expect(await thoughts().getByText('step 2 of 2').isVisible()).toBe(false);
+    await untilDone();
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(created).toEqual([{ thinking: { show: true } }]);
+    expect(thinkingConfig(record).includeThoughts).toBe(true);
+    // The thoughts stay out of the answer, and out of the transcript's live announcements.
+    expect(await answerText()).toBe(folded(record.sentText));
+    expect(await thoughts().locator('.md').getAttribute('aria-live')).toBe('off');
+    await thoughts().locator('summary').click();
+    expect(await isOpen()).toBe(true);
+    expect(await thoughts().getByText('step 1 of 2').isVisible()).toBe(true);
+    expect(await label()).toBe('Thought for 2 s');
+    expect(await noCspViolations()).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('restores the stored thoughts after a reload, folded', async () => {
+    await visit(hostPage());
+    await launcher().click();
+    const tag = uniqueTag();
+    await ask(`Think [fake:reply thoughts=2 chunks=3 tag=${tag}]`);
+    await untilDone();
+    await page.reload();
+    await expect.poll(() => answers().count()).toBe(1);
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(await answerText()).toBe(folded(record.sentText));
+    // How long the model thought is not stored: the plain label.
+    expect(await label()).toBe('Thoughts');
+    expect(await isOpen()).toBe(false);
+    expect(await thoughts().locator('strong').allTextContents()).toEqual(['Reading the request', 'Planning the answer']);
+    await thoughts().locator('summary').click();
+    expect(await thoughts().getByText('step 2 of 2').isVisible()).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
+  it('shows the thoughts of an answer it re-attaches to after a reload, each once', async () => {
+    await visit(hostPage({ body: '<gemini-chat data-title="Inline chat"></gemini-chat>' }));
+    const tag = uniqueTag();
+    await ask(`Think [fake:reply thoughts=4 delay=1000 chunks=3 tag=${tag}]`);
+    await thoughts().getByText('step 1 of 4').waitFor();
+    await page.reload();
+    await page.getByRole('region', { name: 'Inline chat' }).waitFor();
+    // Replayed from the start, then followed live: open while the model still thinks.
+    await thoughts().getByText('step 1 of 4').waitFor();
+    expect(await label()).toBe('Thinking…');
+    await untilDone();
+    const records = await fakeRecords(dev.fakeUrl!, tag);
+    expect(records).toHaveLength(1);
+    expect(await answerText()).toBe(folded(records[0].sentText));
+    expect(await label()).toBe('Thoughts');
+    expect(await isOpen()).toBe(false);
+    expect(await thoughts().locator('strong').count()).toBe(4);
+    expect(errors).toEqual([]);
+  });
+
+  it('shows none with data-thoughts="hide", not even stored ones, and asks for none', async () => {
+    const created: unknown[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST' && request.url().endsWith('/api/chats')) created.push(request.postDataJSON());
+    });
+    // A chat with stored thoughts, from a page that shows them.
+    await visit(hostPage());
+    await launcher().click();
+    await ask('Think [fake:reply thoughts=2 chunks=2]');
+    await untilDone();
+    expect(await thoughts().count()).toBe(1);
+    // The same site, now hiding them: the restored answer has none.
+    await visit(hostPage({ attributes: 'data-thoughts="hide"' }));
+    await expect.poll(() => answers().count()).toBe(1);
+    expect(await thoughts().count()).toBe(0);
+    // A new chat asks for none.
+    await page.getByRole('button', { name: 'New chat' }).click();
+    const tag = uniqueTag();
+    await ask(`Think [fake:reply thoughts=2 delay=100 chunks=3 tag=${tag}]`);
+    await untilDone();
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(created).toEqual([{ thinking: { show: true } }, { thinking: { show: false } }]);
+    expect(thinkingConfig(record).includeThoughts).toBeUndefined();
+    expect(await answerText()).toBe(folded(record.sentText));
+    expect(await thoughts().count()).toBe(0);
+    expect(errors).toEqual([]);
   });
 });
