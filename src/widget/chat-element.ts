@@ -375,11 +375,10 @@ export class GeminiChatElement extends HTMLElement {
   /** Opens the chat (`id`), or creates one; null after telling the reader why not. */
   private async connect(id?: string): Promise<Chat | null> {
     if (this.chat) return this.chat;
-    const { endpoint, system, model, thoughts } = this.settings;
-    // Fixed when the chat is created (a reopened chat keeps its own). `hide` says show: false,
-    // so a deployment whose SHOW_THOUGHTS is on sends none either.
-    const thinking = { show: thoughts === 'show' };
-    const opening = (this.opening ??= openChat({ endpoint, id, system, model, thinking }));
+    const { endpoint, system, model } = this.settings;
+    // Thoughts are asked for per message (send), not here: a chat created with no body is a simple
+    // request (no preflight), and a chat created before thoughts existed shows them too.
+    const opening = (this.opening ??= openChat({ endpoint, id, system, model }));
     try {
       const chat = await opening;
       // "New chat" while this was opening: the reader has moved on.
@@ -431,7 +430,9 @@ export class GeminiChatElement extends HTMLElement {
       this.finish(turn);
       return;
     }
-    await this.follow(turn, answer, (signal) => chat.send(text, { signal }), () => {
+    // `hide` says show: false, so a deployment whose SHOW_THOUGHTS is on sends none either.
+    const thinking = { show: this.settings.thoughts === 'show' };
+    await this.follow(turn, answer, (signal) => chat.send(text, { signal, thinking }), () => {
       this.log.lastElementChild?.remove(); // the user's message: send() adds it again
       void this.send(text);
     });

@@ -506,9 +506,10 @@ describe('thought summaries', () => {
   const isOpen = (answer?: Locator) => thoughts(answer).evaluate((el) => (el as HTMLDetailsElement).open);
 
   it('shows the summary live under "Thinking…" before the answer, then folds it to "Thought for N s", which reopens', async () => {
-    const created: unknown[] = [];
+    // What each message asks of the model's thinking (the widget asks per message, not per chat).
+    const asked: unknown[] = [];
     page.on('request', (request) => {
-      if (request.method() === 'POST' && request.url().endsWith('/api/chats')) created.push(request.postDataJSON());
+      if (request.method() === 'POST' && request.url().endsWith('/messages')) asked.push((request.postDataJSON() as { thinking?: unknown }).thinking);
     });
     await visit(hostPage());
     await launcher().click();
@@ -529,7 +530,7 @@ describe('thought summaries', () => {
     expect(await thoughts().getByText('step 2 of 2').isVisible()).toBe(false);
     await untilDone();
     const [record] = await fakeRecords(dev.fakeUrl!, tag);
-    expect(created).toEqual([{ thinking: { show: true } }]);
+    expect(asked).toEqual([{ show: true }]);
     expect(thinkingConfig(record).includeThoughts).toBe(true);
     // The thoughts stay out of the answer, and out of the transcript's live announcements.
     expect(await answerText()).toBe(folded(record.sentText));
@@ -582,9 +583,10 @@ describe('thought summaries', () => {
   });
 
   it('shows none with data-thoughts="hide", not even stored ones, and asks for none', async () => {
-    const created: unknown[] = [];
+    // What each message asks of the model's thinking (the widget asks per message, not per chat).
+    const asked: unknown[] = [];
     page.on('request', (request) => {
-      if (request.method() === 'POST' && request.url().endsWith('/api/chats')) created.push(request.postDataJSON());
+      if (request.method() === 'POST' && request.url().endsWith('/messages')) asked.push((request.postDataJSON() as { thinking?: unknown }).thinking);
     });
     // A chat with stored thoughts, from a page that shows them.
     await visit(hostPage());
@@ -602,7 +604,7 @@ describe('thought summaries', () => {
     await ask(`Think [fake:reply thoughts=2 delay=100 chunks=3 tag=${tag}]`);
     await untilDone();
     const [record] = await fakeRecords(dev.fakeUrl!, tag);
-    expect(created).toEqual([{ thinking: { show: true } }, { thinking: { show: false } }]);
+    expect(asked).toEqual([{ show: true }, { show: false }]);
     expect(thinkingConfig(record).includeThoughts).toBeUndefined();
     expect(await answerText()).toBe(folded(record.sentText));
     expect(await thoughts().count()).toBe(0);
