@@ -528,19 +528,30 @@ async function measure(scenario, variant, server, fakeUrl, round) {
 async function startServers(variants, fakeUrl, body) {
   const servers = {};
   for (const variant of variants) {
-    const port = await freePort();
-    const inspector = await freePort();
-    const child = await start(
-      variant.label,
-      [
-        'node_modules/wrangler/bin/wrangler.js', 'dev', '-c', variant.config, '--ip', '127.0.0.1', '--port', String(port),
-        '--inspector-port', String(inspector), '--var', `GEMINI_BASE_URL:${fakeUrl}`, '--var', 'GEMINI_API_KEY:bench-key',
-        '--show-interactive-dev-session=false',
-        ...(variant.vars ?? []).flatMap((v) => ['--var', v]),
-        ...(variant.fresh ? ['--persist-to', mkdtempSync(`${os.tmpdir()}/gemini-edge-bench-`)] : []),
-      ],
-      /Ready on http/,
-    );
+    let port = 0;
+    let child;
+    // workerd picks internal ports of its own, which another process may take first ("Address
+    // already in use", seen once in a full run): a fresh start, on fresh ports, is the remedy.
+    for (let attempt = 1; !child; attempt++) {
+      port = await freePort();
+      const inspector = await freePort();
+      try {
+        child = await start(
+          variant.label,
+          [
+            'node_modules/wrangler/bin/wrangler.js', 'dev', '-c', variant.config, '--ip', '127.0.0.1', '--port', String(port),
+            '--inspector-port', String(inspector), '--var', `GEMINI_BASE_URL:${fakeUrl}`, '--var', 'GEMINI_API_KEY:bench-key',
+            '--show-interactive-dev-session=false',
+            ...(variant.vars ?? []).flatMap((v) => ['--var', v]),
+            ...(variant.fresh ? ['--persist-to', mkdtempSync(`${os.tmpdir()}/gemini-edge-bench-`)] : []),
+          ],
+          /Ready on http/,
+        );
+      } catch (error) {
+        if (attempt >= 3 || !/Address already in use/.test(String(error))) throw error;
+        console.warn(`${variant.label}: a port was taken while it started; starting again`);
+      }
+    }
     if (opts['via-proxy']) {
       servers[variant.name] = { child, port, pids: descendants(child.pid, 'workerd') };
     } else {
