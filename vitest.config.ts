@@ -1,7 +1,15 @@
+import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { writeAssistantsModule } from './scripts/assistants.mjs';
+
+// The Worker under test bundles the fixture assistants (test/fixtures/assistants), never the
+// project's own: `#assistants` points at a module built from them here.
+const fixtureAssistants = fileURLToPath(new URL('./test/fixtures/.generated/assistants.ts', import.meta.url));
+writeAssistantsModule({ dir: fileURLToPath(new URL('./test/fixtures/assistants', import.meta.url)), out: fixtureAssistants });
 
 export default defineConfig({
+  resolve: { alias: { '#assistants': fixtureAssistants } },
   plugins: [
     cloudflareTest(({ inject }) => ({
       wrangler: { configPath: './wrangler.toml' },

@@ -44,7 +44,9 @@
  * (without includeThoughts the answer still waits the thought events' time, thoughts × delay,
  * as a model thinks whether or not it shows it), signature=none
  * (no closing event on 3.x models), sampling=reject|accept (temperature/topP/topK
- * on the models that ignore them: a 400, or accepted whatever the server's rejectSampling).
+ * on the models that ignore them: a 400, or accepted whatever the server's rejectSampling),
+ * cite=N,M,… (a site assistant's citation markers: a sentence ending ` [N].` per number, spread
+ * over the answer, so a marker can fall across two chunks).
  */
 
 const DIRECTIVE = /\[fake:([a-z0-9_-]+)((?:\s+[a-z_]+=[^\s\]]+)*)\s*\]/i;

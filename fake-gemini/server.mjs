@@ -318,6 +318,9 @@ function planAnswer(directive, prompt, settings, model, responseId) {
   const { name, options } = directive;
   const chunks = Math.max(0, Number(options.chunks ?? (name === 'long' ? 400 : 5)));
   let text = chunks === 0 ? '' : replyText(name, chunks, prompt.length, Number(options.chunkchars ?? 60));
+  // A site assistant's answer cites its pages as [n] after a sentence: `cite=2,1,2` writes one
+  // sentence per number, in that order, spread over the answer (so markers may fall across chunks).
+  if (options.cite && text) text = withCitations(text, String(options.cite).split(',').map(Number));
   let finishReason = options.finish ?? 'STOP';
   let thoughts = settings.thoughts;
   const max = settings.maxOutputTokens;
@@ -702,4 +705,20 @@ async function readBody(req) {
 /** @param {number} ms */
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * `text` with a cited sentence per number, each `Page N says so [N].`, at even intervals (a
+ * model's citations come after the sentence they support).
+ * @param {string} text
+ * @param {number[]} numbers
+ */
+function withCitations(text, numbers) {
+  const chars = Array.from(text);
+  const step = Math.max(1, Math.floor(chars.length / (numbers.length + 1)));
+  let out = '';
+  numbers.forEach((n, i) => {
+    out += chars.slice(i * step, (i + 1) * step).join('') + ` Page ${n} says so [${n}].`;
+  });
+  return out + chars.slice(numbers.length * step).join('');
 }

@@ -3,6 +3,8 @@
 /**
  * Builds what the Worker serves and what the npm package ships.
  *   node scripts/build.mjs           everything: the static assets and the package (dist/)
+ * Both first bundle the site assistants (assistants/ → src/assistants/bundle.generated.ts,
+ * scripts/assistants.mjs), which the Worker imports.
  *   node scripts/build.mjs --assets  the static assets only (public/client.js, public/embed.js):
  *                                    `npm test`, `npm run deploy` and `npm run build:check` run
  *                                    this first; `npm run dev` (scripts/dev.mjs) builds them once
@@ -26,6 +28,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { build, context } from 'esbuild';
+import { writeAssistantsModule } from './assistants.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -140,6 +143,8 @@ async function buildPackage() {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   try {
+    // The site assistants go into the Worker's own bundle (scripts/assistants.mjs): checked here too, so a bad one fails the build.
+    writeAssistantsModule();
     const line = await buildAssets();
     if (!process.argv.includes('--quiet')) console.log(line);
   } catch (error) {

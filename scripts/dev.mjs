@@ -12,11 +12,12 @@
  * and watches the Worker itself (why not wrangler.toml's `[build]`: scripts/build.mjs).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeGemini } from '../fake-gemini/server.mjs';
 import { watchAssets } from './build.mjs';
+import { writeAssistantsModule } from './assistants.mjs';
 import { KEY_NAMES, readDevVars, root, usableKey as usable } from './settings.mjs';
 
 const devVars = readDevVars();
@@ -54,6 +55,27 @@ if (envKey) {
   args.push('--env-file', file);
 }
 
+// The site assistants, bundled into the Worker's source: once now (a bad one stops here, with its
+// file and line), then again when a file under assistants/ changes (wrangler reloads the Worker).
+try {
+  writeAssistantsModule();
+} catch (error) {
+  console.error(`[assistants] ${error instanceof Error ? error.message : error}`);
+  await fake?.close();
+  process.exit(1);
+}
+const assistantsDir = join(root, 'assistants');
+const assistantsWatcher = existsSync(assistantsDir)
+  ? watch(assistantsDir, { recursive: true }, () => {
+      try {
+        const bundled = writeAssistantsModule();
+        console.log(`[assistants] rebuilt: ${bundled.map((a) => a.name).join(', ') || 'none'}`);
+      } catch (error) {
+        console.error(`[assistants] ${error instanceof Error ? error.message : error} (the Worker keeps the last good bundle)`);
+      }
+    })
+  : undefined;
+
 // Once, before wrangler starts; then once per change of a file they are built from.
 const assets = await watchAssets((line) => console.log(`[assets] ${line}`)).catch(async (error) => {
   console.error(`[assets] ${error instanceof Error ? error.message : error}`);
@@ -77,6 +99,7 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
 wrangler.on('exit', async (code, signal) => {
   if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
   await assets.stop();
+  assistantsWatcher?.close();
   await fake?.close();
   process.exit(code ?? (signal ? 1 : 0));
 });

@@ -8,6 +8,7 @@ import { corsAllowlist } from './limits/cors-allowlist';
 import { RequestLog } from './observability/request-log';
 import type { ErrorCode } from './protocol/events';
 import { aiSdkRoutes } from './routes/ai-sdk';
+import { assistantRoutes } from './routes/assistant';
 import { chatRoutes } from './routes/chat';
 import { chatsRoutes } from './routes/chats';
 import { healthRoutes } from './routes/health';
@@ -16,6 +17,7 @@ import { openaiRoutes } from './routes/openai';
 /** Every path the app serves, with its methods, for 405 answers. */
 const ROUTES: Record<string, string> = {
   '/healthz': 'GET, HEAD',
+  '/api/assistant': 'GET, HEAD',
   '/api/chat': 'POST',
   '/api/chat/stream': 'POST',
   '/api/chats': 'POST',
@@ -52,6 +54,7 @@ app.use('*', async (c, next) => {
 app.use('/api/*', corsAllowlist());
 
 app.route('/', healthRoutes);
+app.route('/', assistantRoutes);
 app.route('/', chatRoutes);
 app.route('/', chatsRoutes);
 app.route('/', aiSdkRoutes);

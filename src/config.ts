@@ -1,4 +1,5 @@
 import type { Settings } from './env';
+import { ASSISTANTS } from '#assistants';
 import type { ThinkingDefaults } from './gemini/generation-config';
 import { DEFAULT_MODEL, lifecycleWarning, modelInfo } from './gemini/models';
 import type { ThinkingEffort } from './protocol/messages';
@@ -74,6 +75,10 @@ function parseConfig(env: Settings): Config {
   // The default model is always allowed, so a deployment cannot lock itself out.
   const allowedModels = [...new Set([defaultModel, ...listed])];
   for (const model of allowedModels) checkModel(model, model === defaultModel ? 'GEMINI_MODEL' : 'ALLOWED_MODELS');
+  // An assistant's models are its own (they need not be in ALLOWED_MODELS), checked the same way.
+  for (const assistant of ASSISTANTS) {
+    for (const model of [assistant.model, ...assistant.models]) if (model) checkModel(model, `assistants/${assistant.name}/assistant.md`);
+  }
   return {
     apiKey,
     baseUrl,
@@ -103,7 +108,7 @@ function parseConfig(env: Settings): Config {
  * knows to be shut down (found here, not by the first visitor's 404).
  * @throws {ConfigError} naming the setting, the model and its replacement
  */
-function checkModel(model: string, setting: 'GEMINI_MODEL' | 'ALLOWED_MODELS'): void {
+function checkModel(model: string, setting: string): void {
   if (!/^[a-z0-9][a-z0-9.\-_]*$/i.test(model)) {
     throw new ConfigError(`GEMINI_MODEL and ALLOWED_MODELS must hold model names like "${DEFAULT_MODEL}", got "${model}"`);
   }

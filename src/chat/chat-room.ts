@@ -17,6 +17,9 @@ import type { WireFormat } from '../stream/wire-format';
 import { eventData, type ErrorEvent } from '../protocol/events';
 import type { ChatMessage, ChatSnapshot, ThinkingSettings } from '../protocol/messages';
 import { PartsBuilder, type MessagePart } from '../protocol/parts';
+import { DEFAULT_ASSISTANT } from '../assistants/assistant';
+import { systemInstruction } from '../assistants/prompt';
+import { findAssistant } from '../assistants/registry';
 import { ChatStore, type ChatSettings, type StoredFrame, type StoredMessage } from './chat-store';
 import { FLUSH_FRAMES, Turn } from './turn';
 
@@ -56,7 +59,7 @@ export class ChatRoom extends DurableObject<Env> {
   /** The chat and all its messages, or null when there is no such chat. */
   async snapshot(): Promise<ChatSnapshot | null> {
     if (!this.exists) return null;
-    const { system, model, thinking, lastEventId } = this.store.settings();
+    const { system, model, thinking, assistant, lastEventId } = this.store.settings();
     // Parts stay inside: their signatures are for Gemini, not for readers.
     const messages = this.store.messages().map(({ parts: _parts, ...message }): ChatMessage => message);
     const turn = this.turn;
@@ -67,7 +70,15 @@ export class ChatRoom extends DurableObject<Env> {
         if (turn.thoughts) streaming.thoughts = turn.thoughts;
       }
     }
-    return { id: this.ctx.id.toString(), model, ...(system ? { system } : {}), ...(thinking ? { thinking } : {}), messages, settledEventId: lastEventId };
+    return {
+      id: this.ctx.id.toString(),
+      model,
+      assistant: assistant ?? DEFAULT_ASSISTANT,
+      ...(system ? { system } : {}),
+      ...(thinking ? { thinking } : {}),
+      messages,
+      settledEventId: lastEventId,
+    };
   }
 
   /**
@@ -140,7 +151,11 @@ export class ChatRoom extends DurableObject<Env> {
     const settings = this.store.settings();
     // The message's thinking, else the chat's, else the deployment's, else the model's default. A level
     // the model does not offer is refused here, before anything is stored or sent.
-    const thinking = resolveThinking(settings.model, mergeThinking(settings.thinking, body.thinking), this.config.thinking);
+    const assistant = findAssistant(settings.assistant ?? DEFAULT_ASSISTANT);
+    if (!assistant) throw new ApiError(409, 'assistant_gone', `this chat's assistant "${settings.assistant}" is no longer deployed; start a new chat`);
+    // The assistant's thinking, under the chat's, under the message's (each field on its own).
+    const chatThinking = mergeThinking(mergeThinking(assistant.thinking, settings.thinking), body.thinking);
+    const thinking = resolveThinking(settings.model, chatThinking, this.config.thinking);
     const generationConfig = toGenerationConfig(settings.model, { thinking }, this.config.maxOutputTokens);
     const recent = this.store.recentMessages();
     if (replaced) for (let i = 0; i < replaced.length; i++) recent.next();
@@ -155,12 +170,13 @@ export class ChatRoom extends DurableObject<Env> {
     let events: ChatEvents;
     try {
       events = await streamChat(
-        { model: settings.model, system: settings.system, contents, generationConfig },
+        { model: settings.model, system: systemInstruction(assistant.systemPrefix, settings.system), contents, generationConfig },
         this.config,
         turn.signal,
         meter,
-        // The turn stores the answer's thought signatures, to send them back with the next turn.
-        { keepSignatures: true },
+        // The turn stores the answer's thought signatures, to send them back with the next turn; an
+        // assistant's citations become the answer's sources.
+        { keepSignatures: true, pages: assistant.pages },
       );
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;

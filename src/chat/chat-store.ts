@@ -13,6 +13,8 @@ export interface ChatSettings {
   model: string;
   /** How much the model thinks on every turn that does not set its own. */
   thinking?: ThinkingSettings;
+  /** The assistant that answers; undefined (a chat from before assistants): `default`. */
+  assistant?: string;
 }
 
 /** One SSE frame of a turn, kept for replay: its id, event name and `data:` JSON. */
@@ -43,6 +45,7 @@ interface MessageRow extends Record<string, SqlStorageValue> {
  * - 4: `messages.parts`, a model message's parts as JSON (thought summaries, thought
  *   signatures) when they say more than `text`; later part kinds (files, tool calls) go here too.
  * - 5: `chat.thinking`, the chat's thinking settings.
+ * - 6: `chat.assistant`, the site assistant that answers in it (NULL: the built-in default).
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE chat (
@@ -75,6 +78,8 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE messages ADD COLUMN parts TEXT;`,
   // The chat's thinking, as JSON {level?, budget?, show?}; NULL leaves the deployment's default.
   `ALTER TABLE chat ADD COLUMN thinking TEXT;`,
+  // The assistant's name; NULL (and every chat from before): the built-in default.
+  `ALTER TABLE chat ADD COLUMN assistant TEXT;`,
 ];
 
 /**
@@ -110,22 +115,24 @@ export class ChatStore {
   create(settings: ChatSettings, now: number): void {
     this.migrate();
     this.write(
-      'INSERT INTO chat (id, system, model, thinking, created_at) VALUES (1, ?, ?, ?, ?)',
+      'INSERT INTO chat (id, system, model, thinking, assistant, created_at) VALUES (1, ?, ?, ?, ?, ?)',
       settings.system ?? null,
       settings.model,
       settings.thinking ? JSON.stringify(settings.thinking) : null,
+      settings.assistant && settings.assistant !== 'default' ? settings.assistant : null,
       now,
     );
   }
 
   settings(): ChatSettings & { lastEventId: number } {
     const row = this.storage.sql
-      .exec<{ system: string | null; model: string; thinking: string | null; last_event_id: number }>(
-        'SELECT system, model, thinking, last_event_id FROM chat',
+      .exec<{ system: string | null; model: string; thinking: string | null; assistant: string | null; last_event_id: number }>(
+        'SELECT system, model, thinking, assistant, last_event_id FROM chat',
       )
       .one();
     const settings: ChatSettings & { lastEventId: number } = { system: row.system ?? undefined, model: row.model, lastEventId: row.last_event_id };
     if (row.thinking) settings.thinking = JSON.parse(row.thinking) as ThinkingSettings;
+    if (row.assistant) settings.assistant = row.assistant;
     return settings;
   }
 

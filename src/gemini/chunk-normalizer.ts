@@ -1,4 +1,5 @@
 import type { GenerateContentResponse, GroundingChunk, Part, UsageMetadata } from '@google/generative-ai';
+import { citedSources } from '../protocol/citations';
 import type { ChatEvent, DoneEvent, PartEvent, Source, TerminalEvent, Usage } from '../protocol/events';
 import { toErrorEvent } from './error-mapping';
 import { GeminiError } from './gemini-error';
@@ -56,13 +57,18 @@ export class ChunkNormalizer {
   /** The events of a chunk after the first, for a chunk of several parts of different kinds; taken by {@link take}. */
   private readonly queued: PartEvent[] = [];
 
+  /** The answer's text so far, kept only when there are pages to find citations of. */
+  private answer = '';
+
   /**
    * @param meter sees each chunk's usage and text, so an answer cut short can still be charged
    * @param keepSignatures make an event of a signed part that has no text, so the signature is kept
+   * @param pages a site assistant's pages: the answer's `[n]` markers become `done.sources`
    */
   constructor(
     private readonly meter?: UsageMeter,
     private readonly keepSignatures = false,
+    private readonly pages: readonly Source[] = [],
   ) {}
 
   /** The next event of the last chunk, when it made more than one (a thought, then text). */
@@ -90,12 +96,19 @@ export class ChunkNormalizer {
     // The common chunk, one part, makes its event with no array and no copy.
     const event = parts === undefined ? undefined : parts.length === 1 ? this.partEvent(parts[0]!) : this.partsEvents(parts);
     this.meter?.note(chunk.usageMetadata, event ? this.written(event) : 0);
+    if (event && this.pages.length) this.keepAnswer(event);
     if (!candidate) return undefined;
     // Older models repeat finishReason on every chunk; the last one counts.
     if (candidate.finishReason) this.finishReason = candidate.finishReason;
     // Grounding metadata comes on a chunk of its own (content: {}), after the text.
     if (candidate.groundingMetadata?.groundingChunks) this.noteSources(candidate.groundingMetadata.groundingChunks);
     return event;
+  }
+
+  /** Adds a chunk's answer text to what citations are read from. */
+  private keepAnswer(first: PartEvent): void {
+    if (first.type === 'text') this.answer += first.text;
+    for (const event of this.queued) if (event.type === 'text') this.answer += event.text;
   }
 
   /** Characters of text a chunk's events carry (the meter's estimate of an unfinished answer's output). */
@@ -139,7 +152,9 @@ export class ChunkNormalizer {
   end(): TerminalEvent {
     if (this.finishReason) {
       const done: DoneEvent = { type: 'done', finishReason: this.finishReason, usage: toUsage(this.usage) };
-      if (this.sources) done.sources = [...this.sources.values()];
+      // An assistant's cited pages first (a marker split across chunks is whole by now), then any grounding.
+      const sources = [...(this.pages.length ? citedSources(this.answer, this.pages) : []), ...(this.sources?.values() ?? [])];
+      if (sources.length) done.sources = sources;
       if (this.model) done.model = this.model;
       return done;
     }

@@ -7,7 +7,7 @@ import {
   type GenerateContentResponse,
   type GenerationConfig,
 } from '@google/generative-ai';
-import { isTerminal, type ChatEvent } from '../protocol/events';
+import { isTerminal, type ChatEvent, type Source } from '../protocol/events';
 import { ChunkNormalizer, chunkProblem } from './chunk-normalizer';
 import { GeminiError } from './gemini-error';
 import { replacementFor } from './models';
@@ -39,6 +39,8 @@ export interface GeminiCall {
 export interface ReaderOptions {
   /** Signatures even on parts with no text (see ChunkNormalizer): for a reader that sends them back. */
   keepSignatures?: boolean;
+  /** A site assistant's pages: the answer's citation markers become `done.sources`. */
+  pages?: readonly Source[];
 }
 
 export interface UpstreamSettings {
@@ -120,7 +122,7 @@ export async function openGeminiStream(
   }
   silence.answered();
 
-  const normalizer = new ChunkNormalizer(meter, reader.keepSignatures);
+  const normalizer = new ChunkNormalizer(meter, reader.keepSignatures, reader.pages);
   let pending = normalizer.next(first);
   let over = false;
   const end = (terminal: ChatEvent): IteratorResult<ChatEvent> => {

@@ -1,20 +1,26 @@
 import type { Config } from '../config';
 import { ApiError } from '../errors';
 import type { GeminiCall } from '../gemini/gemini-adapter';
-import { outputCeiling, resolveThinking, thinkingConfig, toGenerationConfig } from '../gemini/generation-config';
+import type { Assistant } from '../assistants/assistant';
+import { systemInstruction } from '../assistants/prompt';
+import { modelsFor } from '../assistants/resolve';
+import { mergeThinking, outputCeiling, resolveThinking, thinkingConfig, toGenerationConfig } from '../gemini/generation-config';
 import type { GenerationSettings, HistoryEntry, Role, ThinkingEffort, ThinkingSettings } from '../protocol/messages';
 
 /** A validated body of `POST /api/chat` and `POST /api/chat/stream`. */
 export interface ChatRequest {
   message: string;
   model: string;
+  /** Who answers: the system instruction, the models and the thinking start from it. */
+  assistant: Assistant;
+  /** The caller's own `system` (the assistant's instructions come first). */
   system?: string;
   history: HistoryEntry[];
   generationConfig: GenerationSettings;
   thinking?: ThinkingSettings;
 }
 
-const FIELDS = new Set(['message', 'model', 'system', 'history', 'generationConfig', 'thinking']);
+const FIELDS = new Set(['message', 'model', 'system', 'history', 'generationConfig', 'thinking', 'assistant']);
 const THINKING_LEVELS: readonly ThinkingEffort[] = ['minimal', 'low', 'medium', 'high'];
 const THINKING_FIELDS = ['level', 'budget', 'show'];
 const GENERATION_FIELDS = new Set(['temperature', 'topP', 'topK', 'maxOutputTokens']);
@@ -26,19 +32,20 @@ export const invalid = (message: string) => new ApiError(400, 'invalid_request',
  * field and the rule it broke.
  * @throws {ApiError} 400 for a wrong shape or value, 413 for text over `MAX_MESSAGE_CHARS`
  */
-export function parseChatRequest(body: unknown, config: Config): ChatRequest {
+export function parseChatRequest(body: unknown, config: Config, assistant: Assistant): ChatRequest {
   const input = object(body, 'request body');
   for (const key of Object.keys(input)) {
     if (!FIELDS.has(key)) throw invalid(`unknown field "${key}"; allowed: ${[...FIELDS].join(', ')}`);
   }
 
   const message = checkText(input.message, 'message', config.maxMessageChars);
-  const chosen = model(input.model, config);
+  const chosen = model(input.model, config, assistant);
 
   const request: ChatRequest = {
     message,
     model: chosen,
-    system: system(input.system, config.maxMessageChars),
+    assistant,
+    system: callerSystem(input.system, config.maxMessageChars, assistant),
     history: input.history === undefined ? [] : history(input.history, config.maxMessageChars),
     generationConfig:
       input.generationConfig === undefined
@@ -47,7 +54,7 @@ export function parseChatRequest(body: unknown, config: Config): ChatRequest {
   };
   if (input.thinking !== undefined) request.thinking = parseThinking(input.thinking);
   // The model's rules, now: a level it does not offer is our 400, not Gemini's.
-  thinkingConfig(chosen, resolveThinking(chosen, request.thinking, config.thinking));
+  thinkingConfig(chosen, resolveThinking(chosen, mergeThinking(assistant.thinking, request.thinking), config.thinking));
   return request;
 }
 
@@ -91,26 +98,40 @@ export function parseThinking(value: unknown): ThinkingSettings {
 export function toGeminiCall(request: ChatRequest, config: Config): GeminiCall {
   return {
     model: request.model,
-    system: request.system,
+    system: systemInstruction(request.assistant.systemPrefix, request.system),
     contents: [
       ...request.history.map((entry) => ({ role: entry.role, parts: [{ text: entry.text }] })),
       { role: 'user', parts: [{ text: request.message }] },
     ],
     generationConfig: toGenerationConfig(
       request.model,
-      { ...request.generationConfig, thinking: resolveThinking(request.model, request.thinking, config.thinking) },
+      { ...request.generationConfig, thinking: resolveThinking(request.model, mergeThinking(request.assistant.thinking, request.thinking), config.thinking) },
       config.maxOutputTokens,
     ),
   };
 }
 
-function model(value: unknown, config: Config): string {
-  if (value === undefined) return config.defaultModel;
+/** The model a request picks: one `assistant` allows (the deployment's ALLOWED_MODELS for `default`), its first by default. */
+function model(value: unknown, config: Config, assistant: Assistant): string {
+  const allowed = modelsFor(assistant, config);
+  if (value === undefined) return allowed[0]!;
   if (typeof value !== 'string') throw invalid('model must be a string');
-  if (!config.allowedModels.includes(value)) {
-    throw new ApiError(400, 'model_not_allowed', `model "${value}" is not allowed; allowed: ${config.allowedModels.join(', ')}`);
+  if (!allowed.includes(value)) {
+    throw new ApiError(400, 'model_not_allowed', `model "${value}" is not allowed; allowed: ${allowed.join(', ')}`);
   }
   return value;
+}
+
+/**
+ * The caller's `system`: refused when the assistant keeps its instructions to
+ * itself (every assistant but `default`, unless it says `allowSystem: true`).
+ */
+function callerSystem(value: unknown, maxChars: number, assistant: Assistant): string | undefined {
+  const text = system(value, maxChars);
+  if (text !== undefined && !assistant.allowSystem) {
+    throw invalid(`system is not accepted here: the assistant "${assistant.name}" has its own instructions`);
+  }
+  return text;
 }
 
 function system(value: unknown, maxChars: number): string | undefined {
@@ -233,20 +254,26 @@ export interface NewChatRequest {
   system?: string;
   model: string;
   thinking?: ThinkingSettings;
+  /** The assistant that answers in this chat, for its whole life. */
+  assistant: string;
 }
 
-const NEW_CHAT_FIELDS = new Set(['system', 'model', 'thinking']);
+const NEW_CHAT_FIELDS = new Set(['system', 'model', 'thinking', 'assistant']);
 
 /**
  * Checks the (optional) body of `POST /api/chats`: `{ system?, model?, thinking? }`,
  * `thinking` by the chosen model's rules.
  */
-export function parseNewChatRequest(body: unknown, config: Config): NewChatRequest {
+export function parseNewChatRequest(body: unknown, config: Config, assistant: Assistant): NewChatRequest {
   const input = body === undefined ? {} : object(body, 'request body');
   for (const key of Object.keys(input)) {
     if (!NEW_CHAT_FIELDS.has(key)) throw invalid(`unknown field "${key}"; allowed: ${[...NEW_CHAT_FIELDS].join(', ')}`);
   }
-  const settings: NewChatRequest = { model: model(input.model, config), system: system(input.system, config.maxMessageChars) };
+  const settings: NewChatRequest = {
+    model: model(input.model, config, assistant),
+    system: callerSystem(input.system, config.maxMessageChars, assistant),
+    assistant: assistant.name,
+  };
   if (input.thinking !== undefined) {
     settings.thinking = parseThinking(input.thinking);
     thinkingConfig(settings.model, settings.thinking);

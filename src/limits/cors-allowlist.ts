@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
 import { errorResponse } from '../errors';
+import { assistantOrigins } from '../assistants/registry';
 import { ALLOWANCE_HEADERS } from './admission';
 
 /** Headers a page may send; `last-event-id` lets a page resume with the standard header. */
@@ -48,7 +49,8 @@ export function corsAllowlist(): MiddlewareHandler<AppEnv> {
     }
 
     const { allowedOrigins } = c.var.config;
-    const allowed = allowedOrigins === '*' || allowedOrigins.has(origin) || origin === new URL(c.req.url).origin;
+    // A site assistant's origins are allowed too: listing them in its assistant.md is the owner's say-so.
+    const allowed = allowedOrigins === '*' || allowedOrigins.has(origin) || origin === new URL(c.req.url).origin || assistantOrigins().has(origin);
     if (!allowed) {
       c.var.log.errorCode = 'origin_not_allowed';
       // Names nothing but the caller's own origin: the allowlist stays private.

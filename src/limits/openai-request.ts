@@ -1,15 +1,23 @@
 import type { Content, GenerationConfig } from '@google/generative-ai';
 import { leastThinking, outputCeiling, resolveThinking, thinkingConfig, toGenerationConfig, type GenerationRequest } from '../gemini/generation-config';
 import type { Config } from '../config';
+import type { Assistant } from '../assistants/assistant';
+import { systemInstruction } from '../assistants/prompt';
+import { assistants } from '../assistants/registry';
+import { modelsFor } from '../assistants/resolve';
+import type { Source } from '../protocol/events';
 import { ApiError } from '../errors';
 import type { GeminiCall } from '../gemini/gemini-adapter';
-import type { ErrorCode } from '../protocol/events';
+import { isRecord, type ErrorCode } from '../protocol/events';
 import type { ThinkingSettings } from '../protocol/messages';
 import { checkNumber, checkText, wellFormed } from './chat-request';
 
 /** A validated body of `POST /v1/chat/completions`, as a Gemini call. */
 export interface CompletionRequest {
+  /** The model as the caller named it (`assistant:<name>` included): what the answer says it is. */
   model: string;
+  /** A site assistant's pages, when the request names one: its citations become annotations. */
+  pages?: readonly Source[];
   stream: boolean;
   /** `stream_options.include_usage`: a usage chunk ends the stream. */
   includeUsage: boolean;
@@ -107,7 +115,7 @@ export function parseCompletionRequest(body: unknown, config: Config): Completio
       throw invalid(key, `unknown field "${key}"`);
     }
   }
-  const model = modelOf(body.model, config);
+  const { model, assistant } = modelOf(body.model, config);
   const stream = optionalBoolean(body.stream, 'stream') ?? false;
   let includeUsage = false;
   if (body.stream_options !== undefined && body.stream_options !== null) {
@@ -121,18 +129,35 @@ export function parseCompletionRequest(body: unknown, config: Config): Completio
     optionalBoolean(options.include_obfuscation, 'stream_options.include_obfuscation');
   }
   const { system, contents } = conversation(body.messages, config);
-  return { model, stream, includeUsage, call: { model, system, contents, generationConfig: generation(body, model, config) } };
+  if (system && assistant && !assistant.allowSystem) {
+    throw invalid('messages', `system and developer messages are not accepted by "${ASSISTANT_MODEL_PREFIX}${assistant.name}": it has its own instructions`);
+  }
+  const call: GeminiCall = {
+    model,
+    system: assistant ? systemInstruction(assistant.systemPrefix, system) : system,
+    contents,
+    generationConfig: generation(body, model, config, assistant),
+  };
+  return { model: typeof body.model === 'string' ? body.model : model, stream, includeUsage, call, ...(assistant ? { pages: assistant.pages } : {}) };
 }
 
-function modelOf(value: unknown, config: Config): string {
+/** `model: "assistant:<name>"` names a site assistant: its instructions, pages and default model. */
+export const ASSISTANT_MODEL_PREFIX = 'assistant:';
+
+/** The Gemini model a request names, and the assistant when it names one (`assistant:<name>`). */
+function modelOf(value: unknown, config: Config): { model: string; assistant?: Assistant } {
   if (value === undefined || value === null) throw invalid('model', 'model is required');
   if (typeof value !== 'string') throw invalid('model', 'model must be a string');
-  if (!config.allowedModels.includes(value)) {
-    // Bounded: the name is echoed back.
-    const name = value.slice(0, 100);
-    throw new ParamError(404, 'model_not_allowed', `The model "${name}" does not exist here; available: ${config.allowedModels.join(', ')}`, 'model', 'model_not_found');
+  if (value.startsWith(ASSISTANT_MODEL_PREFIX)) {
+    const assistant = assistants().get(value.slice(ASSISTANT_MODEL_PREFIX.length));
+    if (assistant) return { model: modelsFor(assistant, config)[0]!, assistant };
+  } else if (config.allowedModels.includes(value)) {
+    return { model: value };
   }
-  return value;
+  // Bounded: the name is echoed back.
+  const name = value.slice(0, 100);
+  const available = [...config.allowedModels, ...[...assistants().keys()].map((n) => `${ASSISTANT_MODEL_PREFIX}${n}`)];
+  throw new ParamError(404, 'model_not_allowed', `The model "${name}" does not exist here; available: ${available.join(', ')}`, 'model', 'model_not_found');
 }
 
 function conversation(value: unknown, config: Config): { system?: string; contents: Content[] } {
@@ -223,7 +248,7 @@ function asParam<T>(name: string, check: () => T): T {
  * (and `top_p`) by default: they are checked, and sent on only to models that
  * honour them (toGenerationConfig), so such clients keep working.
  */
-function generation(body: Record<string, unknown>, model: string, config: Config): GenerationConfig {
+function generation(body: Record<string, unknown>, model: string, config: Config, assistant?: Assistant): GenerationConfig {
   const ceiling = outputCeiling(model, config.maxOutputTokens);
   const maxTokens = optionalNumber(body.max_tokens, 'max_tokens', 1, ceiling, true);
   const maxCompletionTokens = optionalNumber(body.max_completion_tokens, 'max_completion_tokens', 1, ceiling, true);
@@ -237,7 +262,7 @@ function generation(body: Record<string, unknown>, model: string, config: Config
     stopSequences: stopSequences(body.stop),
     // Gemini takes a seed too (best effort, as OpenAI's).
     seed: optionalNumber(body.seed, 'seed', -(2 ** 31), 2 ** 31 - 1, true),
-    thinking: reasoningEffort(body.reasoning_effort, model, config),
+    thinking: reasoningEffort(body.reasoning_effort, model, config, assistant),
   };
   return toGenerationConfig(model, request, config.maxOutputTokens);
 }
@@ -250,8 +275,8 @@ function generation(body: Record<string, unknown>, model: string, config: Config
  * `reasoning_effort` other than `none` is given, or the deployment shows
  * thoughts by default (SHOW_THOUGHTS) and the caller did not say `none`.
  */
-function reasoningEffort(value: unknown, model: string, config: Config): ThinkingSettings {
-  if (value === undefined || value === null) return resolveThinking(model, undefined, config.thinking);
+function reasoningEffort(value: unknown, model: string, config: Config, assistant?: Assistant): ThinkingSettings {
+  if (value === undefined || value === null) return resolveThinking(model, assistant?.thinking, config.thinking);
   if (!REASONING_EFFORTS.includes(value as (typeof REASONING_EFFORTS)[number])) {
     throw invalid('reasoning_effort', `reasoning_effort must be one of ${REASONING_EFFORTS.map((e) => `"${e}"`).join(', ')}`);
   }
@@ -283,9 +308,6 @@ function optionalBoolean(value: unknown, name: string): boolean | undefined {
   return value;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isStringRecord(value: unknown): value is Record<string, string> {
   return isRecord(value) && Object.values(value).every((v) => typeof v === 'string');

@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import type { Assistant } from '../assistants/assistant';
 import type { ThinkingSettings } from '../protocol/messages';
 import { checkText, invalid, object, parseNewChatRequest, parseThinking, type NewChatRequest } from './chat-request';
 
@@ -25,7 +26,7 @@ export interface UiChatRequest {
  */
 export const UI_CHAT_ID = /^[A-Za-z0-9_-]{16,128}$/;
 
-const FIELDS = new Set(['id', 'messages', 'trigger', 'messageId', 'model', 'system', 'thinking']);
+const FIELDS = new Set(['id', 'messages', 'trigger', 'messageId', 'model', 'system', 'thinking', 'assistant']);
 const TRIGGERS = new Set(['submit-message', 'regenerate-message']);
 /** Parts a user message may carry besides text, which carry no content for the model. */
 const IGNORED_PARTS = new Set(['step-start']);
@@ -35,7 +36,7 @@ const IGNORED_PARTS = new Set(['step-start']);
  * the chat's storage, not from the client); it must be the user's, of text parts.
  * @throws {ApiError} 400 for a wrong shape or value, 413 for text over `MAX_MESSAGE_CHARS`
  */
-export function parseUiChatRequest(body: unknown, config: Config): UiChatRequest {
+export function parseUiChatRequest(body: unknown, config: Config, assistant: Assistant): UiChatRequest {
   const input = object(body, 'request body');
   for (const key of Object.keys(input)) {
     if (!FIELDS.has(key)) throw invalid(`unknown field "${key}"; allowed: ${[...FIELDS].join(', ')}`);
@@ -54,7 +55,7 @@ export function parseUiChatRequest(body: unknown, config: Config): UiChatRequest
     id: input.id,
     message: regenerate ? '' : lastUserText(input.messages, config),
     regenerate,
-    settings: parseNewChatRequest({ model: input.model, system: input.system }, config),
+    settings: parseNewChatRequest({ model: input.model, system: input.system }, config, assistant),
   };
   if (input.thinking !== undefined) request.thinking = parseThinking(input.thinking);
   return request;

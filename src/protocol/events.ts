@@ -60,6 +60,8 @@ export type ErrorCode =
   | 'upstream_disconnected'
   | 'upstream_incomplete'
   | 'cancelled'
+  /** A stored chat's site assistant is no longer deployed (removed or renamed): start a new chat. */
+  | 'assistant_gone'
   | 'turn_in_progress'
   | 'interrupted'
   | 'origin_not_allowed'
@@ -192,7 +194,8 @@ function isSourceList(value: unknown): value is Source[] {
   return Array.isArray(value) && value.every((s) => isRecord(s) && typeof s.title === 'string' && typeof s.url === 'string');
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A JSON object (not an array, not null). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -40,6 +40,8 @@ export interface ThinkingSettings {
 /** The body of `POST /api/chat` and `POST /api/chat/stream`. */
 export interface ChatRequestBody {
   message: string;
+  /** The site assistant to answer (the one serving the page's origin when absent). */
+  assistant?: string;
   model?: string;
   system?: string;
   history?: HistoryEntry[];
@@ -53,6 +55,8 @@ export interface NewChatBody {
   model?: string;
   /** The chat's thinking, for every turn that does not set its own. */
   thinking?: ThinkingSettings;
+  /** The site assistant to answer (the one serving the page's origin when absent). */
+  assistant?: string;
 }
 
 /** `streaming` is the turn in flight; `cancelled` and `failed` keep the text written before the end. */
@@ -80,6 +84,9 @@ export interface ChatMessage {
 export interface ChatSnapshot {
   id: string;
   model: string;
+  /** The assistant that answers in this chat (`default`: no site assistant). */
+  assistant: string;
+  /** The caller's own instructions, when the assistant took one. */
   system?: string;
   /** The chat's thinking, when it was created with one. */
   thinking?: ThinkingSettings;

@@ -1,7 +1,9 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app-env';
 import { uiMessageId, WIRE_FORMAT_HEADER, type ChatRoom, type TurnBody } from '../chat/chat-room';
+import { assistantName, requestAssistant } from '../assistants/resolve';
 import { ApiError } from '../errors';
+import { isRecord } from '../protocol/events';
 import { thinkingConfig } from '../gemini/generation-config';
 import { admit } from '../limits/admission';
 import { readJsonBody } from '../limits/read-json-body';
@@ -25,7 +27,10 @@ const UI_FORMAT = { [WIRE_FORMAT_HEADER]: 'ai-sdk' };
 
 aiSdkRoutes.post('/api/ai-sdk/chat', async (c) => {
   const { config } = c.var;
-  const request = parseUiChatRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
+  const body = await readJsonBody(c.req.raw, config.maxBodyBytes);
+  // The assistant is fixed when the chat is created; a later message's Origin must still be one it serves.
+  const assistant = requestAssistant(c, assistantName(isRecord(body) ? body.assistant : undefined));
+  const request = parseUiChatRequest(body, config, assistant);
   await admit(c, 'message');
   const room = namedChatRoom(c, request.id);
   const turn: TurnBody = request.regenerate ? { message: '', regenerate: true } : { message: request.message };

@@ -8,6 +8,10 @@ import { UsageMeter } from '../gemini/usage-meter';
 import { admit, charge } from '../limits/admission';
 import { parseChatRequest, toGeminiCall } from '../limits/chat-request';
 import { readJsonBody } from '../limits/read-json-body';
+import { isRecord } from '../protocol/events';
+import { assistantName, requestAssistant } from '../assistants/resolve';
+import type { Assistant } from '../assistants/assistant';
+import type { Config } from '../config';
 import type { RequestLog } from '../observability/request-log';
 import { isTerminal, type ChatEvent, type Source, type Usage } from '../protocol/events';
 import { SSE_HEADERS } from '../stream/sse-headers';
@@ -20,11 +24,11 @@ export const chatRoutes = new Hono<AppEnv>();
 
 chatRoutes.post('/api/chat/stream', async (c) => {
   const { config, log } = c.var;
-  const request = parseChatRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
+  const request = parseChatRequest(...(await assistantRequest(c)));
   await admit(c, 'message');
   log.model = request.model;
   const billing = tokenBilling(c);
-  const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal, billing?.meter);
+  const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal, billing?.meter, { pages: request.assistant.pages });
   log.streaming = true;
   const observer = streamObserver(log, billing);
   return new Response(sseBody(events, { heartbeatMs: config.heartbeatMs, observer }), { headers: SSE_HEADERS });
@@ -63,11 +67,11 @@ export interface ChatAnswer {
 
 chatRoutes.post('/api/chat', async (c) => {
   const { config, log } = c.var;
-  const request = parseChatRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
+  const request = parseChatRequest(...(await assistantRequest(c)));
   await admit(c, 'message');
   log.model = request.model;
   const billing = tokenBilling(c);
-  const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal, billing?.meter);
+  const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal, billing?.meter, { pages: request.assistant.pages });
   try {
     return c.json(await readAnswer(log, events));
   } finally {
@@ -126,4 +130,14 @@ export function tokenBilling(c: Context<AppEnv>): TokenBilling | undefined {
       charge(c.env, (promise) => c.executionCtx.waitUntil(promise), key, meter.tokens());
     },
   };
+}
+
+/**
+ * A chat request's body, the settings and the assistant that answers it (named in the body, or
+ * the one serving the page's origin): what parseChatRequest takes.
+ */
+export async function assistantRequest(c: Context<AppEnv>): Promise<[body: unknown, config: Config, assistant: Assistant]> {
+  const { config } = c.var;
+  const body = await readJsonBody(c.req.raw, config.maxBodyBytes);
+  return [body, config, requestAssistant(c, assistantName(isRecord(body) ? body.assistant : undefined))];
 }

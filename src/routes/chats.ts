@@ -7,6 +7,8 @@ import { admit } from '../limits/admission';
 import { CHARGE_KEY_HEADER } from '../chat/chat-room';
 import { parseNewChatRequest, parseTurnRequest } from '../limits/chat-request';
 import { readJsonBody } from '../limits/read-json-body';
+import { assistantName, requestAssistant } from '../assistants/resolve';
+import { isRecord } from '../protocol/events';
 import type { ChatSnapshot } from '../protocol/messages';
 
 /**
@@ -21,7 +23,9 @@ chatsRoutes.post('/api/chats', async (c) => {
   // The body is optional; fetch() sends `Content-Length: 0` for a POST without one.
   const empty = c.req.raw.body === null || c.req.header('content-length') === '0';
   const body = empty ? undefined : await readJsonBody(c.req.raw, config.maxBodyBytes);
-  const settings = parseNewChatRequest(body, config);
+  // The assistant that serves the page (or the one it names) answers in this chat for its whole life.
+  const assistant = requestAssistant(c, assistantName(isRecord(body) ? body.assistant : undefined));
+  const settings = parseNewChatRequest(body, config, assistant);
   await admit(c, 'create');
   const id = c.env.CHAT_ROOMS.newUniqueId();
   await c.env.CHAT_ROOMS.get(id).create(settings);
@@ -29,6 +33,7 @@ chatsRoutes.post('/api/chats', async (c) => {
   const chat: ChatSnapshot = {
     id: id.toString(),
     model: settings.model,
+    assistant: settings.assistant,
     ...(settings.system ? { system: settings.system } : {}),
     ...(settings.thinking ? { thinking: settings.thinking } : {}),
     messages: [],

@@ -4,7 +4,8 @@ import { ApiError } from '../errors';
 import { streamChat } from '../gemini/chat-stream';
 import { admit } from '../limits/admission';
 import { bearerAuth } from '../limits/bearer-auth';
-import { parseCompletionRequest, ParamError } from '../limits/openai-request';
+import { ASSISTANT_MODEL_PREFIX, parseCompletionRequest, ParamError } from '../limits/openai-request';
+import { assistants } from '../assistants/registry';
 import { readJsonBody } from '../limits/read-json-body';
 import { annotationsOf, finishReasonOf, usageOf, type ChatCompletion } from '../protocol/openai';
 import { sseBody } from '../stream/sse-encoder';
@@ -39,11 +40,14 @@ openaiRoutes.onError(openAiErrorResponse);
 
 openaiRoutes.use('/v1/*', bearerAuth());
 
-openaiRoutes.get('/v1/models', (c) => c.json({ object: 'list', data: c.var.config.allowedModels.map(modelObject) }));
+/** The models, then the site assistants as `assistant:<name>`. */
+const modelIds = (allowed: readonly string[]) => [...allowed, ...[...assistants().keys()].map((name) => `${ASSISTANT_MODEL_PREFIX}${name}`)];
+
+openaiRoutes.get('/v1/models', (c) => c.json({ object: 'list', data: modelIds(c.var.config.allowedModels).map(modelObject) }));
 
 openaiRoutes.get('/v1/models/:model', (c) => {
   const id = c.req.param('model');
-  if (!c.var.config.allowedModels.includes(id)) {
+  if (!modelIds(c.var.config.allowedModels).includes(id)) {
     throw new ParamError(404, 'model_not_allowed', `The model "${id.slice(0, 100)}" does not exist here`, 'model', 'model_not_found');
   }
   return c.json(modelObject(id));
@@ -53,9 +57,9 @@ openaiRoutes.post('/v1/chat/completions', async (c) => {
   const { config, log } = c.var;
   const request = parseCompletionRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
   await admit(c, 'message', c.var.apiKeyId);
-  log.model = request.model;
+  log.model = request.call.model;
   const billing = tokenBilling(c);
-  const events = await streamChat(request.call, config, c.req.raw.signal, billing?.meter);
+  const events = await streamChat(request.call, config, c.req.raw.signal, billing?.meter, { pages: request.pages });
   const id = `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`;
   const created = Math.floor(Date.now() / 1000);
   if (request.stream) {

@@ -165,7 +165,7 @@ const BAD_REQUESTS: BadRequest[] = [
   },
   invalidRequest(
     'an unknown field',
-    'unknown field "stream"; allowed: message, model, system, history, generationConfig, thinking',
+    'unknown field "stream"; allowed: message, model, system, history, generationConfig, thinking, assistant',
     (tag) => json({ message: say(tag), stream: true }),
   ),
   {

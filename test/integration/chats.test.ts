@@ -91,14 +91,14 @@ function alternates(record: FakeRecord): boolean {
 describe('POST /api/chats', () => {
   it('creates a chat with an unguessable id and no messages', async () => {
     const id = await createChat();
-    expect(await snapshot(id)).toEqual({ id, model: 'gemini-3.8-flash', messages: [], settledEventId: 0 });
+    expect(await snapshot(id)).toEqual({ id, model: 'gemini-3.8-flash', assistant: 'default', messages: [], settledEventId: 0 });
   });
 
   it('answers with the new chat as GET would show it', async () => {
     const response = await worker('/api/chats', json({ system: 'Be brief.', model: 'gemini-3.1-pro-preview' }));
     expect(response.status).toBe(201);
     const created = (await response.json()) as ChatSnapshot;
-    expect(created).toEqual({ id: created.id, model: 'gemini-3.1-pro-preview', system: 'Be brief.', messages: [], settledEventId: 0 });
+    expect(created).toEqual({ id: created.id, model: 'gemini-3.1-pro-preview', assistant: 'default', system: 'Be brief.', messages: [], settledEventId: 0 });
     expect(await snapshot(created.id)).toEqual(created);
   });
 

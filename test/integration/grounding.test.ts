@@ -63,6 +63,7 @@ describe('a chat stored before sources existed', () => {
     const stub = env.CHAT_ROOMS.get(env.CHAT_ROOMS.idFromString(id));
     // Back to the schema of migration 1, as a chat written by the previous version has it.
     await runInDurableObject(stub, (_: ChatRoom, state) => {
+      state.storage.sql.exec('ALTER TABLE chat DROP COLUMN assistant');
       state.storage.sql.exec('ALTER TABLE chat DROP COLUMN thinking');
       state.storage.sql.exec('ALTER TABLE messages DROP COLUMN parts');
       state.storage.sql.exec('ALTER TABLE messages DROP COLUMN model');

@@ -132,12 +132,17 @@ describe('authentication', () => {
 });
 
 describe('GET /v1/models', () => {
-  it('lists ALLOWED_MODELS in OpenAI’s list shape', async () => {
+  it('lists ALLOWED_MODELS, then the site assistants as assistant:<name>, in OpenAI’s list shape', async () => {
     const answer = await call('/v1/models');
     expect(answer.status).toBe(200);
     expect(answer.json()).toEqual({
       object: 'list',
-      data: ['gemini-3.8-flash', 'gemini-3.5-flash-lite', 'gemini-3.1-pro-preview', 'gemini-flash-latest', 'gemini-retired'].map((id) => ({ id, object: 'model', created: 0, owned_by: 'google' })),
+      data: ['gemini-3.8-flash', 'gemini-3.5-flash-lite', 'gemini-3.1-pro-preview', 'gemini-flash-latest', 'gemini-retired', 'assistant:docs-site', 'assistant:shop'].map((id) => ({
+        id,
+        object: 'model',
+        created: 0,
+        owned_by: 'google',
+      })),
     });
   });
 

@@ -174,6 +174,7 @@ describe('a chat stored before thinking existed', () => {
     const stub = env.CHAT_ROOMS.get(env.CHAT_ROOMS.idFromString(id));
     // Back to the schema of migration 3, as a chat written by the previous version has it.
     await runInDurableObject(stub, (_: ChatRoom, state) => {
+      state.storage.sql.exec('ALTER TABLE chat DROP COLUMN assistant');
       state.storage.sql.exec('ALTER TABLE chat DROP COLUMN thinking');
       state.storage.sql.exec('ALTER TABLE messages DROP COLUMN parts');
       state.storage.sql.exec('DELETE FROM _migrations WHERE version >= 4');

@@ -202,6 +202,7 @@ describe('stored chats with thinking.show', () => {
     const stub = env.CHAT_ROOMS.get(env.CHAT_ROOMS.idFromString(id));
     // Back to the schema of migration 3, and an answer stored as the previous version stored it.
     await runInDurableObject(stub, (_: ChatRoom, state) => {
+      state.storage.sql.exec('ALTER TABLE chat DROP COLUMN assistant');
       state.storage.sql.exec('ALTER TABLE chat DROP COLUMN thinking');
       state.storage.sql.exec('ALTER TABLE messages DROP COLUMN parts');
       state.storage.sql.exec('DELETE FROM _migrations WHERE version >= 4');

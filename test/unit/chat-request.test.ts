@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { ApiError } from '../../src/errors';
+import { defaultAssistant } from '../../src/assistants/registry';
 import { parseChatRequest, toGeminiCall, type ChatRequest } from '../../src/limits/chat-request';
+
+/** The built-in assistant: no instructions, the deployment's models, any system. */
+const DEFAULT = defaultAssistant();
 
 const config = loadConfig({
   GEMINI_API_KEY: 'unit-test-key',
@@ -14,7 +18,7 @@ const config = loadConfig({
 /** The ApiError that parsing `body` throws, as plain fields. */
 function rejection(body: unknown): { status: number; code: string; message: string } {
   try {
-    parseChatRequest(body, config);
+    parseChatRequest(body, config, DEFAULT);
   } catch (error) {
     expect(error).toBeInstanceOf(ApiError);
     const { status, code, message } = error as ApiError;
@@ -34,9 +38,10 @@ type Case = [name: string, body: unknown, expected: { status: number; code: stri
 describe('parseChatRequest', () => {
   describe('valid bodies', () => {
     it('fills in the default model, empty history and no settings for a minimal body', () => {
-      expect(parseChatRequest({ message: 'Hello' }, config)).toStrictEqual({
+      expect(parseChatRequest({ message: 'Hello' }, config, DEFAULT)).toStrictEqual({
         message: 'Hello',
         model: 'gemini-3.8-flash',
+        assistant: DEFAULT,
         system: undefined,
         history: [],
         generationConfig: {},
@@ -51,9 +56,10 @@ describe('parseChatRequest', () => {
         history: [user('Say hi'), model('Hi!')],
         generationConfig: { temperature: 0.7, topP: 0.9, topK: 40, maxOutputTokens: 256 },
       };
-      expect(parseChatRequest(body, config)).toStrictEqual({
+      expect(parseChatRequest(body, config, DEFAULT)).toStrictEqual({
         message: 'And in French?',
         model: 'gemini-3.1-pro-preview',
+        assistant: DEFAULT,
         system: 'Answer briefly.',
         history: [
           { role: 'user', text: 'Say hi' },
@@ -64,41 +70,42 @@ describe('parseChatRequest', () => {
     });
 
     it('keeps the message exactly as sent, surrounding whitespace included', () => {
-      expect(parseChatRequest({ message: '  two lines\nof text \n' }, config).message).toBe('  two lines\nof text \n');
+      expect(parseChatRequest({ message: '  two lines\nof text \n' }, config, DEFAULT).message).toBe('  two lines\nof text \n');
     });
 
     it('accepts a message, system and history text of exactly maxMessageChars', () => {
       const max = 'x'.repeat(100);
-      const request = parseChatRequest({ message: max, system: max, history: [user(max), model(max)] }, config);
+      const request = parseChatRequest({ message: max, system: max, history: [user(max), model(max)] }, config, DEFAULT);
       expect(request.message).toBe(max);
       expect(request.system).toBe(max);
       expect(request.history.map((e) => e.text)).toEqual([max, max]);
     });
 
     it('drops a blank system instruction', () => {
-      expect(parseChatRequest({ message: 'Hi', system: '  \n ' }, config).system).toBeUndefined();
+      expect(parseChatRequest({ message: 'Hi', system: '  \n ' }, config, DEFAULT).system).toBeUndefined();
     });
 
     it('accepts a longer alternating history', () => {
       const history = [user('1'), model('2'), user('3'), model('4')];
-      expect(parseChatRequest({ message: '5', history }, config).history).toEqual(history);
+      expect(parseChatRequest({ message: '5', history }, config, DEFAULT).history).toEqual(history);
     });
 
     it('accepts the bounds of each generation setting', () => {
       expect(
-        parseChatRequest({ message: 'Hi', generationConfig: { temperature: 0, topP: 0, topK: 1, maxOutputTokens: 1 } }, config)
+        parseChatRequest({ message: 'Hi', generationConfig: { temperature: 0, topP: 0, topK: 1, maxOutputTokens: 1 } }, config, DEFAULT)
           .generationConfig,
       ).toStrictEqual({ temperature: 0, topP: 0, topK: 1, maxOutputTokens: 1 });
       expect(
         parseChatRequest(
           { message: 'Hi', generationConfig: { temperature: 2, topP: 1, topK: 1000, maxOutputTokens: 4096 } },
           config,
+          DEFAULT,
         ).generationConfig,
       ).toStrictEqual({ temperature: 2, topP: 1, topK: 1000, maxOutputTokens: 4096 });
     });
 
     it('accepts an empty history and an empty generationConfig', () => {
-      const request = parseChatRequest({ message: 'Hi', history: [], generationConfig: {} }, config);
+      const request = parseChatRequest({ message: 'Hi', history: [], generationConfig: {} }, config, DEFAULT);
       expect(request.history).toEqual([]);
       expect(request.generationConfig).toStrictEqual({});
     });
@@ -114,7 +121,7 @@ describe('parseChatRequest', () => {
       [
         'an object with an unknown field',
         { message: 'hi', prompt: 'hi' },
-        invalid('unknown field "prompt"; allowed: message, model, system, history, generationConfig, thinking'),
+        invalid('unknown field "prompt"; allowed: message, model, system, history, generationConfig, thinking, assistant'),
       ],
     ])('rejects %s', (_name, body, expected) => {
       expect(rejection(body)).toEqual(expected);
@@ -139,7 +146,7 @@ describe('parseChatRequest', () => {
     });
 
     it('accepts control characters among visible text, and whole surrogate pairs', () => {
-      expect(parseChatRequest({ message: 'tab\there, emoji 🌍, a NUL\u0000 inside' }, config).message).toBe('tab\there, emoji 🌍, a NUL\u0000 inside');
+      expect(parseChatRequest({ message: 'tab\there, emoji 🌍, a NUL\u0000 inside' }, config, DEFAULT).message).toBe('tab\there, emoji 🌍, a NUL\u0000 inside');
     });
   });
 
@@ -287,12 +294,12 @@ describe('parseChatRequest', () => {
 
   describe('thinking', () => {
     it('takes a level or a budget, and show', () => {
-      expect(parseChatRequest({ message: 'Hi', thinking: { level: 'low' } }, config).thinking).toStrictEqual({ level: 'low' });
-      expect(parseChatRequest({ message: 'Hi', thinking: { budget: 0 } }, config).thinking).toStrictEqual({ budget: 0 });
-      expect(parseChatRequest({ message: 'Hi', thinking: { level: 'high', show: true } }, config).thinking).toStrictEqual({ level: 'high', show: true });
-      expect(parseChatRequest({ message: 'Hi', thinking: { show: false } }, config).thinking).toStrictEqual({ show: false });
-      expect(parseChatRequest({ message: 'Hi', thinking: {} }, config).thinking).toStrictEqual({});
-      expect(parseChatRequest({ message: 'Hi' }, config).thinking).toBeUndefined();
+      expect(parseChatRequest({ message: 'Hi', thinking: { level: 'low' } }, config, DEFAULT).thinking).toStrictEqual({ level: 'low' });
+      expect(parseChatRequest({ message: 'Hi', thinking: { budget: 0 } }, config, DEFAULT).thinking).toStrictEqual({ budget: 0 });
+      expect(parseChatRequest({ message: 'Hi', thinking: { level: 'high', show: true } }, config, DEFAULT).thinking).toStrictEqual({ level: 'high', show: true });
+      expect(parseChatRequest({ message: 'Hi', thinking: { show: false } }, config, DEFAULT).thinking).toStrictEqual({ show: false });
+      expect(parseChatRequest({ message: 'Hi', thinking: {} }, config, DEFAULT).thinking).toStrictEqual({});
+      expect(parseChatRequest({ message: 'Hi' }, config, DEFAULT).thinking).toBeUndefined();
     });
 
     it.each<Case>([
@@ -316,28 +323,28 @@ describe('parseChatRequest', () => {
     });
 
     it('sends the model\'s thinkingConfig to Gemini', () => {
-      const request = parseChatRequest({ message: 'Hi', model: 'gemini-3.1-pro-preview', thinking: { level: 'high' } }, config);
+      const request = parseChatRequest({ message: 'Hi', model: 'gemini-3.1-pro-preview', thinking: { level: 'high' } }, config, DEFAULT);
       expect(toGeminiCall(request, config).generationConfig).toStrictEqual({ maxOutputTokens: 4096, thinkingConfig: { thinkingLevel: 'HIGH' } });
     });
 
     it('asks Gemini for thought summaries with show, with or without a level', () => {
-      const shown = parseChatRequest({ message: 'Hi', thinking: { show: true } }, config);
+      const shown = parseChatRequest({ message: 'Hi', thinking: { show: true } }, config, DEFAULT);
       expect(toGeminiCall(shown, config).generationConfig).toStrictEqual({ maxOutputTokens: 4096, thinkingConfig: { includeThoughts: true } });
-      const both = parseChatRequest({ message: 'Hi', thinking: { level: 'low', show: true } }, config);
+      const both = parseChatRequest({ message: 'Hi', thinking: { level: 'low', show: true } }, config, DEFAULT);
       expect(toGeminiCall(both, config).generationConfig).toStrictEqual({ maxOutputTokens: 4096, thinkingConfig: { thinkingLevel: 'LOW', includeThoughts: true } });
     });
 
     it('falls back on the deployment\'s THINKING_LEVEL and SHOW_THOUGHTS, which a request overrides', () => {
       const deployed = { ...config, thinking: { level: 'high' as const, show: true } };
-      const plain = parseChatRequest({ message: 'Hi' }, deployed);
+      const plain = parseChatRequest({ message: 'Hi' }, deployed, DEFAULT);
       expect((toGeminiCall(plain, deployed).generationConfig as { thinkingConfig?: unknown }).thinkingConfig).toStrictEqual({ thinkingLevel: 'HIGH', includeThoughts: true });
-      const own = parseChatRequest({ message: 'Hi', thinking: { budget: 512, show: false } }, deployed);
+      const own = parseChatRequest({ message: 'Hi', thinking: { budget: 512, show: false } }, deployed, DEFAULT);
       expect((toGeminiCall(own, deployed).generationConfig as { thinkingConfig?: unknown }).thinkingConfig).toStrictEqual({ thinkingBudget: 512 });
     });
 
     it('moves a deployment level the model does not offer to its nearest level, rather than refusing the caller', () => {
       const deployed = { ...config, thinking: { level: 'minimal' as const, show: false } };
-      const request = parseChatRequest({ message: 'Hi' }, deployed);
+      const request = parseChatRequest({ message: 'Hi' }, deployed, DEFAULT);
       expect((toGeminiCall(request, deployed).generationConfig as { thinkingConfig?: unknown }).thinkingConfig).toStrictEqual({ thinkingLevel: 'LOW' });
     });
   });
@@ -353,6 +360,7 @@ describe('toGeminiCall', () => {
         history: [user('Why is the sky blue?'), model('Rayleigh scattering.')],
       },
       config,
+      DEFAULT,
     );
     expect(toGeminiCall(request, config)).toStrictEqual({
       model: 'gemini-3.1-pro-preview',
@@ -367,7 +375,7 @@ describe('toGeminiCall', () => {
   });
 
   it('sends only the user message and no system instruction for a minimal request', () => {
-    const request = parseChatRequest({ message: 'Hello' }, config);
+    const request = parseChatRequest({ message: 'Hello' }, config, DEFAULT);
     expect(toGeminiCall(request, config)).toStrictEqual({
       model: 'gemini-3.8-flash',
       system: undefined,
@@ -377,32 +385,32 @@ describe('toGeminiCall', () => {
   });
 
   it('sets maxOutputTokens to the MAX_OUTPUT_TOKENS cap when the request gives none, keeping the sampling settings for a model that honours them', () => {
-    const request = parseChatRequest({ message: 'Hi', model: 'gemini-3.1-pro-preview', generationConfig: { temperature: 0.2, topK: 5 } }, config);
+    const request = parseChatRequest({ message: 'Hi', model: 'gemini-3.1-pro-preview', generationConfig: { temperature: 0.2, topK: 5 } }, config, DEFAULT);
     expect(toGeminiCall(request, config).generationConfig).toStrictEqual({ temperature: 0.2, topK: 5, maxOutputTokens: 4096 });
   });
 
   it("keeps the request's maxOutputTokens when it gives one", () => {
-    const request = parseChatRequest({ message: 'Hi', model: 'gemini-3.1-pro-preview', generationConfig: { maxOutputTokens: 300, topP: 0.5 } }, config);
+    const request = parseChatRequest({ message: 'Hi', model: 'gemini-3.1-pro-preview', generationConfig: { maxOutputTokens: 300, topP: 0.5 } }, config, DEFAULT);
     expect(toGeminiCall(request, config).generationConfig).toStrictEqual({ topP: 0.5, maxOutputTokens: 300 });
   });
 
   it('does not send sampling settings to a model that ignores them (Gemini deprecated them on 2026-07-21)', () => {
-    const request = parseChatRequest({ message: 'Hi', generationConfig: { temperature: 0.2, topP: 0.5, topK: 5 } }, config);
+    const request = parseChatRequest({ message: 'Hi', generationConfig: { temperature: 0.2, topP: 0.5, topK: 5 } }, config, DEFAULT);
     expect(request.model).toBe('gemini-3.8-flash');
     expect(toGeminiCall(request, config).generationConfig).toStrictEqual({ maxOutputTokens: 4096 });
   });
 
   it("uses the model's own ceiling when MAX_OUTPUT_TOKENS is not set", () => {
     const open = loadConfig({});
-    expect(toGeminiCall(parseChatRequest({ message: 'Hi' }, open), open).generationConfig).toStrictEqual({ maxOutputTokens: 65_536 });
-    expect(() => parseChatRequest({ message: 'Hi', generationConfig: { maxOutputTokens: 65_537 } }, open)).toThrow(
+    expect(toGeminiCall(parseChatRequest({ message: 'Hi' }, open, DEFAULT), open).generationConfig).toStrictEqual({ maxOutputTokens: 65_536 });
+    expect(() => parseChatRequest({ message: 'Hi', generationConfig: { maxOutputTokens: 65_537 } }, open, DEFAULT)).toThrow(
       'generationConfig.maxOutputTokens must be between 1 and 65536',
     );
   });
 
   it('uses the cap of the config it is given', () => {
     const small = loadConfig({ MAX_OUTPUT_TOKENS: 512 });
-    const request = parseChatRequest({ message: 'Hi' }, small);
+    const request = parseChatRequest({ message: 'Hi' }, small, DEFAULT);
     expect(toGeminiCall(request, small).generationConfig).toStrictEqual({ maxOutputTokens: 512 });
   });
 });
