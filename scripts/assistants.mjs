@@ -14,7 +14,7 @@
  * built-in default (the Worker as it was before assistants). Formats: docs/assistants.md.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMap, isSeq, LineCounter, parseDocument } from 'yaml';
 
@@ -210,10 +210,10 @@ export function parsePage(file, source) {
 /**
  * Every assistant under `dir`, by name, checked.
  * @param {string} dir
- * @param {{ maxTokens?: number, base?: string }} [options]
+ * @param {{ maxTokens?: number, base?: string }} [options] `base`: what the paths in errors are relative to (the working directory)
  * @returns {AssistantDefinition[]}
  */
-export function loadAssistants(dir, { maxTokens = DEFAULT_KNOWLEDGE_MAX_TOKENS, base = root } = {}) {
+export function loadAssistants(dir, { maxTokens = DEFAULT_KNOWLEDGE_MAX_TOKENS, base = process.cwd() } = {}) {
   if (!existsSync(dir)) return [];
   /** @type {AssistantDefinition[]} */
   const assistants = [];
@@ -298,7 +298,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
     const dir = option('--dir');
     const out = option('--out');
-    const assistants = writeAssistantsModule({ dir: dir && join(process.cwd(), dir), out: out && join(process.cwd(), out) });
+    const assistants = writeAssistantsModule({ dir: dir && resolve(dir), out: out && resolve(out) });
     if (!args.includes('--quiet')) {
       console.log(assistants.length ? `assistants: ${assistants.map((a) => `${a.name} (${a.knowledge.length} pages)`).join(', ')}` : 'assistants: none (the built-in default answers every request)');
     }

@@ -1,0 +1,107 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadAssistants, writeAssistantsModule } from '../../scripts/assistants.mjs';
+
+/**
+ * scripts/assistants.mjs: what an assistant's folder must hold, and what a malformed one
+ * fails with (its file and line), run as the build runs it.
+ */
+
+let dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs = [];
+});
+
+/** A folder of assistants from a map of relative paths to contents. */
+function folder(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'assistants-'));
+  dirs.push(dir);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+const GOOD = '---\norigins:\n  - "https://shop.example"\ngreeting: "Hi"\n---\nYou help with the shop.\n';
+const PAGE = (url: string, title: string, text: string) => `---\nurl: ${JSON.stringify(url)}\ntitle: ${JSON.stringify(title)}\n---\n${text}\n`;
+
+const SCRIPT = fileURLToPath(new URL('../../scripts/assistants.mjs', import.meta.url));
+
+/** The message the build fails with, run as a command from the folder (`node scripts/assistants.mjs --dir . --out …`). */
+function buildFailure(dir: string): { status: number | null; stderr: string } {
+  const out = mkdtempSync(join(tmpdir(), 'assistants-out-'));
+  dirs.push(out);
+  const run = spawnSync(process.execPath, [SCRIPT, '--dir', '.', '--out', join(out, 'bundle.ts')], { cwd: dir, encoding: 'utf8' });
+  return { status: run.status, stderr: run.stderr.trim() };
+}
+
+describe('scripts/assistants.mjs', () => {
+  it('reads an assistant and its pages, numbered in the order of their file names', () => {
+    const dir = folder({
+      'shop/assistant.md': GOOD,
+      'shop/knowledge/b-shipping.md': PAGE('https://shop.example/shipping', 'Shipping', 'Two days.'),
+      'shop/knowledge/a-teas.md': PAGE('https://shop.example/teas', 'Teas', 'Sencha.'),
+    });
+    expect(loadAssistants(dir)).toEqual([
+      {
+        name: 'shop',
+        instructions: 'You help with the shop.',
+        origins: ['https://shop.example'],
+        models: [],
+        greeting: 'Hi',
+        starters: [],
+        allowSystem: false,
+        knowledge: [
+          { url: 'https://shop.example/teas', title: 'Teas', text: 'Sencha.' },
+          { url: 'https://shop.example/shipping', title: 'Shipping', text: 'Two days.' },
+        ],
+      },
+    ]);
+  });
+
+  it('bundles nothing, and fails nothing, without an assistants folder', () => {
+    expect(loadAssistants(join(tmpdir(), 'no-such-assistants-folder'))).toEqual([]);
+  });
+
+  it('writes the same module twice for the same folder, and leaves an unchanged file alone', () => {
+    const dir = folder({ 'shop/assistant.md': GOOD });
+    const outDir = mkdtempSync(join(tmpdir(), 'assistants-out-'));
+    dirs.push(outDir);
+    const out = join(outDir, 'bundle.ts');
+    writeAssistantsModule({ dir, out });
+    const first = readFileSync(out, 'utf8');
+    expect(first).toContain('export const ASSISTANTS: readonly AssistantDefinition[] = [');
+    writeAssistantsModule({ dir, out });
+    expect(readFileSync(out, 'utf8')).toBe(first);
+  });
+
+  it.each([
+    ['a field it does not know', { 'shop/assistant.md': '---\norigins: []\npersona: pirate\n---\nHi.\n' }, 'shop/assistant.md:3: unknown field "persona"; allowed: origins, model, models, thinking, greeting, starters, allowSystem'],
+    ['an origin with a path', { 'shop/assistant.md': '---\norigins:\n  - "https://shop.example"\n  - "https://shop.example/blog"\n---\nHi.\n' }, 'shop/assistant.md:4: origins[1] must be an exact origin like "https://example.com" (scheme, host and port, no path)'],
+    ['no origins', { 'shop/assistant.md': '---\ngreeting: "Hi"\n---\nHi.\n' }, 'shop/assistant.md:2: origins is required'],
+    ['broken YAML', { 'shop/assistant.md': '---\norigins: [\n---\nHi.\n' }, 'shop/assistant.md:'],
+    ['no front matter', { 'shop/assistant.md': 'Just instructions.\n' }, 'shop/assistant.md:1: must start with a YAML front matter block'],
+    ['empty instructions', { 'shop/assistant.md': '---\norigins: []\n---\n\n' }, 'shop/assistant.md:4: the instructions (the Markdown after the front matter) must not be empty'],
+    ['a level that does not exist', { 'shop/assistant.md': '---\norigins: []\nthinking:\n  level: max\n---\nHi.\n' }, 'shop/assistant.md:3: thinking must be'],
+    ['a folder name with capitals', { 'Shop/assistant.md': GOOD }, 'Shop:1: an assistant\'s folder name must be lowercase letters, digits and "-"'],
+    ['the built-in name', { 'default/assistant.md': GOOD }, 'default:1: "default" is the built-in assistant\'s name'],
+    ['a page without a url', { 'shop/assistant.md': GOOD, 'shop/knowledge/a.md': '---\ntitle: "A"\n---\nText.\n' }, 'shop/knowledge/a.md:2: url is required'],
+    ['a page with a relative url', { 'shop/assistant.md': GOOD, 'shop/knowledge/a.md': PAGE('/teas', 'Teas', 'Text.') }, 'shop/knowledge/a.md:2: url must be an absolute http(s) URL'],
+  ])('fails the build on %s, naming the file and line', (_name, files, message) => {
+    const failure = buildFailure(folder(files));
+    expect(failure.status).toBe(1);
+    expect(failure.stderr).toContain(message);
+  });
+
+  it('refuses knowledge over KNOWLEDGE_MAX_TOKENS rather than send a truncated corpus', () => {
+    const dir = folder({ 'shop/assistant.md': GOOD, 'shop/knowledge/a.md': PAGE('https://shop.example/a', 'A', 'x'.repeat(4000)) });
+    expect(() => loadAssistants(dir, { maxTokens: 500 })).toThrow(/knowledge:1: the knowledge is about 100\d tokens \(characters \/ 4\), over the limit of 500 \(KNOWLEDGE_MAX_TOKENS\)/);
+    expect(loadAssistants(dir, { maxTokens: 2000 })[0]!.knowledge).toHaveLength(1);
+  });
+});
