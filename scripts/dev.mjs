@@ -12,9 +12,9 @@
  * and watches the Worker itself (why not wrangler.toml's `[build]`: scripts/build.mjs).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startFakeGemini } from '../fake-gemini/server.mjs';
 import { watchAssets } from './build.mjs';
 import { writeAssistantsModule } from './assistants.mjs';
@@ -56,19 +56,32 @@ if (envKey) {
 }
 
 // The site assistants, bundled into the Worker's source: once now (a bad one stops here, with its
-// file and line), then again when a file under assistants/ changes (wrangler reloads the Worker).
+// file and line), then again when a file under the folder changes (wrangler reloads the Worker).
+// ASSISTANTS_DIR picks another folder (the tests' fixtures): its module is written apart, under
+// .wrangler/, and wrangler runs with a copy of wrangler.toml whose [alias] points #assistants at
+// it, so the project's own bundle is never replaced. (wrangler 4.86's dev ignores --alias.)
+const assistantsDir = process.env.ASSISTANTS_DIR ? resolve(process.env.ASSISTANTS_DIR) : join(root, 'assistants');
+const assistantsOut = process.env.ASSISTANTS_DIR ? join(root, '.wrangler', 'assistants', 'bundle.generated.ts') : undefined;
+/** The copy of wrangler.toml, in the project's root so that its relative paths still hold; removed on exit. */
+let aliasConfig;
+if (assistantsOut) {
+  aliasConfig = join(root, `.wrangler-dev-${process.pid}.toml`);
+  const toml = readFileSync(join(root, 'wrangler.toml'), 'utf8');
+  writeFileSync(aliasConfig, `${toml}\n[alias]\n"#assistants" = ${JSON.stringify(assistantsOut)}\n`);
+  args.push('--config', aliasConfig);
+}
+const bundleAssistants = () => writeAssistantsModule({ dir: assistantsDir, ...(assistantsOut ? { out: assistantsOut } : {}) });
 try {
-  writeAssistantsModule();
+  bundleAssistants();
 } catch (error) {
   console.error(`[assistants] ${error instanceof Error ? error.message : error}`);
   await fake?.close();
   process.exit(1);
 }
-const assistantsDir = join(root, 'assistants');
 const assistantsWatcher = existsSync(assistantsDir)
   ? watch(assistantsDir, { recursive: true }, () => {
       try {
-        const bundled = writeAssistantsModule();
+        const bundled = bundleAssistants();
         console.log(`[assistants] rebuilt: ${bundled.map((a) => a.name).join(', ') || 'none'}`);
       } catch (error) {
         console.error(`[assistants] ${error instanceof Error ? error.message : error} (the Worker keeps the last good bundle)`);
@@ -98,6 +111,7 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
 }
 wrangler.on('exit', async (code, signal) => {
   if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
+  if (aliasConfig) rmSync(aliasConfig, { force: true });
   await assets.stop();
   assistantsWatcher?.close();
   await fake?.close();
