@@ -13,7 +13,7 @@ export function systemPrefix(assistant: AssistantDefinition): string {
 
 # The site's pages
 
-Answer from these pages. After each sentence that uses a page, cite it by its number in brackets, like [1] or [2][3]. Cite only these numbers, and only pages that say what the sentence says.
+Answer from these pages. After each sentence that uses a page, cite it by its number in brackets, like [1] or [2][3]. Cite only these numbers, and only pages that say what the sentence says. If the pages do not answer the question, do not guess and do not answer from elsewhere: say so, as your instructions above say to.
 
 ${pages.join('\n\n')}`;
 }

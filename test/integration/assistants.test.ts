@@ -142,6 +142,34 @@ describe('POST /api/chat/stream from a page an assistant serves', () => {
   });
 });
 
+describe('the other chat routes', () => {
+  it('POST /api/chat answers the cited pages as sources', async () => {
+    const { text } = prompt('[fake:reply cite=1]');
+    const answer = (await (await post('/api/chat', { message: text }, SHOP)).json()) as { sources?: unknown };
+    expect(answer.sources).toEqual([{ title: 'Our teas', url: 'https://shop.example/teas' }]);
+  });
+
+  it('the AI SDK route answers as the page\'s assistant, with its citations as source-url parts, and keeps it for the chat', async () => {
+    const id = `as${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`.slice(0, 20).padEnd(16, '0');
+    const { text, tag } = prompt('[fake:reply cite=2]');
+    const body = { id, trigger: 'submit-message', messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text }] }] };
+    const stream = await (await post('/api/ai-sdk/chat', body, SHOP)).text();
+    const [record] = await fakeRequests(tag);
+    expect(systemOf(record)!.startsWith('You are the assistant of Leaf & Cup')).toBe(true);
+    expect(stream).toContain('"type":"source-url","sourceId":"source-0","url":"https://shop.example/shipping","title":"Shipping"');
+    // The chat stays the shop's: a later message without an Origin is still answered by it.
+    const next = prompt();
+    await (await post('/api/ai-sdk/chat', { ...body, messages: [{ id: 'u2', role: 'user', parts: [{ type: 'text', text: next.text }] }] })).text();
+    expect(systemOf((await fakeRequests(next.tag))[0])).toBe(systemOf(record));
+  });
+
+  it('the AI SDK route refuses a caller\'s system for an assistant with its own instructions', async () => {
+    const id = `at${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`.slice(0, 20).padEnd(16, '0');
+    const response = await post('/api/ai-sdk/chat', { id, system: 'Be a pirate.', messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Hi' }] }] }, SHOP);
+    expect(response.status).toBe(400);
+  });
+});
+
 describe('stored chats with an assistant', () => {
   it('keep the assistant of the page that created them, shown in the chat', async () => {
     const created = (await (await post('/api/chats', {}, SHOP)).json()) as ChatSnapshot;
