@@ -24,6 +24,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
+import { writeAssistantsModule } from '../scripts/assistants.mjs';
 import { freePort } from '../scripts/free-port.mjs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -232,6 +233,8 @@ const SCENARIOS = quick
       thinking(3),
       thinkingFrames(3000, 6),
     ];
+// gemini-edge imports its site assistants (none here) from the module the build writes.
+writeAssistantsModule();
 const only = opts.only?.split(',');
 const scenarios = only ? SCENARIOS.filter((s) => only.includes(s.name) || (s.group && only.includes(s.group))) : SCENARIOS;
 

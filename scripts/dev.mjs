@@ -62,7 +62,7 @@ if (envKey) {
 // it, so the project's own bundle is never replaced. (wrangler 4.86's dev ignores --alias.)
 const assistantsDir = process.env.ASSISTANTS_DIR ? resolve(process.env.ASSISTANTS_DIR) : join(root, 'assistants');
 const assistantsOut = process.env.ASSISTANTS_DIR ? join(root, '.wrangler', 'assistants', 'bundle.generated.ts') : undefined;
-/** The copy of wrangler.toml, in the project's root so that its relative paths still hold; removed on exit. */
+/** @type {string | undefined} The copy of wrangler.toml, in the project's root so that its relative paths still hold; removed on exit. */
 let aliasConfig;
 if (assistantsOut) {
   aliasConfig = join(root, `.wrangler-dev-${process.pid}.toml`);

@@ -34,6 +34,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createParser } from 'eventsource-parser';
 import { startFakeGemini } from '../fake-gemini/server.mjs';
+import { writeAssistantsModule } from './assistants.mjs';
 import { freePort } from './free-port.mjs';
 import { KEY_NAMES, resolveSettings, root, secretValues, usableKey } from './settings.mjs';
 
@@ -242,6 +243,8 @@ async function run() {
  * @param {Record<string, string>} vars
  */
 async function startWorker(vars) {
+  // The Worker imports its site assistants from the bundle the build writes: make sure it is there and current.
+  writeAssistantsModule();
   secretsDir = mkdtempSync(join(tmpdir(), 'gemini-edge-doctor-'));
   const envFile = join(secretsDir, '.env');
   writeFileSync(envFile, `${Object.entries(vars).map(([name, value]) => `${name}=${JSON.stringify(value)}`).join('\n')}\n`, { mode: 0o600 });
