@@ -194,7 +194,7 @@ if (/^[a-z][a-z0-9+.-]*:\/\//i.test(input)) {
 }
 
 if (pages.length === 0) {
-  const moved = /^redirects to another host \((.*)\)$/.exec(skippedStart ?? '')?.[1];
+  const moved = /^redirects to another host: (.*)$/.exec(skippedStart ?? '')?.[1];
   const hint = moved ? `: ${input} redirects to ${moved}; run again with that address` : failed.length ? ' (see the failures above)' : '';
   console.error(`knowledge: no usable page${hint}; nothing was written.`);
   process.exit(1);

@@ -162,7 +162,7 @@ async function fetchPage(url, limits, isAllowed) {
   if (answer.kind === 'error') return { kind: 'failed', reason: answer.reason };
   if (answer.kind === 'skipped') return answer;
   const type = mediaType(answer.contentType);
-  if (type !== 'text/html') return { kind: 'skipped', reason: `not HTML (${type || 'no Content-Type'})` };
+  if (type !== 'text/html') return { kind: 'skipped', reason: `not HTML: ${type || 'no Content-Type'}` };
   const { title, markdown, links } = htmlToPage(decodeBody(answer.body, answer.contentType), answer.url);
   if (!markdown) return { kind: 'skipped', reason: 'no text in its main content' };
   return { kind: 'page', page: { url: answer.url.href, title, markdown }, links };

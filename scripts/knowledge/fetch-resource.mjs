@@ -47,7 +47,7 @@ export async function fetchResource(url, { limits, accept, isAllowed }) {
       await response.body?.cancel();
       const next = new URL(location, current);
       next.hash = '';
-      if (next.origin !== url.origin) return { kind: 'skipped', url: current, reason: `redirects to another host (${next.href})` };
+      if (next.origin !== url.origin) return { kind: 'skipped', url: current, reason: `redirects to another host: ${next.href}` };
       if (isAllowed && !isAllowed(next)) return { kind: 'skipped', url: current, reason: `redirects to ${next.href}, which robots.txt disallows` };
       current = next;
       continue;

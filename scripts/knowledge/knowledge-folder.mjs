@@ -80,6 +80,7 @@ export function writeKnowledge(assistantDir, source, pages, failed = []) {
   if (nowOwned.length > 0) manifest.sources[source] = nowOwned.sort(compare);
   else delete manifest.sources[source];
   writeIfChanged(manifestPath, renderManifest(manifest));
+  for (const names of Object.values(report)) names.sort(compare);
   return report;
 }
 

@@ -120,9 +120,9 @@ describe('npm run knowledge <name> <site URL>', () => {
     expect(first.stdout).toContain(`skipped, robots.txt disallows it: ${site.url}/private/secret`);
     expect(first.stdout).toContain(`skipped, another host (sitemap entry): ${other.url}/sitemap.xml`);
     expect(first.stdout).toContain(`skipped, another host (sitemap entry): ${other.url}/elsewhere`);
-    expect(first.stdout).toContain(`skipped: ${site.url}/notes.txt (not HTML (text/plain))`);
+    expect(first.stdout).toContain(`skipped: ${site.url}/notes.txt (not HTML: text/plain)`);
     expect(first.stdout).toContain(`skipped: ${site.url}/old-home (the same page as ${site.url}/)`);
-    expect(first.stdout).toContain(`skipped: ${site.url}/partner (redirects to another host (${other.url}/partner))`);
+    expect(first.stdout).toContain(`skipped: ${site.url}/partner (redirects to another host: ${other.url}/partner)`);
     expect(site.requests.map((r) => r.path)).not.toContain('/private/secret');
     expect(site.requests.filter((r) => !r.host.startsWith('127.0.0.1:'))).toEqual([]);
     expect(other.requests).toEqual([]);
