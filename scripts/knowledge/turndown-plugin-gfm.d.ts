@@ -1,0 +1,11 @@
+// @joplin/turndown-plugin-gfm ships no types; these are the plugins scripts/knowledge/extract.mjs uses.
+declare module '@joplin/turndown-plugin-gfm' {
+  import type TurndownService from 'turndown';
+
+  /** Tables, strikethrough, task lists and highlighted code blocks, all at once. */
+  export const gfm: TurndownService.Plugin;
+  export const tables: TurndownService.Plugin;
+  export const strikethrough: TurndownService.Plugin;
+  export const taskListItems: TurndownService.Plugin;
+  export const highlightedCodeBlock: TurndownService.Plugin;
+}
