@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadAssistants } from '../../scripts/assistants.mjs';
 import { parseRobots } from '../../scripts/knowledge/robots.mjs';
 import { stemFor } from '../../scripts/knowledge/file-names.mjs';
 import { CHROME_MARKS, startStaticSite, type StaticSite } from './static-site';
@@ -175,6 +176,15 @@ describe('npm run knowledge <name> <site URL>', () => {
     expect(assistant).toContain('Cite the pages you use by their numbers, as [1], [2], right after the sentence each one supports.');
     expect(assistant).toContain(`If the pages do not answer the question, say you don't know and point to the site's contact page (${site.url}/contact).`);
     expect(first.stdout).toContain('Wrote a starter assistants/acme/assistant.md');
+  });
+
+  it('writes an assistant the build takes as it is: the starter and every page pass scripts/assistants.mjs', () => {
+    const [assistant] = loadAssistants(join(root, 'assistants'));
+    expect(assistant!.name).toBe('acme');
+    expect(assistant!.origins).toEqual([new URL(site.url).origin]);
+    expect(assistant!.knowledge.length).toBe(Object.keys(files).filter((f) => f.startsWith('knowledge/')).length);
+    expect(assistant!.knowledge.length).toBeGreaterThan(1);
+    expect(assistant!.knowledge.every((page) => page.url.startsWith(site.url))).toBe(true);
   });
 
   it('prints the corpus’s token estimate: characters / 4, rounded up, with the page count and the limit', () => {
