@@ -35,6 +35,9 @@
  *   stall            text, then nothing until the client leaves
  *   nofinish         text, then a clean end with no finishReason
  *   empty            HTTP 200 and no frames at all
+ *   fallback         a site assistant's answer when its pages have none: the sentence its
+ *                    instructions give for that ("If the pages do not answer the question, …"),
+ *                    no citation
  * Options for every scenario: chunks=N (0: no text), chunkchars=N (about N characters
  * a chunk; default 60), delay=MS (between chunks), first=MS
  * (before the first chunk), finisheach=1 (the finish reason on every chunk, not only

@@ -205,6 +205,9 @@ export async function startFakeGemini(options = {}) {
     record.modelVersion = answering.id;
     record.responseId = responseIdFor(++answers);
     const plan = planAnswer(directive, prompt, settings, answering, record.responseId);
+    // `[fake:fallback]`: a model that finds no answer in the pages it was given says what its
+    // instructions say to say then: their "If the pages do not answer …" sentence, quoted.
+    if (directive.name === 'fallback') plan.pieces = splitText(fallbackAnswer(body), Math.max(1, plan.pieces.length));
     record.thoughtsTokenCount = plan.thoughts;
     if (!streaming) return answerWhole(res, record, plan);
     return streamAnswer(res, record, plan, directive, Number(opts.delay ?? delayMs), Number(opts.first ?? 0));
@@ -721,4 +724,18 @@ function withCitations(text, numbers) {
     out += chars.slice(i * step, (i + 1) * step).join('') + ` Page ${n} says so [${n}].`;
   });
   return out + chars.slice(numbers.length * step).join('');
+}
+
+/**
+ * What an assistant's instructions say to answer when its pages have none: the rest of the
+ * sentence after "If the pages do not answer the question, " in the system instruction, or a
+ * plain admission when there is no such sentence.
+ * @param {any} body
+ */
+function fallbackAnswer(body) {
+  const system = (body?.systemInstruction?.parts ?? []).map((/** @type {any} */ p) => p?.text ?? '').join('');
+  const match = /If the pages do not answer the question, ([^\n]*?\.)(?:\s|$)/.exec(system);
+  if (!match) return "I don't know.";
+  const rule = match[1];
+  return rule.charAt(0).toUpperCase() + rule.slice(1);
 }

@@ -721,6 +721,27 @@ describe('thought signatures sent back', () => {
   });
 });
 
+describe('site assistant scenarios', () => {
+  it('cite=… writes a sentence ending in [n] per number, in order, spread over the answer', async () => {
+    const { text, tag } = tagged('[fake:reply cite=2,1 chunks=4 chunkchars=30]');
+    await call('gemini-3.8-flash', ask(text));
+    const sent = record(tag).sentText;
+    expect(sent.match(/\[\d+\]/g)).toEqual(['[2]', '[1]']);
+    expect(sent).toContain('Page 2 says so [2].');
+    expect(sent.indexOf('[2]')).toBeLessThan(sent.indexOf('[1]'));
+  });
+
+  it('fallback answers with the sentence the instructions give for questions the pages do not answer', async () => {
+    const { text, tag } = tagged('[fake:fallback]');
+    const body = { ...ask(text), systemInstruction: { parts: [{ text: 'Be kind.\nIf the pages do not answer the question, point to the help desk.\n' }] } };
+    await call('gemini-3.8-flash', body);
+    expect(record(tag).sentText).toBe('Point to the help desk.');
+    const bare = tagged('[fake:fallback]');
+    await call('gemini-3.8-flash', ask(bare.text));
+    expect(record(bare.tag).sentText).toBe("I don't know.");
+  });
+});
+
 describe('[fake:http] and other errors', () => {
   const QUOTA =
     'You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: https://ai.dev/rate-limit. \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 15, model: gemini-3.8-flash';

@@ -125,6 +125,15 @@ describe('POST /api/chat/stream from a page an assistant serves', () => {
     ]);
   });
 
+  it('answers a question its pages do not cover with the instructions\' own fallback, citing nothing', async () => {
+    const { body, record } = await ask(SHOP, {}, '[fake:fallback]');
+    const frames = parseSse(body);
+    expect(joinedText(frames)).toBe("Say that you don't know and that hello@shop.example can help.");
+    expect(frames.at(-1)!.data).not.toHaveProperty('sources');
+    // What made the fake say so: the rule under the pages, and the instructions' own fallback, both sent.
+    expect(systemOf(record)).toContain('If the pages do not answer the question, do not guess');
+  });
+
   it('leaves requests without an Origin, and ALLOWED_ORIGINS pages, to the built-in default: no instructions, any system', async () => {
     const server = await ask(undefined, { system: 'Be brief.' });
     expect(systemOf(server.record)).toBe('Be brief.');
