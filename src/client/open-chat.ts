@@ -9,7 +9,7 @@ export interface OpenChatOptions extends ClientOptions, NewChatBody {
   /**
    * A chat to reopen (its id from an earlier `openChat`). When absent, or
    * when that chat no longer exists, a new chat is created with `system`,
-   * `model` and `thinking`.
+   * `model`, `thinking` and `assistant`.
    */
   id?: string;
   /** How a dropped stream reconnects. */
@@ -51,7 +51,7 @@ const CHAT_ID = /^[0-9a-f]{64}$/;
  * @throws {GeminiEdgeError} when the Worker refuses (an origin not allowed, a bad setting) or cannot be reached
  */
 export async function openChat(options: OpenChatOptions): Promise<Chat> {
-  const { endpoint, id, system, model, thinking } = options;
+  const { endpoint, id, system, model, thinking, assistant } = options;
   const doFetch = fetcher(options.fetch);
   if (id !== undefined && CHAT_ID.test(id)) {
     const response = await call(doFetch, apiUrl(endpoint, `/api/chats/${id}`), { cache: 'no-store' });
@@ -59,8 +59,8 @@ export async function openChat(options: OpenChatOptions): Promise<Chat> {
     if (response.status !== 404) throw await toError(response);
     await response.body?.cancel();
   }
-  const settings: NewChatBody = { system, model, thinking };
-  const hasSettings = system !== undefined || model !== undefined || thinking !== undefined;
+  const settings: NewChatBody = { system, model, thinking, assistant };
+  const hasSettings = Object.values(settings).some((value) => value !== undefined);
   // Without settings the POST has no body, which keeps it a simple request (no preflight).
   const response = await call(
     doFetch,
