@@ -1,6 +1,7 @@
 import { openChat, GeminiEdgeError, type Chat, type StreamEvent } from '../client/index.js';
 import type { Source } from '../protocol/events.js';
 import type { ChatMessage } from '../protocol/messages.js';
+import { fetchAssistant, type AssistantInfo } from './assistant-info.js';
 import { renderMarkdown, safeHref } from './markdown.js';
 import { readSettings, type WidgetSettings } from './settings.js';
 import { errorText, finishNote, stringsFrom, type Strings } from './strings.js';
@@ -192,6 +193,9 @@ export class GeminiChatElement extends HTMLElement {
   private built = false;
   private chat: Chat | undefined;
   private opening: Promise<Chat> | undefined;
+  /** `GET /api/assistant`, asked once when the element connects (again when that failed on the way). */
+  private info: Promise<AssistantInfo> | undefined;
+  private about: AssistantInfo | undefined;
   private turn: AbortController | undefined;
   private stick = true;
   private readonly root = this.attachShadow({ mode: 'open' });
@@ -217,6 +221,8 @@ export class GeminiChatElement extends HTMLElement {
     this.settings = readSettings(GeminiChatElement.scriptData, this.dataset, GeminiChatElement.scriptEndpoint);
     this.strings = stringsFrom(this.settings.strings);
     this.build();
+    // Before anyone types: the assistant's greeting and starters, or that this site is not served.
+    this.assistant().catch(() => {});
     if (!this.floating) void this.restore();
     else if (recall(() => sessionStorage, this.storageKey) === 'open') this.toggle(true);
   }
@@ -372,13 +378,35 @@ export class GeminiChatElement extends HTMLElement {
     }
   }
 
+  /** The assistant that answers this page; a refusal (403, or 404 for an unknown `data-assistant`) is shown at once. */
+  private assistant(): Promise<AssistantInfo> {
+    return (this.info ??= fetchAssistant(this.settings.endpoint, this.settings.assistant).then(
+      (info) => {
+        this.about = info;
+        if (!this.log.querySelector('.msg')) this.showEmpty();
+        return info;
+      },
+      (error: GeminiEdgeError) => {
+        const refused = error.code === 'origin_not_allowed' || error.code === 'not_found';
+        if (refused) this.showNotice(this.strings.notAllowed, true);
+        // A network failure is asked again when a chat is opened.
+        else this.info = undefined;
+        throw refused ? new GeminiEdgeError('origin_not_allowed', error.message) : error;
+      },
+    ));
+  }
+
   /** Opens the chat (`id`), or creates one; null after telling the reader why not. */
   private async connect(id?: string): Promise<Chat | null> {
     if (this.chat) return this.chat;
-    const { endpoint, system, model } = this.settings;
+    const { endpoint, system, model, assistant } = this.settings;
     // Thoughts are asked for per message (send), not here: a chat created with no body is a simple
     // request (no preflight), and a chat created before thoughts existed shows them too.
-    const opening = (this.opening ??= openChat({ endpoint, id, system, model }));
+    // A site assistant has its own instructions (and refuses a caller's with 400): `data-system`
+    // goes only to `default`, so editing it in devtools changes nothing on an assistant's page.
+    const opening = (this.opening ??= this.assistant().then((info) =>
+      openChat({ endpoint, id, model, assistant, system: info.name === 'default' ? system : undefined }),
+    ));
     try {
       const chat = await opening;
       // "New chat" while this was opening: the reader has moved on.
@@ -492,7 +520,8 @@ export class GeminiChatElement extends HTMLElement {
     this.opening = undefined;
     remember(() => localStorage, this.storageKey, '');
     void old?.delete().catch(() => {});
-    this.notice.hidden = true;
+    // A site that is not served stays told so.
+    if (!this.input.disabled) this.notice.hidden = true;
     this.showEmpty();
     this.input.focus();
   }
@@ -504,8 +533,9 @@ export class GeminiChatElement extends HTMLElement {
     if (!streaming && this.root.activeElement === this.stopButton) this.input.focus();
   }
 
+  /** The empty chat: the greeting and starters of the page (`data-`), else of the assistant. */
   private showEmpty(): void {
-    const { greeting, starters } = this.settings;
+    const { greeting = this.about?.greeting, starters = this.about?.starters ?? [] } = this.settings;
     const children: HTMLElement[] = [];
     if (greeting) children.push(el('p', 'greeting', greeting));
     if (starters.length) {

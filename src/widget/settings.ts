@@ -3,13 +3,17 @@ export interface WidgetSettings {
   endpoint: string;
   title?: string;
   placeholder?: string;
+  /** `data-greeting`: wins over the assistant's greeting, even when empty (none then). */
   greeting?: string;
   theme: 'light' | 'dark' | 'auto';
   accent?: string;
   position: 'bottom-right' | 'bottom-left';
   system?: string;
   model?: string;
-  starters: string[];
+  /** `data-assistant`: the site assistant to talk to (else the one serving the page's origin). */
+  assistant?: string;
+  /** `data-starters`: win over the assistant's starters, even when empty (none then); undefined when absent. */
+  starters?: string[];
   lang?: string;
   strings?: string;
   /** `show`: the model's thought summary, in a disclosure above each answer; `hide`: none, and none asked for. */
@@ -33,8 +37,9 @@ export function readSettings(script: DOMStringMap, element: DOMStringMap, script
     position: get('position') === 'bottom-left' ? 'bottom-left' : 'bottom-right',
     system: get('system'),
     model: get('model'),
-    starters: (get('starters') ?? '')
-      .split('|')
+    assistant: get('assistant'),
+    starters: get('starters')
+      ?.split('|')
       .map((s) => s.trim())
       .filter(Boolean)
       .slice(0, 4),

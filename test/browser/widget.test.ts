@@ -424,16 +424,19 @@ describe('embed.js', () => {
     expect(errors).toEqual([]);
   });
 
-  it('tells a page on an origin that is not allowed that it is not available, at no upstream cost', async () => {
+  it('tells a page on an origin that is not allowed that it is not available before anyone types, at no cost', async () => {
+    const calls: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().startsWith(`${dev.url}/api/`)) calls.push(`${request.method()} ${request.url().slice(dev.url.length)}`);
+    });
     await visit(hostPage(), otherSite);
     await launcher().click();
-    const tag = uniqueTag();
-    await ask(`Hi [fake:reply tag=${tag}]`);
     const notice = page.locator('gemini-chat').locator('.notice');
     await notice.waitFor();
     expect(await notice.textContent()).toBe('This chat is not available on this site.');
     expect(await textbox().isDisabled()).toBe(true);
-    expect(await fakeRecords(dev.fakeUrl!, tag)).toEqual([]);
+    // Only the question which assistant serves the page (GET /api/assistant): no chat, no message.
+    expect(calls).toEqual(['GET /api/assistant']);
     expect(errors.filter((line) => !/status of 403/.test(line))).toEqual([]);
   });
 
