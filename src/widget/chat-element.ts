@@ -2,6 +2,7 @@ import { openChat, GeminiEdgeError, type Chat, type StreamEvent } from '../clien
 import type { Source } from '../protocol/events.js';
 import type { ChatMessage } from '../protocol/messages.js';
 import { fetchAssistant, type AssistantInfo } from './assistant-info.js';
+import { citationTargets, linkCitations } from './citations.js';
 import { renderMarkdown, safeHref } from './markdown.js';
 import { readSettings, type WidgetSettings } from './settings.js';
 import { errorText, finishNote, stringsFrom, type Strings } from './strings.js';
@@ -137,6 +138,8 @@ class Answer {
     this.thoughts?.settle(false);
     this.render();
     if (!this.text) this.body.replaceChildren();
+    // Only once the answer is whole: `sources` come with its end.
+    if (this.view.cites && sources) linkCitations(this.body, citationTargets(this.text, sources));
     if (note) this.node.append(el('p', 'note', note));
     // The pages a grounded answer came from, as links under the same rules as the Markdown's.
     const links = (sources ?? []).map((s) => ({ title: s.title, href: safeHref(s.url) })).filter((s) => s.href);
@@ -209,6 +212,11 @@ export class GeminiChatElement extends HTMLElement {
 
   private get floating(): boolean {
     return this.dataset.mode === 'floating';
+  }
+
+  /** Whether answers cite pages with `[n]`: a site assistant's do, `default`'s (no pages) do not. */
+  get cites(): boolean {
+    return !!this.about && this.about.name !== 'default';
   }
 
   private get storageKey(): string {

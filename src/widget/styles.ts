@@ -44,6 +44,7 @@ h2{flex:1;margin:0;font-size:16px;font-weight:600;overflow:hidden;text-overflow:
 .md h1,.md h2,.md h3,.md h4,.md h5,.md h6{font-size:1em;margin:8px 0 4px;white-space:normal}
 .md h1,.md h2{font-size:1.1em}
 .md a{color:var(--gc-accent)}
+.md .cite{font-size:.75em;line-height:0;vertical-align:super;text-decoration:none;margin-inline-start:1px}
 .md code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em;background:var(--gc-code-bg);padding:1px 4px;border-radius:4px}
 .md pre{position:relative;background:var(--gc-code-bg);border:1px solid var(--gc-border);border-radius:8px;padding:30px 10px 10px;overflow-x:auto;direction:ltr;text-align:left}
 .md pre code{padding:0;background:none;white-space:pre}
