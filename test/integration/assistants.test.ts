@@ -5,6 +5,7 @@ import { app } from '../../src/app';
 import type { ChatRoom } from '../../src/chat/chat-room';
 import type { Env } from '../../src/env';
 import type { ChatSnapshot } from '../../src/protocol/messages';
+import { rollBackTo } from '../chat-schema';
 import { fakeRequests, uniqueTag, type FakeRecord } from '../fake-gemini';
 import { joinedText, parseSse } from '../sse';
 
@@ -206,8 +207,7 @@ describe('stored chats with an assistant', () => {
     const { id } = (await (await post('/api/chats', {})).json()) as ChatSnapshot;
     const stub = env.CHAT_ROOMS.get(env.CHAT_ROOMS.idFromString(id));
     await runInDurableObject(stub, (_: ChatRoom, state) => {
-      state.storage.sql.exec('ALTER TABLE chat DROP COLUMN assistant');
-      state.storage.sql.exec('DELETE FROM _migrations WHERE version >= 6');
+      rollBackTo(state.storage, 5);
     });
     await evictDurableObject(stub);
     const { text, tag } = prompt();

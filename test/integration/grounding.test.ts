@@ -3,6 +3,7 @@ import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { ChatRoom } from '../../src/chat/chat-room';
 import type { ChatSnapshot } from '../../src/protocol/messages';
+import { rollBackTo } from '../chat-schema';
 import { joinedText, parseSse } from '../sse';
 
 /**
@@ -63,12 +64,7 @@ describe('a chat stored before sources existed', () => {
     const stub = env.CHAT_ROOMS.get(env.CHAT_ROOMS.idFromString(id));
     // Back to the schema of migration 1, as a chat written by the previous version has it.
     await runInDurableObject(stub, (_: ChatRoom, state) => {
-      state.storage.sql.exec('ALTER TABLE chat DROP COLUMN assistant');
-      state.storage.sql.exec('ALTER TABLE chat DROP COLUMN thinking');
-      state.storage.sql.exec('ALTER TABLE messages DROP COLUMN parts');
-      state.storage.sql.exec('ALTER TABLE messages DROP COLUMN model');
-      state.storage.sql.exec('ALTER TABLE messages DROP COLUMN sources');
-      state.storage.sql.exec('DELETE FROM _migrations WHERE version >= 2');
+      rollBackTo(state.storage, 1);
     });
     await evictDurableObject(stub);
     const turn = parseSse(await (await post(`/api/chats/${id}/messages`, { message: 'Price? [fake:grounding]' })).text());

@@ -3,6 +3,7 @@ import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { ChatRoom } from '../../src/chat/chat-room';
 import type { ChatSnapshot } from '../../src/protocol/messages';
+import { rollBackTo } from '../chat-schema';
 import { fakeRequests, uniqueTag } from '../fake-gemini';
 
 /**
@@ -174,10 +175,7 @@ describe('a chat stored before thinking existed', () => {
     const stub = env.CHAT_ROOMS.get(env.CHAT_ROOMS.idFromString(id));
     // Back to the schema of migration 3, as a chat written by the previous version has it.
     await runInDurableObject(stub, (_: ChatRoom, state) => {
-      state.storage.sql.exec('ALTER TABLE chat DROP COLUMN assistant');
-      state.storage.sql.exec('ALTER TABLE chat DROP COLUMN thinking');
-      state.storage.sql.exec('ALTER TABLE messages DROP COLUMN parts');
-      state.storage.sql.exec('DELETE FROM _migrations WHERE version >= 4');
+      rollBackTo(state.storage, 3);
     });
     await evictDurableObject(stub);
     const { response, records } = await turn(id, { thinking: { level: 'high' } });

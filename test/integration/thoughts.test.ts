@@ -5,6 +5,7 @@ import { app } from '../../src/app';
 import type { ChatRoom } from '../../src/chat/chat-room';
 import type { Env } from '../../src/env';
 import type { ChatSnapshot } from '../../src/protocol/messages';
+import { rollBackTo } from '../chat-schema';
 import { fakeRequests, uniqueTag, type FakeRecord } from '../fake-gemini';
 import { joinedText, parseSse, type Frame } from '../sse';
 
@@ -202,10 +203,7 @@ describe('stored chats with thinking.show', () => {
     const stub = env.CHAT_ROOMS.get(env.CHAT_ROOMS.idFromString(id));
     // Back to the schema of migration 3, and an answer stored as the previous version stored it.
     await runInDurableObject(stub, (_: ChatRoom, state) => {
-      state.storage.sql.exec('ALTER TABLE chat DROP COLUMN assistant');
-      state.storage.sql.exec('ALTER TABLE chat DROP COLUMN thinking');
-      state.storage.sql.exec('ALTER TABLE messages DROP COLUMN parts');
-      state.storage.sql.exec('DELETE FROM _migrations WHERE version >= 4');
+      rollBackTo(state.storage, 3);
     });
     await evictDurableObject(stub);
     const next = await turn(id, '[fake:reply]', { thinking: { show: true } });
