@@ -33,6 +33,12 @@ export default defineConfig({
           RATE_LIMIT_PER_MINUTE: '0',
           CHAT_CREATE_PER_MINUTE: '0',
           DAILY_TOKEN_BUDGET: '0',
+          // Attachments: over R2's 5 MiB part (a multipart upload), few files, a small inline budget
+          // (larger files go by the Files API); limits.test.ts turns the daily allowance on.
+          MAX_FILE_BYTES: '6291456',
+          MAX_FILES_PER_MESSAGE: '3',
+          MAX_INLINE_BYTES: '262144',
+          DAILY_UPLOAD_BYTES: '0',
           // Off, whatever .dev.vars says; test/integration/openai.test.ts turns it on per env.
           OPENAI_COMPAT_KEYS: '',
         },

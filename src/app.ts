@@ -11,6 +11,7 @@ import { aiSdkRoutes } from './routes/ai-sdk';
 import { assistantRoutes } from './routes/assistant';
 import { chatRoutes } from './routes/chat';
 import { chatsRoutes } from './routes/chats';
+import { filesRoutes } from './routes/files';
 import { healthRoutes } from './routes/health';
 import { openaiRoutes } from './routes/openai';
 
@@ -25,6 +26,8 @@ const ROUTES: Record<string, string> = {
   '/api/chats/:id/messages': 'POST',
   '/api/chats/:id/stream': 'GET, HEAD',
   '/api/chats/:id/cancel': 'POST',
+  '/api/chats/:id/files': 'POST',
+  '/api/chats/:id/files/:fileId': 'GET, HEAD',
   '/api/ai-sdk/chat': 'POST',
   '/api/ai-sdk/chat/:id': 'GET, HEAD, DELETE',
   '/api/ai-sdk/chat/:id/stream': 'GET, HEAD',
@@ -57,6 +60,7 @@ app.route('/', healthRoutes);
 app.route('/', assistantRoutes);
 app.route('/', chatRoutes);
 app.route('/', chatsRoutes);
+app.route('/', filesRoutes);
 app.route('/', aiSdkRoutes);
 // With its own onError: /v1/* errors are in OpenAI's shape, and it answers its own 404s and 405s.
 app.route('/', openaiRoutes);

@@ -38,6 +38,17 @@ export interface Config {
   chatCreatePerMinute: number;
   /** Tokens a client may spend per UTC day; 0: no budget. */
   dailyTokenBudget: number;
+  /** Largest file a client may send, in bytes. */
+  maxFileBytes: number;
+  /** Files one message may carry; 0: the deployment takes no files. */
+  maxFilesPerMessage: number;
+  /**
+   * Most file bytes carried inline (base64) in one request: into the Worker (a JSON body's
+   * files, all together) and out to Gemini (beyond it, files go by the Gemini Files API).
+   */
+  maxInlineBytes: number;
+  /** File bytes a client may upload per UTC day; 0: no limit. */
+  dailyUploadBytes: number;
   /** Bearer keys of the OpenAI-compatible API (`/v1/*`); empty: the API is off and its routes answer 404. */
   openaiCompatKeys: readonly string[];
 }
@@ -99,8 +110,28 @@ function parseConfig(env: Settings): Config {
     rateLimitPerMinute: wholeNumber(env, 'RATE_LIMIT_PER_MINUTE', 20, 0),
     chatCreatePerMinute: wholeNumber(env, 'CHAT_CREATE_PER_MINUTE', 10, 0),
     dailyTokenBudget: wholeNumber(env, 'DAILY_TOKEN_BUDGET', 200_000, 0),
+    maxFileBytes: positiveInt(env, 'MAX_FILE_BYTES', 10 * MIB),
+    maxFilesPerMessage: wholeNumber(env, 'MAX_FILES_PER_MESSAGE', 5, 0),
+    maxInlineBytes: inlineBytes(env),
+    dailyUploadBytes: wholeNumber(env, 'DAILY_UPLOAD_BYTES', 100 * MIB, 0),
     openaiCompatKeys: parseCompatKeys(env.OPENAI_COMPAT_KEYS),
   };
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * Gemini's own limit on a request's inline data (docs/files.md): MAX_INLINE_BYTES may not pass
+ * it, base64 included.
+ */
+export const GEMINI_INLINE_LIMIT_BYTES = 100 * 1000 * 1000;
+
+function inlineBytes(env: Settings): number {
+  const bytes = positiveInt(env, 'MAX_INLINE_BYTES', 8 * MIB);
+  if (Math.ceil(bytes / 3) * 4 > GEMINI_INLINE_LIMIT_BYTES - MIB) {
+    throw new ConfigError(`MAX_INLINE_BYTES must leave a Gemini request under its inline limit of ${GEMINI_INLINE_LIMIT_BYTES} bytes (base64), got "${env.MAX_INLINE_BYTES}"`);
+  }
+  return bytes;
 }
 
 /**
@@ -226,7 +257,11 @@ type NumericSetting =
   | 'RESUME_GRACE_MS'
   | 'RATE_LIMIT_PER_MINUTE'
   | 'CHAT_CREATE_PER_MINUTE'
-  | 'DAILY_TOKEN_BUDGET';
+  | 'DAILY_TOKEN_BUDGET'
+  | 'MAX_FILE_BYTES'
+  | 'MAX_FILES_PER_MESSAGE'
+  | 'MAX_INLINE_BYTES'
+  | 'DAILY_UPLOAD_BYTES';
 
 /** A positive whole number, or undefined when unset or empty. */
 function optionalPositiveInt(env: Settings, name: NumericSetting): number | undefined {

@@ -11,6 +11,8 @@ export interface Env extends Settings {
   CHAT_ROOMS: DurableObjectNamespace<ChatRoom>;
   /** One Durable Object per client (IP address, IPv6 by /64): its request windows and token budget. */
   CLIENT_LIMITS: DurableObjectNamespace<ClientLimiter>;
+  /** The chats' files (R2): `chats/<chat id>/<file id>`. */
+  FILES: R2Bucket;
 }
 
 /** The settings among the bindings: vars and secrets. */
@@ -37,6 +39,10 @@ export interface Settings {
   RATE_LIMIT_PER_MINUTE?: string | number;
   CHAT_CREATE_PER_MINUTE?: string | number;
   DAILY_TOKEN_BUDGET?: string | number;
+  MAX_FILE_BYTES?: string | number;
+  MAX_FILES_PER_MESSAGE?: string | number;
+  MAX_INLINE_BYTES?: string | number;
+  DAILY_UPLOAD_BYTES?: string | number;
   /** Secret: the bearer keys of the OpenAI-compatible API, a comma list; unset, `/v1/*` does not exist. */
   OPENAI_COMPAT_KEYS?: string;
 }

@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Content, Part } from '@google/generative-ai';
+import type { Part } from '@google/generative-ai';
 import { loadConfig, type Config } from '../config';
 import type { Env } from '../env';
 import { ApiError, errorResponse } from '../errors';
@@ -16,11 +16,15 @@ import { UI_MESSAGE_STREAM_HEADER, UiMessageFormat } from '../stream/ui-message-
 import type { WireFormat } from '../stream/wire-format';
 import { eventData, type ErrorEvent } from '../protocol/events';
 import type { ChatMessage, ChatSnapshot, ThinkingSettings } from '../protocol/messages';
-import { PartsBuilder, type MessagePart } from '../protocol/parts';
+import { filesOf, PartsBuilder, type FilePart, type MessagePart, type TextPart, type ThoughtPart } from '../protocol/parts';
+import { resolveFiles, URI_MARGIN_MS, type FileSource, type PendingContent } from '../gemini/file-parts';
+import { CHARS_PER_TOKEN } from '../files/file-tokens';
+import { deleteChatFiles, fileKey, newFileId } from '../files/file-store';
+import type { FileInfo } from '../protocol/messages';
 import { DEFAULT_ASSISTANT } from '../assistants/assistant';
 import { systemInstruction } from '../assistants/prompt';
 import { findAssistant } from '../assistants/registry';
-import { ChatStore, type ChatSettings, type StoredFrame, type StoredMessage } from './chat-store';
+import { ChatStore, type ChatSettings, type StoredFileRow, type StoredFrame, type StoredMessage } from './chat-store';
 import { FLUSH_FRAMES, Turn } from './turn';
 
 /**
@@ -60,8 +64,12 @@ export class ChatRoom extends DurableObject<Env> {
   async snapshot(): Promise<ChatSnapshot | null> {
     if (!this.exists) return null;
     const { system, model, thinking, assistant, lastEventId } = this.store.settings();
-    // Parts stay inside: their signatures are for Gemini, not for readers.
-    const messages = this.store.messages().map(({ parts: _parts, ...message }): ChatMessage => message);
+    // Parts stay inside (their signatures are for Gemini, not for readers); files are listed.
+    const chatId = this.ctx.id.toString();
+    const messages = this.store.messages().map(({ parts, ...message }): ChatMessage => {
+      const files = filesOf(parts);
+      return files.length ? { ...message, files: files.map((f) => fileInfo(chatId, f)) } : message;
+    });
     const turn = this.turn;
     if (turn?.active) {
       const streaming = messages.find((m) => m.id === turn.messageId);
@@ -101,8 +109,50 @@ export class ChatRoom extends DurableObject<Env> {
     this.turn?.discard();
     this.turn = undefined;
     this.exists = false;
+    // The files first: a chat whose rows are gone could never find them again.
+    await deleteChatFiles(this.env.FILES, this.ctx.id.toString());
+    await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     return true;
+  }
+
+  /**
+   * Takes a slot for a file about to be uploaded, and names it. Refused when
+   * there is no chat, or when `maxUnsent` files already wait to be sent (the
+   * slot is counted here, one call at a time, so concurrent uploads cannot
+   * overfill it). A file never sent is removed after a day.
+   */
+  async reserveFile(maxUnsent: number): Promise<{ id: string } | { refused: 'not_found' | 'full' }> {
+    if (!this.exists) return { refused: 'not_found' };
+    const id = newFileId();
+    const now = Date.now();
+    if (!this.store.reserveFile(id, maxUnsent, now)) return { refused: 'full' };
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(now + UNSENT_FILE_LIFETIME_MS);
+    return { id };
+  }
+
+  /** Records a reserved file's bytes as stored; null when its slot is gone (the chat was deleted): the caller deletes the bytes. */
+  async completeFile(file: Omit<StoredFileRow, 'status'>): Promise<FileInfo | null> {
+    if (!this.exists || !this.store.completeFile(file)) return null;
+    return fileInfo(this.ctx.id.toString(), { type: 'file', id: file.id, name: file.name, mediaType: file.type, size: file.size, sha256: file.sha256, tokens: file.tokens });
+  }
+
+  /** Gives back a slot whose upload failed. */
+  async abandonFile(id: string): Promise<void> {
+    if (this.exists) this.store.deleteFiles([id]);
+  }
+
+  /** Removes files never sent with a message, a day after their upload; looks again when the next one is due. */
+  override async alarm(): Promise<void> {
+    if (!this.exists) return;
+    const stale = this.store.staleFiles(Date.now() - UNSENT_FILE_LIFETIME_MS);
+    if (stale.length > 0) {
+      const chatId = this.ctx.id.toString();
+      await this.env.FILES.delete(stale.map((id) => fileKey(chatId, id)));
+      this.store.transaction(() => this.store.deleteFiles(stale));
+    }
+    const oldest = this.store.oldestUnsentFile();
+    if (oldest !== undefined) await this.ctx.storage.setAlarm(oldest + UNSENT_FILE_LIFETIME_MS);
   }
 
   /** Rows written by the latest turn (storage is billed per row written). */
@@ -148,6 +198,7 @@ export class ChatRoom extends DurableObject<Env> {
     // the new answer has started, so a refused call (a 429, say) keeps the old answer.
     const replaced = body.regenerate ? this.lastExchange() : undefined;
     const message = replaced ? replaced[0].text : body.message;
+    const files = replaced ? filesOf(replaced[0].parts) : this.sendableFiles(body.files ?? []);
     const settings = this.store.settings();
     // The message's thinking, else the chat's, else the deployment's, else the model's default. A level
     // the model does not offer is refused here, before anything is stored or sent.
@@ -159,16 +210,21 @@ export class ChatRoom extends DurableObject<Env> {
     const generationConfig = toGenerationConfig(settings.model, { thinking }, this.config.maxOutputTokens);
     const recent = this.store.recentMessages();
     if (replaced) for (let i = 0; i < replaced.length; i++) recent.next();
-    const contents = buildContents(recent, message, this.config.maxContextChars - (settings.system?.length ?? 0));
+    const pending = buildContents(recent, message, this.config.maxContextChars - (settings.system?.length ?? 0), files);
     const chargeKey = request.headers.get(CHARGE_KEY_HEADER) ?? undefined;
     const meter = chargeKey === undefined ? undefined : new UsageMeter();
-    const turn = this.startTurn(message, settings.lastEventId, request.headers.get('x-request-id') ?? undefined, settings.model, () => {
+    const turn = this.startTurn(message, files, settings.lastEventId, request.headers.get('x-request-id') ?? undefined, settings.model, () => {
       // What the answer cost, however it ended (done, failed, cancelled), to the client's daily budget.
       if (meter) charge(this.env, (promise) => this.ctx.waitUntil(promise), chargeKey, meter.tokens());
     });
 
     let events: ChatEvents;
     try {
+      const contents = await resolveFiles(pending, this.fileSource(), {
+        maxInlineBytes: this.config.maxInlineBytes,
+        upload: uploadSettings(this.config),
+        signal: turn.signal,
+      });
       events = await streamChat(
         { model: settings.model, system: systemInstruction(assistant.systemPrefix, settings.system), contents, generationConfig },
         this.config,
@@ -196,10 +252,44 @@ export class ChatRoom extends DurableObject<Env> {
   }
 
   /**
+   * The chat's files a message names, in its order: each uploaded to this chat
+   * and stored (sent before or not: a file may be asked about again).
+   * @throws {ApiError} 400 naming a file this chat does not have
+   */
+  private sendableFiles(ids: readonly string[]): FilePart[] {
+    return ids.map((id) => {
+      const file = this.store.file(id);
+      if (file?.status !== 'ready') throw new ApiError(400, 'invalid_request', `files: this chat has no file "${id}" (upload it first: POST /api/chats/:id/files)`);
+      return { type: 'file', id, name: file.name, mediaType: file.type, size: file.size, sha256: file.sha256, tokens: file.tokens };
+    });
+  }
+
+  /** The chat's files for a Gemini call: bytes from R2, and the Files API URIs Gemini still holds. */
+  private fileSource(): FileSource {
+    const chatId = this.ctx.id.toString();
+    const object = async (file: FilePart) => {
+      const stored = await this.env.FILES.get(fileKey(chatId, file.id));
+      if (!stored) throw new ApiError(409, 'invalid_request', `the file "${file.name}" is no longer stored; send it again`);
+      return stored;
+    };
+    return {
+      bytes: async (file) => new Uint8Array(await (await object(file)).arrayBuffer()),
+      stream: async (file) => (await object(file)).body,
+      uri: (file) => {
+        const row = this.store.file(file.id);
+        return row?.geminiUri !== undefined && row.geminiExpiresAt! - URI_MARGIN_MS > Date.now() ? row.geminiUri : undefined;
+      },
+      remember: (file, uploaded) => {
+        if (this.exists) this.store.transaction(() => this.store.setGeminiUri(file.id, uploaded.uri, uploaded.expiresAt));
+      },
+    };
+  }
+
+  /**
    * The last exchange, question first: the one a regeneration replaces.
    * @throws {ApiError} 400 when the chat has no answer to replace
    */
-  private lastExchange(): [question: ChatMessage, answer: ChatMessage] {
+  private lastExchange(): [question: StoredMessage, answer: StoredMessage] {
     const recent = this.store.recentMessages();
     const answer = recent.next().value;
     const question = recent.next().value;
@@ -234,11 +324,21 @@ export class ChatRoom extends DurableObject<Env> {
     return new Response(new Blob(bytes).stream(), { headers: SSE_HEADERS });
   }
 
-  private startTurn(message: string, lastEventId: number, requestId: string | undefined, model: string, onSettled: () => void): Turn {
+  private startTurn(
+    message: string,
+    files: readonly FilePart[],
+    lastEventId: number,
+    requestId: string | undefined,
+    model: string,
+    onSettled: () => void,
+  ): Turn {
     const now = Date.now();
     const messageId = this.store.transaction(() => {
       this.store.clearFrames();
-      this.store.addMessage('user', message, 'complete', now);
+      // A user message with files keeps them as parts, before its text (the order Gemini gets them in).
+      const parts: MessagePart[] | undefined = files.length ? [...files, { type: 'text', text: message }] : undefined;
+      const userId = this.store.addMessage('user', message, 'complete', now, parts);
+      this.store.attachFiles(files.map((f) => f.id), userId);
       return this.store.addMessage('model', '', 'streaming', now);
     });
     this.turn = new Turn({
@@ -317,6 +417,8 @@ export const WIRE_FORMAT_HEADER = 'x-wire-format';
 export interface TurnBody {
   /** The user's message; ignored with `regenerate`. */
   message: string;
+  /** Ids of this chat's files to send with it (checked here: the Worker checked their shape). */
+  files?: string[];
   /** Ask the last message again, replacing its answer. */
   regenerate?: boolean;
   /** This turn's thinking, instead of the chat's; its shape checked by the Worker, its model rules here. */
@@ -349,6 +451,19 @@ function parseLastEventId(request: Request): number {
   return Number(raw);
 }
 
+/** How long a file never sent with a message is kept. */
+export const UNSENT_FILE_LIFETIME_MS = 86_400_000;
+
+/** A stored file as the chat's routes show it. */
+function fileInfo(chatId: string, file: FilePart): FileInfo {
+  return { id: file.id, name: file.name, type: file.mediaType, size: file.size, url: `/api/chats/${chatId}/files/${file.id}` };
+}
+
+/** The Files API settings for a turn's large files; none without a key (the call then fails as not configured). */
+function uploadSettings(config: Config) {
+  return config.apiKey ? { apiKey: config.apiKey, baseUrl: config.baseUrl, timeoutMs: config.upstreamTimeoutMs } : undefined;
+}
+
 /**
  * The Gemini contents for a new message: as many of the latest complete turns
  * as fit in `budget` characters, oldest first, then the new message. Turns
@@ -356,11 +471,13 @@ function parseLastEventId(request: Request): number {
  * alternate user/model and end with the user. Reads only as many rows as it uses.
  * An answer goes back as the parts it came as — thought summaries and thought
  * signatures on the parts they came on, as Gemini 3 asks — and a turn is kept
- * or dropped whole, so no signature is parted from its message.
+ * or dropped whole, so no signature is parted from its message. A user
+ * message's files come before its text, as references ({@link resolveFiles}
+ * makes them Gemini parts), each weighing its estimated tokens in characters.
  */
-export function buildContents(recent: Iterable<StoredMessage>, message: string, budget: number): Content[] {
-  const turns: Content[] = [];
-  let used = message.length;
+export function buildContents(recent: Iterable<StoredMessage>, message: string, budget: number, files: readonly FilePart[] = []): PendingContent[] {
+  const turns: PendingContent[] = [];
+  let used = message.length + filesLength(files);
   let answer: StoredMessage | undefined;
   for (const entry of recent) {
     if (entry.role === 'model') {
@@ -370,30 +487,49 @@ export function buildContents(recent: Iterable<StoredMessage>, message: string, 
     const usable = answer && (answer.status === 'complete' || answer.status === 'cancelled') && answer.text.trim() !== '';
     if (usable) {
       const answerParts = answer!.parts;
-      const size = entry.text.length + (answerParts ? partsLength(answerParts) : answer!.text.length);
+      const entryFiles = filesOf(entry.parts);
+      const size = entry.text.length + filesLength(entryFiles) + (answerParts ? partsLength(answerParts) : answer!.text.length);
       if (used + size > budget) break;
       used += size;
       turns.push(
-        { role: 'model', parts: answerParts ? answerParts.map(toGeminiPart) : [{ text: answer!.text }] },
-        { role: 'user', parts: [{ text: entry.text }] },
+        { role: 'model', parts: answerParts ? answerParts.filter(isTextual).map(toGeminiPart) : [{ text: answer!.text }] },
+        userContent(entry.text, entryFiles),
       );
     }
     answer = undefined;
   }
   turns.reverse();
-  turns.push({ role: 'user', parts: [{ text: message }] });
+  turns.push(userContent(message, files));
   return turns;
+}
+
+function userContent(text: string, files: readonly FilePart[]): PendingContent {
+  const parts: PendingContent['parts'] = files.map((file) => ({ file }));
+  // A message of files alone has no text part: Gemini refuses an empty one.
+  if (text !== '' || files.length === 0) parts.push({ text });
+  return { role: 'user', parts };
+}
+
+function isTextual(part: MessagePart): part is TextPart | ThoughtPart {
+  return part.type !== 'file';
+}
+
+/** What files weigh in the context budget: their estimated tokens, in characters. */
+function filesLength(files: readonly FilePart[]): number {
+  let length = 0;
+  for (const file of files) length += file.tokens * CHARS_PER_TOKEN;
+  return length;
 }
 
 /** Characters a message's parts send (signatures are opaque, and small beside their thinking). */
 function partsLength(parts: readonly MessagePart[]): number {
   let length = 0;
-  for (const part of parts) length += part.text.length;
+  for (const part of parts) length += part.type === 'file' ? part.tokens * CHARS_PER_TOKEN : part.text.length;
   return length;
 }
 
 /** One stored part as Gemini's: the SDK's 0.24.1 `Part` type lacks `thought` and `thoughtSignature`, which it passes on. */
-function toGeminiPart(part: MessagePart): Part {
+function toGeminiPart(part: TextPart | ThoughtPart): Part {
   const gemini: Part & { thought?: boolean; thoughtSignature?: string } = { text: part.text };
   if (part.type === 'thought') gemini.thought = true;
   if (part.signature !== undefined) gemini.thoughtSignature = part.signature;

@@ -17,6 +17,55 @@ export interface ChatSettings {
   assistant?: string;
 }
 
+/** A file of the chat, as its row holds it. */
+export interface StoredFileRow {
+  id: string;
+  status?: 'uploading' | 'ready';
+  name: string;
+  type: string;
+  size: number;
+  sha256: string;
+  tokens: number;
+  messageId?: number;
+  createdAt?: number;
+  /** The Gemini Files API URI it was uploaded as, and when that expires (epoch ms). */
+  geminiUri?: string;
+  geminiExpiresAt?: number;
+}
+
+interface FileRow extends Record<string, SqlStorageValue> {
+  id: string;
+  status: string;
+  name: string;
+  type: string;
+  size: number;
+  sha256: string;
+  tokens: number;
+  message_id: number | null;
+  created_at: number;
+  gemini_uri: string | null;
+  gemini_expires_at: number | null;
+}
+
+function toFile(row: FileRow): StoredFileRow {
+  const file: StoredFileRow = {
+    id: row.id,
+    status: row.status as 'uploading' | 'ready',
+    name: row.name,
+    type: row.type,
+    size: row.size,
+    sha256: row.sha256,
+    tokens: row.tokens,
+    createdAt: row.created_at,
+  };
+  if (row.message_id !== null) file.messageId = row.message_id;
+  if (row.gemini_uri !== null) {
+    file.geminiUri = row.gemini_uri;
+    file.geminiExpiresAt = row.gemini_expires_at ?? 0;
+  }
+  return file;
+}
+
 /** One SSE frame of a turn, kept for replay: its id, event name and `data:` JSON. */
 export type StoredFrame = [id: number, event: string, data: string];
 
@@ -46,6 +95,9 @@ interface MessageRow extends Record<string, SqlStorageValue> {
  *   signatures) when they say more than `text`; later part kinds (files, tool calls) go here too.
  * - 5: `chat.thinking`, the chat's thinking settings.
  * - 6: `chat.assistant`, the site assistant that answers in it (NULL: the built-in default).
+ * - 7: `files`, the chat's files: references to R2 objects (the bytes never live here), each
+ *   attached to the user message that sent it, or to none yet (removed after a day); and the
+ *   Gemini Files API URI it was last uploaded as, with its expiry.
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE chat (
@@ -80,6 +132,21 @@ const MIGRATIONS: readonly string[] = [
   `ALTER TABLE chat ADD COLUMN thinking TEXT;`,
   // The assistant's name; NULL (and every chat from before): the built-in default.
   `ALTER TABLE chat ADD COLUMN assistant TEXT;`,
+  // status: 'uploading' (a slot taken, bytes on their way) or 'ready'; message_id NULL: not sent yet.
+  `CREATE TABLE files (
+     id TEXT PRIMARY KEY,
+     status TEXT NOT NULL CHECK (status IN ('uploading', 'ready')),
+     name TEXT NOT NULL DEFAULT '',
+     type TEXT NOT NULL DEFAULT '',
+     size INTEGER NOT NULL DEFAULT 0,
+     sha256 TEXT NOT NULL DEFAULT '',
+     tokens INTEGER NOT NULL DEFAULT 0,
+     message_id INTEGER,
+     created_at INTEGER NOT NULL,
+     gemini_uri TEXT,
+     gemini_expires_at INTEGER
+   );
+   CREATE INDEX files_unsent ON files (created_at) WHERE message_id IS NULL;`,
 ];
 
 /**
@@ -154,12 +221,14 @@ export class ChatStore {
     return this.storage.sql.exec<MessageRow>("SELECT * FROM messages WHERE status = 'streaming'").toArray().map(toMessage);
   }
 
-  addMessage(role: Role, text: string, status: MessageStatus, now: number): number {
+  /** Adds a message; `parts` when they say more than `text` (a user message's files). */
+  addMessage(role: Role, text: string, status: MessageStatus, now: number, parts?: readonly MessagePart[]): number {
     const cursor = this.storage.sql.exec<{ id: number }>(
-      'INSERT INTO messages (role, text, status, created_at) VALUES (?, ?, ?, ?) RETURNING id',
+      'INSERT INTO messages (role, text, status, parts, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id',
       role,
       text,
       status,
+      parts?.length ? JSON.stringify(parts) : null,
       now,
     );
     const { id } = cursor.one();
@@ -210,6 +279,60 @@ export class ChatStore {
       for (const frame of JSON.parse(row.frames) as StoredFrame[]) frames.push(frame);
     }
     return { turn, frames };
+  }
+
+  /** Takes a slot for a file about to be uploaded; false when `maxUnsent` files are already waiting to be sent. */
+  reserveFile(id: string, maxUnsent: number, now: number): boolean {
+    const { n } = this.storage.sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM files WHERE message_id IS NULL').one();
+    if (n >= maxUnsent) return false;
+    this.write("INSERT INTO files (id, status, created_at) VALUES (?, 'uploading', ?)", id, now);
+    return true;
+  }
+
+  /** Fills in a reserved file once its bytes are stored; false when the slot is gone (the chat was deleted, or the slot expired). */
+  completeFile(file: StoredFileRow): boolean {
+    const cursor = this.storage.sql.exec(
+      "UPDATE files SET status = 'ready', name = ?, type = ?, size = ?, sha256 = ?, tokens = ? WHERE id = ? AND status = 'uploading'",
+      file.name,
+      file.type,
+      file.size,
+      file.sha256,
+      file.tokens,
+      file.id,
+    );
+    this.rowsWritten += cursor.rowsWritten;
+    return cursor.rowsWritten > 0;
+  }
+
+  deleteFiles(ids: readonly string[]): void {
+    for (const id of ids) this.write('DELETE FROM files WHERE id = ?', id);
+  }
+
+  file(id: string): StoredFileRow | undefined {
+    return this.storage.sql.exec<FileRow>('SELECT * FROM files WHERE id = ?', id).toArray().map(toFile)[0];
+  }
+
+  /** Marks files as sent (with the first message that sends them): they are no longer removed after a day. */
+  attachFiles(ids: readonly string[], messageId: number): void {
+    for (const id of ids) this.write('UPDATE files SET message_id = ? WHERE id = ? AND message_id IS NULL', messageId, id);
+  }
+
+  /** Records the Gemini Files API URI a file was uploaded as, until it expires. */
+  setGeminiUri(id: string, uri: string, expiresAt: number): void {
+    this.write('UPDATE files SET gemini_uri = ?, gemini_expires_at = ? WHERE id = ?', uri, expiresAt, id);
+  }
+
+  /** Files never sent with a message (and slots never filled) created before `before`: to be removed. */
+  staleFiles(before: number): string[] {
+    return this.storage.sql
+      .exec<{ id: string }>('SELECT id FROM files WHERE message_id IS NULL AND created_at < ?', before)
+      .toArray()
+      .map((r) => r.id);
+  }
+
+  /** When the oldest file not sent with a message was created, if any. */
+  oldestUnsentFile(): number | undefined {
+    return this.storage.sql.exec<{ at: number | null }>('SELECT MIN(created_at) AS at FROM files WHERE message_id IS NULL').one().at ?? undefined;
   }
 
   setLastEventId(id: number): void {

@@ -72,6 +72,38 @@ export function setAllowanceHeaders(headers: Headers | Record<string, string>, {
   }
 }
 
+/** An upload's hold on its client's daily upload allowance: settle it with the bytes it stored. */
+export interface UploadHold {
+  settle(used: number): Promise<void>;
+}
+
+/**
+ * Reserves `bytes` of the client's daily upload allowance (DAILY_UPLOAD_BYTES)
+ * before an upload is read, or refuses it with `429 upload_budget_exhausted`.
+ * With no limit it costs nothing.
+ */
+export async function admitUpload(c: Context<AppEnv>, bytes: number): Promise<UploadHold> {
+  const { config } = c.var;
+  if (config.dailyUploadBytes === 0) return { settle: async () => {} };
+  const key = clientKey(c.req.header('cf-connecting-ip'));
+  const limiter = limiterFor(c.env, key);
+  const admission = await limiter.reserveUpload(bytes, config.dailyUploadBytes);
+  if (!admission.ok) {
+    throw new ApiError(
+      429,
+      'upload_budget_exhausted',
+      `the daily upload allowance of ${admission.limit} bytes has ${admission.remaining} left, too few for this file; it resets in ${admission.retryAfter} s (midnight UTC)`,
+      { 'Retry-After': String(admission.retryAfter) },
+    );
+  }
+  return {
+    settle: (used) =>
+      limiter.settleUpload(admission.day, bytes, used).catch((error: unknown) => {
+        console.error(JSON.stringify({ level: 'error', event: 'upload_settle_failed', error: String(error) }));
+      }),
+  };
+}
+
 /**
  * Charges an answer's tokens to the client's daily budget, after the
  * response (one more Durable Object request; none when the budget is off).

@@ -233,20 +233,43 @@ export function checkNumber(value: unknown, field: string, min: number, max: num
 
 /** A validated body of `POST /api/chats/:id/messages`. */
 export interface TurnRequest {
+  /** The text; empty when the message is its files alone. */
   message: string;
+  /** Ids of the chat's uploaded files, by shape only: the chat's object checks they are its own. */
+  files?: string[];
   /** This turn's thinking, by shape only: the chat's object checks it against the chat's model. */
   thinking?: ThinkingSettings;
 }
 
-/** Checks the body of a chat turn: `{ message, thinking? }` and nothing else. */
+const TURN_FIELDS = new Set(['message', 'files', 'thinking']);
+
+/** Checks the body of a chat turn: `{ message, files?, thinking? }` and nothing else; a message with files may have no text. */
 export function parseTurnRequest(body: unknown, config: Config): TurnRequest {
   const input = object(body, 'request body');
   for (const key of Object.keys(input)) {
-    if (key !== 'message' && key !== 'thinking') throw invalid(`unknown field "${key}"; allowed: message, thinking`);
+    if (!TURN_FIELDS.has(key)) throw invalid(`unknown field "${key}"; allowed: ${[...TURN_FIELDS].join(', ')}`);
   }
-  const turn: TurnRequest = { message: checkText(input.message, 'message', config.maxMessageChars) };
+  const files = input.files === undefined ? [] : fileIds(input.files, config.maxFilesPerMessage);
+  const bare = files.length > 0 && (input.message === undefined || input.message === '');
+  const turn: TurnRequest = { message: bare ? '' : checkText(input.message, 'message', config.maxMessageChars) };
+  if (files.length > 0) turn.files = files;
   if (input.thinking !== undefined) turn.thinking = parseThinking(input.thinking);
   return turn;
+}
+
+/**
+ * `files`: a list of distinct file ids (`f` and 32 hex digits), at most `max`
+ * of them (MAX_FILES_PER_MESSAGE; 0: the deployment takes no files).
+ */
+export function fileIds(value: unknown, max: number): string[] {
+  if (max === 0) throw invalid('files: this deployment takes no files (MAX_FILES_PER_MESSAGE is 0)');
+  if (!Array.isArray(value)) throw invalid('files must be an array of file ids');
+  if (value.length > max) throw invalid(`files must list at most ${max} files`);
+  value.forEach((id, i) => {
+    if (typeof id !== 'string' || !/^f[0-9a-f]{32}$/.test(id)) throw invalid(`files[${i}] must be a file id from POST /api/chats/:id/files`);
+  });
+  if (new Set(value).size !== value.length) throw invalid('files must not list a file twice');
+  return value as string[];
 }
 
 /** A validated body of `POST /api/chats`: the chat's fixed settings. */

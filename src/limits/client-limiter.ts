@@ -19,6 +19,11 @@ export interface Allowance {
   tokens?: { limit: number; remaining: number; reset: number };
 }
 
+/** An upload's reservation of the day's bytes, or its refusal (with what is left). */
+export type UploadAdmission =
+  | { ok: true; day: number; limit: number; remaining: number; reset: number }
+  | { ok: false; retryAfter: number; limit: number; remaining: number };
+
 export type Admission =
   | ({ ok: true } & Allowance)
   | { ok: false; code: 'rate_limited' | 'budget_exhausted'; retryAfter: number; limit: number };
@@ -58,7 +63,8 @@ export class ClientLimiter extends DurableObject<Env> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(`CREATE TABLE IF NOT EXISTS windows (kind TEXT PRIMARY KEY, hits TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS spent (day INTEGER PRIMARY KEY, tokens INTEGER NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS spent (day INTEGER PRIMARY KEY, tokens INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS uploaded (day INTEGER PRIMARY KEY, bytes INTEGER NOT NULL);`);
   }
 
   /**
@@ -104,6 +110,36 @@ export class ClientLimiter extends DurableObject<Env> {
     this.armForgetting(now);
   }
 
+  /**
+   * Reserves `bytes` of today's upload allowance for an upload about to be
+   * read (its declared size, or the largest a file may be), or refuses it.
+   * Written at once, so concurrent uploads cannot overspend: each holds its
+   * reservation until {@link settleUpload} gives back what it did not use.
+   */
+  async reserveUpload(bytes: number, dailyBytes: number): Promise<UploadAdmission> {
+    const now = Date.now();
+    const day = Math.floor(now / DAY);
+    const used = this.uploadedOn(day);
+    const reset = Math.ceil((DAY - (now % DAY)) / 1000);
+    if (used + bytes > dailyBytes) return { ok: false, retryAfter: reset, limit: dailyBytes, remaining: Math.max(0, dailyBytes - used) };
+    this.addUploaded(day, bytes);
+    this.armForgetting(now);
+    return { ok: true, day, limit: dailyBytes, remaining: dailyBytes - used - bytes, reset };
+  }
+
+  /** Gives back the part of a reservation an upload did not use (all of it, for one refused). */
+  async settleUpload(day: number, reserved: number, used: number): Promise<void> {
+    if (reserved > used) this.addUploaded(day, used - reserved);
+  }
+
+  private uploadedOn(day: number): number {
+    return this.sql.exec<{ bytes: number }>('SELECT bytes FROM uploaded WHERE day = ?', day).toArray()[0]?.bytes ?? 0;
+  }
+
+  private addUploaded(day: number, bytes: number): void {
+    this.sql.exec('INSERT INTO uploaded (day, bytes) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET bytes = MAX(0, bytes + excluded.bytes)', day, bytes);
+  }
+
   /** Tokens spent today (UTC). */
   async spent(): Promise<number> {
     return this.spentToday(Date.now());
@@ -125,7 +161,7 @@ export class ClientLimiter extends DurableObject<Env> {
   private lastActivity(): number {
     let last = 0;
     for (const { hits } of this.sql.exec<{ hits: string }>('SELECT hits FROM windows')) last = Math.max(last, ...(JSON.parse(hits) as number[]));
-    const day = this.sql.exec<{ day: number | null }>('SELECT MAX(day) AS day FROM spent').one().day;
+    const day = this.sql.exec<{ day: number | null }>('SELECT MAX(day) AS day FROM (SELECT day FROM spent UNION ALL SELECT day FROM uploaded)').one().day;
     if (day !== null) last = Math.max(last, (day + 1) * DAY - 1);
     return last;
   }

@@ -66,6 +66,17 @@ async function readChunked(body: ReadableStream<Uint8Array>, maxBytes: number, t
   return concatBytes(chunks, size);
 }
 
+/**
+ * Reads and throws away what is left of a refused body, up to `budget` bytes
+ * (see {@link readJsonBody}: under `wrangler dev` a body left half read breaks
+ * its connection). A body another reader holds, or one already read, is left.
+ */
+export async function discardBody(request: Request, budget: number): Promise<void> {
+  const body = request.body;
+  if (!body || body.locked) return;
+  await drain(body.getReader(), budget).catch(() => {});
+}
+
 /** Reads and discards up to `budget` more bytes, or to the end of the body. */
 async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, budget: number): Promise<void> {
   while (budget > 0) {

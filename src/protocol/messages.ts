@@ -59,6 +59,18 @@ export interface NewChatBody {
   assistant?: string;
 }
 
+/** A file of a stored chat, as its routes show it. */
+export interface FileInfo {
+  /** Its id in the chat: send it with a message (`files: [id]`). */
+  id: string;
+  name: string;
+  /** Its media type, decided from its bytes (one of the accepted types, docs/files.md). */
+  type: string;
+  size: number;
+  /** Where to fetch it: `/api/chats/:id/files/:fileId`, relative to the Worker. */
+  url: string;
+}
+
 /** `streaming` is the turn in flight; `cancelled` and `failed` keep the text written before the end. */
 export type MessageStatus = 'complete' | 'streaming' | 'cancelled' | 'failed';
 
@@ -69,6 +81,8 @@ export interface ChatMessage {
   text: string;
   /** A model message: the summary of its thinking, when thoughts were shown (never part of `text`). */
   thoughts?: string;
+  /** A user message: the files sent with it, in order. */
+  files?: FileInfo[];
   status: MessageStatus;
   finishReason?: string;
   usage?: Usage;

@@ -23,7 +23,26 @@ export interface ThoughtPart {
   signature?: string;
 }
 
-export type MessagePart = TextPart | ThoughtPart;
+/**
+ * A file the user sent (issue 20): a reference to the bytes, which live in
+ * the Worker's object store (R2), never in the message. What Gemini receives
+ * for it (the bytes inline, or a Files API URI) is decided per call.
+ */
+export interface FilePart {
+  type: 'file';
+  /** The file's id in its chat: `GET /api/chats/:id/files/:fileId`. */
+  id: string;
+  name: string;
+  /** Decided from the bytes, never from the client's claim. */
+  mediaType: string;
+  size: number;
+  /** SHA-256 of the bytes, hex. */
+  sha256: string;
+  /** Gemini's token count for the file, estimated: what it weighs in the context budget. */
+  tokens: number;
+}
+
+export type MessagePart = TextPart | ThoughtPart | FilePart;
 
 /**
  * Collects a message's parts from its events, in order. Neighbouring pieces of
@@ -32,7 +51,7 @@ export type MessagePart = TextPart | ThoughtPart;
  * piece is a part of its own and the next piece starts a new one.
  */
 export class PartsBuilder {
-  readonly parts: MessagePart[] = [];
+  readonly parts: Array<TextPart | ThoughtPart> = [];
 
   add(event: PartEvent): void {
     const last = this.parts.at(-1);
@@ -40,7 +59,7 @@ export class PartsBuilder {
       last.text += event.text;
       return;
     }
-    const part: MessagePart = { type: event.type, text: event.text };
+    const part: TextPart | ThoughtPart = { type: event.type, text: event.text };
     if (event.signature !== undefined) part.signature = event.signature;
     this.parts.push(part);
   }
@@ -65,8 +84,13 @@ export class PartsBuilder {
 }
 
 /** The text of the parts of one kind, joined. */
-export function textOf(parts: readonly MessagePart[], type: MessagePart['type']): string {
+export function textOf(parts: readonly MessagePart[], type: 'text' | 'thought'): string {
   let text = '';
   for (const part of parts) if (part.type === type) text += part.text;
   return text;
+}
+
+/** The file parts of a message. */
+export function filesOf(parts: readonly MessagePart[] | undefined): FilePart[] {
+  return parts ? parts.filter((p): p is FilePart => p.type === 'file') : [];
 }

@@ -94,21 +94,27 @@ chatsRoutes.delete('/api/chats/:id', async (c) => {
 const CHAT_ID = /^[0-9a-f]{64}$/;
 
 /** The chat's Durable Object. A malformed or forged id is a 404 and never reaches (or creates) an object. */
-function chatRoom(c: Context<AppEnv>): DurableObjectStub<ChatRoom> {
-  const { env } = c;
+export function chatRoom(c: Context<AppEnv>): DurableObjectStub<ChatRoom> {
+  return c.env.CHAT_ROOMS.get(chatObjectId(c));
+}
+
+/** The chat id of the path, checked as {@link chatRoom} checks it, without reaching its object. */
+export function chatIdParam(c: Context<AppEnv>): string {
+  return chatObjectId(c).toString();
+}
+
+function chatObjectId(c: Context<AppEnv>): DurableObjectId {
   const id = c.req.param('id') ?? '';
   if (!CHAT_ID.test(id)) throw notFound();
   c.var.log.chat = id.slice(0, CHAT_PREFIX);
-  let objectId: DurableObjectId;
   try {
     // Rejects ids this namespace did not make.
-    objectId = env.CHAT_ROOMS.idFromString(id);
+    return c.env.CHAT_ROOMS.idFromString(id);
   } catch {
     throw notFound();
   }
-  return env.CHAT_ROOMS.get(objectId);
 }
 
-function notFound(): ApiError {
+export function notFound(): ApiError {
   return new ApiError(404, 'not_found', 'no such chat');
 }

@@ -33,6 +33,10 @@ const DEFAULTS: Config = {
   rateLimitPerMinute: 20,
   chatCreatePerMinute: 10,
   dailyTokenBudget: 200_000,
+  maxFileBytes: 10_485_760,
+  maxFilesPerMessage: 5,
+  maxInlineBytes: 8_388_608,
+  dailyUploadBytes: 104_857_600,
   openaiCompatKeys: [],
 };
 
@@ -45,6 +49,8 @@ const NUMERIC = [
   ['SSE_HEARTBEAT_MS', 'heartbeatMs'],
   ['MAX_CONTEXT_CHARS', 'maxContextChars'],
   ['RESUME_GRACE_MS', 'resumeGraceMs'],
+  ['MAX_FILE_BYTES', 'maxFileBytes'],
+  ['MAX_INLINE_BYTES', 'maxInlineBytes'],
 ] as const;
 
 describe('loadConfig', () => {
