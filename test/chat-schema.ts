@@ -1,13 +1,14 @@
 /**
- * The columns each chat-store migration after the first adds (src/chat/chat-store.ts), newest last:
- * what a test drops to put a chat back as an older release stored it.
+ * What each chat-store migration after the first adds (src/chat/chat-store.ts), newest last: a
+ * column, or a table (column null): what a test drops to put a chat back as an older release stored it.
  */
-const ADDED: Record<number, [table: string, column: string]> = {
+const ADDED: Record<number, [table: string, column: string | null]> = {
   2: ['messages', 'sources'],
   3: ['messages', 'model'],
   4: ['messages', 'parts'],
   5: ['chat', 'thinking'],
   6: ['chat', 'assistant'],
+  7: ['files', null],
 };
 
 /**
@@ -17,6 +18,9 @@ const ADDED: Record<number, [table: string, column: string]> = {
  */
 export function rollBackTo(storage: DurableObjectStorage, version: number): void {
   const versions = Object.keys(ADDED).map(Number).filter((v) => v > version).sort((a, b) => b - a);
-  for (const v of versions) storage.sql.exec(`ALTER TABLE ${ADDED[v]![0]} DROP COLUMN ${ADDED[v]![1]}`);
+  for (const v of versions) {
+    const [table, column] = ADDED[v]!;
+    storage.sql.exec(column === null ? `DROP TABLE ${table}` : `ALTER TABLE ${table} DROP COLUMN ${column}`);
+  }
   storage.sql.exec('DELETE FROM _migrations WHERE version > ?', version);
 }

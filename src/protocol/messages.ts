@@ -37,9 +37,21 @@ export interface ThinkingSettings {
   show?: boolean;
 }
 
+/** A file a stateless request carries inline (within MAX_INLINE_BYTES for all its files). */
+export interface InlineFileBody {
+  /** The bytes: base64, or a base64 data URL (`data:image/png;base64,…`). */
+  data: string;
+  /** The media type the client believes it is (checked against the bytes, which decide). */
+  type?: string;
+  name?: string;
+}
+
 /** The body of `POST /api/chat` and `POST /api/chat/stream`. */
 export interface ChatRequestBody {
+  /** The text; may be empty when `files` are sent. */
   message: string;
+  /** Files sent with the message, before its text. */
+  files?: InlineFileBody[];
   /** The site assistant to answer (the one serving the page's origin when absent). */
   assistant?: string;
   model?: string;

@@ -1,12 +1,25 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
 import { assistantName, requestAssistant } from '../assistants/resolve';
+import { MEDIA_TYPES } from '../files/media-type';
 
 /** What `GET /api/assistant` answers: what a widget shows before anyone types. */
 export interface AssistantInfo {
   name: string;
   greeting?: string;
   starters: readonly string[];
+  /** What files a message may carry, so a page refuses the rest before uploading; absent: none. */
+  files?: FileLimits;
+}
+
+/** The deployment's file limits, as a page needs them. */
+export interface FileLimits {
+  /** Largest file, in bytes (MAX_FILE_BYTES). */
+  maxBytes: number;
+  /** Files per message (MAX_FILES_PER_MESSAGE). */
+  maxPerMessage: number;
+  /** The accepted media types (a file's type is decided from its bytes). */
+  types: readonly string[];
 }
 
 /** A page's assistant changes only with a deploy: browsers may keep the answer a while. */
@@ -15,7 +28,7 @@ const CACHE_CONTROL = 'public, max-age=300';
 /**
  * `GET /api/assistant[?name=…]`: the assistant that answers the caller's
  * page (its `Origin`, or the one `name` names when it serves that origin),
- * as `{ name, greeting?, starters }`. A refused origin gets the CORS
+ * as `{ name, greeting?, starters, files? }`. A refused origin gets the CORS
  * allowlist's `403 origin_not_allowed` before this runs, so a widget can say
  * so before anyone types. Answered per origin (`Vary: Origin`), cached five minutes.
  */
@@ -23,6 +36,8 @@ export const assistantRoutes = new Hono<AppEnv>();
 
 assistantRoutes.get('/api/assistant', (c) => {
   const assistant = requestAssistant(c, assistantName(c.req.query('name')));
+  const { maxFileBytes, maxFilesPerMessage } = c.var.config;
   const info: AssistantInfo = { name: assistant.name, ...(assistant.greeting ? { greeting: assistant.greeting } : {}), starters: assistant.starters };
+  if (maxFilesPerMessage > 0) info.files = { maxBytes: maxFileBytes, maxPerMessage: maxFilesPerMessage, types: MEDIA_TYPES };
   return c.json(info, 200, { 'Cache-Control': CACHE_CONTROL, Vary: 'Origin' });
 });

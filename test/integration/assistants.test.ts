@@ -51,6 +51,7 @@ describe('GET /api/assistant', () => {
       name: 'shop',
       greeting: 'Hi! Ask me about our teas.',
       starters: ['Which tea has the least caffeine?', 'How long does shipping take?'],
+      files: expect.objectContaining({ maxBytes: 6_291_456, maxPerMessage: 3 }),
     });
     expect(response.headers.get('cache-control')).toBe('public, max-age=300');
     expect(response.headers.get('vary')).toContain('Origin');
@@ -58,7 +59,11 @@ describe('GET /api/assistant', () => {
   });
 
   it('answers the built-in default for an ALLOWED_ORIGINS page, and refuses a page nobody serves', async () => {
-    expect(await (await worker('/api/assistant', { headers: { origin: 'https://allowed.example' } })).json()).toEqual({ name: 'default', starters: [] });
+    expect(await (await worker('/api/assistant', { headers: { origin: 'https://allowed.example' } })).json()).toEqual({
+      name: 'default',
+      starters: [],
+      files: { maxBytes: 6_291_456, maxPerMessage: 3, types: ['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif', 'image/gif', 'application/pdf', 'text/plain', 'text/markdown', 'audio/wav', 'audio/mpeg'] },
+    });
     const refused = await worker('/api/assistant', { headers: { origin: 'https://stranger.example' } });
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('origin_not_allowed');

@@ -164,7 +164,7 @@ describe('POST /api/chats/:id/messages with thinking', () => {
     const { id } = await createChat({});
     const response = await post(`/api/chats/${id}/messages`, { message: 'Hi', model: 'gemini-3.8-flash' });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: { message: string } }).error.message).toBe('unknown field "model"; allowed: message, thinking');
+    expect(((await response.json()) as { error: { message: string } }).error.message).toBe('unknown field "model"; allowed: message, files, thinking');
   });
 });
 
