@@ -38,8 +38,9 @@ const GOOGLE_MESSAGE = /** @type {Record<number, string>} */ ({
  * Google's error body. `reason` adds an ErrorInfo detail (e.g. API_KEY_INVALID; its `domain` and
  * `metadata` are inference: the only ErrorInfo in the sources is the 401's).
  * For 429 use {@link quotaError}, which also writes the quota details.
+ * `status` overrides the canonical status of the code (e.g. 400 FAILED_PRECONDITION).
  * @param {number} code
- * @param {{ message?: string, reason?: string, details?: Array<Record<string, unknown>> }} [extra]
+ * @param {{ message?: string, reason?: string, status?: string, details?: Array<Record<string, unknown>> }} [extra]
  * @returns {ErrorBody}
  */
 export function googleError(code, extra = {}) {
@@ -56,7 +57,7 @@ export function googleError(code, extra = {}) {
     error: {
       code,
       message: extra.message ?? GOOGLE_MESSAGE[code] ?? 'Request failed.',
-      status: GOOGLE_STATUS[code] ?? 'UNKNOWN',
+      status: extra.status ?? GOOGLE_STATUS[code] ?? 'UNKNOWN',
       ...(details.length ? { details } : {}),
     },
   };

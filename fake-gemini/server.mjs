@@ -6,11 +6,13 @@
  * benchmark. Reference: docs/fake-gemini.md.
  *
  * It records every model request (and whether the client went away before the answer ended)
- * under `GET /__fake/requests?tag=…`.
+ * under `GET /__fake/requests?tag=…`, and serves the Files API (files.mjs; uploads listed under
+ * `GET /__fake/files`).
  */
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { googleError, invalidArgument, quotaError } from './errors.mjs';
+import { FileStore, checkFileParts, handleFiles, promptDetails, receivedLine } from './files.mjs';
 import { checkKey } from './keys.mjs';
 import { FAKE_MODELS, LISTED_MODELS, modelResource, resolveModel } from './models.mjs';
 import { checkRequest } from './request-checks.mjs';
@@ -56,6 +58,8 @@ const OWN_ENDING = new Set(['safety', 'recitation']);
  * @property {string} sentText all answer text written so far
  * @property {number} chunksSent answer text chunks written (thought and signature events not counted)
  * @property {number[]} sentAt when each text chunk was written (epoch ms, sub-ms precision), for delivery delays
+ * @property {import('./files.mjs').FileEntry[]} files one entry per file part the request carried
+ *   (`inlineData` or `fileData`), in order; empty when refused before the files were read
  */
 
 /**
@@ -66,16 +70,23 @@ const OWN_ENDING = new Set(['safety', 'recitation']);
  * @property {boolean} [rejectSampling] temperature/topP/topK get a 400 on the models that ignore
  *   them, as "future generations" will (a directive's sampling=accept wins)
  * @property {(line: string) => void} [log]
+ * @property {number} [inlineLimitBytes] the largest request payload, in bytes of the JSON body
+ *   (default 100 MiB, Gemini's inline limit); over it: 400 "Request payload size exceeds the limit"
+ * @property {number} [pdfInlineLimitBytes] the largest PDF sent inline, decoded (default 50 MiB)
+ * @property {number} [fileTtlMs] how long an uploaded file lives (default 48 h)
+ * @property {number} [processingPolls] uploads come back PROCESSING and turn ACTIVE on the N-th
+ *   `GET /v1beta/files/{id}` (default 0: ACTIVE at once)
  */
 
 /**
  * @param {FakeOptions} [options]
- * @returns {Promise<{ url: string, port: number, records: FakeRecord[], close: () => Promise<void> }>}
+ * @returns {Promise<{ url: string, port: number, records: FakeRecord[], files: FileStore, close: () => Promise<void> }>}
  */
 export async function startFakeGemini(options = {}) {
   const { host = '127.0.0.1', port = 0, delayMs = 0, rejectSampling = false, log } = options;
   /** @type {FakeRecord[]} */
   const records = [];
+  const files = new FileStore(options);
   const sockets = new Set();
   let answers = 0;
 
@@ -107,6 +118,7 @@ export async function startFakeGemini(options = {}) {
       const tag = url.searchParams.get('tag');
       return sendJson(res, 200, tag === null ? records : records.filter((r) => r.tag === tag));
     }
+    if (await handleFiles(files, req, res, url, sendRaw)) return;
     const listing = req.method === 'GET' ? MODELS_PATH.exec(url.pathname) : null;
     if (listing) return listing[1] === undefined ? listModels(req, res, url) : getModel(req, res, url, listing[1]);
 
@@ -158,6 +170,7 @@ export async function startFakeGemini(options = {}) {
       sentText: '',
       chunksSent: 0,
       sentAt: [],
+      files: [],
     };
     records.push(record);
     /**
@@ -169,6 +182,11 @@ export async function startFakeGemini(options = {}) {
       sendJson(res, status, error, errorType);
     };
 
+    // Inline data counts against the request payload: "100 MB per request or payload"
+    // (file-input-methods); the message is the one of the 20 MB era with the new figure (inference).
+    const limit = files.options.inlineLimitBytes;
+    if (Buffer.byteLength(raw) > limit) return refuse(400, invalidArgument(`Request payload size exceeds the limit: ${limit} bytes.`));
+
     const auth = checkKey(headerKey, queryKey, `GenerativeService.${streaming ? 'StreamGenerateContent' : 'GenerateContent'}`);
     if ('status' in auth) return refuse(auth.status, auth.body);
     record.tier = auth.project.tier;
@@ -178,6 +196,9 @@ export async function startFakeGemini(options = {}) {
     const { answering } = resolved;
     const invalid = validateBody(body);
     if (invalid) return refuse(400, invalidArgument(invalid));
+    const fileParts = checkFileParts(body, files, auth.key, answering.generation ?? '3');
+    if ('status' in fileParts) return refuse(fileParts.status, fileParts.body);
+    record.files = fileParts.files;
     const checked = checkRequest(body, resolved, { rejectSampling: opts.sampling === 'reject' || (rejectSampling && opts.sampling !== 'accept') });
     if ('invalid' in checked) {
       const details = checked.field
@@ -204,10 +225,13 @@ export async function startFakeGemini(options = {}) {
 
     record.modelVersion = answering.id;
     record.responseId = responseIdFor(++answers);
-    const plan = planAnswer(directive, prompt, settings, answering, record.responseId);
+    // The answer starts with a line per file of the last user turn, so tests can see what arrived.
+    const lastUser = lastUserTurn(body);
+    const received = record.files.filter((f) => f.turn === lastUser).map((f) => `${receivedLine(f)}\n`).join('');
+    const plan = planAnswer(directive, prompt, settings, answering, record.responseId, record.files, received, body);
     // `[fake:fallback]`: a model that finds no answer in the pages it was given says what its
     // instructions say to say then: their "If the pages do not answer …" sentence, quoted.
-    if (directive.name === 'fallback') plan.pieces = splitText(fallbackAnswer(body), Math.max(1, plan.pieces.length));
+    if (directive.name === 'fallback') plan.pieces = splitText(received + fallbackAnswer(body), Math.max(1, plan.pieces.length));
     record.thoughtsTokenCount = plan.thoughts;
     if (!streaming) return answerWhole(res, record, plan);
     return streamAnswer(res, record, plan, directive, Number(opts.delay ?? delayMs), Number(opts.first ?? 0));
@@ -266,6 +290,7 @@ export async function startFakeGemini(options = {}) {
     url: `http://${host}:${actualPort}`,
     port: actualPort,
     records,
+    files,
     close: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -287,7 +312,8 @@ function responseIdFor(n) {
  * @typedef {object} Plan
  * @property {string[]} pieces
  * @property {string | undefined} finishReason undefined: end without one
- * @property {number} promptTokens
+ * @property {number} promptTokens text and files
+ * @property {Array<{ modality: string, tokenCount: number }>} promptDetails `promptTokensDetails`
  * @property {any} [afterText] a frame object to write after the text (error object)
  * @property {string | undefined} blockReason
  * @property {boolean} [finishEach] the finish reason on every chunk, as older models sent it
@@ -315,12 +341,15 @@ function responseIdFor(n) {
  * @param {import('./request-checks.mjs').Settings} settings
  * @param {import('./models.mjs').FakeModel} model the answering model
  * @param {string} responseId
+ * @param {import('./files.mjs').FileEntry[]} files the request's file parts
+ * @param {string} received the `[fake] received …` lines the answer starts with
+ * @param {any} body the request (the order of its parts orders promptTokensDetails)
  * @returns {Plan}
  */
-function planAnswer(directive, prompt, settings, model, responseId) {
+function planAnswer(directive, prompt, settings, model, responseId, files, received, body) {
   const { name, options } = directive;
   const chunks = Math.max(0, Number(options.chunks ?? (name === 'long' ? 400 : 5)));
-  let text = chunks === 0 ? '' : replyText(name, chunks, prompt.length, Number(options.chunkchars ?? 60));
+  let text = chunks === 0 ? '' : received + replyText(name, chunks, prompt.length, Number(options.chunkchars ?? 60));
   // A site assistant's answer cites its pages as [n] after a sentence: `cite=2,1,2` writes one
   // sentence per number, in that order, spread over the answer (so markers may fall across chunks).
   if (options.cite && text) text = withCitations(text, String(options.cite).split(',').map(Number));
@@ -339,11 +368,15 @@ function planAnswer(directive, prompt, settings, model, responseId) {
     finishReason = 'MAX_TOKENS';
   }
   const summaries = options.thoughts === 'none' ? 0 : Number(options.thoughts ?? DEFAULT_THOUGHT_EVENTS);
+  // Text at about four characters a token; each file by its modality (files.mjs).
+  const textTokens = files.length ? Math.ceil(prompt.length / 4) : Math.max(1, Math.ceil(prompt.length / 4));
+  const details = promptDetails(body, textTokens, files);
   /** @type {Plan} */
   const plan = {
     pieces: splitText(text, chunks),
     finishReason,
-    promptTokens: Math.max(1, Math.ceil(prompt.length / 4)),
+    promptTokens: details.reduce((sum, d) => sum + d.tokenCount, 0),
+    promptDetails: details,
     afterText: undefined,
     blockReason: undefined,
     finishEach: options.finisheach === '1',
@@ -414,7 +447,7 @@ function usage(plan, thoughts, candidates) {
   const metadata = /** @type {Record<string, unknown>} */ ({ promptTokenCount: plan.promptTokens });
   if (candidates !== undefined) metadata.candidatesTokenCount = candidates;
   metadata.totalTokenCount = plan.promptTokens + (candidates ?? 0) + thoughts + plan.toolUseTokens;
-  metadata.promptTokensDetails = [{ modality: 'TEXT', tokenCount: plan.promptTokens }];
+  metadata.promptTokensDetails = plan.promptDetails;
   if (plan.toolUseTokens) {
     metadata.toolUsePromptTokenCount = plan.toolUseTokens;
     metadata.toolUsePromptTokensDetails = [{ modality: 'TEXT', tokenCount: plan.toolUseTokens }];
@@ -441,7 +474,7 @@ function thoughtUsage(plan, i, n) {
   const metadata = /** @type {Record<string, unknown>} */ ({
     promptTokenCount: plan.promptTokens,
     totalTokenCount: plan.promptTokens + soFar,
-    promptTokensDetails: [{ modality: 'TEXT', tokenCount: plan.promptTokens }],
+    promptTokensDetails: plan.promptDetails,
   });
   if (soFar) metadata.thoughtsTokenCount = soFar;
   return metadata;
@@ -672,6 +705,16 @@ function validateBody(body) {
   return undefined;
 }
 
+/**
+ * The index of the last `user` turn (a turn without a role counts as the user's), or -1.
+ * @param {any} body
+ */
+function lastUserTurn(body) {
+  const contents = Array.isArray(body?.contents) ? body.contents : [];
+  for (let i = contents.length - 1; i >= 0; i--) if ((contents[i]?.role ?? 'user') === 'user') return i;
+  return -1;
+}
+
 /** @param {any} body */
 function lastUserText(body) {
   const contents = Array.isArray(body?.contents) ? body.contents : [];
@@ -684,6 +727,24 @@ function promptText(body) {
   const contents = Array.isArray(body?.contents) ? body.contents : [];
   const system = (body?.systemInstruction?.parts ?? []).map((/** @type {any} */ p) => p?.text ?? '').join('');
   return system + contents.flatMap((/** @type {any} */ c) => (c?.parts ?? []).map((/** @type {any} */ p) => p?.text ?? '')).join('');
+}
+
+/**
+ * A response with extra headers; a string body is sent as is (the upload protocol's empty
+ * answers), anything else as JSON.
+ * @param {import('node:http').ServerResponse} res
+ * @param {number} status
+ * @param {unknown} body
+ * @param {Record<string, string>} [headers]
+ */
+function sendRaw(res, status, body, headers = {}) {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    ...(typeof body === 'string' ? {} : { 'Content-Type': 'application/json; charset=UTF-8' }),
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
 }
 
 /**

@@ -35,6 +35,33 @@ export interface FakeRecord {
   aborted: boolean;
   sentText: string;
   chunksSent: number;
+  /**
+   * One entry per file part the request carried (`inlineData` or `fileData`), in order: which
+   * turn, its role, the MIME type the model reads it as, the decoded size and the hex SHA-256 of
+   * the bytes (for a URI, of the uploaded file). Empty when the request was refused first.
+   */
+  files: FakeFile[];
+}
+
+/** A file part as the fake Gemini received it (docs/fake-gemini.md, "Files"). */
+export interface FakeFile {
+  /** Index into `contents`. */
+  turn: number;
+  role: string;
+  kind: 'inline' | 'uri';
+  mimeType: string;
+  bytes: number;
+  /** Hex SHA-256 of the decoded bytes, or of the uploaded file for a URI. */
+  sha256: string;
+  /** The `fileUri` as sent (kind 'uri'). */
+  uri?: string;
+  /** The file's resource name, `files/<id>` (kind 'uri'). */
+  name?: string;
+  /** The uploaded file's own MIME type (kind 'uri'). */
+  fileMimeType?: string;
+  /** The prompt tokens the file counted for, and their modality. */
+  tokens: number;
+  modality: string;
 }
 
 export const fakeUrl = () => inject('fakeGeminiUrl');

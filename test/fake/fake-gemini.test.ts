@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { GoogleGenerativeAI, GoogleGenerativeAIFetchError, type GenerateContentResponse, type GenerationConfig } from '@google/generative-ai';
+import { GoogleAIFileManager } from '@google/generative-ai/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_MODELS, startFakeGemini, type FakeRecord } from '../../fake-gemini/server.mjs';
 
@@ -873,5 +875,461 @@ describe('streamed chunks', () => {
     const events = (await call('gemini-3.8-flash', ask('Hi [fake:safety]'))).events();
     expect(events).toHaveLength(2);
     expect(last(events).candidates[0].finishReason).toBe('SAFETY');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Files: inlineData and fileData parts, the Files API (docs/fake-gemini.md, "Files").
+// ---------------------------------------------------------------------------------------------
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+/** The File resource's sha256Hash: base64 of the hex digest, as the real API writes it (cookbook recording). */
+const sha256Hash = (bytes: Buffer) => Buffer.from(sha256(bytes)).toString('base64');
+/** Deterministic bytes that are not text (the fake does not decode images). */
+const blob = (n: number, seed = 1) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed * 17) % 256));
+const inline = (mimeType: string, bytes: Buffer) => ({ inlineData: { mimeType, data: bytes.toString('base64') } });
+/** A PDF whose page tree holds `pages` page objects (and one /Pages node, which is not a page). */
+const pdf = (pages: number) =>
+  Buffer.from(
+    `%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Count ${pages} >> endobj\n` +
+      Array.from({ length: pages }, (_, i) => `${i + 3} 0 obj << /Type /Page /Parent 2 0 R >> endobj\n`).join('') +
+      '%%EOF\n',
+    'latin1',
+  );
+/** A 16 kHz mono 16-bit WAV of `seconds` of silence (byte rate 32000). */
+const wav = (seconds: number) => {
+  const data = 32000 * seconds;
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(36 + data, 4);
+  header.write('WAVEfmt ', 8, 'latin1');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(16000, 24);
+  header.writeUInt32LE(32000, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'latin1');
+  header.writeUInt32LE(data, 40);
+  return Buffer.concat([header, Buffer.alloc(data)]);
+};
+const streamText = (events: any[]) => answerText(events);
+const line = (mimeType: string, bytes: Buffer, name?: string) =>
+  `[fake] received ${mimeType}, ${bytes.length} bytes, sha256 ${sha256(bytes).slice(0, 16)}${name ? ` from ${name}` : ''}\n`;
+const noFile = (id: string) => ({ error: { code: 403, message: `You do not have permission to access the File ${id} or it may not exist.`, status: 'PERMISSION_DENIED' } });
+
+/** The docs' resumable upload, by hand: start, then the bytes with "upload, finalize". */
+async function upload(bytes: Buffer, mimeType: string, { key = KEY, url = fake.url, displayName = 'DOCUMENT' } = {}) {
+  const start = await fetch(`${url}/upload/v1beta/files`, {
+    method: 'POST',
+    headers: {
+      'x-goog-api-key': key,
+      'X-Goog-Upload-Protocol': 'resumable',
+      'X-Goog-Upload-Command': 'start',
+      'X-Goog-Upload-Header-Content-Length': String(bytes.length),
+      'X-Goog-Upload-Header-Content-Type': mimeType,
+      'Content-Type': 'application/json',
+    },
+    body: JSON.stringify({ file: { display_name: displayName } }),
+  });
+  const uploadUrl = start.headers.get('x-goog-upload-url');
+  if (!uploadUrl) return { start, finalize: undefined, file: undefined as any };
+  const finalize = await fetch(uploadUrl, {
+    method: 'POST',
+    headers: { 'Content-Length': String(bytes.length), 'X-Goog-Upload-Offset': '0', 'X-Goog-Upload-Command': 'upload, finalize' },
+    body: new Uint8Array(bytes),
+  });
+  const json = (await finalize.json()) as any;
+  return { start, finalize, file: json.file };
+}
+const getFile = async (name: string, key = KEY, url = fake.url) => {
+  const response = await fetch(`${url}/v1beta/${name}`, { headers: { 'x-goog-api-key': key } });
+  return { status: response.status, body: (await response.json()) as any };
+};
+const fakeFiles = async (url = fake.url) => (await (await fetch(`${url}/__fake/files`)).json()) as any[];
+
+describe('files sent inline', () => {
+  it('records each inline file with its decoded size and hash, and names it at the start of the answer', async () => {
+    const { text, tag } = tagged();
+    const image = blob(1234);
+    const events = (await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [inline('image/png', image), { text }] }] })).events();
+    const files = record(tag).files;
+    expect(files).toEqual([{ turn: 0, role: 'user', kind: 'inline', mimeType: 'image/png', bytes: 1234, sha256: sha256(image), tokens: 1120, modality: 'IMAGE' }]);
+    // Without the file the same message gets the same text, minus the received line.
+    const plain = tagged();
+    const without = (await call('gemini-3.8-flash', ask(plain.text))).events();
+    expect(streamText(events)).toBe(line('image/png', image) + streamText(without));
+  });
+
+  it('keeps the answer text of a request without files unchanged', async () => {
+    const events = (await call('gemini-3.8-flash', ask('Hello'))).events();
+    expect(streamText(events).startsWith('Hello from the fake Gemini (no API key is set). Your message was 5 characters long.')).toBe(true);
+  });
+
+  it('lists the files of every turn in order, and names in the answer only the last user turn\'s', async () => {
+    const { text, tag } = tagged();
+    const first = blob(100, 2);
+    const doc = pdf(2);
+    const second = blob(200, 3);
+    const body = {
+      contents: [
+        { role: 'user', parts: [{ text: 'Look' }, inline('image/jpeg', first), inline('application/pdf', doc)] },
+        { role: 'model', parts: [{ text: 'I see.' }] },
+        { role: 'user', parts: [inline('image/webp', second), { text }] },
+      ],
+    };
+    const events = (await call('gemini-3.8-flash', body)).events();
+    expect(record(tag).files.map((f) => [f.turn, f.role, f.kind, f.mimeType, f.bytes, f.sha256])).toEqual([
+      [0, 'user', 'inline', 'image/jpeg', 100, sha256(first)],
+      [0, 'user', 'inline', 'application/pdf', doc.length, sha256(doc)],
+      [2, 'user', 'inline', 'image/webp', 200, sha256(second)],
+    ]);
+    const answer = streamText(events);
+    expect(answer.startsWith(line('image/webp', second) + 'Hello from the fake Gemini')).toBe(true);
+    expect(answer).not.toContain('image/jpeg');
+  });
+
+  it('starts a :generateContent answer with the received lines too', async () => {
+    const image = blob(10);
+    const response = await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [inline('image/heic', image), { text: 'Hi' }] }] }, { stream: false });
+    expect(response.json().candidates[0].content.parts.at(-1).text.startsWith(line('image/heic', image))).toBe(true);
+  });
+
+  it.each([
+    ['image/gif'],
+    ['image/jpg'],
+    ['application/octet-stream'],
+    ['text/plain; charset=utf-8'],
+  ])('refuses %s with 400 "Unsupported MIME type"', async (mimeType) => {
+    const response = await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [inline(mimeType, blob(10)), { text: 'Hi' }] }] });
+    expect(response.status).toBe(400);
+    expect(response.json()).toEqual(invalid(`Unsupported MIME type: ${mimeType}`));
+  });
+
+  it.each(['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif', 'application/pdf', 'text/plain', 'text/markdown', 'text/md', 'audio/wav', 'audio/mp3', 'audio/mpeg'])(
+    'accepts %s, a type the Worker sends',
+    async (mimeType) => {
+      const response = await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [inline(mimeType, blob(64)), { text: 'Hi' }] }] });
+      expect(response.status).toBe(200);
+    },
+  );
+
+  it('refuses data that is not base64 with the TYPE_BYTES 400 and a BadRequest field violation', async () => {
+    const response = await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [{ text: 'Hi' }, { inlineData: { mimeType: 'image/png', data: 'data:image/png;base64,AAAA' } }] }] });
+    expect(response.status).toBe(400);
+    const description = `Invalid value at 'contents[0].parts[1].inline_data.data' (TYPE_BYTES), Base64 decoding failed for "data:image/png;base64,AAAA"`;
+    expect(response.json()).toEqual({
+      error: {
+        code: 400,
+        message: description,
+        status: 'INVALID_ARGUMENT',
+        details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: 'contents[0].parts[1].inline_data.data', description }] }],
+      },
+    });
+  });
+
+  it('accepts URL-safe and unpadded base64 (the proto JSON rule)', async () => {
+    const bytes = Buffer.from([0xfb, 0xff, 0xfe, 0x01]);
+    const { text, tag } = tagged();
+    const data = bytes.toString('base64url');
+    expect(data).toMatch(/[-_]/);
+    const response = await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'image/png', data } }, { text }] }] });
+    expect(response.status).toBe(200);
+    expect(record(tag).files[0].sha256).toBe(sha256(bytes));
+  });
+
+  it('runs through the real SDK: inline parts in generateContentStream', async () => {
+    const { text, tag } = tagged();
+    const image = blob(321, 9);
+    const model = new GoogleGenerativeAI(KEY).getGenerativeModel({ model: 'gemini-3.8-flash' }, { baseUrl: fake.url });
+    const result = await model.generateContentStream([{ inlineData: { mimeType: 'image/png', data: image.toString('base64') } }, text]);
+    let answer = '';
+    for await (const chunk of result.stream) answer += chunk.text();
+    await result.response;
+    expect(answer.startsWith(line('image/png', image))).toBe(true);
+    expect(record(tag).files[0]).toMatchObject({ kind: 'inline', bytes: 321, sha256: sha256(image) });
+  });
+});
+
+describe('the inline limit', () => {
+  let small: Awaited<ReturnType<typeof startFakeGemini>>;
+  beforeAll(async () => {
+    small = await startFakeGemini({ inlineLimitBytes: 4096, pdfInlineLimitBytes: 1000 });
+  });
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('refuses a request payload over the limit with the 400 "Request payload size exceeds the limit"', async () => {
+    const body = { contents: [{ role: 'user', parts: [inline('image/png', blob(3500)), { text: 'Hi' }] }] };
+    expect(JSON.stringify(body).length).toBeGreaterThan(4096);
+    const response = await call('gemini-3.8-flash', body, { url: small.url });
+    expect(response.status).toBe(400);
+    expect(response.json()).toEqual(invalid('Request payload size exceeds the limit: 4096 bytes.'));
+    expect(small.records.at(-1)?.httpStatus).toBe(400);
+  });
+
+  it('counts the whole payload: text alone can exceed it', async () => {
+    const response = await call('gemini-3.8-flash', ask('x'.repeat(5000)), { url: small.url });
+    expect(response.json()).toEqual(invalid('Request payload size exceeds the limit: 4096 bytes.'));
+  });
+
+  it('accepts a payload at the limit', async () => {
+    const response = await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [inline('image/png', blob(2000)), { text: 'Hi' }] }] }, { url: small.url });
+    expect(response.status).toBe(200);
+  });
+
+  it('refuses an inline PDF over the PDF limit, though the payload fits', async () => {
+    const response = await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [inline('application/pdf', Buffer.concat([pdf(1), blob(1100)])), { text: 'Hi' }] }] }, { url: small.url });
+    expect(response.status).toBe(400);
+    expect(response.json().error.status).toBe('INVALID_ARGUMENT');
+    expect(response.json().error.message).toContain('over the limit of 1000 bytes');
+  });
+
+  it('defaults to 100 MiB and lets a test lower it at run time', async () => {
+    const options = async (method: string, body?: unknown) =>
+      (await (await fetch(`${fake.url}/__fake/files/options`, { method, ...(body ? { body: JSON.stringify(body) } : {}) })).json()) as any;
+    expect(await options('GET')).toEqual({ inlineLimitBytes: 104857600, pdfInlineLimitBytes: 52428800, fileTtlMs: 172800000, processingPolls: 0 });
+    await options('POST', { inlineLimitBytes: 1000 });
+    try {
+      const response = await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [inline('image/png', blob(1000)), { text: 'Hi' }] }] });
+      expect(response.json()).toEqual(invalid('Request payload size exceeds the limit: 1000 bytes.'));
+    } finally {
+      expect((await options('DELETE')).inlineLimitBytes).toBe(104857600);
+    }
+  });
+});
+
+describe('the Files API', () => {
+  it('takes a resumable upload: start answers the upload URL, "upload, finalize" answers the File with X-Goog-Upload-Status: final', async () => {
+    const bytes = pdf(3);
+    const before = Date.now();
+    const { start, finalize, file } = await upload(bytes, 'application/pdf', { displayName: 'report' });
+    expect(start.status).toBe(200);
+    expect(start.headers.get('x-goog-upload-status')).toBe('active');
+    expect(start.headers.get('x-goog-upload-url')).toMatch(new RegExp(`^${fake.url}/upload/v1beta/files\\?upload_id=`));
+    expect(finalize?.status).toBe(200);
+    expect(finalize?.headers.get('x-goog-upload-status')).toBe('final');
+    expect(file).toEqual({
+      name: expect.stringMatching(/^files\/[a-z0-9]{12}$/),
+      displayName: 'report',
+      mimeType: 'application/pdf',
+      sizeBytes: String(bytes.length),
+      createTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
+      updateTime: expect.any(String),
+      expirationTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/),
+      sha256Hash: sha256Hash(bytes),
+      uri: `${fake.url}/v1beta/${file.name}`,
+      state: 'ACTIVE',
+      source: 'UPLOADED',
+    });
+    const ttl = Date.parse(file.expirationTime) - Date.parse(file.createTime);
+    expect(ttl).toBe(48 * 3600 * 1000);
+    expect(Date.parse(file.createTime)).toBeGreaterThanOrEqual(before - 1);
+    // GET answers the same resource; DELETE answers {} and the file is gone.
+    expect(await getFile(file.name)).toEqual({ status: 200, body: file });
+    const listed = (await (await fetch(`${fake.url}/v1beta/files?key=${KEY}`)).json()) as any;
+    expect(listed.files.map((f: any) => f.name)).toContain(file.name);
+    const deleted = await fetch(`${fake.url}/v1beta/${file.name}`, { method: 'DELETE', headers: { 'x-goog-api-key': KEY } });
+    expect([deleted.status, await deleted.json()]).toEqual([200, {}]);
+    expect(await getFile(file.name)).toEqual({ status: 403, body: noFile(file.name.slice('files/'.length)) });
+  });
+
+  it('takes the bytes in several chunks at the right offsets, and refuses a wrong offset', async () => {
+    const bytes = blob(300, 4);
+    const start = await fetch(`${fake.url}/upload/v1beta/files`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': KEY, 'X-Goog-Upload-Protocol': 'resumable', 'X-Goog-Upload-Command': 'start', 'X-Goog-Upload-Header-Content-Length': '300', 'X-Goog-Upload-Header-Content-Type': 'image/png' },
+    });
+    const uploadUrl = start.headers.get('x-goog-upload-url')!;
+    const chunk = (offset: number, command: string, bytesOf: Buffer) =>
+      fetch(uploadUrl, { method: 'POST', headers: { 'X-Goog-Upload-Offset': String(offset), 'X-Goog-Upload-Command': command }, body: new Uint8Array(bytesOf) });
+    const first = await chunk(0, 'upload', bytes.subarray(0, 100));
+    expect([first.status, first.headers.get('x-goog-upload-status')]).toEqual([200, 'active']);
+    expect((await chunk(50, 'upload', bytes.subarray(100, 200))).status).toBe(400);
+    const last = await chunk(100, 'upload, finalize', bytes.subarray(100));
+    expect(last.headers.get('x-goog-upload-status')).toBe('final');
+    expect(((await last.json()) as any).file.sha256Hash).toBe(sha256Hash(bytes));
+  });
+
+  it('checks the key on uploads like the model methods do', async () => {
+    expect((await upload(blob(10), 'image/png', { key: 'AIzaSyStandard' })).start.status).toBe(401);
+    expect((await upload(blob(10), 'image/png', { key: 'invalid-key' })).start.status).toBe(400);
+    const none = await fetch(`${fake.url}/upload/v1beta/files`, { method: 'POST', headers: { 'X-Goog-Upload-Protocol': 'resumable', 'X-Goog-Upload-Command': 'start' } });
+    expect(none.status).toBe(403);
+    expect((await getFile('files/abc', 'AIzaSyStandard')).status).toBe(401);
+  });
+
+  it('records the bytes of a fileData part by the uploaded file, with its uri, and names it in the answer', async () => {
+    const bytes = pdf(4);
+    const { file } = await upload(bytes, 'application/pdf');
+    const { text, tag } = tagged();
+    const events = (await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [{ fileData: { mimeType: 'application/pdf', fileUri: file.uri } }, { text }] }] })).events();
+    expect(record(tag).files).toEqual([
+      { turn: 0, role: 'user', kind: 'uri', mimeType: 'application/pdf', bytes: bytes.length, sha256: sha256(bytes), uri: file.uri, name: file.name, fileMimeType: 'application/pdf', tokens: 4 * 560, modality: 'DOCUMENT' },
+    ]);
+    expect(streamText(events).startsWith(line('application/pdf', bytes, file.name) + 'Hello from the fake Gemini')).toBe(true);
+  });
+
+  it('reads a fileData part without a mimeType as the file\'s type, and refuses a file of a type Gemini does not read', async () => {
+    const bytes = blob(50, 6);
+    const png = (await upload(bytes, 'image/png')).file;
+    const { text, tag } = tagged();
+    expect((await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [{ fileData: { fileUri: png.uri } }, { text }] }] })).status).toBe(200);
+    expect(record(tag).files[0].mimeType).toBe('image/png');
+    const odd = (await upload(bytes, 'application/octet-stream')).file;
+    expect(odd.state).toBe('ACTIVE');
+    const response = await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [{ fileData: { fileUri: odd.uri } }, { text: 'Hi' }] }] });
+    expect([response.status, response.json()]).toEqual([400, invalid('Unsupported MIME type: application/octet-stream')]);
+  });
+
+  it('answers 403 PERMISSION_DENIED for a file URI that does not exist', async () => {
+    const response = await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [{ fileData: { mimeType: 'image/png', fileUri: `${fake.url}/v1beta/files/nosuchfile00` } }, { text: 'Hi' }] }] });
+    expect(response.status).toBe(403);
+    expect(response.json()).toEqual(noFile('nosuchfile00'));
+  });
+
+  it('answers 403 for a file of another key\'s project, on generateContent and on GET', async () => {
+    const { file } = await upload(blob(40, 7), 'image/png');
+    const id = file.name.slice('files/'.length);
+    const response = await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [{ fileData: { mimeType: 'image/png', fileUri: file.uri } }, { text: 'Hi' }] }] }, { key: 'other-project-key' });
+    expect([response.status, response.json()]).toEqual([403, noFile(id)]);
+    expect(await getFile(file.name, 'other-project-key')).toEqual({ status: 403, body: noFile(id) });
+    expect((await getFile(file.name)).status).toBe(200);
+  });
+
+  it('answers 403 for an expired file (/__fake/files/expire), lists it as expired, and counts a re-upload of the same bytes', async () => {
+    const bytes = blob(77, 8);
+    const { file } = await upload(bytes, 'image/png');
+    const id = file.name.slice('files/'.length);
+    const part = { contents: [{ role: 'user', parts: [{ fileData: { mimeType: 'image/png', fileUri: file.uri } }, { text: 'Hi' }] }] };
+    expect((await call('gemini-3.8-flash', part)).status).toBe(200);
+    const expire = await fetch(`${fake.url}/__fake/files/expire`, { method: 'POST', body: JSON.stringify({ name: file.name }) });
+    expect(await expire.json()).toEqual({ expired: [file.name] });
+    const response = await call('gemini-3.8-flash', part);
+    expect([response.status, response.json()]).toEqual([403, noFile(id)]);
+    expect((await getFile(file.name)).status).toBe(403);
+    const again = (await upload(bytes, 'image/png')).file;
+    const listed = await fakeFiles();
+    expect(listed.find((f) => f.name === file.name)).toMatchObject({ uri: file.uri, mimeType: 'image/png', size: 77, sha256: sha256(bytes), uploads: 1, expired: true });
+    expect(listed.find((f) => f.name === again.name)).toMatchObject({ size: 77, sha256: sha256(bytes), uploads: 2, expired: false });
+  });
+
+  it('expires every file at once, and after fileTtlMs', async () => {
+    const short = await startFakeGemini({ fileTtlMs: 200 });
+    try {
+      const a = (await upload(blob(5), 'image/png', { url: short.url })).file;
+      expect(Date.parse(a.expirationTime) - Date.parse(a.createTime)).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect((await getFile(a.name, KEY, short.url)).status).toBe(403);
+      const b = (await upload(blob(6), 'image/png', { url: short.url })).file;
+      const c = (await upload(blob(7), 'image/png', { url: short.url })).file;
+      const all = (await (await fetch(`${short.url}/__fake/files/expire`, { method: 'POST' })).json()) as any;
+      expect(all.expired).toEqual(expect.arrayContaining([a.name, b.name, c.name]));
+      expect((await fakeFiles(short.url)).every((f) => f.expired)).toBe(true);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('answers 400 FAILED_PRECONDITION for a file still PROCESSING, which turns ACTIVE on the N-th poll', async () => {
+    const slow = await startFakeGemini({ processingPolls: 2 });
+    try {
+      const { file } = await upload(blob(30), 'image/png', { url: slow.url });
+      expect(file.state).toBe('PROCESSING');
+      const id = file.name.slice('files/'.length);
+      const part = { contents: [{ role: 'user', parts: [{ fileData: { mimeType: 'image/png', fileUri: file.uri } }, { text: 'Hi' }] }] };
+      const response = await call('gemini-3.8-flash', part, { url: slow.url });
+      expect(response.status).toBe(400);
+      expect(response.json()).toEqual({ error: { code: 400, message: `The File ${id} is not in an ACTIVE state and usage is not allowed.`, status: 'FAILED_PRECONDITION' } });
+      expect((await getFile(file.name, KEY, slow.url)).body.state).toBe('PROCESSING');
+      expect((await getFile(file.name, KEY, slow.url)).body.state).toBe('ACTIVE');
+      expect((await call('gemini-3.8-flash', part, { url: slow.url })).status).toBe(200);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('works with the real SDK\'s GoogleAIFileManager (multipart upload, get, list, delete) and a fileData part', async () => {
+    const bytes = wav(2);
+    const manager = new GoogleAIFileManager(KEY, { baseUrl: fake.url });
+    const uploaded = await manager.uploadFile(bytes, { mimeType: 'audio/wav', displayName: 'clip' });
+    expect(uploaded.file).toMatchObject({ mimeType: 'audio/wav', displayName: 'clip', sizeBytes: String(bytes.length), state: 'ACTIVE' });
+    expect((await manager.getFile(uploaded.file.name)).sha256Hash).toBe(sha256Hash(bytes));
+    expect((await manager.listFiles()).files.map((f) => f.name)).toContain(uploaded.file.name);
+    const { text, tag } = tagged();
+    const model = new GoogleGenerativeAI(KEY).getGenerativeModel({ model: 'gemini-3.8-flash' }, { baseUrl: fake.url });
+    const result = await model.generateContent([{ fileData: { mimeType: 'audio/wav', fileUri: uploaded.file.uri } }, text]);
+    expect(result.response.text().startsWith(line('audio/wav', bytes, uploaded.file.name))).toBe(true);
+    expect(record(tag).files[0]).toMatchObject({ kind: 'uri', sha256: sha256(bytes), tokens: 64, modality: 'AUDIO' });
+    await manager.deleteFile(uploaded.file.name);
+    await expect(manager.getFile(uploaded.file.name)).rejects.toThrow(/403/);
+  });
+});
+
+describe('file tokens in usage', () => {
+  it('counts each file by modality in promptTokenCount and promptTokensDetails (Gemini 3 defaults)', async () => {
+    const text = 'Compare these.';
+    const textFile = Buffer.from('a'.repeat(400));
+    const body = {
+      contents: [
+        {
+          role: 'user',
+          parts: [inline('image/png', blob(100)), inline('image/jpeg', blob(200)), inline('application/pdf', pdf(3)), inline('audio/wav', wav(2)), inline('text/plain', textFile), { text }],
+        },
+      ],
+    };
+    const events = (await call('gemini-3.8-flash', body)).events();
+    const usage = last(events).usageMetadata;
+    const textTokens = Math.ceil(text.length / 4) + 100;
+    // Each modality where it first appears in the request.
+    expect(usage.promptTokensDetails).toEqual([
+      { modality: 'IMAGE', tokenCount: 2 * 1120 },
+      { modality: 'DOCUMENT', tokenCount: 3 * 560 },
+      { modality: 'AUDIO', tokenCount: 64 },
+      { modality: 'TEXT', tokenCount: textTokens },
+    ]);
+    expect(usage.promptTokenCount).toBe(64 + 1680 + 2240 + textTokens);
+    expect(usage.totalTokenCount).toBe(usage.promptTokenCount + usage.candidatesTokenCount + (usage.thoughtsTokenCount ?? 0));
+    expect(events.every((e) => e.usageMetadata.promptTokenCount === usage.promptTokenCount)).toBe(true);
+  });
+
+  it('counts an MP3 by its bit rate and a 2.5 model\'s images and pages at 258', async () => {
+    // One MPEG-1 Layer III frame header at 128 kbit/s, then padding: 16000 bytes = 1 s.
+    const mp3 = Buffer.concat([Buffer.from([0xff, 0xfb, 0x90, 0x00]), Buffer.alloc(16000 - 4)]);
+    const events = (await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [inline('audio/mpeg', mp3), { text: 'Hi' }] }] })).events();
+    expect(last(events).usageMetadata.promptTokensDetails[0]).toEqual({ modality: 'AUDIO', tokenCount: 32 });
+    const old = (await call('gemini-2.5-flash-lite', { contents: [{ role: 'user', parts: [inline('image/png', blob(9)), inline('application/pdf', pdf(2)), { text: 'Hi' }] }] }, { key: EXISTING })).events();
+    expect(last(old).usageMetadata.promptTokensDetails).toEqual([
+      { modality: 'IMAGE', tokenCount: 258 },
+      { modality: 'DOCUMENT', tokenCount: 516 },
+      { modality: 'TEXT', tokenCount: 1 },
+    ]);
+  });
+
+  it('lists TEXT first when the text comes first, as in the cookbook\'s audio recording, and no TEXT without text', async () => {
+    const text = 'Summarize this clips';
+    const first = (await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [{ text }, inline('audio/wav', wav(3))] }] })).events();
+    expect(last(first).usageMetadata.promptTokensDetails).toEqual([
+      { modality: 'TEXT', tokenCount: Math.ceil(text.length / 4) },
+      { modality: 'AUDIO', tokenCount: 96 },
+    ]);
+    const only = (await call('gemini-3.8-flash', { contents: [{ role: 'user', parts: [inline('image/png', blob(5))] }] })).events();
+    expect(last(only).usageMetadata.promptTokensDetails).toEqual([{ modality: 'IMAGE', tokenCount: 1120 }]);
+    expect(last(only).usageMetadata.promptTokenCount).toBe(1120);
+  });
+
+  it('counts the files of earlier turns too', async () => {
+    const body = {
+      contents: [
+        { role: 'user', parts: [inline('image/png', blob(10)), { text: 'One' }] },
+        { role: 'model', parts: [{ text: 'Seen.' }] },
+        { role: 'user', parts: [{ text: 'Two' }] },
+      ],
+    };
+    const events = (await call('gemini-3.8-flash', body)).events();
+    expect(last(events).usageMetadata.promptTokensDetails.find((d: any) => d.modality === 'IMAGE')).toEqual({ modality: 'IMAGE', tokenCount: 1120 });
+    expect(streamText(events).startsWith('Hello from the fake Gemini')).toBe(true);
   });
 });
