@@ -1,6 +1,7 @@
 /**
- * The file types a chat takes, and how a file's type is decided: from its
- * bytes (magic numbers), never from what the client claims. A claim (a
+ * The file types a chat takes — what Gemini reads (docs/files.md) — and how a
+ * file's type is decided: from its bytes (magic numbers), never from what the
+ * client claims. A claim (a
  * Content-Type, a data URL's type, a name's extension) may only agree with
  * the bytes; one that disagrees, or bytes that are none of these types, is a
  * 415. SVG, HTML and XML are refused although they are text: a browser runs
@@ -14,7 +15,6 @@ export const MEDIA_TYPES = [
   'image/webp',
   'image/heic',
   'image/heif',
-  'image/gif',
   'application/pdf',
   'text/plain',
   'text/markdown',
@@ -25,7 +25,7 @@ export const MEDIA_TYPES = [
 export type MediaType = (typeof MEDIA_TYPES)[number];
 
 /** What the 415 names: the kinds a person would recognise. */
-export const ALLOWED_TYPES_TEXT = 'PNG, JPEG, WebP, HEIC/HEIF and GIF images, PDF, plain text and Markdown, WAV and MP3 audio';
+export const ALLOWED_TYPES_TEXT = 'PNG, JPEG, WebP and HEIC/HEIF images, PDF, plain text and Markdown, WAV and MP3 audio';
 
 /** Bytes the decision reads; a file's first bytes up to this many are enough for every type. */
 export const SNIFF_BYTES = 4096;
@@ -58,7 +58,6 @@ const EXTENSIONS: Record<string, MediaType> = {
   webp: 'image/webp',
   heic: 'image/heic',
   heif: 'image/heif',
-  gif: 'image/gif',
   pdf: 'application/pdf',
   txt: 'text/plain',
   text: 'text/plain',
@@ -94,6 +93,7 @@ export type Sniffed = { ok: true; type: MediaType } | { ok: false; reason: strin
 export function sniffMediaType(head: Uint8Array, claim: Claim = {}): Sniffed {
   const detected = detect(head);
   if (detected === 'markup') return { ok: false, reason: 'HTML, SVG and XML files are not accepted (a browser runs their scripts)' };
+  if (detected === 'gif') return { ok: false, reason: 'GIF images are not accepted: Gemini does not read them (send a PNG or JPEG)' };
   if (detected === undefined) return { ok: false, reason: 'the file is none of the accepted types' };
   let type: MediaType = detected;
   const claimed = normalise(claim.type);
@@ -135,13 +135,14 @@ const ascii = (bytes: Uint8Array, at: number, text: string): boolean => {
 const HEIC_BRANDS = new Set(['heic', 'heix', 'hevc', 'hevx', 'heim', 'heis', 'hevm', 'hevs']);
 const HEIF_BRANDS = new Set(['mif1', 'msf1', 'heif']);
 
-function detect(bytes: Uint8Array): MediaType | 'markup' | undefined {
+function detect(bytes: Uint8Array): MediaType | 'markup' | 'gif' | undefined {
   if (bytes.length === 0) return undefined;
   if (ascii(bytes, 0, '\x89PNG\r\n\x1a\n')) return 'image/png';
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
   if (ascii(bytes, 0, 'RIFF') && ascii(bytes, 8, 'WEBP')) return 'image/webp';
   if (ascii(bytes, 0, 'RIFF') && ascii(bytes, 8, 'WAVE')) return 'audio/wav';
-  if (ascii(bytes, 0, 'GIF87a') || ascii(bytes, 0, 'GIF89a')) return 'image/gif';
+  // Gemini answers "Unsupported MIME type: image/gif" (docs/fake-gemini.md): named, to say so.
+  if (ascii(bytes, 0, 'GIF87a') || ascii(bytes, 0, 'GIF89a')) return 'gif';
   if (ascii(bytes, 4, 'ftyp') && bytes.length >= 12) {
     const brand = String.fromCharCode(bytes[8], bytes[9], bytes[10], bytes[11]);
     if (HEIC_BRANDS.has(brand)) return 'image/heic';

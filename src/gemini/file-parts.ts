@@ -20,6 +20,15 @@ export interface FileSource {
   remember?(file: FilePart, uploaded: GeminiFile): void;
 }
 
+/**
+ * The type Gemini is sent for a file: its own, but Markdown as plain text —
+ * Google lists Markdown as `text/md`, a name browsers do not use, and plain
+ * text is what it is (docs/files.md).
+ */
+export function geminiMimeType(mediaType: string): string {
+  return mediaType === 'text/markdown' ? 'text/plain' : mediaType;
+}
+
 /** A URI closer to its expiry than this is uploaded again: a long answer must not outlive its file. */
 export const URI_MARGIN_MS = 3600_000;
 
@@ -47,18 +56,18 @@ export async function resolveFiles(
       const { file } = part;
       const uri = source.uri?.(file);
       if (uri !== undefined) {
-        parts.push({ fileData: { mimeType: file.mediaType, fileUri: uri } });
+        parts.push({ fileData: { mimeType: geminiMimeType(file.mediaType), fileUri: uri } });
       } else if (inlineBytes + file.size <= options.maxInlineBytes || !source.stream || !options.upload) {
         inlineBytes += file.size;
-        parts.push({ inlineData: { mimeType: file.mediaType, data: toBase64(await source.bytes(file)) } });
+        parts.push({ inlineData: { mimeType: geminiMimeType(file.mediaType), data: toBase64(await source.bytes(file)) } });
       } else {
         const uploaded = await uploadFile(
-          { body: await source.stream(file), size: file.size, mimeType: file.mediaType, displayName: file.name },
+          { body: await source.stream(file), size: file.size, mimeType: geminiMimeType(file.mediaType), displayName: file.name },
           options.upload,
           options.signal,
         );
         source.remember?.(file, uploaded);
-        parts.push({ fileData: { mimeType: file.mediaType, fileUri: uploaded.uri } });
+        parts.push({ fileData: { mimeType: geminiMimeType(file.mediaType), fileUri: uploaded.uri } });
       }
     }
     resolved[i].parts = parts;

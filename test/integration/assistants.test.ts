@@ -62,7 +62,7 @@ describe('GET /api/assistant', () => {
     expect(await (await worker('/api/assistant', { headers: { origin: 'https://allowed.example' } })).json()).toEqual({
       name: 'default',
       starters: [],
-      files: { maxBytes: 6_291_456, maxPerMessage: 3, types: ['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif', 'image/gif', 'application/pdf', 'text/plain', 'text/markdown', 'audio/wav', 'audio/mpeg'] },
+      files: { maxBytes: 6_291_456, maxPerMessage: 3, types: ['image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif', 'application/pdf', 'text/plain', 'text/markdown', 'audio/wav', 'audio/mpeg'] },
     });
     const refused = await worker('/api/assistant', { headers: { origin: 'https://stranger.example' } });
     expect(refused.status).toBe(403);

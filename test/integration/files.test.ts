@@ -85,6 +85,7 @@ describe('POST /api/chats/:id/files', () => {
       ['a renamed executable with an image extension', () => upload(chatForCase, exe(), 'cat.png', 'image/png'), 415, 'unsupported_media_type', /none of the accepted types; accepted: PNG/],
       ['an SVG with a script', () => upload(chatForCase, SVG_WITH_SCRIPT, 'logo.svg', 'image/svg+xml'), 415, 'unsupported_media_type', /SVG/],
       ['an SVG sent as plain text', () => upload(chatForCase, SVG_WITH_SCRIPT, 'logo.txt', 'text/plain'), 415, 'unsupported_media_type', /SVG/],
+      ['a GIF, which Gemini does not read', () => upload(chatForCase, text('GIF89a\x01\x00\x01\x00'), 'anim.gif', 'image/gif'), 415, 'unsupported_media_type', /GIF images are not accepted/],
       ['JPEG bytes claimed to be a PNG', () => upload(chatForCase, jpeg(), 'x.png', 'image/png'), 415, 'unsupported_media_type', /sent as image\/png but its content is image\/jpeg/],
       ['PNG bytes named .pdf', () => upload(chatForCase, png(), 'report.pdf'), 415, 'unsupported_media_type', /named \.pdf but its content is image\/png/],
       ['a zero-byte file', () => upload(chatForCase, new Uint8Array(0), 'empty.png'), 400, 'invalid_request', /the file is empty/],
