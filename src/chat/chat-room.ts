@@ -18,6 +18,9 @@ import { eventData, type ErrorEvent } from '../protocol/events';
 import type { ChatMessage, ChatSnapshot, ThinkingSettings } from '../protocol/messages';
 import { filesOf, PartsBuilder, type FilePart, type MessagePart, type TextPart, type ThoughtPart } from '../protocol/parts';
 import { resolveFiles, URI_MARGIN_MS, type FileSource, type PendingContent } from '../gemini/file-parts';
+import type { GeminiFile } from '../gemini/files-api';
+import { GeminiError } from '../gemini/gemini-error';
+import { toApiError } from '../gemini/error-mapping';
 import { CHARS_PER_TOKEN } from '../files/file-tokens';
 import { deleteChatFiles, fileKey, newFileId } from '../files/file-store';
 import type { FileInfo } from '../protocol/messages';
@@ -220,21 +223,25 @@ export class ChatRoom extends DurableObject<Env> {
 
     let events: ChatEvents;
     try {
-      const contents = await resolveFiles(pending, this.fileSource(), {
-        maxInlineBytes: this.config.maxInlineBytes,
-        upload: uploadSettings(this.config),
-        signal: turn.signal,
-      });
-      events = await streamChat(
-        { model: settings.model, system: systemInstruction(assistant.systemPrefix, settings.system), contents, generationConfig },
-        this.config,
-        turn.signal,
-        meter,
-        // The turn stores the answer's thought signatures, to send them back with the next turn; an
-        // assistant's citations become the answer's sources.
-        { keepSignatures: true, pages: assistant.pages },
-      );
-    } catch (error) {
+      const call = { model: settings.model, system: systemInstruction(assistant.systemPrefix, settings.system), generationConfig };
+      // The turn stores the answer's thought signatures, to send them back with the next turn; an
+      // assistant's citations become the answer's sources.
+      const reader = { keepSignatures: true, pages: assistant.pages };
+      const open = async (source: FileSource) => {
+        const contents = await resolveFiles(pending, source, { maxInlineBytes: this.config.maxInlineBytes, upload: uploadSettings(this.config), signal: turn.signal });
+        return streamChat({ ...call, contents }, this.config, turn.signal, meter, reader);
+      };
+      const first = this.fileSource(false);
+      try {
+        events = await open(first);
+      } catch (error) {
+        // A Files API URI Gemini no longer honours (deleted before its expiry) is its 403: upload again, once.
+        if (!(error instanceof ApiError && error.code === 'upstream_auth' && first.usedUris)) throw error;
+        events = await open(this.fileSource(true));
+      }
+    } catch (caught) {
+      // A Files API upload fails as the adapter's GeminiError: the same words as a model call's.
+      const error = caught instanceof GeminiError ? toApiError(caught) : caught;
       if (!(error instanceof ApiError)) throw error;
       await turn.fail(error.code, error.message);
       // A failed regeneration leaves the chat as it was: its new exchange goes (startTurn adds the
@@ -264,25 +271,32 @@ export class ChatRoom extends DurableObject<Env> {
     });
   }
 
-  /** The chat's files for a Gemini call: bytes from R2, and the Files API URIs Gemini still holds. */
-  private fileSource(): FileSource {
+  /**
+   * The chat's files for a Gemini call: bytes from R2, and the Files API URIs
+   * Gemini still holds (none with `reupload`: every large file goes up again).
+   */
+  private fileSource(reupload: boolean): FileSource & { usedUris: boolean } {
     const chatId = this.ctx.id.toString();
     const object = async (file: FilePart) => {
       const stored = await this.env.FILES.get(fileKey(chatId, file.id));
       if (!stored) throw new ApiError(409, 'invalid_request', `the file "${file.name}" is no longer stored; send it again`);
       return stored;
     };
-    return {
-      bytes: async (file) => new Uint8Array(await (await object(file)).arrayBuffer()),
-      stream: async (file) => (await object(file)).body,
-      uri: (file) => {
-        const row = this.store.file(file.id);
-        return row?.geminiUri !== undefined && row.geminiExpiresAt! - URI_MARGIN_MS > Date.now() ? row.geminiUri : undefined;
+    const source = {
+      usedUris: false,
+      bytes: async (file: FilePart) => new Uint8Array(await (await object(file)).arrayBuffer()),
+      stream: async (file: FilePart) => (await object(file)).body,
+      uri: (file: FilePart) => {
+        const row = reupload ? undefined : this.store.file(file.id);
+        const valid = row?.geminiUri !== undefined && row.geminiExpiresAt! - URI_MARGIN_MS > Date.now();
+        if (valid) source.usedUris = true;
+        return valid ? row.geminiUri : undefined;
       },
-      remember: (file, uploaded) => {
+      remember: (file: FilePart, uploaded: GeminiFile) => {
         if (this.exists) this.store.transaction(() => this.store.setGeminiUri(file.id, uploaded.uri, uploaded.expiresAt));
       },
     };
+    return source;
   }
 
   /**

@@ -3,9 +3,9 @@ import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { ChatRoom } from '../../src/chat/chat-room';
 import type { ChatSnapshot, FileInfo } from '../../src/protocol/messages';
-import { fakeRequests, uniqueTag } from '../fake-gemini';
+import { fakeRequests, fakeUrl, uniqueTag } from '../fake-gemini';
 import { base64, exe, formBody, jpeg, pdf, png, sha256, SVG_WITH_SCRIPT, text } from '../files';
-import { parseSse } from '../sse';
+import { joinedText, parseSse } from '../sse';
 
 const worker = (path: string, init?: RequestInit) => exports.default.fetch(`http://worker${path}`, init);
 const MAX_FILE_BYTES = 6_291_456;
@@ -281,5 +281,108 @@ describe('file lifetime', () => {
     expect(await storedKeys(chat)).toEqual([`chats/${chat}/${sent.id}`]);
     expect((await worker(unsent.url)).status).toBe(404);
     expect((await worker(sent.url)).status).toBe(200);
+  });
+});
+
+/** The fake's own record of the files uploaded to its Files API. */
+interface FakeUpload {
+  name: string;
+  uri: string;
+  mimeType: string;
+  size: number;
+  sha256: string;
+  expired: boolean;
+}
+
+async function fakeUploads(sha: string): Promise<FakeUpload[]> {
+  const all = (await (await fetch(`${fakeUrl()}/__fake/files`)).json()) as FakeUpload[];
+  return all.filter((f) => f.sha256 === sha);
+}
+
+async function turnRecord(chat: string, body: Record<string, unknown>) {
+  const tag = uniqueTag();
+  const response = await send(chat, { ...body, message: `${String(body.message ?? 'Look')} [fake:reply tag=${tag}]` });
+  expect(response.status, await response.clone().text()).toBe(200);
+  const frames = parseSse(await response.text());
+  expect(frames.at(-1)?.event).toBe('done');
+  const records = await fakeRequests(tag);
+  return { record: records[0], records, frames };
+}
+
+/**
+ * A one-page PDF padded to `size` bytes: large enough for the Files API, light enough (560 tokens,
+ * 2,240 characters) for the test settings' context budget of 3,000, so later turns carry it.
+ */
+function largePdf(size: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  const head = pdf(1);
+  bytes.set(head);
+  bytes.fill(0x20, head.byteLength);
+  bytes[size - 1] = 0x30 + seed;
+  return bytes;
+}
+
+describe('files past MAX_INLINE_BYTES go by the Gemini Files API', () => {
+  it('uploads a large file once, sends its URI, and sends the same URI with later turns', async () => {
+    const chat = await createChat();
+    const bytes = largePdf(300_000, 1);
+    const file = await uploaded(chat, bytes, 'manual.pdf');
+    const sha = await sha256(bytes);
+    const first = await turnRecord(chat, { message: 'Summarise', files: [file.id] });
+    expect(first.record.files).toEqual([expect.objectContaining({ kind: 'uri', mimeType: 'application/pdf', sha256: sha, bytes: 300_000 })]);
+    // The answer saw the file: the fake names it in its first line.
+    expect(joinedText(first.frames)).toContain(`received application/pdf, 300000 bytes, sha256 ${sha.slice(0, 16)}`);
+    const uploads = await fakeUploads(sha);
+    expect(uploads).toHaveLength(1);
+
+    const second = await turnRecord(chat, { message: 'And page 2?' });
+    expect(second.record.files).toEqual([expect.objectContaining({ kind: 'uri', uri: uploads[0].uri, sha256: sha })]);
+    expect(await fakeUploads(sha)).toHaveLength(1);
+  });
+
+  it('keeps a small file inline while a large one of the same message goes by URI', async () => {
+    const chat = await createChat();
+    const small = png(1200, 11);
+    const large = png(270_000, 12);
+    const [a, b] = [await uploaded(chat, small, 'small.png'), await uploaded(chat, large, 'large.png')];
+    const { record } = await turnRecord(chat, { files: [a.id, b.id] });
+    expect(record.files.map((f) => [f.kind, f.sha256])).toEqual([
+      ['inline', await sha256(small)],
+      ['uri', await sha256(large)],
+    ]);
+  });
+
+  it('uploads again when the URI would expire within the hour', async () => {
+    const chat = await createChat();
+    const bytes = largePdf(280_000, 2);
+    const sha = await sha256(bytes);
+    const file = await uploaded(chat, bytes, 'soon.pdf');
+    await fetch(`${fakeUrl()}/__fake/files/options`, { method: 'POST', body: JSON.stringify({ fileTtlMs: 30 * 60_000 }) });
+    try {
+      await turnRecord(chat, { files: [file.id] });
+      const { record } = await turnRecord(chat, { message: 'Again' });
+      const uploads = await fakeUploads(sha);
+      expect(uploads).toHaveLength(2);
+      expect(record.files[0]).toMatchObject({ kind: 'uri', uri: uploads[1].uri });
+    } finally {
+      await fetch(`${fakeUrl()}/__fake/files/options`, { method: 'DELETE' });
+    }
+  });
+
+  it('uploads again, once, when Gemini no longer has a file it was sent (its 403), and the turn succeeds', async () => {
+    const chat = await createChat();
+    const bytes = largePdf(290_000, 3);
+    const sha = await sha256(bytes);
+    const file = await uploaded(chat, bytes, 'gone.pdf');
+    await turnRecord(chat, { files: [file.id] });
+    const [first] = await fakeUploads(sha);
+    await fetch(`${fakeUrl()}/__fake/files/expire`, { method: 'POST', body: JSON.stringify({ name: first.name }) });
+    const { records } = await turnRecord(chat, { message: 'Still there?' });
+    // Two calls: the first refused for the file (403), the second with the file uploaded again.
+    expect(records.map((r) => r.httpStatus)).toEqual([403, 200]);
+    const record = records[1];
+    const uploads = await fakeUploads(sha);
+    expect(uploads).toHaveLength(2);
+    expect(record.files[0]).toMatchObject({ kind: 'uri', uri: uploads[1].uri, sha256: sha });
   });
 });
