@@ -23,7 +23,12 @@ interface ChunkExtras {
 type RawPart = Part & { thought?: boolean; thoughtSignature?: string };
 
 /** Usage counts newer than the SDK's types. */
-type FullUsageMetadata = UsageMetadata & { thoughtsTokenCount?: number; toolUsePromptTokenCount?: number };
+type FullUsageMetadata = UsageMetadata & {
+  thoughtsTokenCount?: number;
+  toolUsePromptTokenCount?: number;
+  // Not in the SDK 0.24.1 types; Gemini sends it (docs/fake-gemini.md, "Files").
+  promptTokensDetails?: Array<{ modality?: unknown; tokenCount?: unknown }>;
+};
 
 /**
  * Turns Gemini's chunks into chat events: a `text` event per chunk that has
@@ -205,5 +210,10 @@ function toUsage(metadata: FullUsageMetadata | undefined): Usage {
   if (metadata?.thoughtsTokenCount) usage.thoughtsTokenCount = metadata.thoughtsTokenCount;
   if (metadata?.cachedContentTokenCount) usage.cachedContentTokenCount = metadata.cachedContentTokenCount;
   if (metadata?.toolUsePromptTokenCount) usage.toolUsePromptTokenCount = metadata.toolUsePromptTokenCount;
+  // By modality only when the prompt had more than text (files): a text prompt's split says nothing new.
+  const details = metadata?.promptTokensDetails;
+  if (Array.isArray(details) && details.some((d) => d?.modality !== 'TEXT')) {
+    usage.promptTokensDetails = details.map((d) => ({ modality: String(d?.modality), tokenCount: Number(d?.tokenCount) || 0 }));
+  }
   return usage;
 }

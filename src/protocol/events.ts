@@ -30,6 +30,14 @@ export interface Usage {
   cachedContentTokenCount?: number;
   /** Tokens of tool-use prompts (the results of Gemini's own tools, such as Google Search), when reported. */
   toolUsePromptTokenCount?: number;
+  /** The prompt's tokens by modality (TEXT, IMAGE, AUDIO, VIDEO, DOCUMENT), as Gemini reports them, when the prompt had files: what they cost. */
+  promptTokensDetails?: ModalityTokenCount[];
+}
+
+/** Tokens of one modality: Gemini's `ModalityTokenCount`. */
+export interface ModalityTokenCount {
+  modality: string;
+  tokenCount: number;
 }
 
 /** Stable, snake_case error codes. Clients may switch on them. */

@@ -386,3 +386,19 @@ describe('files past MAX_INLINE_BYTES go by the Gemini Files API', () => {
     expect(record.files[0]).toMatchObject({ kind: 'uri', uri: uploads[1].uri, sha256: sha });
   });
 });
+
+describe('usage by modality', () => {
+  it('passes Gemini\'s promptTokensDetails through in done when the prompt had files', async () => {
+    const chat = await createChat();
+    const file = await uploaded(chat, pdf(2), 'two-pages.pdf');
+    const { frames, record } = await turnRecord(chat, { message: 'Pages?', files: [file.id] });
+    const done = frames.at(-1)!.data as { usage: { promptTokenCount: number; promptTokensDetails?: Array<{ modality: string; tokenCount: number }> } };
+    const details = done.usage.promptTokensDetails!;
+    expect(details.map((d) => d.modality).sort()).toEqual(['DOCUMENT', 'TEXT']);
+    expect(details.find((d) => d.modality === 'DOCUMENT')!.tokenCount).toBe(record.files[0].tokens);
+    expect(details.reduce((n, d) => n + d.tokenCount, 0)).toBe(done.usage.promptTokenCount);
+    // A text-only turn's done says nothing by modality.
+    const plain = await turnRecord(chat, { message: 'Thanks' });
+    expect((plain.frames.at(-1)!.data as { usage: object }).usage).not.toHaveProperty('promptTokensDetails');
+  });
+});
