@@ -37,7 +37,7 @@ export interface StoredFile {
 
 /**
  * Streams a file into R2 under `key`, checking it as it passes: at most
- * `maxBytes` (413 past it), not empty, and a text file UTF-8 to its end.
+ * `maxBytes` (`tooLarge` past it: a 413), not empty, and a text file UTF-8 to its end.
  * Memory holds one part ({@link PART_BYTES}) at most: a file that fits in one
  * is one `put`, a larger one a multipart upload. On any failure nothing is
  * left stored: a multipart upload is aborted, and a single put never happened.
@@ -50,8 +50,8 @@ export async function storeFile(
   name: string,
   bytes: ReadableStream<Uint8Array>,
   maxBytes: number,
+  tooLarge: () => ApiError = () => new ApiError(413, 'too_large', `a file must be at most ${maxBytes} bytes`),
 ): Promise<StoredFile> {
-  const tooLarge = () => new ApiError(413, 'too_large', `a file must be at most ${maxBytes} bytes`);
   const checked = type.startsWith('text/')
     ? bytes.pipeThrough(new TextCheckStream(() => new ApiError(415, 'unsupported_media_type', 'the text file is not UTF-8 text all through')))
     : bytes;

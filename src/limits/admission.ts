@@ -74,6 +74,10 @@ export function setAllowanceHeaders(headers: Headers | Record<string, string>, {
 
 /** An upload's hold on its client's daily upload allowance: settle it with the bytes it stored. */
 export interface UploadHold {
+  /** Bytes held: the upload may store no more (Infinity: no allowance is kept). */
+  reserved: number;
+  /** The refusal for an upload that outgrows what it held. */
+  exhausted(): ApiError;
   settle(used: number): Promise<void>;
 }
 
@@ -82,23 +86,25 @@ export interface UploadHold {
  * before an upload is read, or refuses it with `429 upload_budget_exhausted`.
  * With no limit it costs nothing.
  */
-export async function admitUpload(c: Context<AppEnv>, bytes: number): Promise<UploadHold> {
+export async function admitUpload(c: Context<AppEnv>, bytes: number | undefined): Promise<UploadHold> {
   const { config } = c.var;
-  if (config.dailyUploadBytes === 0) return { settle: async () => {} };
+  if (config.dailyUploadBytes === 0) return { reserved: Infinity, exhausted: () => new ApiError(500, 'internal_error', 'no allowance'), settle: async () => {} };
   const key = clientKey(c.req.header('cf-connecting-ip'));
   const limiter = limiterFor(c.env, key);
-  const admission = await limiter.reserveUpload(bytes, config.dailyUploadBytes);
-  if (!admission.ok) {
-    throw new ApiError(
+  const admission = await limiter.reserveUpload(bytes ?? { atMost: config.maxFileBytes }, config.dailyUploadBytes);
+  const refusal = (remaining: number, retryAfter: number) =>
+    new ApiError(
       429,
       'upload_budget_exhausted',
-      `the daily upload allowance of ${admission.limit} bytes has ${admission.remaining} left, too few for this file; it resets in ${admission.retryAfter} s (midnight UTC)`,
-      { 'Retry-After': String(admission.retryAfter) },
+      `the daily upload allowance of ${config.dailyUploadBytes} bytes has ${remaining} left, too few for this file; it resets in ${retryAfter} s (midnight UTC)`,
+      { 'Retry-After': String(retryAfter) },
     );
-  }
+  if (!admission.ok) throw refusal(admission.remaining, admission.retryAfter);
   return {
+    reserved: admission.reserved,
+    exhausted: () => refusal(admission.reserved, admission.reset),
     settle: (used) =>
-      limiter.settleUpload(admission.day, bytes, used).catch((error: unknown) => {
+      limiter.settleUpload(admission.day, admission.reserved, used).catch((error: unknown) => {
         console.error(JSON.stringify({ level: 'error', event: 'upload_settle_failed', error: String(error) }));
       }),
   };

@@ -21,7 +21,7 @@ export interface Allowance {
 
 /** An upload's reservation of the day's bytes, or its refusal (with what is left). */
 export type UploadAdmission =
-  | { ok: true; day: number; limit: number; remaining: number; reset: number }
+  | { ok: true; day: number; reserved: number; limit: number; remaining: number; reset: number }
   | { ok: false; retryAfter: number; limit: number; remaining: number };
 
 export type Admission =
@@ -112,19 +112,23 @@ export class ClientLimiter extends DurableObject<Env> {
 
   /**
    * Reserves `bytes` of today's upload allowance for an upload about to be
-   * read (its declared size, or the largest a file may be), or refuses it.
+   * read (its declared size; one of unknown size holds what is left, up to
+   * `atMost`, and may store no more), or refuses it.
    * Written at once, so concurrent uploads cannot overspend: each holds its
    * reservation until {@link settleUpload} gives back what it did not use.
    */
-  async reserveUpload(bytes: number, dailyBytes: number): Promise<UploadAdmission> {
+  async reserveUpload(bytes: number | { atMost: number }, dailyBytes: number): Promise<UploadAdmission> {
     const now = Date.now();
     const day = Math.floor(now / DAY);
     const used = this.uploadedOn(day);
     const reset = Math.ceil((DAY - (now % DAY)) / 1000);
-    if (used + bytes > dailyBytes) return { ok: false, retryAfter: reset, limit: dailyBytes, remaining: Math.max(0, dailyBytes - used) };
-    this.addUploaded(day, bytes);
+    const left = Math.max(0, dailyBytes - used);
+    // A size not known in advance holds what is left, up to the largest file.
+    const reserved = typeof bytes === 'number' ? bytes : Math.min(bytes.atMost, left);
+    if (reserved > left || left === 0) return { ok: false, retryAfter: reset, limit: dailyBytes, remaining: left };
+    this.addUploaded(day, reserved);
     this.armForgetting(now);
-    return { ok: true, day, limit: dailyBytes, remaining: dailyBytes - used - bytes, reset };
+    return { ok: true, day, reserved, limit: dailyBytes, remaining: left - reserved, reset };
   }
 
   /** Gives back the part of a reservation an upload did not use (all of it, for one refused). */

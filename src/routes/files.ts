@@ -31,8 +31,8 @@ filesRoutes.post('/api/chats/:id/files', async (c) => {
   if (!/^multipart\/form-data\s*(;|$)/i.test(request.headers.get('content-type') ?? '')) {
     throw new ApiError(415, 'unsupported_media_type', 'Content-Type must be multipart/form-data, with the file in a field named "file"');
   }
-  // The declared size (or the largest file) is held against today's allowance while the bytes arrive.
-  const hold = await admitUpload(c, declared >= 0 ? Math.min(declared, config.maxFileBytes) : config.maxFileBytes);
+  // The declared size (or what is left, up to the largest file) is held against today's allowance while the bytes arrive.
+  const hold = await admitUpload(c, declared >= 0 ? Math.min(declared, config.maxFileBytes) : undefined);
   let stored = 0;
   try {
     const slot = await room.reserveFile(config.maxFilesPerMessage * 2);
@@ -52,7 +52,10 @@ filesRoutes.post('/api/chats/:id/files', async (c) => {
       const sniffed = sniffMediaType(head.subarray(0, SNIFF_BYTES), { type: file.type, name: file.name });
       if (!sniffed.ok) throw new ApiError(415, 'unsupported_media_type', `${sniffed.reason}; accepted: ${ALLOWED_TYPES_TEXT}`);
       const key = fileKey(chatId, slot.id);
-      const facts = await storeFile(c.env.FILES, key, sniffed.type, file.name, prepend(head, rest), config.maxFileBytes);
+      // No more than the allowance held, whose refusal then says so; else the file limit's.
+      const byAllowance = hold.reserved < config.maxFileBytes;
+      const limit = byAllowance ? hold.reserved : config.maxFileBytes;
+      const facts = await storeFile(c.env.FILES, key, sniffed.type, file.name, prepend(head, rest), limit, byAllowance ? hold.exhausted : undefined);
       const info = await room.completeFile({ id: slot.id, name: file.name, type: sniffed.type, size: facts.size, sha256: facts.sha256, tokens: facts.tokens });
       if (!info) {
         // The chat was deleted while the bytes arrived.

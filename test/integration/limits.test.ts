@@ -7,6 +7,7 @@ import { clientKey } from '../../src/limits/client-key';
 import { SAVE_TOKENS_AFTER_MS, type ClientLimiter } from '../../src/limits/client-limiter';
 import { fakeRequests, uniqueTag } from '../fake-gemini';
 import { parseSse } from '../sse';
+import { exe, png } from '../files';
 
 /**
  * Per-client limits, with the Worker's own settings turned on (the test
@@ -19,8 +20,8 @@ let clients = 0;
 const newClient = () => `198.51.100.${++clients}`;
 
 /** The Worker with these settings; one env object per set, since settings are parsed once per env. */
-function worker(settings: Partial<Record<'RATE_LIMIT_PER_MINUTE' | 'CHAT_CREATE_PER_MINUTE' | 'DAILY_TOKEN_BUDGET', string>>) {
-  const limited = { ...env, RATE_LIMIT_PER_MINUTE: '0', CHAT_CREATE_PER_MINUTE: '0', DAILY_TOKEN_BUDGET: '0', ...settings } as Env;
+function worker(settings: Partial<Record<'RATE_LIMIT_PER_MINUTE' | 'CHAT_CREATE_PER_MINUTE' | 'DAILY_TOKEN_BUDGET' | 'DAILY_UPLOAD_BYTES', string>>) {
+  const limited = { ...env, RATE_LIMIT_PER_MINUTE: '0', CHAT_CREATE_PER_MINUTE: '0', DAILY_TOKEN_BUDGET: '0', DAILY_UPLOAD_BYTES: '0', ...settings } as Env;
   return async (ip: string, path: string, init: RequestInit = {}, after?: (response: Response) => Promise<void>) => {
     const ctx = createExecutionContext();
     const response = await app.fetch(new Request(`http://worker${path}`, { ...init, headers: { 'cf-connecting-ip': ip, ...init.headers } }), limited, ctx);
@@ -232,5 +233,49 @@ describe('ClientLimiter storage', () => {
     expect(await storedSpent(ip)).toEqual([]);
     await expect.poll(() => storedSpent(ip), { timeout: SAVE_TOKENS_AFTER_MS + 3000, interval: 250 }).toEqual([42]);
     expect(await limiter(ip).spent()).toBe(42);
+  });
+});
+
+describe('DAILY_UPLOAD_BYTES', () => {
+  const call = worker({ DAILY_UPLOAD_BYTES: '10000' });
+  const chat = async (ip: string) => ((await (await call(ip, '/api/chats', { method: 'POST' })).json()) as { id: string }).id;
+  const upload = (ip: string, id: string, bytes: Uint8Array) => {
+    const form = new FormData();
+    form.append('file', new File([bytes], 'shot.png'));
+    return call(ip, `/api/chats/${id}/files`, { method: 'POST', body: form });
+  };
+  const keys = async (id: string) => (await env.FILES.list({ prefix: `chats/${id}/` })).objects.length;
+
+  it('counts the bytes a client stored today, and refuses a file that does not fit with 429 and Retry-After, storing nothing', async () => {
+    const ip = newClient();
+    const id = await chat(ip);
+    expect((await upload(ip, id, png(6000))).status).toBe(201);
+    const refused = await upload(ip, id, png(6000, 2));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    const error = await errorOf(refused);
+    expect(error.code).toBe('upload_budget_exhausted');
+    expect(error.message).toMatch(/daily upload allowance of 10000 bytes has 4000 left/);
+    expect(await keys(id)).toBe(1);
+    // What is left still takes a file that fits.
+    expect((await upload(ip, id, png(3000, 3))).status).toBe(201);
+  });
+
+  it('gives back the allowance of a refused file', async () => {
+    const ip = newClient();
+    const id = await chat(ip);
+    expect((await upload(ip, id, exe(6000))).status).toBe(415);
+    expect((await upload(ip, id, png(9000))).status).toBe(201);
+  });
+
+  it('never lets concurrent uploads store more than the allowance', async () => {
+    const ip = newClient();
+    const id = await chat(ip);
+    const responses = await Promise.all(Array.from({ length: 6 }, (_, i) => upload(ip, id, png(3000, i + 1))));
+    const accepted = responses.filter((r) => r.status === 201).length;
+    expect(accepted).toBeGreaterThanOrEqual(1);
+    expect(accepted * 3000).toBeLessThanOrEqual(10_000);
+    expect(responses.every((r) => r.status === 201 || r.status === 429)).toBe(true);
+    expect(await keys(id)).toBe(accepted);
   });
 });
