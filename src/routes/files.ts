@@ -45,9 +45,12 @@ filesRoutes.post('/api/chats/:id/files', async (c) => {
       );
     }
     const chatId = chatIdParam(c);
+    /** The file's bytes not yet read: given up on a refusal, so the body can be drained. */
+    let unread: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
       const file = await openMultipartFile(request);
       const { head, rest } = await readHead(file.body, SNIFF_BYTES);
+      unread = rest;
       if (head.byteLength === 0) throw new ApiError(400, 'invalid_request', 'the file is empty');
       const sniffed = sniffMediaType(head.subarray(0, SNIFF_BYTES), { type: file.type, name: file.name });
       if (!sniffed.ok) throw new ApiError(415, 'unsupported_media_type', `${sniffed.reason}; accepted: ${ALLOWED_TYPES_TEXT}`);
@@ -66,6 +69,8 @@ filesRoutes.post('/api/chats/:id/files', async (c) => {
       return c.json(info satisfies FileInfo, 201);
     } catch (error) {
       await room.abandonFile(slot.id);
+      // Under wrangler dev a body left half read breaks the connection for the next request (see readJsonBody).
+      await unread?.cancel().catch(() => {});
       await discardBody(request, config.maxFileBytes * DRAIN_FACTOR);
       throw error;
     }
