@@ -33,7 +33,7 @@ async function createChat(): Promise<string> {
   return ((await response.json()) as { id: string }).id;
 }
 
-function upload(chat: string, bytes: Uint8Array, name: string): Promise<Response> {
+function upload(chat: string, bytes: Uint8Array<ArrayBuffer>, name: string): Promise<Response> {
   const form = new FormData();
   form.append('file', new File([bytes], name));
   return fetch(`${dev.url}/api/chats/${chat}/files`, { method: 'POST', body: form });
