@@ -234,6 +234,27 @@ describe('messages with files', () => {
     expect(first.parts[0].inlineData).toEqual({ mimeType: 'text/plain', data: base64(notes) });
   });
 
+  it('asks a message again with its files when its answer is regenerated', async () => {
+    const chat = await createChat();
+    const image = png(1800, 21);
+    const file = await uploaded(chat, image, 'again.png');
+    const tag = uniqueTag();
+    await (await send(chat, { message: `What is it? [fake:reply tag=${tag}]`, files: [file.id] })).text();
+    const regenerated = await room(chat).fetch('https://chat-room/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: '', regenerate: true }),
+    });
+    expect(regenerated.status).toBe(200);
+    await regenerated.text();
+    const records = await fakeRequests(tag);
+    expect(records).toHaveLength(2);
+    expect(records[1].files).toEqual([expect.objectContaining({ kind: 'inline', sha256: await sha256(image) })]);
+    const { messages } = await snapshot(chat);
+    expect(messages).toHaveLength(2);
+    expect(messages[0].files).toEqual([file]);
+  });
+
   it('refuses a file id the chat does not have before calling Gemini', async () => {
     const chat = await createChat();
     const other = await createChat();
