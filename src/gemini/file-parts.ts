@@ -43,6 +43,8 @@ export async function resolveFiles(
   source: FileSource,
   options: { maxInlineBytes: number; upload?: UploadSettings; signal?: AbortSignal },
 ): Promise<Content[]> {
+  // Most calls carry no file: their contents are Gemini's already.
+  if (!contents.some((c) => c.parts.some((p) => 'file' in p))) return contents as Content[];
   let inlineBytes = 0;
   const resolved: Content[] = contents.map((c) => ({ role: c.role, parts: [] }));
   // Newest first: the message being sent keeps its files inline when the budget is short.

@@ -45,6 +45,7 @@ filesRoutes.post('/api/chats/:id/files', async (c) => {
       );
     }
     const chatId = chatIdParam(c);
+    const key = fileKey(chatId, slot.id);
     /** The file's bytes not yet read: given up on a refusal, so the body can be drained. */
     let unread: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
@@ -54,20 +55,18 @@ filesRoutes.post('/api/chats/:id/files', async (c) => {
       if (head.byteLength === 0) throw new ApiError(400, 'invalid_request', 'the file is empty');
       const sniffed = sniffMediaType(head.subarray(0, SNIFF_BYTES), { type: file.type, name: file.name });
       if (!sniffed.ok) throw new ApiError(415, 'unsupported_media_type', `${sniffed.reason}; accepted: ${ALLOWED_TYPES_TEXT}`);
-      const key = fileKey(chatId, slot.id);
       // No more than the allowance held, whose refusal then says so; else the file limit's.
       const byAllowance = hold.reserved < config.maxFileBytes;
       const limit = byAllowance ? hold.reserved : config.maxFileBytes;
       const facts = await storeFile(c.env.FILES, key, sniffed.type, file.name, prepend(head, rest), limit, byAllowance ? hold.exhausted : undefined);
       const info = await room.completeFile({ id: slot.id, name: file.name, type: sniffed.type, size: facts.size, sha256: facts.sha256, tokens: facts.tokens });
-      if (!info) {
-        // The chat was deleted while the bytes arrived.
-        await c.env.FILES.delete(key);
-        throw notFound();
-      }
+      // Null: the chat was deleted while the bytes arrived.
+      if (!info) throw notFound();
       stored = facts.size;
       return c.json(info satisfies FileInfo, 201);
     } catch (error) {
+      // Whatever was stored under the slot goes with it (nothing, unless the refusal came after the bytes).
+      await c.env.FILES.delete(key).catch(() => {});
       await room.abandonFile(slot.id);
       // Under wrangler dev a body left half read breaks the connection for the next request (see readJsonBody).
       await unread?.cancel().catch(() => {});
