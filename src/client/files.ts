@@ -26,6 +26,8 @@ export interface UploadProgress {
   /** Bytes of all the message's files sent so far, of `overallTotal`. */
   overallLoaded: number;
   overallTotal: number;
+  /** On the report that ends a file: what the Worker stored (its id, name, type, size and url). */
+  file?: FileInfo;
 }
 
 /** What `chat.upload` takes besides the file. */

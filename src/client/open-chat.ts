@@ -196,9 +196,9 @@ export class Chat {
     }
     const loaded = files.map(() => 0);
     const overallTotal = files.reduce((sum, file) => sum + file.size, 0);
-    const report = (index: number, bytes: number) => {
+    const report = (index: number, bytes: number, file?: FileInfo) => {
       loaded[index] = bytes;
-      onProgress?.({ index, loaded: bytes, total: files[index].size, overallLoaded: loaded.reduce((a, b) => a + b, 0), overallTotal });
+      onProgress?.({ index, loaded: bytes, total: files[index].size, overallLoaded: loaded.reduce((a, b) => a + b, 0), overallTotal, ...(file && { file }) });
     };
     const ids: string[] = [];
     for (const [index, file] of files.entries()) {
@@ -212,9 +212,8 @@ export class Chat {
           yield { type: 'error', code, message, ...(status === undefined ? {} : { status }) };
           return;
         }
-      } else {
-        report(index, file.size);
       }
+      report(index, file.size, info);
       ids.push(info.id);
     }
     let first = true;
