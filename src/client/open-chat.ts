@@ -301,9 +301,7 @@ async function toError(response: Response): Promise<GeminiEdgeError> {
   return new GeminiEdgeError(code as ErrorCode, message, status);
 }
 
+/** Why `fileLimits` refuse a file, in the Worker's words for the same refusal. */
 function refusalText(code: string, file: Blob, limits: FileLimits): string {
-  const name = (file as File).name ?? 'the file';
-  if (code === 'too_large') return `${name} is ${file.size} bytes; a file must be at most ${limits.maxBytes} bytes`;
-  if (code === 'invalid_request') return `${name} is empty`;
-  return `${name} is ${file.type}; accepted: ${limits.types.join(', ')}`;
+  return `${(file as File).name ?? 'file'}: ${code === 'too_large' ? `a file must be at most ${limits.maxBytes} bytes` : code === 'invalid_request' ? 'the file is empty' : `${file.type} is not accepted`}`;
 }

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +16,8 @@ import { consoleErrors, launchChromium, startStaticSite, type StaticSite } from 
  * against the Worker under `wrangler dev` and the fake Gemini, which records
  * the SHA-256 of every file it receives.
  */
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Small limits, so a too-large file is small too. */
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -286,6 +290,19 @@ describe('the widget', () => {
     expect(await userMessages().last().getByRole('img', { name: 'big.png' }).count()).toBe(1);
     expect(calls.at(-1)).toMatch(/\/messages$/);
     expect(errors).toEqual([]);
+  });
+
+  it('looks right with an image sent and a PDF waiting in the tray (screenshot)', async () => {
+    await visit();
+    await attach(payload('square.png', 'image/png', realPng(160, [234, 88, 12])));
+    await ask('What colour is this square? [fake:reply chunks=2]');
+    await untilDone();
+    await attach(payload('report.pdf', 'application/pdf', pdf(2)));
+    // `SAVE_SCREENSHOTS=1 npm run test:browser` refreshes the picture in docs/ (docs/widget.md).
+    const dir = process.env.SAVE_SCREENSHOTS ? `${root}docs` : `${root}.vitest/screenshots`;
+    mkdirSync(dir, { recursive: true });
+    const panel = (await page.getByRole('dialog').boundingBox())!;
+    await page.screenshot({ path: `${dir}/widget-files.png`, clip: { x: panel.x - 20, y: panel.y - 20, width: panel.width + 40, height: 800 - panel.y + 20 } });
   });
 
   it('shows an upload the Worker refuses (bytes that are not what they claim) as an error with a retry', async () => {
