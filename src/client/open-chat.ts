@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../protocol/events.js';
-import type { ChatMessage, ChatSnapshot, NewChatBody, ThinkingSettings } from '../protocol/messages.js';
+import type { ChatMessage, ChatSnapshot, FileInfo, NewChatBody, ThinkingSettings } from '../protocol/messages.js';
 import { GeminiEdgeError } from './client-error.js';
+import { fileRefusal, isBlob, postFile, type FileLimits, type MessageFile, type UploadOptions, type UploadProgress } from './files.js';
 import { apiUrl, fetcher, responseError } from './http.js';
 import { reconnectingEvents } from './reconnecting-events.js';
 import type { ClientOptions, FetchLike, ReconnectOptions, StreamEvent } from './types.js';
@@ -14,6 +15,12 @@ export interface OpenChatOptions extends ClientOptions, NewChatBody {
   id?: string;
   /** How a dropped stream reconnects. */
   reconnect?: ReconnectOptions;
+  /**
+   * The deployment's file limits (`files` of `GET /api/assistant`): with them a
+   * file that is too large, empty or of a type not taken, or one file too many,
+   * is refused before anything is uploaded.
+   */
+  fileLimits?: FileLimits;
 }
 
 export interface TurnOptions {
@@ -33,6 +40,15 @@ export interface SendOptions extends TurnOptions {
    * `thinking`, else the Worker's default.
    */
   thinking?: ThinkingSettings;
+  /** Called as the message's files upload (`chat.send({ text, files })`): per file, and over all of them. */
+  onProgress?: (progress: UploadProgress) => void;
+}
+
+/** A message with files: `text` may be empty when there are files. */
+export interface MessageInput {
+  text?: string;
+  /** Sent before the text, in this order: `File`s or `Blob`s to upload, or files `chat.upload` returned. */
+  files?: readonly MessageFile[];
 }
 
 const CHAT_ID = /^[0-9a-f]{64}$/;
@@ -92,8 +108,12 @@ export class Chat {
   messages: ChatMessage[];
   private readonly endpoint: string;
   private readonly fetch: FetchLike;
+  private readonly customFetch: FetchLike | undefined;
   private readonly stallTimeoutMs: number;
   private readonly reconnect: ReconnectOptions | undefined;
+  private readonly fileLimits: FileLimits | undefined;
+  /** Files uploaded and not yet sent with a message: sending the same `File` again (a retry) does not upload it twice. */
+  private readonly uploads = new WeakMap<Blob, FileInfo>();
   /** The last event id this chat has seen settled or streamed: where a resume picks up. */
   private cursor: number;
 
@@ -107,8 +127,10 @@ export class Chat {
     this.cursor = snapshot.settledEventId;
     this.endpoint = options.endpoint;
     this.fetch = fetcher(options.fetch);
+    this.customFetch = options.fetch;
     this.stallTimeoutMs = options.stallTimeoutMs ?? 45_000;
     this.reconnect = options.reconnect;
+    this.fileLimits = options.fileLimits;
   }
 
   /**
@@ -116,17 +138,98 @@ export class Chat {
    * re-sent: after a drop the stream resumes with `GET /api/chats/:id/stream`.
    * A message while a turn is in flight ends at once with a `turn_in_progress` error.
    *
+   * With files (`{ text, files }`) each file is uploaded first, in order
+   * (`onProgress` follows them), then the message is posted with their ids. A
+   * refused file ends the stream with an `error` event carrying the Worker's
+   * code (`too_large`, `unsupported_media_type`, `too_many_files`,
+   * `upload_budget_exhausted`, …) and `status`; with `fileLimits` a file the
+   * Worker would refuse ends it before any upload, without `status`.
+   *
    * @example
    * for await (const event of chat.send('Why is the sky blue?', { thinking: { level: 'high', show: true } })) {
    *   if (event.type === 'thought') thoughts.textContent += event.text;
    *   else if (event.type === 'text') answer.textContent += event.text;
    * }
+   * @example
+   * const events = chat.send({ text: 'What is in this picture?', files: input.files ? [...input.files] : [] }, {
+   *   onProgress: ({ overallLoaded, overallTotal }) => (bar.value = overallLoaded / overallTotal),
+   * });
    */
-  send(message: string, { signal, thinking }: SendOptions = {}): AsyncIterable<StreamEvent> {
+  send(message: string | MessageInput, options: SendOptions = {}): AsyncIterable<StreamEvent> {
+    const { text = '', files = [] } = typeof message === 'string' ? { text: message } : message;
+    return files.length ? this.sendFiles(text, files, options) : this.post({ message: text }, options);
+  }
+
+  /**
+   * Uploads one file to the chat (`POST /api/chats/:id/files`), to send with a
+   * message later (`send({ files: [info] })`); unsent, the Worker removes it after a day.
+   * @throws {GeminiEdgeError} with the Worker's code (`too_large`, `unsupported_media_type`, `too_many_files`,
+   *   `upload_budget_exhausted`, …) and `status`; without `status` when `fileLimits` refused it before uploading
+   */
+  async upload(file: Blob, options: UploadOptions = {}): Promise<FileInfo> {
+    const refusal = this.fileLimits && fileRefusal(file, this.fileLimits);
+    if (refusal) throw new GeminiEdgeError(refusal, refusalText(refusal, file, this.fileLimits!));
+    let response: Response;
+    try {
+      response = await postFile(apiUrl(this.endpoint, `/api/chats/${this.id}/files`), file, this.customFetch, options);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      throw new GeminiEdgeError('network_error', `Could not upload the file: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (response.status !== 201) throw await toError(response);
+    const info = (await response.json()) as FileInfo;
+    this.uploads.set(file, info);
+    return info;
+  }
+
+  /** A file's address (`FileInfo.url` is relative to the Worker): for an `<img src>` or a link. */
+  fileUrl(file: FileInfo): string {
+    return apiUrl(this.endpoint, file.url);
+  }
+
+  private async *sendFiles(text: string, files: readonly MessageFile[], options: SendOptions): AsyncGenerator<StreamEvent, void, undefined> {
+    const { signal, onProgress } = options;
+    const limits = this.fileLimits;
+    if (limits && files.length > limits.maxPerMessage) {
+      yield { type: 'error', code: 'too_many_files', message: `a message may carry at most ${limits.maxPerMessage} files` };
+      return;
+    }
+    const loaded = files.map(() => 0);
+    const overallTotal = files.reduce((sum, file) => sum + file.size, 0);
+    const report = (index: number, bytes: number, file?: FileInfo) => {
+      loaded[index] = bytes;
+      onProgress?.({ index, loaded: bytes, total: files[index].size, overallLoaded: loaded.reduce((a, b) => a + b, 0), overallTotal, ...(file && { file }) });
+    };
+    const ids: string[] = [];
+    for (const [index, file] of files.entries()) {
+      let info = isBlob(file) ? this.uploads.get(file) : file;
+      if (!info) {
+        try {
+          info = await this.upload(file as Blob, { signal, onProgress: onProgress && ((bytes) => report(index, bytes)) });
+        } catch (error) {
+          if (signal?.aborted) return;
+          const { code, message, status } = error as GeminiEdgeError;
+          yield { type: 'error', code, message, ...(status === undefined ? {} : { status }) };
+          return;
+        }
+      }
+      report(index, file.size, info);
+      ids.push(info.id);
+    }
+    let first = true;
+    for await (const event of this.post({ message: text, files: ids }, options)) {
+      // Refused before streaming (a 4xx), the files were not attached: a retry sends the same uploads.
+      if (first && !(event.type === 'error' && event.status !== undefined)) for (const file of files) if (isBlob(file)) this.uploads.delete(file);
+      first = false;
+      yield event;
+    }
+  }
+
+  private post(body: { message: string; files?: string[] }, { signal, thinking }: SendOptions): AsyncIterable<StreamEvent> {
     const url = apiUrl(this.endpoint, `/api/chats/${this.id}/messages`);
-    const body = JSON.stringify(thinking === undefined ? { message } : { message, thinking });
+    const json = JSON.stringify(thinking === undefined ? body : { ...body, thinking });
     return this.follow({
-      open: (attempt) => this.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: attempt }),
+      open: (attempt) => this.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json, signal: attempt }),
       signal,
     });
   }
@@ -196,4 +299,9 @@ async function call(doFetch: FetchLike, url: string, init: RequestInit): Promise
 async function toError(response: Response): Promise<GeminiEdgeError> {
   const { code, message, status } = await responseError(response);
   return new GeminiEdgeError(code as ErrorCode, message, status);
+}
+
+/** Why `fileLimits` refuse a file, in the Worker's words for the same refusal. */
+function refusalText(code: string, file: Blob, limits: FileLimits): string {
+  return `${(file as File).name ?? 'file'}: ${code === 'too_large' ? `a file must be at most ${limits.maxBytes} bytes` : code === 'invalid_request' ? 'the file is empty' : `${file.type} is not accepted`}`;
 }

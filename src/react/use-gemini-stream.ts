@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { GeminiEdgeError, openChat, streamChat, type Chat, type FetchLike, type StreamErrorEvent } from '../client/index.js';
+import { apiUrl } from '../client/http.js';
+import { GeminiEdgeError, openChat, streamChat, type Chat, type FetchLike, type FileLimits, type MessageInput, type StreamErrorEvent, type StreamEvent, type UploadProgress } from '../client/index.js';
 import type { Usage } from '../protocol/events.js';
-import type { ChatRequestBody, ThinkingSettings } from '../protocol/messages.js';
+import type { ChatRequestBody, FileInfo, ThinkingSettings } from '../protocol/messages.js';
 
 export interface UseGeminiStreamOptions {
   /** The Worker's base URL ('' on pages the Worker serves itself). */
@@ -22,6 +23,11 @@ export interface UseGeminiStreamOptions {
    * default (THINKING_LEVEL, SHOW_THOUGHTS); with `chatId`, the chat's own.
    */
   thinking?: ThinkingSettings;
+  /**
+   * The deployment's file limits (`files` of `GET /api/assistant`): with them
+   * a file the Worker would refuse is refused before any upload.
+   */
+  fileLimits?: FileLimits;
 }
 
 /**
@@ -34,8 +40,17 @@ export type StreamMessageOptions = Omit<ChatRequestBody, 'message'>;
 export type StreamError = Omit<StreamErrorEvent, 'type'>;
 
 export interface UseGeminiStreamResult {
-  /** Streams the answer to `message` into `streamedText`. Stops the message before it, if it still runs. Resolves when the answer ends. */
-  streamMessage: (message: string, options?: StreamMessageOptions) => Promise<void>;
+  /**
+   * Streams the answer to `message` into `streamedText`. Stops the message before it, if it still runs. Resolves when the answer ends.
+   * `{ text, files }` sends files (`File`s or `Blob`s, uploaded first, with `uploadProgress`): only with `chatId`.
+   */
+  streamMessage: (message: string | MessageInput, options?: StreamMessageOptions) => Promise<void>;
+  /** The same as `streamMessage`: `send({ text, files })`. */
+  send: (message: string | MessageInput, options?: StreamMessageOptions) => Promise<void>;
+  /** While the message's files upload: how far (per file and overall); `null` otherwise. */
+  uploadProgress: UploadProgress | null;
+  /** The files the latest message carried, as the Worker stored them, each `url` resolved against `endpoint` (for an `<img src>` or a link). */
+  files: FileInfo[];
   /** True from the call until the answer's last event (or `stop()`). */
   isStreaming: boolean;
   /** The answer so far; reset by each `streamMessage`. */
@@ -66,6 +81,8 @@ export interface UseGeminiStreamResult {
 }
 
 interface State {
+  uploadProgress: UploadProgress | null;
+  files: FileInfo[];
   isStreaming: boolean;
   streamedText: string;
   thoughts: string;
@@ -76,7 +93,7 @@ interface State {
   model: string | null;
 }
 
-const IDLE: State = { isStreaming: false, streamedText: '', thoughts: '', isThinking: false, error: null, finishReason: null, usage: null, model: null };
+const IDLE: State = { uploadProgress: null, files: [], isStreaming: false, streamedText: '', thoughts: '', isThinking: false, error: null, finishReason: null, usage: null, model: null };
 
 /**
  * Streams Gemini answers from a gemini-edge Worker into React state.
@@ -90,7 +107,7 @@ const IDLE: State = { isStreaming: false, streamedText: '', thoughts: '', isThin
  * <details open={isThinking}><summary>{isThinking ? 'Thinking…' : 'Thoughts'}</summary>{thoughts}</details>
  * <p>{streamedText}</p>
  */
-export function useGeminiStream({ endpoint, chatId, fetch, thinking }: UseGeminiStreamOptions): UseGeminiStreamResult {
+export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits }: UseGeminiStreamOptions): UseGeminiStreamResult {
   const [state, setState] = useState<State>(IDLE);
   const [openedChatId, setOpenedChatId] = useState<string | undefined>(undefined);
   /** The answer in progress: aborting it ends its connection and silences its state updates. */
@@ -98,9 +115,11 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking }: UseGemini
   const chat = useRef<{ key: string; chat: Promise<Chat> } | null>(null);
   // The latest `thinking`, read when a message is sent: an inline object must not make a new `streamMessage` on every render.
   const defaultThinking = useRef(thinking);
+  const limits = useRef(fileLimits);
   useEffect(() => {
     defaultThinking.current = thinking;
-  }, [thinking]);
+    limits.current = fileLimits;
+  }, [thinking, fileLimits]);
 
   // Unmount: close the connection. With a stored chat the turn runs on for the
   // Worker's grace period, so a reload can resume it.
@@ -115,7 +134,7 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking }: UseGemini
   const openedChat = useCallback((): Promise<Chat> => {
     const key = `${endpoint}\n${chatId}`;
     if (chat.current?.key !== key) {
-      const opening = openChat({ endpoint, id: chatId, fetch });
+      const opening = openChat({ endpoint, id: chatId, fetch, fileLimits: limits.current });
       // A failed open is retried by the next message.
       opening.catch(() => {
         if (chat.current?.chat === opening) chat.current = null;
@@ -130,12 +149,13 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking }: UseGemini
     if (!controller) return;
     current.current = null;
     controller.abort();
-    setState((s) => ({ ...s, isStreaming: false, isThinking: false }));
+    setState((s) => ({ ...s, isStreaming: false, isThinking: false, uploadProgress: null }));
     if (chatId !== undefined) void openedChat().then((c) => c.cancel()).catch(() => {});
   }, [chatId, openedChat]);
 
   const streamMessage = useCallback(
-    async (message: string, options: StreamMessageOptions = {}) => {
+    async (input: string | MessageInput, options: StreamMessageOptions = {}) => {
+      const { text: message = '', files = [] } = typeof input === 'string' ? { text: input } : input;
       const previous = current.current;
       const controller = new AbortController();
       current.current = controller;
@@ -147,19 +167,31 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking }: UseGemini
       const thinking = options.thinking ?? defaultThinking.current;
       let text = '';
       let thoughts = '';
+      const sent: FileInfo[] = [];
+      const onProgress = (progress: UploadProgress) => {
+        if (progress.file) sent[progress.index] = { ...progress.file, url: apiUrl(endpoint, progress.file.url) };
+        update({ uploadProgress: progress, files: [...sent] });
+      };
       try {
-        let events;
-        if (chatId !== undefined) {
+        let events: Iterable<StreamEvent> | AsyncIterable<StreamEvent>;
+        if (files.length && chatId === undefined) {
+          events = [{ type: 'error', code: 'invalid_request', message: 'files are sent in a stored chat: pass chatId' }];
+        } else if (chatId !== undefined) {
           const stored = await openedChat();
           if (controller.signal.aborted) return;
           setOpenedChatId(stored.id);
           // The Worker refuses a message while a turn runs: end the one this replaces first.
           if (previous) await stored.cancel();
-          events = stored.send(message, { signal: controller.signal, thinking });
+          events = stored.send({ text: message, files }, { signal: controller.signal, thinking, onProgress });
         } else {
           events = streamChat({ ...options, thinking, endpoint, fetch, message, signal: controller.signal });
         }
+        let uploading = files.length > 0;
         for await (const event of events) {
+          if (uploading) {
+            uploading = false;
+            update({ uploadProgress: null });
+          }
           if (event.type === 'thought') {
             thoughts += event.text;
             // Thoughts between pieces of the answer (Gemini may interleave them) do not make it "thinking" again.
@@ -184,12 +216,12 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking }: UseGemini
       } finally {
         if (current.current === controller) {
           current.current = null;
-          update({ isStreaming: false, isThinking: false });
+          update({ isStreaming: false, isThinking: false, uploadProgress: null });
         }
       }
     },
     [endpoint, chatId, fetch, openedChat],
   );
 
-  return { ...state, streamMessage, stop, chatId: openedChatId };
+  return { ...state, streamMessage, send: streamMessage, stop, chatId: openedChatId };
 }

@@ -1,4 +1,5 @@
 import { GeminiEdgeError } from '../client/client-error.js';
+import type { FileLimits } from '../client/files.js';
 import { apiUrl, responseError } from '../client/http.js';
 import type { ErrorCode } from '../protocol/events.js';
 
@@ -7,6 +8,8 @@ export interface AssistantInfo {
   name: string;
   greeting?: string;
   starters: string[];
+  /** What files a message may carry; absent: the deployment takes none. */
+  files?: FileLimits;
 }
 
 /**
@@ -27,5 +30,11 @@ export async function fetchAssistant(endpoint: string, name: string | undefined)
   const info = (await response.json().catch(() => null)) as Partial<AssistantInfo> | null;
   const strings = (value: unknown) => (Array.isArray(value) ? value.filter((s): s is string => typeof s === 'string') : []);
   if (typeof info?.name !== 'string') throw new GeminiEdgeError('invalid_response', 'GET /api/assistant answered without a name');
-  return { name: info.name, greeting: typeof info.greeting === 'string' ? info.greeting : undefined, starters: strings(info.starters).slice(0, 4) };
+  const files = info.files;
+  return {
+    name: info.name,
+    greeting: typeof info.greeting === 'string' ? info.greeting : undefined,
+    starters: strings(info.starters).slice(0, 4),
+    files: files && files.maxBytes > 0 && files.maxPerMessage > 0 ? { maxBytes: files.maxBytes, maxPerMessage: files.maxPerMessage, types: strings(files.types) } : undefined,
+  };
 }

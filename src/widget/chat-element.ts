@@ -1,16 +1,38 @@
-import { openChat, GeminiEdgeError, type Chat, type StreamEvent } from '../client/index.js';
+import { openChat, fileRefusal, GeminiEdgeError, type Chat, type StreamEvent, type UploadProgress } from '../client/index.js';
+import { apiUrl } from '../client/http.js';
 import type { Source } from '../protocol/events.js';
 import type { ChatMessage } from '../protocol/messages.js';
 import { fetchAssistant, type AssistantInfo } from './assistant-info.js';
 import { citationTargets, linkCitations } from './citations.js';
 import { renderMarkdown, safeHref } from './markdown.js';
 import { readSettings, type WidgetSettings } from './settings.js';
-import { errorText, finishNote, stringsFrom, type Strings } from './strings.js';
+import { errorText, fileSize, finishNote, format, stringsFrom, type Strings } from './strings.js';
 import { STYLES } from './styles.js';
 
 const RTL = /^(ar|fa|he|iw|ur|ps|sd|ug|yi|dv|ckb)(-|$)/i;
 const CHAT_ICON = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z';
 const CLOSE_ICON = 'M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z';
+const CLIP_ICON = 'M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z';
+/** Images every browser shows (HEIC/HEIF become a chip). */
+const SHOWN_IMAGE = /^image\/(png|jpeg|webp)$/;
+/** Object URLs of the reader's own files: one per file, for its thumbnail and its message. */
+const thumbs = new WeakMap<Blob, string>();
+
+/** A file of a message, as the widget shows it. */
+interface Attachment {
+  name: string;
+  type: string;
+  size: number;
+  /** An object URL, or the Worker's URL of a stored file (`link`: a chip then links to it). */
+  src: string;
+  link?: boolean;
+}
+
+function local(file: File): Attachment {
+  let src = thumbs.get(file);
+  if (!src) thumbs.set(file, (src = URL.createObjectURL(file)));
+  return { name: file.name, type: file.type, size: file.size, src };
+}
 
 let sheet: CSSStyleSheet | undefined;
 
@@ -209,6 +231,13 @@ export class GeminiChatElement extends HTMLElement {
   private readonly stopButton = el('button', 'primary');
   private readonly notice = el('p', 'notice');
   private readonly launcher = el('button', 'launcher');
+  /** The files the next message carries, shown in the tray above the input. */
+  private files: File[] = [];
+  private readonly tray = el('ul', 'tray');
+  /** Refused files and upload progress, announced politely. */
+  private readonly status = el('p', 'status');
+  private readonly attach = el('button', 'ghost attach');
+  private readonly picker = el('input');
 
   private get floating(): boolean {
     return this.dataset.mode === 'floating';
@@ -297,15 +326,44 @@ export class GeminiChatElement extends HTMLElement {
       event.preventDefault();
       this.submit();
     };
-    form.append(this.input, this.sendButton, this.stopButton);
+    // A real button for the keyboard and screen readers; the file input stays hidden.
+    this.attach.type = 'button';
+    this.attach.hidden = true;
+    this.attach.setAttribute('aria-label', strings.attach);
+    this.attach.append(icon(CLIP_ICON));
+    this.attach.onclick = () => this.picker.click();
+    this.picker.type = 'file';
+    this.picker.multiple = true;
+    this.picker.hidden = true;
+    this.picker.onchange = () => {
+      this.add([...this.picker.files!]);
+      this.picker.value = '';
+    };
+    form.append(this.attach, this.picker, this.input, this.sendButton, this.stopButton);
     this.notice.hidden = true;
+    this.tray.hidden = true;
+    this.tray.setAttribute('aria-label', strings.attachments);
+    this.status.setAttribute('role', 'status');
 
     this.panel.id = 'panel';
     this.panel.setAttribute('role', this.floating ? 'dialog' : 'region');
     this.panel.setAttribute('aria-label', title);
-    this.panel.append(header, this.log, this.notice, form);
+    this.panel.append(header, this.log, this.notice, this.tray, this.status, form);
     this.panel.onkeydown = (event) => {
       if (event.key === 'Escape' && this.floating) this.toggle(false);
+    };
+    // Pasted images and dropped files join the message, once the Worker said it takes files.
+    this.panel.onpaste = (event) => this.take(event, event.clipboardData);
+    this.panel.ondragover = (event) => {
+      if (this.about?.files && event.dataTransfer?.types.includes('Files')) {
+        event.preventDefault();
+        this.panel.classList.add('drop');
+      }
+    };
+    this.panel.ondragleave = () => this.panel.classList.remove('drop');
+    this.panel.ondrop = (event) => {
+      this.panel.classList.remove('drop');
+      this.take(event, event.dataTransfer);
     };
     this.showEmpty();
 
@@ -391,6 +449,8 @@ export class GeminiChatElement extends HTMLElement {
     return (this.info ??= fetchAssistant(this.settings.endpoint, this.settings.assistant).then(
       (info) => {
         this.about = info;
+        this.attach.hidden = !info.files;
+        this.picker.accept = info.files?.types.join() ?? '';
         if (!this.log.querySelector('.msg')) this.showEmpty();
         return info;
       },
@@ -443,19 +503,101 @@ export class GeminiChatElement extends HTMLElement {
 
   private submit(): void {
     const text = this.input.value.trim();
-    if (!text || this.turn) return;
+    const files = this.files;
+    if ((!text && !files.length) || this.turn) return;
     this.input.value = '';
     this.fitInput();
-    void this.send(text);
+    this.files = [];
+    this.tray.replaceChildren();
+    this.tray.hidden = true;
+    void this.send(text, files);
   }
 
-  /** Sends a message and streams its answer into the transcript. */
-  async send(text: string): Promise<void> {
+  /** Files pasted or dropped on the panel join the message (the event's default is then prevented). */
+  private take(event: Event, data: DataTransfer | null): void {
+    const files = [...(data?.files ?? [])];
+    if (!this.about?.files || !files.length) return;
+    event.preventDefault();
+    this.add(files);
+  }
+
+  /**
+   * Adds files to the next message: each one the Worker would refuse (too
+   * large, empty, a type it does not take, one too many) is refused here
+   * instead, before any upload, and the status line says why.
+   */
+  private add(files: File[]): void {
+    const limits = this.about?.files;
+    if (!limits) return;
+    const { strings } = this;
+    const refused: string[] = [];
+    for (const file of files) {
+      const refusal = fileRefusal(file, limits);
+      const values = { name: file.name, max: refusal ? fileSize(limits.maxBytes, this.panel.lang) : limits.maxPerMessage };
+      if (refusal) refused.push(format(refusal === 'too_large' ? strings.tooBig : refusal === 'invalid_request' ? strings.empty : strings.badType, values));
+      else if (this.files.length >= limits.maxPerMessage) refused.push(format(strings.tooMany, values));
+      else {
+        this.files.push(file);
+        const item = el('li');
+        const remove = el('button', 'ghost');
+        remove.type = 'button';
+        remove.setAttribute('aria-label', format(strings.remove, values));
+        remove.append(icon(CLOSE_ICON));
+        remove.onclick = () => {
+          this.files = this.files.filter((f) => f !== file);
+          item.remove();
+          this.tray.hidden = !this.files.length;
+          this.input.focus();
+        };
+        item.append(this.attachment(local(file)), remove);
+        this.tray.append(item);
+      }
+    }
+    this.tray.hidden = !this.files.length;
+    this.say([...new Set(refused)].join(' '));
+  }
+
+  private say(text: string): void {
+    this.status.textContent = text;
+  }
+
+  /** A file in the tray or a message: an image, or a chip with its name and size (a link to a stored file). */
+  private attachment({ name, type, size, src, link }: Attachment): HTMLElement {
+    if (SHOWN_IMAGE.test(type)) {
+      const image = el('img');
+      image.src = src;
+      image.alt = name;
+      return image;
+    }
+    const chip = el(link ? 'a' : 'span', 'file', name);
+    chip.append(el('small', '', fileSize(size, this.panel.lang)));
+    if (chip instanceof HTMLAnchorElement) {
+      chip.href = src;
+      chip.rel = 'noopener noreferrer';
+      chip.target = '_blank';
+    }
+    return chip;
+  }
+
+  /** The reader's message in the transcript: its files, then its text. */
+  private showUser(text: string, files: Attachment[] = []): void {
+    const node = el('div', 'msg user', text);
+    if (files.length) {
+      const box = el('div', 'files');
+      box.append(...files.map((file) => this.attachment(file)));
+      node.prepend(box);
+    }
+    this.log.append(node);
+  }
+
+  /** Sends a message (with its files, uploaded first) and streams its answer into the transcript. */
+  async send(text: string, files: File[] = []): Promise<void> {
     if (this.turn) return;
     const turn = this.begin();
     this.notice.hidden = true;
+    this.say('');
     if (!this.log.querySelector('.msg')) this.log.replaceChildren();
-    this.log.append(el('div', 'msg user', text));
+    this.showUser(text, files.map(local));
     const answer = new Answer(this);
     answer.typing();
     this.log.append(answer.node);
@@ -468,9 +610,15 @@ export class GeminiChatElement extends HTMLElement {
     }
     // `hide` says show: false, so a deployment whose SHOW_THOUGHTS is on sends none either.
     const thinking = { show: this.settings.thoughts === 'show' };
-    await this.follow(turn, answer, (signal) => chat.send(text, { signal, thinking }), () => {
+    // Announced in steps of 10 %: a screen reader need not hear every byte.
+    const onProgress = ({ overallLoaded, overallTotal }: UploadProgress) => {
+      const percent = Math.floor((overallLoaded / overallTotal) * 10) * 10;
+      this.say(percent < 100 ? format(this.strings.uploading, { percent }) : '');
+    };
+    // A retry sends the same File objects: the client does not upload them again.
+    await this.follow(turn, answer, (signal) => chat.send({ text, files }, { signal, thinking, onProgress }), () => {
       this.log.lastElementChild?.remove(); // the user's message: send() adds it again
-      void this.send(text);
+      void this.send(text, files);
     });
   }
 
@@ -484,6 +632,7 @@ export class GeminiChatElement extends HTMLElement {
   private finish(turn: AbortController): void {
     if (this.turn !== turn) return;
     this.turn = undefined;
+    this.say('');
     this.setStreaming(false);
   }
 
@@ -561,7 +710,8 @@ export class GeminiChatElement extends HTMLElement {
 
   private showStored(message: ChatMessage): void {
     if (message.role === 'user') {
-      this.log.append(el('div', 'msg user', message.text));
+      const { endpoint } = this.settings;
+      this.showUser(message.text, message.files?.map((f) => ({ ...f, src: apiUrl(endpoint, f.url), link: true })));
       return;
     }
     const answer = new Answer(this, false);

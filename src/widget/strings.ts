@@ -33,6 +33,15 @@ export const STRINGS = {
   network: 'The connection was lost.',
   busy: 'An answer is still being written in another window.',
   failed: 'Something went wrong.',
+  attach: 'Attach files',
+  attachments: 'Files to send',
+  remove: 'Remove {name}',
+  uploading: 'Uploading… {percent}%',
+  tooBig: '{name} is too large (at most {max}).',
+  badType: '{name} cannot be sent: this type of file is not accepted.',
+  empty: '{name} is empty.',
+  tooMany: 'At most {max} files per message.',
+  uploadBudget: 'You have reached today’s upload limit. Try again tomorrow.',
 };
 
 export type Strings = typeof STRINGS;
@@ -63,6 +72,8 @@ export function errorText(strings: Strings, code: string, message: string): stri
       return strings.rateLimited;
     case 'budget_exhausted':
       return strings.budget;
+    case 'upload_budget_exhausted':
+      return strings.uploadBudget;
     case 'blocked':
       return strings.blocked;
     case 'network_error':
@@ -83,6 +94,17 @@ export function errorText(strings: Strings, code: string, message: string): stri
     default:
       return message || strings.failed;
   }
+}
+
+/** A string with its `{placeholders}` filled. */
+export function format(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{(\w+)\}/g, (all, key: string) => String(values[key] ?? all));
+}
+
+/** A file's size as people read it, in the widget's language: "340 kB", "2.4 MB" (binary multiples, as file managers count). */
+export function fileSize(bytes: number, lang?: string): string {
+  const [value, unit] = bytes < 1024 ? [bytes, 'byte'] : bytes < 1024 * 1024 ? [bytes / 1024, 'kilobyte'] : [bytes / 1024 / 1024, 'megabyte'];
+  return new Intl.NumberFormat(lang || undefined, { style: 'unit', unit, maximumFractionDigits: value < 10 ? 1 : 0 }).format(value);
 }
 
 /** The note under an answer that did not end normally, or '' for STOP. */

@@ -71,6 +71,18 @@ textarea{flex:1;resize:none;border:1px solid var(--gc-border);border-radius:10px
 font-size:16px;line-height:1.4;max-height:140px;min-height:40px}
 .primary{border:0;border-radius:10px;padding:0 14px;height:40px;background:var(--gc-accent);color:var(--gc-accent-fg);font-weight:600}
 .primary:disabled{opacity:.5;cursor:default}
+.tray{display:flex;flex-wrap:wrap;gap:8px;margin:0;padding:10px 10px 0;list-style:none}
+.tray li{position:relative;display:flex}
+.tray .ghost{position:absolute;top:-6px;right:-6px;padding:2px;border-radius:50%;background:var(--gc-bg)}
+.tray img{width:56px;height:56px;object-fit:cover}
+.files{display:flex;flex-wrap:wrap;gap:6px;margin-bottom:4px}
+img{max-width:100%;max-height:180px;border-radius:8px;display:block;border:1px solid var(--gc-border)}
+.file{display:flex;gap:6px;align-items:baseline;padding:4px 10px;border:1px solid var(--gc-border);border-radius:999px;background:var(--gc-bg);color:var(--gc-fg);font-size:13px;text-decoration:none}
+.file small{color:var(--gc-muted)}
+.status{margin:0;padding:0 16px;font-size:13px;color:var(--gc-muted)}
+.status:not(:empty){padding-block:6px}
+.attach{height:40px}
+.drop{outline:2px dashed var(--gc-accent);outline-offset:-6px}
 .notice{margin:0;padding:10px 16px;background:var(--gc-surface);color:var(--gc-fg);font-size:14px;border-top:1px solid var(--gc-border)}
 @media (max-width:480px){:host([data-mode=floating][data-open]){inset:0!important}
 :host([data-mode=floating]) .panel{position:fixed;inset:0;width:100%;height:var(--gc-vh,100dvh);max-height:none;border-radius:0;border:0}

@@ -107,6 +107,9 @@ async function systemSent(tag: string): Promise<string> {
   return record.body.systemInstruction?.parts.map((p) => p.text).join('') ?? '';
 }
 
+/** The file limits every page is told (wrangler.toml's MAX_FILE_BYTES and MAX_FILES_PER_MESSAGE). */
+const FILES = { maxBytes: 10 * 1024 * 1024, maxPerMessage: 5, types: expect.arrayContaining(['image/png', 'application/pdf']) };
+
 describe("the widget on a site assistant's page", () => {
   it("shows the shop's greeting and starters to a bare script tag, from one GET /api/assistant before anyone types", async () => {
     await visit(SHOP);
@@ -210,7 +213,7 @@ describe("the widget on a site assistant's page", () => {
   it("gives a page on https://docs.example that site's assistant, not the shop's", async () => {
     const info = page.waitForResponse((r) => r.url() === `${dev.url}/api/assistant`);
     await visit(DOCS, `data-system="${EDITED}"`);
-    expect(await (await info).json()).toEqual({ name: 'docs-site', starters: [] });
+    expect(await (await info).json()).toEqual({ name: 'docs-site', starters: [], files: FILES });
     await launcher().click();
     expect(await greeting().count()).toBe(0);
     expect(await starters().count()).toBe(0);
@@ -269,7 +272,7 @@ describe("the widget on an ALLOWED_ORIGINS page (the built-in default assistant)
   it('still sends data-system, and leaves [n] in the answer as text', async () => {
     const info = page.waitForResponse((r) => r.url() === `${dev.url}/api/assistant`);
     await visit(ALLOWED, 'data-system="Answer in French."');
-    expect(await (await info).json()).toEqual({ name: 'default', starters: [] });
+    expect(await (await info).json()).toEqual({ name: 'default', starters: [], files: FILES });
     await launcher().click();
     const tag = uniqueTag();
     await ask(`Bonjour [fake:grounding chunks=3 cite=1 tag=${tag}]`);

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +107,8 @@ interface View {
   model: string;
   error: string;
   chat: string;
+  progress: string;
+  files: string;
 }
 
 /** Everything the app shows, read at one instant. */
@@ -124,6 +127,8 @@ function view(): Promise<View> {
       model: read('model'),
       error: read('error'),
       chat: read('chat'),
+      progress: read('progress'),
+      files: read('files'),
     };
   });
 }
@@ -303,5 +308,37 @@ describe('useGeminiStream in Chromium', () => {
     expect(final.chat).toMatch(/^[0-9a-f]{64}$/);
     expect(proxy.connections).toBeGreaterThanOrEqual(3);
     expect(errors.filter((line) => !isNetworkLog(line))).toEqual([]);
+  });
+
+  it('with chatId, send({ text, files }) uploads the file with progress, the image reaches Gemini intact, and files lists it with its URL', async () => {
+    await open(dev.url, 'new');
+    const image = readFileSync(join(root, 'docs/widget-light.png'));
+    await page.getByLabel('Files').setInputFiles({ name: 'shot.png', mimeType: 'image/png', buffer: image });
+    const tag = uniqueTag();
+    await send(`What is this? [fake:reply chunks=2 tag=${tag}]`);
+    await untilIdle();
+    const final = await view();
+    const [record] = (await fakeRecords(dev.fakeUrl!, tag)) as (Awaited<ReturnType<typeof fakeRecords>>[number] & { files: { mimeType: string; sha256: string }[] })[];
+    expect(record.files).toMatchObject([{ mimeType: 'image/png', sha256: createHash('sha256').update(image).digest('hex') }]);
+    expect(final).toMatchObject({ finish: 'STOP', error: '' });
+    expect(final.text).toContain(`[fake] received image/png, ${image.byteLength} bytes`);
+    // Progress reports, the last at the whole file.
+    expect(final.progress.split(' ').at(-1)).toBe(`${image.byteLength}/${image.byteLength}`);
+    expect(final.files).toMatch(new RegExp(`^shot\\.png image/png ${image.byteLength} ${dev.url}/api/chats/${final.chat}/files/\\w+$`));
+    // The URL is the Worker's: the page shows the image from it.
+    const shown = page.getByRole('img', { name: 'shot.png' });
+    expect(await shown.evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth))).toBeGreaterThan(100);
+    expect(errors).toEqual([]);
+  });
+
+  it('a file the Worker refuses is the typed error, and no message is sent', async () => {
+    await open(dev.url, 'new');
+    await page.getByLabel('Files').setInputFiles({ name: 'setup.exe', mimeType: 'application/x-msdownload', buffer: Buffer.from([0x4d, 0x5a, 0x90, 0, 3, 0, 0, 0, ...new Array(500).fill(7)]) });
+    const tag = uniqueTag();
+    await send(`Run it [fake:reply tag=${tag}]`);
+    await untilIdle();
+    expect(await view()).toMatchObject({ error: 'unsupported_media_type 415', text: '', files: '' });
+    expect(await fakeRecords(dev.fakeUrl!, tag)).toEqual([]);
+    expect(errors.filter((line) => !/status of 415/.test(line))).toEqual([]);
   });
 });
