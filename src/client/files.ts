@@ -1,20 +1,8 @@
-import type { FileInfo } from '../protocol/messages.js';
+import type { FileInfo, FileLimits } from '../protocol/messages.js';
 import { fetcher } from './http.js';
 import type { FetchLike } from './types.js';
 
-/**
- * What files a message may carry: the `files` of `GET /api/assistant`
- * (absent there: the deployment takes no files). Knowing them, the client
- * refuses a file before uploading it.
- */
-export interface FileLimits {
-  /** Largest file, in bytes. */
-  maxBytes: number;
-  /** Files per message. */
-  maxPerMessage: number;
-  /** The accepted media types (the Worker decides a file's type from its bytes). */
-  types: readonly string[];
-}
+export type { FileLimits };
 
 /** How far the uploads of one message have got, reported as the bytes go out. */
 export interface UploadProgress {

@@ -71,6 +71,20 @@ export interface NewChatBody {
   assistant?: string;
 }
 
+/**
+ * What files a message may carry: the `files` of `GET /api/assistant`
+ * (absent there: the deployment takes no files), so a page refuses a file
+ * before uploading it.
+ */
+export interface FileLimits {
+  /** Largest file, in bytes (MAX_FILE_BYTES). */
+  maxBytes: number;
+  /** Files per message (MAX_FILES_PER_MESSAGE). */
+  maxPerMessage: number;
+  /** The accepted media types (the Worker decides a file's type from its bytes). */
+  types: readonly string[];
+}
+
 /** A file of a stored chat, as its routes show it. */
 export interface FileInfo {
   /** Its id in the chat: send it with a message (`files: [id]`). */

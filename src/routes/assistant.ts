@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
 import { assistantName, requestAssistant } from '../assistants/resolve';
 import { MEDIA_TYPES } from '../files/media-type';
+import type { FileLimits } from '../protocol/messages';
 
 /** What `GET /api/assistant` answers: what a widget shows before anyone types. */
 export interface AssistantInfo {
@@ -10,16 +11,6 @@ export interface AssistantInfo {
   starters: readonly string[];
   /** What files a message may carry, so a page refuses the rest before uploading; absent: none. */
   files?: FileLimits;
-}
-
-/** The deployment's file limits, as a page needs them. */
-export interface FileLimits {
-  /** Largest file, in bytes (MAX_FILE_BYTES). */
-  maxBytes: number;
-  /** Files per message (MAX_FILES_PER_MESSAGE). */
-  maxPerMessage: number;
-  /** The accepted media types (a file's type is decided from its bytes). */
-  types: readonly string[];
 }
 
 /** A page's assistant changes only with a deploy: browsers may keep the answer a while. */
