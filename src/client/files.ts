@@ -1,4 +1,5 @@
 import type { FileInfo, FileLimits } from '../protocol/messages.js';
+import { MEDIA_TYPE_ALIASES } from '../protocol/media-types.js';
 import { fetcher } from './http.js';
 import type { FetchLike } from './types.js';
 
@@ -32,17 +33,6 @@ export interface UploadOptions {
 /** A file of a message: bytes to upload, or one uploaded already (`chat.upload`). */
 export type MessageFile = Blob | FileInfo;
 
-/** Names browsers give the accepted types besides the Worker's own (see src/files/media-type.ts). */
-const ALIASES: Record<string, string> = {
-  'image/jpg': 'image/jpeg',
-  'image/pjpeg': 'image/jpeg',
-  'audio/x-wav': 'audio/wav',
-  'audio/wave': 'audio/wav',
-  'audio/vnd.wave': 'audio/wav',
-  'audio/mp3': 'audio/mpeg',
-  'text/x-markdown': 'text/markdown',
-  'text/md': 'text/markdown',
-};
 
 /**
  * Why the Worker would refuse this file, told before uploading it, or
@@ -56,7 +46,7 @@ export function fileRefusal(file: { size: number; type: string }, limits: FileLi
   if (file.size === 0) return 'invalid_request';
   const type = file.type.split(';')[0].trim().toLowerCase();
   if (type === '' || type === 'application/octet-stream') return undefined;
-  return limits.types.includes(ALIASES[type] ?? type) ? undefined : 'unsupported_media_type';
+  return limits.types.includes(MEDIA_TYPE_ALIASES[type] ?? type) ? undefined : 'unsupported_media_type';
 }
 
 /** Whether a message's file is bytes still to upload. */

@@ -1,28 +1,14 @@
 /**
- * The file types a chat takes — what Gemini reads (docs/files.md) — and how a
- * file's type is decided: from its bytes (magic numbers), never from what the
- * client claims. A claim (a
- * Content-Type, a data URL's type, a name's extension) may only agree with
- * the bytes; one that disagrees, or bytes that are none of these types, is a
- * 415. SVG, HTML and XML are refused although they are text: a browser runs
- * their scripts.
+ * How a file's type is decided: from its bytes (magic numbers), never from
+ * what the client claims. A claim (a Content-Type, a data URL's type, a
+ * name's extension) may only agree with the bytes; one that disagrees, or
+ * bytes that are none of the accepted types (src/protocol/media-types.ts:
+ * what Gemini reads), is a 415. SVG, HTML and XML are refused although they
+ * are text: a browser runs their scripts.
  */
+import { MEDIA_TYPE_ALIASES, MEDIA_TYPES, type MediaType } from '../protocol/media-types';
 
-/** Every type a file may have, by the name Gemini takes it under. */
-export const MEDIA_TYPES = [
-  'image/png',
-  'image/jpeg',
-  'image/webp',
-  'image/heic',
-  'image/heif',
-  'application/pdf',
-  'text/plain',
-  'text/markdown',
-  'audio/wav',
-  'audio/mpeg',
-] as const;
-
-export type MediaType = (typeof MEDIA_TYPES)[number];
+export { MEDIA_TYPES, type MediaType };
 
 /** What the 415 names: the kinds a person would recognise. */
 export const ALLOWED_TYPES_TEXT = 'PNG, JPEG, WebP and HEIC/HEIF images, PDF, plain text and Markdown, WAV and MP3 audio';
@@ -35,17 +21,6 @@ export function isImage(type: string): boolean {
   return type.startsWith('image/');
 }
 
-/** The types a claim may name for each sniffed type (aliases browsers and tools send). */
-const ALIASES: Record<string, MediaType> = {
-  'image/jpg': 'image/jpeg',
-  'image/pjpeg': 'image/jpeg',
-  'audio/x-wav': 'audio/wav',
-  'audio/wave': 'audio/wav',
-  'audio/vnd.wave': 'audio/wav',
-  'audio/mp3': 'audio/mpeg',
-  'text/x-markdown': 'text/markdown',
-  'text/md': 'text/markdown',
-};
 
 /** Claims that say nothing: a browser sends these for a type it does not know. */
 const NO_CLAIM = new Set(['', 'application/octet-stream', 'binary/octet-stream', 'application/unknown']);
@@ -117,7 +92,7 @@ function normalise(type: string | undefined): MediaType | 'none' | 'other' | und
   const bare = type.split(';')[0].trim().toLowerCase();
   if (NO_CLAIM.has(bare)) return 'none';
   if ((MEDIA_TYPES as readonly string[]).includes(bare)) return bare as MediaType;
-  return ALIASES[bare] ?? 'other';
+  return MEDIA_TYPE_ALIASES[bare] ?? 'other';
 }
 
 function describe(type: MediaType): string {
