@@ -154,14 +154,17 @@ export function fileName(value: unknown, field: string): string {
   return value;
 }
 
+/** A file a body carried, and where (`messages[2].parts[0]`) when that is not `files[i]`. */
+export type NamedFileBody = InlineFileBody & { field?: string };
+
 /**
  * The request's files, decoded and checked: each by its bytes (an accepted
  * type, not empty), all of them within MAX_INLINE_BYTES together.
  * @throws {ApiError} 400 (not base64), 413 (too large), 415 (not an accepted type), naming `files[i]`
  */
-export async function decodeChatFiles(files: readonly InlineFileBody[], config: Config): Promise<InlineFile[]> {
-  const decoded = await Promise.all(files.map((file, i) => decodeInlineFile(file.data, file, config.maxInlineBytes, `files[${i}]`)));
-  checkInlineTotal(decoded, config.maxInlineBytes, 'files');
+export async function decodeChatFiles(files: readonly NamedFileBody[], config: Config, field = 'files'): Promise<InlineFile[]> {
+  const decoded = await Promise.all(files.map((file, i) => decodeInlineFile(file.data, file, config.maxInlineBytes, file.field ?? `${field}[${i}]`)));
+  checkInlineTotal(decoded, config.maxInlineBytes, field);
   return decoded;
 }
 
