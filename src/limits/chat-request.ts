@@ -195,16 +195,26 @@ export function readFilesBody(request: Request, config: Config): Promise<unknown
 
 /**
  * A body that carries no files is held to MAX_BODY_BYTES, as on every other
- * route: the larger cap is for the files' bytes only. By its Content-Length
- * (one header: the text-only path stays as cheap as it was), else, for a
- * chunked body, by its JSON.
+ * route: the larger cap is for the files' bytes only. Call it right after
+ * {@link readFilesBody}, before the body's fields are checked (so an oversized
+ * body is a 413 whatever else is wrong with it). A body within MAX_BODY_BYTES
+ * by its Content-Length costs one header read (the text-only path stays as
+ * cheap as it was); only a larger one is asked `carriesFiles`, and a chunked
+ * one is measured by its JSON.
  * @throws {ApiError} 413 `too_large`
  */
-export function checkBodyWithoutFiles(request: Request, body: unknown, config: Config): void {
+export function checkBodyWithoutFiles(request: Request, body: unknown, config: Config, carriesFiles: (body: unknown) => boolean): void {
   if (config.maxFilesPerMessage === 0) return;
   const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) <= config.maxBodyBytes) return;
+  if (carriesFiles(body)) return;
   const size = declared !== null ? Number(declared) : new TextEncoder().encode(JSON.stringify(body)).byteLength;
   if (size > config.maxBodyBytes) throw new ApiError(413, 'too_large', `request body must be at most ${config.maxBodyBytes} bytes`);
+}
+
+/** Whether a stateless chat body carries files (`files`, not empty). */
+export function chatBodyHasFiles(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && Array.isArray((body as { files?: unknown }).files) && (body as { files: unknown[] }).files.length > 0;
 }
 
 /** The model a request picks: one `assistant` allows (the deployment's ALLOWED_MODELS for `default`), its first by default. */

@@ -117,3 +117,10 @@ function filePart(part: Record<string, unknown>, name: string, config: Config): 
   if (part.filename !== undefined) file.name = fileName(part.filename, `${name}.filename`);
   return file;
 }
+
+/** Whether a UI chat body's last message has a file part. */
+export function uiBodyHasFiles(body: unknown): boolean {
+  const messages = (body as { messages?: unknown } | null)?.messages;
+  const parts = Array.isArray(messages) ? (messages.at(-1) as { parts?: unknown } | null)?.parts : undefined;
+  return Array.isArray(parts) && parts.some((part) => (part as { type?: unknown } | null)?.type === 'file');
+}

@@ -7,7 +7,7 @@ import { isRecord } from '../protocol/events';
 import { thinkingConfig } from '../gemini/generation-config';
 import { admit } from '../limits/admission';
 import { checkBodyWithoutFiles, decodeChatFiles, readFilesBody } from '../limits/chat-request';
-import { parseUiChatRequest, UI_CHAT_ID, type UiChatRequest } from '../limits/ui-chat-request';
+import { parseUiChatRequest, UI_CHAT_ID, uiBodyHasFiles, type UiChatRequest } from '../limits/ui-chat-request';
 import { saveInlineFile } from '../files/chat-files';
 import type { InlineFile } from '../files/inline-file';
 import { CHAT_PREFIX } from '../observability/request-log';
@@ -32,10 +32,10 @@ aiSdkRoutes.post('/api/ai-sdk/chat', async (c) => {
   const body = await readFilesBody(c.req.raw, config);
   // The assistant is fixed when the chat is created; a later message's Origin must still be one it serves.
   const assistant = requestAssistant(c, assistantName(isRecord(body) ? body.assistant : undefined));
+  checkBodyWithoutFiles(c.req.raw, body, config, uiBodyHasFiles);
   const request = parseUiChatRequest(body, config, assistant);
   // Files are checked before admission: a refused file costs the client nothing.
   const files = request.files ? await decodeChatFiles(request.files, config, 'file parts') : undefined;
-  if (!files) checkBodyWithoutFiles(c.req.raw, body, config);
   await admit(c, 'message');
   const { room, chatId } = namedChatRoom(c, request.id);
   const turn: TurnBody = request.regenerate ? { message: '', regenerate: true } : { message: request.message };

@@ -6,7 +6,7 @@ import type { ChatEvents } from '../gemini/gemini-adapter';
 import { UPSTREAM_STATUS, type UpstreamErrorCode } from '../gemini/error-mapping';
 import { UsageMeter } from '../gemini/usage-meter';
 import { admit, charge } from '../limits/admission';
-import { checkBodyWithoutFiles, decodeChatFiles, parseChatRequest, readFilesBody, toGeminiCall, withFiles, type ChatRequest } from '../limits/chat-request';
+import { chatBodyHasFiles, checkBodyWithoutFiles, decodeChatFiles, parseChatRequest, readFilesBody, toGeminiCall, withFiles, type ChatRequest } from '../limits/chat-request';
 import type { GeminiCall } from '../gemini/gemini-adapter';
 import { isRecord } from '../protocol/events';
 import { assistantName, requestAssistant } from '../assistants/resolve';
@@ -25,8 +25,9 @@ export const chatRoutes = new Hono<AppEnv>();
 chatRoutes.post('/api/chat/stream', async (c) => {
   const { config, log } = c.var;
   const [body, , assistant] = await assistantRequest(c);
+  checkBodyWithoutFiles(c.req.raw, body, config, chatBodyHasFiles);
   const request = parseChatRequest(body, config, assistant);
-  const call = await geminiCall(c, request, body);
+  const call = await geminiCall(c, request);
   await admit(c, 'message');
   log.model = request.model;
   const billing = tokenBilling(c);
@@ -70,8 +71,9 @@ export interface ChatAnswer {
 chatRoutes.post('/api/chat', async (c) => {
   const { config, log } = c.var;
   const [body, , assistant] = await assistantRequest(c);
+  checkBodyWithoutFiles(c.req.raw, body, config, chatBodyHasFiles);
   const request = parseChatRequest(body, config, assistant);
-  const call = await geminiCall(c, request, body);
+  const call = await geminiCall(c, request);
   await admit(c, 'message');
   log.model = request.model;
   const billing = tokenBilling(c);
@@ -151,12 +153,9 @@ export async function assistantRequest(c: Context<AppEnv>): Promise<[body: unkno
  * checked here, before admission: a refused file costs the client nothing.
  * A request without files takes the path it always took.
  */
-async function geminiCall(c: Context<AppEnv>, request: ChatRequest, body: unknown): Promise<GeminiCall> {
+async function geminiCall(c: Context<AppEnv>, request: ChatRequest): Promise<GeminiCall> {
   const { config } = c.var;
   const call = toGeminiCall(request, config);
-  if (!request.files) {
-    checkBodyWithoutFiles(c.req.raw, body, config);
-    return call;
-  }
+  if (!request.files) return call;
   return withFiles(call, await decodeChatFiles(request.files, config), config);
 }
