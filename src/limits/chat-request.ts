@@ -5,11 +5,17 @@ import type { Assistant } from '../assistants/assistant';
 import { systemInstruction } from '../assistants/prompt';
 import { modelsFor } from '../assistants/resolve';
 import { mergeThinking, outputCeiling, resolveThinking, thinkingConfig, toGenerationConfig } from '../gemini/generation-config';
-import type { GenerationSettings, HistoryEntry, Role, ThinkingEffort, ThinkingSettings } from '../protocol/messages';
+import { checkInlineTotal, decodeInlineFile, inlineFileSource, maxInlineBodyBytes, type InlineFile } from '../files/inline-file';
+import { resolveFiles } from '../gemini/file-parts';
+import type { GenerationSettings, HistoryEntry, InlineFileBody, Role, ThinkingEffort, ThinkingSettings } from '../protocol/messages';
+import { readJsonBody } from './read-json-body';
 
 /** A validated body of `POST /api/chat` and `POST /api/chat/stream`. */
 export interface ChatRequest {
+  /** The text; empty when the message is its files alone. */
   message: string;
+  /** Files sent before the text, by shape only: {@link decodeChatFiles} checks their bytes. */
+  files?: InlineFileBody[];
   model: string;
   /** Who answers: the system instruction, the models and the thinking start from it. */
   assistant: Assistant;
@@ -20,7 +26,7 @@ export interface ChatRequest {
   thinking?: ThinkingSettings;
 }
 
-const FIELDS = new Set(['message', 'model', 'system', 'history', 'generationConfig', 'thinking', 'assistant']);
+const FIELDS = new Set(['message', 'files', 'model', 'system', 'history', 'generationConfig', 'thinking', 'assistant']);
 const THINKING_LEVELS: readonly ThinkingEffort[] = ['minimal', 'low', 'medium', 'high'];
 const THINKING_FIELDS = ['level', 'budget', 'show'];
 const GENERATION_FIELDS = new Set(['temperature', 'topP', 'topK', 'maxOutputTokens']);
@@ -38,7 +44,9 @@ export function parseChatRequest(body: unknown, config: Config, assistant: Assis
     if (!FIELDS.has(key)) throw invalid(`unknown field "${key}"; allowed: ${[...FIELDS].join(', ')}`);
   }
 
-  const message = checkText(input.message, 'message', config.maxMessageChars);
+  const files = input.files === undefined ? [] : inlineFiles(input.files, config.maxFilesPerMessage);
+  const bare = files.length > 0 && (input.message === undefined || input.message === '');
+  const message = bare ? '' : checkText(input.message, 'message', config.maxMessageChars);
   const chosen = model(input.model, config, assistant);
 
   const request: ChatRequest = {
@@ -52,6 +60,7 @@ export function parseChatRequest(body: unknown, config: Config, assistant: Assis
         ? {}
         : generation(input.generationConfig, outputCeiling(chosen, config.maxOutputTokens)),
   };
+  if (files.length > 0) request.files = files;
   if (input.thinking !== undefined) request.thinking = parseThinking(input.thinking);
   // The model's rules, now: a level it does not offer is our 400, not Gemini's.
   thinkingConfig(chosen, resolveThinking(chosen, mergeThinking(assistant.thinking, request.thinking), config.thinking));
@@ -109,6 +118,103 @@ export function toGeminiCall(request: ChatRequest, config: Config): GeminiCall {
       config.maxOutputTokens,
     ),
   };
+}
+
+/**
+ * `files`: at most `max` (MAX_FILES_PER_MESSAGE; 0: none) of `{ data, type?, name? }`, by shape only.
+ * @throws {ApiError} 400 naming the field
+ */
+function inlineFiles(value: unknown, max: number): InlineFileBody[] {
+  if (max === 0) throw invalid('files: this deployment takes no files (MAX_FILES_PER_MESSAGE is 0)');
+  if (!Array.isArray(value)) throw invalid('files must be an array of { data, type?, name? }');
+  if (value.length > max) throw invalid(`files must list at most ${max} files`);
+  return value.map((item, i): InlineFileBody => {
+    const name = `files[${i}]`;
+    const file = object(item, name);
+    for (const key of Object.keys(file)) {
+      if (key !== 'data' && key !== 'type' && key !== 'name') throw invalid(`unknown field "${name}.${key}"; allowed: data, type, name`);
+    }
+    if (typeof file.data !== 'string') throw invalid(`${name}.data must be a string: base64, or a base64 data URL`);
+    const body: InlineFileBody = { data: file.data };
+    if (file.type !== undefined) {
+      if (typeof file.type !== 'string') throw invalid(`${name}.type must be a string`);
+      body.type = file.type;
+    }
+    if (file.name !== undefined) body.name = fileName(file.name, `${name}.name`);
+    return body;
+  });
+}
+
+/** A file's name as a client gives it: a short string of visible text, no path. */
+export function fileName(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw invalid(`${field} must be a string`);
+  if (value.length > 255) throw invalid(`${field} must be at most 255 characters`);
+  wellFormed(value, field);
+  if (INVISIBLE.test(value)) throw invalid(`${field} must contain visible text`);
+  return value;
+}
+
+/** A file a body carried, and where (`messages[2].parts[0]`) when that is not `files[i]`. */
+export type NamedFileBody = InlineFileBody & { field?: string };
+
+/**
+ * The request's files, decoded and checked: each by its bytes (an accepted
+ * type, not empty), all of them within MAX_INLINE_BYTES together.
+ * @throws {ApiError} 400 (not base64), 413 (too large), 415 (not an accepted type), naming `files[i]`
+ */
+export async function decodeChatFiles(files: readonly NamedFileBody[], config: Config, field = 'files'): Promise<InlineFile[]> {
+  const decoded = await Promise.all(files.map((file, i) => decodeInlineFile(file.data, file, config.maxInlineBytes, file.field ?? `${field}[${i}]`)));
+  checkInlineTotal(decoded, config.maxInlineBytes, field);
+  return decoded;
+}
+
+/**
+ * The call with the files before the text of its new message, as Gemini
+ * `inlineData` parts (a message of files alone has no text part).
+ */
+export async function withFiles(call: GeminiCall, files: readonly InlineFile[], config: Config): Promise<GeminiCall> {
+  const last = call.contents.length - 1;
+  const pending = call.contents.map((content, i) => {
+    if (i !== last) return content;
+    const parts = content.parts.filter((part) => part.text !== '');
+    return { role: content.role, parts: [...files.map((f) => ({ file: f.part })), ...parts] };
+  });
+  return { ...call, contents: await resolveFiles(pending, inlineFileSource(files), { maxInlineBytes: config.maxInlineBytes }) };
+}
+
+/**
+ * Reads the JSON body of a route that takes inline files: up to
+ * {@link maxInlineBodyBytes} (MAX_BODY_BYTES plus MAX_INLINE_BYTES in base64)
+ * when the deployment takes files. Call {@link checkBodyWithoutFiles} when it
+ * turns out to carry none.
+ * @throws {ApiError} as readJsonBody
+ */
+export function readFilesBody(request: Request, config: Config): Promise<unknown> {
+  return readJsonBody(request, config.maxFilesPerMessage > 0 ? maxInlineBodyBytes(config) : config.maxBodyBytes);
+}
+
+/**
+ * A body that carries no files is held to MAX_BODY_BYTES, as on every other
+ * route: the larger cap is for the files' bytes only. Call it right after
+ * {@link readFilesBody}, before the body's fields are checked (so an oversized
+ * body is a 413 whatever else is wrong with it). A body within MAX_BODY_BYTES
+ * by its Content-Length costs one header read (the text-only path stays as
+ * cheap as it was); only a larger one is asked `carriesFiles`, and a chunked
+ * one is measured by its JSON.
+ * @throws {ApiError} 413 `too_large`
+ */
+export function checkBodyWithoutFiles(request: Request, body: unknown, config: Config, carriesFiles: (body: unknown) => boolean): void {
+  if (config.maxFilesPerMessage === 0) return;
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) <= config.maxBodyBytes) return;
+  if (carriesFiles(body)) return;
+  const size = declared !== null ? Number(declared) : new TextEncoder().encode(JSON.stringify(body)).byteLength;
+  if (size > config.maxBodyBytes) throw new ApiError(413, 'too_large', `request body must be at most ${config.maxBodyBytes} bytes`);
+}
+
+/** Whether a stateless chat body carries files (`files`, not empty). */
+export function chatBodyHasFiles(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && Array.isArray((body as { files?: unknown }).files) && (body as { files: unknown[] }).files.length > 0;
 }
 
 /** The model a request picks: one `assistant` allows (the deployment's ALLOWED_MODELS for `default`), its first by default. */

@@ -1,4 +1,4 @@
-import type { Content, GenerationConfig } from '@google/generative-ai';
+import type { Content, GenerationConfig, Part } from '@google/generative-ai';
 import { leastThinking, outputCeiling, resolveThinking, thinkingConfig, toGenerationConfig, type GenerationRequest } from '../gemini/generation-config';
 import type { Config } from '../config';
 import type { Assistant } from '../assistants/assistant';
@@ -10,7 +10,10 @@ import { ApiError } from '../errors';
 import type { GeminiCall } from '../gemini/gemini-adapter';
 import { isRecord, type ErrorCode } from '../protocol/events';
 import type { ThinkingSettings } from '../protocol/messages';
-import { checkNumber, checkText, wellFormed } from './chat-request';
+import { checkNumber, checkText, fileName, wellFormed } from './chat-request';
+import { checkInlineTotal, decodeInlineFile, inlineFileSource, type InlineFile } from '../files/inline-file';
+import { resolveFiles, toBase64 } from '../gemini/file-parts';
+import { fetchRemoteFile, REMOTE_FILE_RULES } from './remote-file';
 
 /** A validated body of `POST /v1/chat/completions`, as a Gemini call. */
 export interface CompletionRequest {
@@ -22,6 +25,36 @@ export interface CompletionRequest {
   /** `stream_options.include_usage`: a usage chunk ends the stream. */
   includeUsage: boolean;
   call: GeminiCall;
+  /**
+   * The files of the user messages, when there are any: `call.contents` has
+   * none of them yet ({@link withCompletionFiles} fetches, checks and adds them).
+   */
+  files?: CompletionFiles;
+}
+
+/** Whether a completion body has a content part other than text (a file, to be checked as one). */
+export function completionBodyHasFiles(body: unknown): boolean {
+  const messages = isRecord(body) ? body.messages : undefined;
+  return Array.isArray(messages) && messages.some((m) => isRecord(m) && Array.isArray(m.content) && m.content.some((p) => !isRecord(p) || p.type !== 'text'));
+}
+
+/** A file a content part carried: its bytes (base64 or a data URL), or a link to fetch. */
+export interface FileRef {
+  /** The field of the part, as every refusal names it: `messages[1].content[0].image_url.url`. */
+  field: string;
+  data?: string;
+  url?: string;
+  /** The type the part implies (input_audio's format), checked against the bytes. */
+  type?: string;
+  name?: string;
+  /** image_url: the bytes must be an image. */
+  image?: boolean;
+}
+
+/** The conversation with its files still references: the `file` of a part indexes `refs`. */
+export interface CompletionFiles {
+  refs: FileRef[];
+  contents: Array<{ role: string; parts: Array<Part | { file: number }> }>;
 }
 
 /**
@@ -128,7 +161,7 @@ export function parseCompletionRequest(body: unknown, config: Config): Completio
     // Obfuscation pads chunks against length side channels; these chunks carry no padding, so it means nothing here.
     optionalBoolean(options.include_obfuscation, 'stream_options.include_obfuscation');
   }
-  const { system, contents } = conversation(body.messages, config);
+  const { system, contents, files } = conversation(body.messages, config);
   if (system && assistant && !assistant.allowSystem) {
     throw invalid('messages', `system and developer messages are not accepted by "${ASSISTANT_MODEL_PREFIX}${assistant.name}": it has its own instructions`);
   }
@@ -138,7 +171,51 @@ export function parseCompletionRequest(body: unknown, config: Config): Completio
     contents,
     generationConfig: generation(body, model, config, assistant),
   };
-  return { model: typeof body.model === 'string' ? body.model : model, stream, includeUsage, call, ...(assistant ? { pages: assistant.pages } : {}) };
+  return { model: typeof body.model === 'string' ? body.model : model, stream, includeUsage, call, ...(assistant ? { pages: assistant.pages } : {}), ...(files ? { files } : {}) };
+}
+
+/**
+ * The request's call with its files: each decoded (a data URL or base64) or
+ * fetched (an https link, by the rules of fetchRemoteFile), checked by its
+ * bytes, all of them inline and within MAX_INLINE_BYTES together, in the turns
+ * and places the messages gave them.
+ * @throws {ParamError} 400 naming the part (`param`) for any file refused
+ */
+export async function withCompletionFiles(request: CompletionRequest, config: Config, fetcher?: typeof fetch): Promise<GeminiCall> {
+  const { files } = request;
+  if (!files) return request.call;
+  const decoded = await Promise.all(files.refs.map((ref) => asFileParam(ref.field, () => loadFile(ref, config, fetcher))));
+  await asFileParam('messages', async () => checkInlineTotal(decoded, config.maxInlineBytes, 'messages'));
+  const pending = files.contents.map((content) => ({
+    role: content.role,
+    parts: content.parts.map((part) => ('file' in part && typeof part.file === 'number' ? { file: decoded[part.file]!.part } : (part as Part))),
+  }));
+  const contents = await resolveFiles(pending, inlineFileSource(decoded), { maxInlineBytes: config.maxInlineBytes });
+  return { ...request.call, contents };
+}
+
+async function loadFile(ref: FileRef, config: Config, fetcher?: typeof fetch): Promise<InlineFile> {
+  // Every file goes inline: one larger than the request's whole inline budget is refused unread.
+  const maxBytes = Math.min(config.maxFileBytes, config.maxInlineBytes);
+  let data = ref.data;
+  if (ref.url !== undefined) {
+    data = toBase64(await fetchRemoteFile(ref.url, { ...REMOTE_FILE_RULES, maxBytes, field: ref.field }, fetcher));
+  }
+  const file = await decodeInlineFile(data!, { type: ref.type, name: ref.name }, maxBytes, ref.field);
+  if (ref.image && !file.part.mediaType.startsWith('image/')) {
+    throw new ApiError(400, 'invalid_request', `${ref.field} must be an image, not ${file.part.mediaType} (send other files as "file" parts)`);
+  }
+  return file;
+}
+
+/** A file's refusal as a 400 naming the part in `param`, whatever its native status (OpenAI answers a bad file with 400). */
+async function asFileParam<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (!(error instanceof ApiError) || error instanceof ParamError) throw error;
+    throw new ParamError(400, error.code, error.message, name);
+  }
 }
 
 /** `model: "assistant:<name>"` names a site assistant: its instructions, pages and default model. */
@@ -160,11 +237,12 @@ function modelOf(value: unknown, config: Config): { model: string; assistant?: A
   throw new ParamError(404, 'model_not_allowed', `The model "${name}" does not exist here; available: ${available.join(', ')}`, 'model', 'model_not_found');
 }
 
-function conversation(value: unknown, config: Config): { system?: string; contents: Content[] } {
+function conversation(value: unknown, config: Config): { system?: string; contents: Content[]; files?: CompletionFiles } {
   if (value === undefined || value === null) throw invalid('messages', 'messages is required');
   if (!Array.isArray(value) || value.length === 0) throw invalid('messages', 'messages must be a non-empty array');
   const system: string[] = [];
-  const contents: Content[] = [];
+  const contents: Array<{ role: string; parts: Array<Part | { file: number }> }> = [];
+  const refs: FileRef[] = [];
   let chars = 0;
   value.forEach((item, i) => {
     const name = `messages[${i}]`;
@@ -184,14 +262,13 @@ function conversation(value: unknown, config: Config): { system?: string; conten
       // `name` tells participants of one role apart; Gemini has no such thing, and dropping it would change the conversation.
       throw unsupported(`${name}.${key}`, `${name}.${key} is not supported on ${role} messages`);
     }
-    const texts = contentTexts(item.content, `${name}.content`, config.maxMessageChars);
-    for (const text of texts) chars += text.length;
+    const parts = contentParts(item.content, `${name}.content`, config, role === 'user' ? refs : undefined);
+    for (const part of parts) if ('text' in part) chars += part.text.length;
     if (role === 'system' || role === 'developer') {
-      system.push(texts.join('\n'));
+      system.push(parts.map((part) => (part as { text: string }).text).join('\n'));
       return;
     }
     const geminiRole = role === 'user' ? 'user' : 'model';
-    const parts = texts.map((text) => ({ text }));
     const last = contents.at(-1);
     if (last?.role === geminiRole) last.parts.push(...parts);
     else {
@@ -207,25 +284,84 @@ function conversation(value: unknown, config: Config): { system?: string; conten
   if (chars > config.maxContextChars) {
     throw new ParamError(400, 'too_large', `messages must be at most ${config.maxContextChars} characters in all, got ${chars}`, 'messages', 'context_length_exceeded');
   }
-  return { system: system.length ? system.join('\n\n') : undefined, contents };
+  const systemText = system.length ? system.join('\n\n') : undefined;
+  // Without files the parts are all text: Gemini's contents as they are.
+  if (refs.length === 0) return { system: systemText, contents: contents as Content[] };
+  return { system: systemText, contents: [], files: { refs, contents } };
 }
 
-/** A message's text: a string, or an array of text parts (one Gemini part each), every text checked as the native API checks it. */
-function contentTexts(value: unknown, name: string, maxChars: number): string[] {
+/** The media type of each `input_audio.format`. */
+const AUDIO_FORMATS: Record<string, string> = { wav: 'audio/wav', mp3: 'audio/mpeg' };
+const IMAGE_DETAILS = ['auto', 'low', 'high'];
+
+/**
+ * A message's content as parts: a string, or an array of parts, every text
+ * checked as the native API checks it. `refs` (user messages only) collects
+ * the file parts (`image_url`, `file`, `input_audio`), each a `{ file: i }`
+ * placeholder; other roles take text only.
+ */
+function contentParts(value: unknown, name: string, config: Config, refs?: FileRef[]): Array<{ text: string } | { file: number }> {
+  const maxChars = config.maxMessageChars;
   if (value === undefined || value === null) throw invalid(name, `${name} is required`);
-  if (typeof value === 'string') return [text(value, name, maxChars)];
-  if (!Array.isArray(value) || value.length === 0) throw invalid(name, `${name} must be a string or a non-empty array of text parts`);
+  if (typeof value === 'string') return [{ text: text(value, name, maxChars) }];
+  if (!Array.isArray(value) || value.length === 0) throw invalid(name, `${name} must be a string or a non-empty array of content parts`);
+  const files = value.filter((part) => isRecord(part) && part.type !== 'text').length;
+  if (refs && files > config.maxFilesPerMessage) {
+    throw unsupported(name, config.maxFilesPerMessage === 0 ? `${name}: this deployment takes no files (MAX_FILES_PER_MESSAGE is 0)` : `${name} must have at most ${config.maxFilesPerMessage} file parts`);
+  }
   return value.map((part, j) => {
     const partName = `${name}[${j}]`;
     if (!isRecord(part)) throw invalid(partName, `${partName} must be an object`);
-    if (part.type !== 'text') {
-      throw unsupported(`${partName}.type`, `${partName}.type must be "text": ${typeof part.type === 'string' ? `"${part.type.slice(0, 40)}" parts are` : 'other parts are'} not supported`);
+    const type = part.type;
+    if (type === 'text') {
+      only(part, ['type', 'text'], partName);
+      return { text: text(part.text, `${partName}.text`, maxChars) };
     }
-    for (const key of Object.keys(part)) {
-      if (key !== 'type' && key !== 'text') throw invalid(`${partName}.${key}`, `unknown field "${partName}.${key}"`);
+    if (!refs || (type !== 'image_url' && type !== 'file' && type !== 'input_audio')) {
+      const what = typeof type === 'string' ? `"${type.slice(0, 40)}" parts are` : 'other parts are';
+      throw unsupported(`${partName}.type`, `${partName}.type must be "text"${refs ? ', "image_url", "file" or "input_audio"' : ''}: ${what} not supported${refs ? '' : ' here'}`);
     }
-    return text(part.text, `${partName}.text`, maxChars);
+    only(part, ['type', type], partName);
+    const body = part[type];
+    const field = `${partName}.${type}`;
+    if (!isRecord(body)) throw invalid(field, `${field} must be an object`);
+    refs.push(fileRef(type, body, field));
+    return { file: refs.length - 1 };
   });
+}
+
+/** A file part's reference, by its shape. */
+function fileRef(type: 'image_url' | 'file' | 'input_audio', body: Record<string, unknown>, field: string): FileRef {
+  if (type === 'image_url') {
+    only(body, ['url', 'detail'], field);
+    // `detail` sizes OpenAI's tiles; Gemini sizes images itself.
+    if (body.detail !== undefined && body.detail !== null && !IMAGE_DETAILS.includes(body.detail as string)) {
+      throw invalid(`${field}.detail`, `${field}.detail must be one of ${IMAGE_DETAILS.map((d) => `"${d}"`).join(', ')}`);
+    }
+    if (typeof body.url !== 'string') throw invalid(`${field}.url`, `${field}.url must be a string`);
+    const at = `${field}.url`;
+    return body.url.startsWith('data:') ? { field: at, data: body.url, image: true } : { field: at, url: body.url, image: true };
+  }
+  if (type === 'file') {
+    only(body, ['file_data', 'filename', 'file_id'], field);
+    if (body.file_id !== undefined && body.file_id !== null) throw unsupported(`${field}.file_id`, `${field}.file_id is not supported (there is no Files API here): send the bytes as file_data`);
+    if (typeof body.file_data !== 'string') throw invalid(`${field}.file_data`, `${field}.file_data must be a string: base64, or a base64 data URL`);
+    const ref: FileRef = { field: `${field}.file_data`, data: body.file_data };
+    if (body.filename !== undefined && body.filename !== null) ref.name = asParam(`${field}.filename`, () => fileName(body.filename, `${field}.filename`));
+    return ref;
+  }
+  only(body, ['data', 'format'], field);
+  const type_ = typeof body.format === 'string' ? AUDIO_FORMATS[body.format] : undefined;
+  if (!type_) throw invalid(`${field}.format`, `${field}.format must be "wav" or "mp3"`);
+  if (typeof body.data !== 'string' || body.data.startsWith('data:')) throw invalid(`${field}.data`, `${field}.data must be base64`);
+  return { field: `${field}.data`, data: body.data, type: type_ };
+}
+
+/** Refuses any key of `value` not in `keys`. */
+function only(value: Record<string, unknown>, keys: readonly string[], name: string): void {
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) throw invalid(`${name}.${key}`, `unknown field "${name}.${key}"`);
+  }
 }
 
 /** The native API's text rules, with the field as `param`; a text over the limit is OpenAI's `string_above_max_length`. */

@@ -1,14 +1,16 @@
 import type { Config } from '../config';
 import type { Assistant } from '../assistants/assistant';
 import type { ThinkingSettings } from '../protocol/messages';
-import { checkText, invalid, object, parseNewChatRequest, parseThinking, type NewChatRequest } from './chat-request';
+import { checkText, fileName, invalid, object, parseNewChatRequest, parseThinking, type NamedFileBody, type NewChatRequest } from './chat-request';
 
 /** A validated body of `POST /api/ai-sdk/chat`: what `useChat`'s `DefaultChatTransport` sends. */
 export interface UiChatRequest {
   /** The chat's id, made by the client: it names the chat's Durable Object. */
   id: string;
-  /** The new user message (with `regenerate`, the stored one is asked again instead). */
+  /** The new user message (with `regenerate`, the stored one is asked again instead); empty when it is files alone. */
   message: string;
+  /** The message's file parts (data URLs), by shape only: the route decodes and stores them. */
+  files?: NamedFileBody[];
   regenerate: boolean;
   /**
    * This turn's thinking (the transport's `body`), by shape only: the model's
@@ -30,10 +32,12 @@ const FIELDS = new Set(['id', 'messages', 'trigger', 'messageId', 'model', 'syst
 const TRIGGERS = new Set(['submit-message', 'regenerate-message']);
 /** Parts a user message may carry besides text, which carry no content for the model. */
 const IGNORED_PARTS = new Set(['step-start']);
+/** The fields of a file part; `providerMetadata` is the SDK's own, and means nothing here. */
+const FILE_PART_FIELDS = new Set(['type', 'mediaType', 'filename', 'url', 'providerMetadata']);
 
 /**
  * Checks a UI chat request. Only the last message is read (history comes from
- * the chat's storage, not from the client); it must be the user's, of text parts.
+ * the chat's storage, not from the client); it must be the user's, of text and file parts.
  * @throws {ApiError} 400 for a wrong shape or value, 413 for text over `MAX_MESSAGE_CHARS`
  */
 export function parseUiChatRequest(body: unknown, config: Config, assistant: Assistant): UiChatRequest {
@@ -51,17 +55,20 @@ export function parseUiChatRequest(body: unknown, config: Config, assistant: Ass
   if (input.messageId !== undefined && typeof input.messageId !== 'string') throw invalid('messageId must be a string');
   if (!Array.isArray(input.messages)) throw invalid('messages must be an array of UI messages');
   const regenerate = trigger === 'regenerate-message';
+  const last = regenerate ? { text: '', files: [] } : lastUserMessage(input.messages, config);
   const request: UiChatRequest = {
     id: input.id,
-    message: regenerate ? '' : lastUserText(input.messages, config),
+    message: last.text,
     regenerate,
     settings: parseNewChatRequest({ model: input.model, system: input.system }, config, assistant),
   };
+  if (last.files.length > 0) request.files = last.files;
   if (input.thinking !== undefined) request.thinking = parseThinking(input.thinking);
   return request;
 }
 
-function lastUserText(messages: unknown[], config: Config): string {
+/** The last message: the user's, of text and file parts (files before or after the text, as the client put them). */
+function lastUserMessage(messages: unknown[], config: Config): { text: string; files: NamedFileBody[] } {
   const index = messages.length - 1;
   if (index < 0) throw invalid('messages must not be empty: the last one is the new user message');
   const name = `messages[${index}]`;
@@ -69,14 +76,51 @@ function lastUserText(messages: unknown[], config: Config): string {
   if (message.role !== 'user') throw invalid(`${name}.role must be "user": the last message is the one to answer`);
   if (!Array.isArray(message.parts)) throw invalid(`${name}.parts must be an array of message parts`);
   const texts: string[] = [];
+  const files: NamedFileBody[] = [];
   message.parts.forEach((item, i) => {
-    const part = object(item, `${name}.parts[${i}]`);
+    const partName = `${name}.parts[${i}]`;
+    const part = object(item, partName);
     if (part.type === 'text') {
-      if (typeof part.text !== 'string') throw invalid(`${name}.parts[${i}].text must be a string`);
+      if (typeof part.text !== 'string') throw invalid(`${partName}.text must be a string`);
       texts.push(part.text);
+    } else if (part.type === 'file') {
+      files.push(filePart(part, partName, config));
     } else if (typeof part.type !== 'string' || !IGNORED_PARTS.has(part.type)) {
-      throw invalid(`${name}.parts[${i}].type must be "text": only text messages are supported, not ${JSON.stringify(part.type)}`);
+      throw invalid(`${partName}.type must be "text" or "file": ${JSON.stringify(part.type)} parts are not supported`);
     }
   });
-  return checkText(texts.length ? texts.join('\n') : undefined, `${name} text`, config.maxMessageChars);
+  if (files.length > config.maxFilesPerMessage) {
+    throw invalid(config.maxFilesPerMessage === 0 ? 'file parts: this deployment takes no files (MAX_FILES_PER_MESSAGE is 0)' : `${name} must have at most ${config.maxFilesPerMessage} file parts`);
+  }
+  // A message of files alone has no text to check.
+  const text = files.length > 0 && texts.join('') === '' ? '' : checkText(texts.length ? texts.join('\n') : undefined, `${name} text`, config.maxMessageChars);
+  return { text, files };
+}
+
+/**
+ * A `file` part as `useChat`'s `sendMessage({ files })` makes it: `{ type: 'file',
+ * mediaType, filename?, url }`, the bytes in a base64 data URL. A link (an
+ * `https:` URL) is refused rather than fetched: useChat always sends a
+ * file's bytes, so a link can only come from an app that built the part itself.
+ */
+function filePart(part: Record<string, unknown>, name: string, config: Config): NamedFileBody {
+  for (const key of Object.keys(part)) {
+    if (!FILE_PART_FIELDS.has(key)) throw invalid(`unknown field "${name}.${key}"; allowed: ${[...FILE_PART_FIELDS].join(', ')}`);
+  }
+  if (config.maxFilesPerMessage === 0) throw invalid('file parts: this deployment takes no files (MAX_FILES_PER_MESSAGE is 0)');
+  if (typeof part.url !== 'string') throw invalid(`${name}.url must be a string: a base64 data URL`);
+  if (!part.url.startsWith('data:')) {
+    throw invalid(`${name}.url must be a base64 data URL (data:<type>;base64,<data>), as useChat sends a file; links are not fetched`);
+  }
+  if (typeof part.mediaType !== 'string') throw invalid(`${name}.mediaType must be a string`);
+  const file: NamedFileBody = { data: part.url, type: part.mediaType, field: name };
+  if (part.filename !== undefined) file.name = fileName(part.filename, `${name}.filename`);
+  return file;
+}
+
+/** Whether a UI chat body's last message has a file part. */
+export function uiBodyHasFiles(body: unknown): boolean {
+  const messages = (body as { messages?: unknown } | null)?.messages;
+  const parts = Array.isArray(messages) ? (messages.at(-1) as { parts?: unknown } | null)?.parts : undefined;
+  return Array.isArray(parts) && parts.some((part) => (part as { type?: unknown } | null)?.type === 'file');
 }

@@ -6,8 +6,10 @@ import { ApiError } from '../errors';
 import { isRecord } from '../protocol/events';
 import { thinkingConfig } from '../gemini/generation-config';
 import { admit } from '../limits/admission';
-import { readJsonBody } from '../limits/read-json-body';
-import { parseUiChatRequest, UI_CHAT_ID } from '../limits/ui-chat-request';
+import { checkBodyWithoutFiles, decodeChatFiles, readFilesBody } from '../limits/chat-request';
+import { parseUiChatRequest, UI_CHAT_ID, uiBodyHasFiles, type UiChatRequest } from '../limits/ui-chat-request';
+import { saveInlineFile } from '../files/chat-files';
+import type { InlineFile } from '../files/inline-file';
 import { CHAT_PREFIX } from '../observability/request-log';
 import type { ChatMessage } from '../protocol/messages';
 import { postTurn } from './chats';
@@ -27,41 +29,77 @@ const UI_FORMAT = { [WIRE_FORMAT_HEADER]: 'ai-sdk' };
 
 aiSdkRoutes.post('/api/ai-sdk/chat', async (c) => {
   const { config } = c.var;
-  const body = await readJsonBody(c.req.raw, config.maxBodyBytes);
+  const body = await readFilesBody(c.req.raw, config);
   // The assistant is fixed when the chat is created; a later message's Origin must still be one it serves.
   const assistant = requestAssistant(c, assistantName(isRecord(body) ? body.assistant : undefined));
+  checkBodyWithoutFiles(c.req.raw, body, config, uiBodyHasFiles);
   const request = parseUiChatRequest(body, config, assistant);
+  // Files are checked before admission: a refused file costs the client nothing.
+  const files = request.files ? await decodeChatFiles(request.files, config, 'file parts') : undefined;
   await admit(c, 'message');
-  const room = namedChatRoom(c, request.id);
+  const { room, chatId } = namedChatRoom(c, request.id);
   const turn: TurnBody = request.regenerate ? { message: '', regenerate: true } : { message: request.message };
   if (request.thinking) turn.thinking = request.thinking;
+  if (files) turn.files = await storeFiles(c, room, chatId, request, files);
   let response = await postTurn(c, room, turn, UI_FORMAT);
   if (response.status === 404) {
     await response.body?.cancel();
     if (request.regenerate) throw new ApiError(400, 'invalid_request', 'there is no answer to regenerate: the chat has no exchange yet');
-    // A chat's first message creates it, so it counts as a new chat too (CHAT_CREATE_PER_MINUTE).
-    // A level the new chat's model does not offer is refused before anything is created.
-    if (request.thinking) thinkingConfig(request.settings.model, request.thinking);
-    await admit(c, 'create');
+    await admitNewChat(c, request);
     // The first message's thinking becomes the chat's own, as `model` and `system` do.
     response = await postTurn(c, room, { ...turn, create: { ...request.settings, thinking: request.thinking } }, UI_FORMAT);
   }
   return new Response(response.body, response);
 });
 
+/**
+ * Before a message creates its chat: a level the new chat's model does not
+ * offer is refused, and the chat counts as a new one (CHAT_CREATE_PER_MINUTE).
+ */
+async function admitNewChat(c: Context<AppEnv>, request: UiChatRequest): Promise<void> {
+  if (request.thinking) thinkingConfig(request.settings.model, request.thinking);
+  await admit(c, 'create');
+}
+
+/**
+ * Stores a message's files in the chat (R2 and the chat's object), as an
+ * upload to `/api/chats/:id/files` would, creating the chat when this message
+ * is its first; returns their ids for the turn.
+ */
+async function storeFiles(c: Context<AppEnv>, room: DurableObjectStub<ChatRoom>, chatId: string, request: UiChatRequest, files: readonly InlineFile[]): Promise<string[]> {
+  const { config } = c.var;
+  const save = (file: InlineFile) => saveInlineFile(c.env.FILES, room, chatId, file, config.maxFilesPerMessage * 2);
+  const ids: string[] = [];
+  for (const file of files) {
+    try {
+      ids.push((await save(file)).id);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404) || ids.length > 0) throw error;
+      await admitNewChat(c, request);
+      await room.create({ ...request.settings, thinking: request.thinking });
+      ids.push((await save(file)).id);
+    }
+  }
+  return ids;
+}
+
 aiSdkRoutes.get('/api/ai-sdk/chat/:id/stream', async (c) => {
-  const room = namedChatRoom(c, c.req.param('id'));
+  const { room } = namedChatRoom(c, c.req.param('id'));
   const response = await room.fetch('https://chat-room/stream', { headers: { ...UI_FORMAT, 'x-request-id': c.var.log.id } });
   return new Response(response.body, response);
 });
 
 aiSdkRoutes.post('/api/ai-sdk/chat/:id/cancel', async (c) => {
   // Any body is ignored, and left unread (see readJsonBody). A chat that does not exist has nothing to cancel.
-  const cancelled = await namedChatRoom(c, c.req.param('id')).cancel();
+  const cancelled = await namedChatRoom(c, c.req.param('id')).room.cancel();
   return c.json({ cancelled: cancelled === true });
 });
 
-/** A UIMessage as `useChat` takes it in `messages`: the thought summary (a `reasoning` part), text, then the sources, with the turn's metadata. */
+/**
+ * A UIMessage as `useChat` takes it in `messages`: a question's files, then its
+ * text; an answer's thought summary (a `reasoning` part), text, then the
+ * sources, with the turn's metadata.
+ */
 export interface StoredUiMessage {
   id: string;
   role: 'user' | 'assistant';
@@ -69,29 +107,36 @@ export interface StoredUiMessage {
     | { type: 'reasoning'; text: string; state: 'done' | 'streaming' }
     | { type: 'text'; text: string; state: 'done' | 'streaming' }
     | { type: 'source-url'; sourceId: string; url: string; title: string }
+    | { type: 'file'; mediaType: string; filename: string; url: string }
   )[];
   metadata?: Partial<UiMessageMetadata> & { status: ChatMessage['status']; uiFinishReason?: string; error?: ChatMessage['error'] };
 }
 
 aiSdkRoutes.get('/api/ai-sdk/chat/:id', async (c) => {
   const id = c.req.param('id');
-  const snapshot = await namedChatRoom(c, id).snapshot();
+  const snapshot = await namedChatRoom(c, id).room.snapshot();
   // A chat the client named but never used is simply empty: a page can load it before its first message.
-  return c.json({ id, messages: (snapshot?.messages ?? []).map(toUiMessage) });
+  return c.json({ id, messages: (snapshot?.messages ?? []).map((message) => toUiMessage(message, c.req.url)) });
 });
 
 aiSdkRoutes.delete('/api/ai-sdk/chat/:id', async (c) => {
-  await namedChatRoom(c, c.req.param('id')).destroy();
+  await namedChatRoom(c, c.req.param('id')).room.destroy();
   return c.body(null, 204);
 });
 
-function toUiMessage(message: ChatMessage): StoredUiMessage {
+/** A stored message as a UIMessage; `base` (the request's URL) makes its files' URLs absolute, on this Worker. */
+function toUiMessage(message: ChatMessage, base: string): StoredUiMessage {
   const state = message.status === 'streaming' ? 'streaming' : 'done';
   const ui: StoredUiMessage = {
     id: uiMessageId(message.role, message.id),
     role: message.role === 'user' ? 'user' : 'assistant',
-    parts: [{ type: 'text', text: message.text, state }],
+    // A question of files alone has no text part, as useChat sent it.
+    parts: message.files?.length && !message.text ? [] : [{ type: 'text', text: message.text, state }],
   };
+  // Files first, as `sendMessage({ text, files })` orders them; the URL serves the stored bytes.
+  if (message.files?.length) {
+    ui.parts.unshift(...message.files.map((file) => ({ type: 'file' as const, mediaType: file.type, filename: file.name, url: new URL(file.url, base).href })));
+  }
   // The thought summary comes first, as it did in the stream (the summary is kept whole: its runs between texts are not).
   if (message.thoughts) ui.parts.unshift({ type: 'reasoning', text: message.thoughts, state: message.text || state === 'done' ? 'done' : 'streaming' });
   if (message.role === 'model') {
@@ -112,10 +157,12 @@ function toUiMessage(message: ChatMessage): StoredUiMessage {
  * that it can never meet an object of `/api/chats` (those ids come from
  * `newUniqueId()`). A malformed id is a 404 that reaches no object.
  */
-function namedChatRoom(c: Context<AppEnv>, id: string): DurableObjectStub<ChatRoom> {
+function namedChatRoom(c: Context<AppEnv>, id: string): { room: DurableObjectStub<ChatRoom>; chatId: string } {
   if (!UI_CHAT_ID.test(id)) throw new ApiError(404, 'not_found', 'no such chat: a chat id is 16 to 128 letters, digits, "_" or "-"');
   const objectId = c.env.CHAT_ROOMS.idFromName(`ai-sdk:${id}`);
+  const chatId = objectId.toString();
   // Logged by the object's id, a hash of the name: a prefix of the client's id would shorten the key in every log.
-  c.var.log.chat = objectId.toString().slice(0, CHAT_PREFIX);
-  return c.env.CHAT_ROOMS.get(objectId);
+  c.var.log.chat = chatId.slice(0, CHAT_PREFIX);
+  // chatId: the object's id, which names the chat's files (`/api/chats/:chatId/files/:fileId`).
+  return { room: c.env.CHAT_ROOMS.get(objectId), chatId };
 }

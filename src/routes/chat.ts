@@ -6,8 +6,8 @@ import type { ChatEvents } from '../gemini/gemini-adapter';
 import { UPSTREAM_STATUS, type UpstreamErrorCode } from '../gemini/error-mapping';
 import { UsageMeter } from '../gemini/usage-meter';
 import { admit, charge } from '../limits/admission';
-import { parseChatRequest, toGeminiCall } from '../limits/chat-request';
-import { readJsonBody } from '../limits/read-json-body';
+import { chatBodyHasFiles, checkBodyWithoutFiles, decodeChatFiles, parseChatRequest, readFilesBody, toGeminiCall, withFiles, type ChatRequest } from '../limits/chat-request';
+import type { GeminiCall } from '../gemini/gemini-adapter';
 import { isRecord } from '../protocol/events';
 import { assistantName, requestAssistant } from '../assistants/resolve';
 import type { Assistant } from '../assistants/assistant';
@@ -24,11 +24,14 @@ export const chatRoutes = new Hono<AppEnv>();
 
 chatRoutes.post('/api/chat/stream', async (c) => {
   const { config, log } = c.var;
-  const request = parseChatRequest(...(await assistantRequest(c)));
+  const [body, , assistant] = await assistantRequest(c);
+  checkBodyWithoutFiles(c.req.raw, body, config, chatBodyHasFiles);
+  const request = parseChatRequest(body, config, assistant);
+  const call = await geminiCall(c, request);
   await admit(c, 'message');
   log.model = request.model;
   const billing = tokenBilling(c);
-  const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal, billing?.meter, { pages: request.assistant.pages });
+  const events = await streamChat(call, config, c.req.raw.signal, billing?.meter, { pages: request.assistant.pages });
   log.streaming = true;
   const observer = streamObserver(log, billing);
   return new Response(sseBody(events, { heartbeatMs: config.heartbeatMs, observer }), { headers: SSE_HEADERS });
@@ -67,11 +70,14 @@ export interface ChatAnswer {
 
 chatRoutes.post('/api/chat', async (c) => {
   const { config, log } = c.var;
-  const request = parseChatRequest(...(await assistantRequest(c)));
+  const [body, , assistant] = await assistantRequest(c);
+  checkBodyWithoutFiles(c.req.raw, body, config, chatBodyHasFiles);
+  const request = parseChatRequest(body, config, assistant);
+  const call = await geminiCall(c, request);
   await admit(c, 'message');
   log.model = request.model;
   const billing = tokenBilling(c);
-  const events = await streamChat(toGeminiCall(request, config), config, c.req.raw.signal, billing?.meter, { pages: request.assistant.pages });
+  const events = await streamChat(call, config, c.req.raw.signal, billing?.meter, { pages: request.assistant.pages });
   try {
     return c.json(await readAnswer(log, events));
   } finally {
@@ -138,6 +144,18 @@ export function tokenBilling(c: Context<AppEnv>): TokenBilling | undefined {
  */
 export async function assistantRequest(c: Context<AppEnv>): Promise<[body: unknown, config: Config, assistant: Assistant]> {
   const { config } = c.var;
-  const body = await readJsonBody(c.req.raw, config.maxBodyBytes);
+  const body = await readFilesBody(c.req.raw, config);
   return [body, config, requestAssistant(c, assistantName(isRecord(body) ? body.assistant : undefined))];
+}
+
+/**
+ * The Gemini call of a stateless request. Its files (if any) are decoded and
+ * checked here, before admission: a refused file costs the client nothing.
+ * A request without files takes the path it always took.
+ */
+async function geminiCall(c: Context<AppEnv>, request: ChatRequest): Promise<GeminiCall> {
+  const { config } = c.var;
+  const call = toGeminiCall(request, config);
+  if (!request.files) return call;
+  return withFiles(call, await decodeChatFiles(request.files, config), config);
 }

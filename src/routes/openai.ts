@@ -4,9 +4,9 @@ import { ApiError } from '../errors';
 import { streamChat } from '../gemini/chat-stream';
 import { admit } from '../limits/admission';
 import { bearerAuth } from '../limits/bearer-auth';
-import { ASSISTANT_MODEL_PREFIX, parseCompletionRequest, ParamError } from '../limits/openai-request';
+import { ASSISTANT_MODEL_PREFIX, completionBodyHasFiles, parseCompletionRequest, ParamError, withCompletionFiles } from '../limits/openai-request';
+import { checkBodyWithoutFiles, readFilesBody } from '../limits/chat-request';
 import { assistants } from '../assistants/registry';
-import { readJsonBody } from '../limits/read-json-body';
 import { annotationsOf, finishReasonOf, usageOf, type ChatCompletion } from '../protocol/openai';
 import { sseBody } from '../stream/sse-encoder';
 import { SSE_HEADERS } from '../stream/sse-headers';
@@ -55,11 +55,15 @@ openaiRoutes.get('/v1/models/:model', (c) => {
 
 openaiRoutes.post('/v1/chat/completions', async (c) => {
   const { config, log } = c.var;
-  const request = parseCompletionRequest(await readJsonBody(c.req.raw, config.maxBodyBytes), config);
+  const body = await readFilesBody(c.req.raw, config);
+  checkBodyWithoutFiles(c.req.raw, body, config, completionBodyHasFiles);
+  const request = parseCompletionRequest(body, config);
+  // Files are fetched and checked before admission: a refused file costs the key nothing.
+  const call = await withCompletionFiles(request, config);
   await admit(c, 'message', c.var.apiKeyId);
-  log.model = request.call.model;
+  log.model = call.model;
   const billing = tokenBilling(c);
-  const events = await streamChat(request.call, config, c.req.raw.signal, billing?.meter, { pages: request.pages });
+  const events = await streamChat(call, config, c.req.raw.signal, billing?.meter, { pages: request.pages });
   const id = `chatcmpl-${crypto.randomUUID().replaceAll('-', '')}`;
   const created = Math.floor(Date.now() / 1000);
   if (request.stream) {

@@ -1,4 +1,10 @@
 import OpenAI, { APIError, AuthenticationError, BadRequestError, InternalServerError, NotFoundError, RateLimitError } from 'openai';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from './dev-server';
 import { fakeRecords, uniqueTag, waitForRecord } from './fake-records';
@@ -16,15 +22,38 @@ const RATE_LIMIT = 20;
 
 let dev: DevServer;
 let client: OpenAI;
+/** A local https server (a self-signed certificate the Worker trusts through NODE_EXTRA_CA_CERTS) serving images and redirects. */
+let images: Server;
+let imagesUrl: string;
+/** 3000 bytes that are a PNG by their magic numbers (the signature and an IHDR chunk's start), then filler. */
+const IMAGE = (() => {
+  const bytes = new Uint8Array(3000).map((_, i) => (i * 7919) % 251);
+  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 16, 0, 0, 0, 16, 8, 6, 0, 0, 0]);
+  return bytes;
+})();
+/** The file parts the fake received (fake-records.ts does not type them; test/fake-gemini.ts FakeFile does). */
+const filesOf = (record: unknown) => (record as { files: Array<{ kind: string; mimeType: string; bytes: number; sha256: string }> }).files;
 
 beforeAll(async () => {
-  dev = await startDevServer(['--var', `OPENAI_COMPAT_KEYS:${KEY},${LIMITED_KEY}`, '--var', `RATE_LIMIT_PER_MINUTE:${RATE_LIMIT}`, '--var', 'DAILY_TOKEN_BUDGET:0'], {}, { limits: true });
+  const dir = mkdtempSync(join(tmpdir(), 'gemini-edge-https-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  images = createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (req, res) => {
+    if (req.url === '/moved.png') res.writeHead(302, { location: '/cat.png' }).end();
+    else if (req.url === '/to-http.png') res.writeHead(301, { location: `http://127.0.0.1:${(images.address() as { port: number }).port}/cat.png` }).end();
+    else if (req.url === '/cat.png') res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(IMAGE);
+    else res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
+  imagesUrl = `https://127.0.0.1:${(images.address() as { port: number }).port}`;
+  dev = await startDevServer(['--var', `OPENAI_COMPAT_KEYS:${KEY},${LIMITED_KEY}`, '--var', `RATE_LIMIT_PER_MINUTE:${RATE_LIMIT}`, '--var', 'DAILY_TOKEN_BUDGET:0'], { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, { limits: true });
   // No retries: each test sees the first answer, as an error class, at once.
   client = new OpenAI({ baseURL: `${dev.url}/v1`, apiKey: KEY, maxRetries: 0 });
 }, 90_000);
 
 afterAll(async () => {
   await dev?.stop();
+  images?.close();
 });
 
 const MODEL = 'gemini-3.8-flash';
@@ -193,6 +222,37 @@ describe('the openai client against /v1', () => {
     const last = chunks.at(-1)!.choices[0] as { delta: { annotations?: unknown }; finish_reason: string | null };
     expect(last.finish_reason).toBe('stop');
     expect(last.delta.annotations).toEqual(expected);
+  });
+});
+
+describe('files, sent by the openai client', () => {
+  const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+  it('sends an image_url data URL to Gemini inline, its bytes intact', async () => {
+    const { tag, content } = prompt('[fake:reply]');
+    const url = `data:image/png;base64,${Buffer.from(IMAGE).toString('base64')}`;
+    const completion = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: content }, { type: 'image_url', image_url: { url } }] }] });
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(filesOf(record)).toMatchObject([{ kind: 'inline', mimeType: 'image/png', bytes: 3000, sha256: sha(IMAGE) }]);
+    expect(completion.choices[0].message.content!.split('\n')[0]).toBe(`[fake] received image/png, 3000 bytes, sha256 ${sha(IMAGE).slice(0, 16)}`);
+  });
+
+  it('fetches an https image_url over real TLS, following an https redirect', async () => {
+    const { tag, content } = prompt('[fake:reply]');
+    await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: content }, { type: 'image_url', image_url: { url: `${imagesUrl}/moved.png` } }] }] });
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(filesOf(record)).toMatchObject([{ mimeType: 'image/png', bytes: 3000, sha256: sha(IMAGE) }]);
+  });
+
+  it('BadRequestError for an https image_url that redirects to http:, and for an http: one, before any upstream call', async () => {
+    for (const url of [`${imagesUrl}/to-http.png`, imagesUrl.replace('https:', 'http:') + '/cat.png']) {
+      const { tag, content } = prompt('[fake:reply]');
+      const error = await thrown(() => client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: content }, { type: 'image_url', image_url: { url } }] }] }));
+      expect(error).toBeInstanceOf(BadRequestError);
+      expect((error as BadRequestError).param).toBe('messages[0].content[1].image_url.url');
+      expect((error as BadRequestError).message).toMatch(/https: .*\(got http:\)/);
+      expect(await fakeRecords(dev.fakeUrl!, tag)).toEqual([]);
+    }
   });
 });
 

@@ -6,6 +6,7 @@ import type { ChatRoom } from '../../src/chat/chat-room';
 import type { Env } from '../../src/env';
 import type { StoredUiMessage } from '../../src/routes/ai-sdk';
 import { fakeRequests, uniqueTag, waitForRecord } from '../fake-gemini';
+import { base64, exe, jpeg, pdf, png, sha256, SVG_WITH_SCRIPT } from '../files';
 
 /**
  * The AI SDK's UI message stream on the stored chats, through the Worker
@@ -308,7 +309,8 @@ describe('bad requests', () => {
     ['no messages', { ...valid, messages: [] }, /messages must not be empty/],
     ['messages not an array', { ...valid, messages: {} }, /messages must be an array/],
     ['the last message not the user\'s', { ...valid, messages: [{ id: 'a', role: 'assistant', parts: [{ type: 'text', text: 'x' }] }] }, /role must be "user"/],
-    ['a file part', { ...valid, messages: [{ id: 'a', role: 'user', parts: [{ type: 'text', text: 'see' }, { type: 'file', mediaType: 'image/png', url: 'data:,' }] }] }, /only text messages/],
+    ['a file part that is not base64', { ...valid, messages: [{ id: 'a', role: 'user', parts: [{ type: 'text', text: 'see' }, { type: 'file', mediaType: 'image/png', url: 'data:,' }] }] }, /messages\[0\]\.parts\[1\] must be a base64 data URL/],
+    ['a tool part', { ...valid, messages: [{ id: 'a', role: 'user', parts: [{ type: 'text', text: 'see' }, { type: 'tool-weather', toolCallId: 'x' }] }] }, /parts\[1\]\.type must be "text" or "file"/],
     ['a blank message', { ...valid, messages: [userMessage('   ')] }, /must not be empty or blank/],
     ['an unknown trigger', { ...valid, trigger: 'resume-stream' }, /trigger must be one of/],
     ['an unknown field', { ...valid, tools: {} }, /unknown field "tools"/],
@@ -371,5 +373,83 @@ describe('limits', () => {
     // Requests: 2 + 1 refused by the create limit, which still counted its request.
     for (let i = 0; i < 2; i++) expect((await call(ip, first, '[fake:reply chunks=1]')).status).toBe(200);
     expect((await call(ip, first, '[fake:reply chunks=1]')).status).toBe(429);
+  });
+});
+
+describe('file parts (sendMessage({ text, files }))', () => {
+  const dataUrl = (type: string, bytes: Uint8Array) => `data:${type};base64,${base64(bytes)}`;
+  const fileMessage = (text: string, files: Array<{ mediaType: string; url: string; filename?: string }>) => ({
+    id: `u${Math.random().toString(36).slice(2, 10)}`,
+    role: 'user',
+    // As useChat orders them: the files, then the text.
+    parts: [...files.map((f) => ({ type: 'file', ...f })), ...(text ? [{ type: 'text', text }] : [])],
+  });
+
+  it('sends the files to Gemini with the message, stores them in the chat, and the history gives them back with the Worker\'s URL', async () => {
+    const id = newChatId();
+    const tag = uniqueTag();
+    const [image, doc] = [png(4000), pdf(2)];
+    const response = await post(id, {
+      messages: [fileMessage(`What is this? [fake:reply tag=${tag}]`, [
+        { mediaType: 'image/png', filename: 'cat.png', url: dataUrl('image/png', image) },
+        { mediaType: 'application/pdf', filename: 'report.pdf', url: dataUrl('application/pdf', doc) },
+      ])],
+    });
+    expect(response.status).toBe(200);
+    const text = deltas(chunksOf(await response.text()));
+    const [record] = await fakeRequests(tag);
+    expect(record.files).toMatchObject([
+      { turn: 0, role: 'user', mimeType: 'image/png', bytes: 4000, sha256: await sha256(image) },
+      { turn: 0, role: 'user', mimeType: 'application/pdf', bytes: doc.byteLength, sha256: await sha256(doc) },
+    ]);
+    expect(text.split('\n')[0]).toBe(`[fake] received image/png, 4000 bytes, sha256 ${(await sha256(image)).slice(0, 16)}`);
+
+    const [question] = await stored(id);
+    const chatId = env.CHAT_ROOMS.idFromName(`ai-sdk:${id}`).toString();
+    expect(question.parts).toEqual([
+      { type: 'file', mediaType: 'image/png', filename: 'cat.png', url: expect.stringMatching(new RegExp(`^http://worker/api/chats/${chatId}/files/f[0-9a-f]{32}$`)) },
+      { type: 'file', mediaType: 'application/pdf', filename: 'report.pdf', url: expect.stringMatching(/^http:\/\/worker\/api\/chats\/[0-9a-f]{64}\/files\/f[0-9a-f]{32}$/) },
+      { type: 'text', text: `What is this? [fake:reply tag=${tag}]`, state: 'done' },
+    ]);
+    // The URL serves the stored bytes.
+    const served = await worker(new URL((question.parts[0] as { url: string }).url).pathname);
+    expect(served.status).toBe(200);
+    expect(await sha256(await served.arrayBuffer())).toBe(await sha256(image));
+  });
+
+  it('takes a message of files alone, in a chat that already exists', async () => {
+    const id = newChatId();
+    const first = uniqueTag();
+    const image = jpeg(2500);
+    await (await post(id, { messages: [fileMessage(`Look [fake:reply tag=${first}]`, [{ mediaType: 'image/jpeg', url: dataUrl('image/jpeg', image) }])] })).text();
+    const second = png(1500, 7);
+    const response = await post(id, { messages: [fileMessage('', [{ mediaType: 'image/png', url: dataUrl('image/png', second) }])] });
+    expect(response.status).toBe(200);
+    const text = deltas(chunksOf(await response.text()));
+    expect(text.split('\n')[0]).toBe(`[fake] received image/png, 1500 bytes, sha256 ${(await sha256(second)).slice(0, 16)}`);
+    const messages = await stored(id);
+    expect(messages.map((m) => m.parts.map((p) => p.type))).toEqual([['file', 'text'], ['text'], ['file'], ['text']]);
+  });
+
+  const half = Math.floor(262_144 / 2) + 1000;
+  it.each([
+    ['a file that is not base64', 400, () => [{ mediaType: 'image/png', url: 'data:image/png;base64,not base64!' }], 'messages[0].parts[0] must be base64'],
+    ['an executable named .png', 415, () => [{ mediaType: 'image/png', filename: 'cat.png', url: dataUrl('image/png', exe()) }], /^messages\[0\]\.parts\[0\]: the file is none of the accepted types/],
+    ['an SVG', 415, () => [{ mediaType: 'image/svg+xml', url: dataUrl('image/svg+xml', SVG_WITH_SCRIPT) }], /^messages\[0\]\.parts\[0\]: HTML, SVG and XML files are not accepted/],
+    ['four files', 400, () => [1, 2, 3, 4].map((seed) => ({ mediaType: 'image/png', url: dataUrl('image/png', png(100, seed)) })), 'messages[0] must have at most 3 file parts'],
+    ['files over MAX_INLINE_BYTES together', 413, () => [1, 2].map((seed) => ({ mediaType: 'image/png', url: dataUrl('image/png', png(half, seed)) })), /^file parts: the files of one request must be at most 262144 bytes together/],
+    ['a link instead of the bytes', 400, () => [{ mediaType: 'image/png', url: 'https://example.com/cat.png' }], /^messages\[0\]\.parts\[0\]\.url must be a base64 data URL .*links are not fetched$/],
+  ] as const)('refuses %s with %i, before any chat, file or upstream call', async (_, status, files, message) => {
+    const id = newChatId();
+    const tag = uniqueTag();
+    const before = (await listDurableObjectIds(env.CHAT_ROOMS)).length;
+    const response = await post(id, { messages: [fileMessage(`See [fake:reply tag=${tag}]`, [...files()])] });
+    expect(response.status).toBe(status);
+    const error = ((await response.json()) as { error: { message: string } }).error.message;
+    if (typeof message === 'string') expect(error).toBe(message);
+    else expect(error).toMatch(message);
+    expect(await fakeRequests(tag)).toEqual([]);
+    expect((await listDurableObjectIds(env.CHAT_ROOMS)).length).toBe(before);
+    expect(await stored(id)).toEqual([]);
   });
 });

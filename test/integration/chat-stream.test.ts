@@ -2,6 +2,7 @@ import { createExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { fakeRequests, uniqueTag, waitForRecord } from '../fake-gemini';
+import { base64, exe, jpeg, pdf, png, sha256, SVG_WITH_SCRIPT, text as textBytes } from '../files';
 import { joinedText, parseSse, type Frame } from '../sse';
 import { app } from '../../src/app';
 import type { Env } from '../../src/env';
@@ -463,5 +464,95 @@ describe('when Gemini cannot be reached', () => {
     );
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({ error: { code: 'upstream_unavailable', message: 'Could not reach Gemini' } });
+  });
+});
+
+// Test bindings: MAX_FILES_PER_MESSAGE 3, MAX_INLINE_BYTES 262144, MAX_BODY_BYTES 65536.
+describe.each(['/api/chat/stream', '/api/chat'] as const)('POST %s with files', (path) => {
+  const send = (body: unknown) =>
+    exports.default.fetch(`http://worker${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  /** The answer's text, whichever form the route answers in. */
+  async function answerText(response: Response): Promise<string> {
+    expect(response.status).toBe(200);
+    if (path === '/api/chat') return ((await response.json()) as { text: string }).text;
+    const frames = parseSse(await response.text());
+    expect(frames.at(-1)?.event).toBe('done');
+    return joinedText(frames);
+  }
+
+  it('sends each file to Gemini inline, before the text, with its bytes intact', async () => {
+    const tag = uniqueTag();
+    const [image, doc] = [png(5000), pdf(3)];
+    const response = await send({
+      message: `What is this? [fake:reply tag=${tag}]`,
+      files: [{ data: base64(image), name: 'photo.png' }, { data: `data:application/pdf;base64,${base64(doc)}`, type: 'application/pdf' }],
+    });
+    const answer = await answerText(response);
+    const [record] = await fakeRequests(tag);
+    expect(record.files).toMatchObject([
+      { turn: 0, role: 'user', kind: 'inline', mimeType: 'image/png', bytes: 5000, sha256: await sha256(image) },
+      { turn: 0, role: 'user', kind: 'inline', mimeType: 'application/pdf', bytes: doc.byteLength, sha256: await sha256(doc) },
+    ]);
+    const parts = record.body.contents[0].parts as Array<Record<string, unknown>>;
+    expect(parts.map((p) => Object.keys(p)[0])).toEqual(['inlineData', 'inlineData', 'text']);
+    expect(answer.split('\n').slice(0, 2)).toEqual([
+      `[fake] received image/png, 5000 bytes, sha256 ${(await sha256(image)).slice(0, 16)}`,
+      `[fake] received application/pdf, ${doc.byteLength} bytes, sha256 ${(await sha256(doc)).slice(0, 16)}`,
+    ]);
+  });
+
+  it('takes files with no text, and keeps the history as text', async () => {
+    const image = jpeg(3000);
+    const response = await send({ files: [{ data: base64(image) }], history: [{ role: 'user', text: 'Hi' }, { role: 'model', text: 'Hello!' }] });
+    const answer = await answerText(response);
+    expect(answer.split('\n')[0]).toBe(`[fake] received image/jpeg, 3000 bytes, sha256 ${(await sha256(image)).slice(0, 16)}`);
+  });
+
+  it('sends Markdown as text/plain', async () => {
+    const tag = uniqueTag();
+    const note = textBytes('# Notes\n\n- one\n- two\n');
+    await answerText(await send({ message: `Summarise [fake:reply tag=${tag}]`, files: [{ data: base64(note), name: 'notes.md' }] }));
+    const [record] = await fakeRequests(tag);
+    expect(record.files).toMatchObject([{ mimeType: 'text/plain', bytes: note.byteLength, sha256: await sha256(note) }]);
+  });
+
+  const half = Math.floor(262_144 / 2) + 1000;
+  const ACCEPTED = '; accepted: PNG, JPEG, WebP and HEIC/HEIF images, PDF, plain text and Markdown, WAV and MP3 audio';
+  const refusals: Array<[string, number, string, string, (tag: string) => Record<string, unknown>]> = [
+    ['a file that is not base64', 400, 'invalid_request', 'files[0] must be base64', () => ({ files: [{ data: 'not base64!' }] })],
+    ['a data URL that is not base64', 400, 'invalid_request', 'files[0] must be a base64 data URL (data:<type>;base64,<data>)', () => ({ files: [{ data: 'data:image/png,abc' }] })],
+    ['an empty file', 400, 'invalid_request', 'files[0] is empty', () => ({ files: [{ data: '' }] })],
+    ['an executable named .png', 415, 'unsupported_media_type', `files[0]: the file is none of the accepted types${ACCEPTED}`, () => ({ files: [{ data: base64(exe()), name: 'cat.png', type: 'image/png' }] })],
+    ['an SVG', 415, 'unsupported_media_type', `files[0]: HTML, SVG and XML files are not accepted (a browser runs their scripts)${ACCEPTED}`, () => ({ files: [{ data: base64(SVG_WITH_SCRIPT), type: 'image/svg+xml' }] })],
+    ['four files', 400, 'invalid_request', 'files must list at most 3 files', () => ({ files: [1, 2, 3, 4].map((seed) => ({ data: base64(png(100, seed)) })) })],
+    ['one file over MAX_INLINE_BYTES', 413, 'too_large', 'files[0] must be at most 262144 bytes', () => ({ files: [{ data: base64(png(262_145)) }] })],
+    ['files over MAX_INLINE_BYTES together', 413, 'too_large', 'files: the files of one request must be at most 262144 bytes together (upload larger ones to a stored chat)', () => ({ files: [{ data: base64(png(half, 1)) }, { data: base64(png(half, 2)) }] })],
+    ['a file with an unknown field', 400, 'invalid_request', 'unknown field "files[0].url"; allowed: data, type, name', () => ({ files: [{ data: base64(png()), url: 'https://example.com/a.png' }] })],
+    ['files that are not a list', 400, 'invalid_request', 'files must be an array of { data, type?, name? }', () => ({ files: { data: base64(png()) } })],
+    ['a history entry with files', 400, 'invalid_request', 'unknown field "history[0].files"; allowed: role, text', () => ({ history: [{ role: 'user', text: 'Hi', files: [] }, { role: 'model', text: 'Hello' }] })],
+  ];
+  it.each(refusals)('refuses %s with %i %s, without calling Gemini', async (_, status, code, message, body) => {
+    const tag = uniqueTag();
+    const response = await send({ message: `Look [fake:reply tag=${tag}]`, ...body(tag) });
+    expect(response.status).toBe(status);
+    expect(await response.json()).toEqual({ error: { code, message } });
+    expect(await fakeRequests(tag)).toEqual([]);
+  });
+
+  it('still holds a body without files to MAX_BODY_BYTES (the larger cap is for files)', async () => {
+    const tag = uniqueTag();
+    const history = Array.from({ length: 40 }, (_, i) => ({ role: i % 2 ? 'model' : 'user', text: 'y'.repeat(1900) }));
+    const response = await send({ message: `Long [fake:reply tag=${tag}]`, history });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({ error: { code: 'too_large', message: 'request body must be at most 65536 bytes' } });
+    expect(await fakeRequests(tag)).toEqual([]);
+  });
+
+  it('reads a body of MAX_INLINE_BYTES of files in base64 beside its text', async () => {
+    const tag = uniqueTag();
+    const image = png(262_144);
+    const answer = await answerText(await send({ message: `Big [fake:reply tag=${tag}]`, files: [{ data: `data:image/png;base64,${base64(image)}` }] }));
+    expect(answer).toContain(`sha256 ${(await sha256(image)).slice(0, 16)}`);
   });
 });

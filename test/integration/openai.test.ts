@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { app } from '../../src/app';
 import type { Env } from '../../src/env';
 import { fakeRequests, uniqueTag } from '../fake-gemini';
+import { base64, exe, jpeg, pdf, png, sha256, SVG_WITH_SCRIPT, bytesWith } from '../files';
 
 /**
  * The OpenAI-compatible API through the Worker, against the fake Gemini. The
@@ -209,8 +210,16 @@ describe('/v1 paths and bodies the API does not take', () => {
     ['an unknown role', (b, q) => (b.messages = [{ role: 'robot', content: 'x' }, user(q)]), 400, 'messages[0].role', 'invalid_request'],
     ['an assistant message last', (b, q) => (b.messages = [user(q), assistant('Hi')]), 400, 'messages[1].role', 'invalid_request', "the last message must be the user's: it is the one to answer"],
     ['an assistant message first', (b, q) => (b.messages = [assistant('Hi'), user(q)]), 400, 'messages[0].role', 'invalid_request'],
-    ['an image part', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'image_url', image_url: { url: 'https://x.example/a.png' } }])]), 400, 'messages[0].content[1].type', 'unsupported_parameter', 'messages[0].content[1].type must be "text": "image_url" parts are not supported'],
-    ['an audio part', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'input_audio', input_audio: { data: '', format: 'wav' } }])]), 400, 'messages[0].content[1].type', 'unsupported_parameter'],
+    ['an image_url with an http: URL', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'image_url', image_url: { url: 'http://x.example/a.png' } }])]), 400, 'messages[0].content[1].image_url.url', 'invalid_request', 'messages[0].content[1].image_url.url must be an https: URL or a base64 data URL (got http:)'],
+    ['an image_url with a file: URL', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'image_url', image_url: { url: 'file:///etc/passwd' } }])]), 400, 'messages[0].content[1].image_url.url', 'invalid_request', 'messages[0].content[1].image_url.url must be an https: URL or a base64 data URL (got file:)'],
+    ['an image_url with a javascript: URL', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'image_url', image_url: { url: 'javascript:alert(1)' } }])]), 400, 'messages[0].content[1].image_url.url', 'invalid_request', 'messages[0].content[1].image_url.url must be an https: URL or a base64 data URL (got javascript:)'],
+    ['an image_url that is no URL', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'image_url', image_url: { url: 'cat.png' } }])]), 400, 'messages[0].content[1].image_url.url', 'invalid_request', 'messages[0].content[1].image_url.url must be an https: URL or a base64 data URL'],
+    ['an image_url detail OpenAI does not have', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: 'max' } }])]), 400, 'messages[0].content[1].image_url.detail', 'invalid_request'],
+    ['an audio part of another format', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'input_audio', input_audio: { data: 'AAAA', format: 'ogg' } }])]), 400, 'messages[0].content[1].input_audio.format', 'invalid_request', 'messages[0].content[1].input_audio.format must be "wav" or "mp3"'],
+    ['an empty audio part', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'input_audio', input_audio: { data: '', format: 'wav' } }])]), 400, 'messages[0].content[1].input_audio.data', 'invalid_request', 'messages[0].content[1].input_audio.data is empty'],
+    ['a file_id', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'file', file: { file_id: 'file-abc' } }])]), 400, 'messages[0].content[1].file.file_id', 'unsupported_parameter'],
+    ['an image in a system message', (b, q) => (b.messages = [{ role: 'system', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }, user(q)]), 400, 'messages[0].content[0].type', 'unsupported_parameter', 'messages[0].content[0].type must be "text": "image_url" parts are not supported here'],
+    ['a refusal part', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'refusal', refusal: 'no' }])]), 400, 'messages[0].content[1].type', 'unsupported_parameter', 'messages[0].content[1].type must be "text", "image_url", "file" or "input_audio": "refusal" parts are not supported'],
     ['a name on a message', (b, q) => (b.messages = [{ ...user(q), name: 'ada' }]), 400, 'messages[0].name', 'unsupported_parameter'],
     ['tool calls on an assistant message', (b, q) => (b.messages = [user('a'), { ...assistant('b'), tool_calls: [{ id: 'x' }] }, user(q)]), 400, 'messages[1].tool_calls', 'unsupported_parameter'],
     ['blank content', (b, q) => (b.messages = [user('   '), assistant('x'), user(q)]), 400, 'messages[0].content', 'invalid_request', 'messages[0].content must not be empty or blank'],
@@ -610,5 +619,129 @@ describe('limits on /v1', () => {
     const key = 'sk-test-openai-compat-invalid';
     expect((await completions({ model: 'gemini-3.8-flash', messages: [] }, { key }, limited)).status).toBe(400);
     expect((await completions(ask('[fake:reply]').body, { key }, limited)).status).toBe(200);
+  });
+});
+
+describe('POST /v1/chat/completions with files', () => {
+  const dataUrl = (type: string, bytes: Uint8Array) => `data:${type};base64,${base64(bytes)}`;
+  /** A WAV file's header: RIFF, a size, WAVE. */
+  const wav = (size = 3000) => bytesWith(new Uint8Array([0x52, 0x49, 0x46, 0x46, 0, 0, 0, 0, 0x57, 0x41, 0x56, 0x45, 0x66, 0x6d, 0x74, 0x20]), size, 5);
+
+  async function answered(body: Record<string, unknown>) {
+    const answer = await completions(body);
+    expect(answer.status, answer.body).toBe(200);
+    return (answer.json() as { choices: [{ message: { content: string } }] }).choices[0].message.content;
+  }
+
+  it('sends image_url (a data URL), file and input_audio parts to Gemini inline, in order, with their bytes intact', async () => {
+    const tag = uniqueTag();
+    const [image, doc, audio] = [png(4000), pdf(2), wav()];
+    const content = await answered({
+      model: 'gemini-3.8-flash',
+      messages: [{ role: 'user', content: [
+        { type: 'image_url', image_url: { url: dataUrl('image/png', image), detail: 'low' } },
+        { type: 'text', text: `What are these? [fake:reply tag=${tag}]` },
+        { type: 'file', file: { file_data: dataUrl('application/pdf', doc), filename: 'report.pdf' } },
+        { type: 'input_audio', input_audio: { data: base64(audio), format: 'wav' } },
+      ] }],
+    });
+    const [record] = await fakeRequests(tag);
+    expect(record.files).toMatchObject([
+      { turn: 0, mimeType: 'image/png', bytes: 4000, sha256: await sha256(image) },
+      { turn: 0, mimeType: 'application/pdf', bytes: doc.byteLength, sha256: await sha256(doc) },
+      { turn: 0, mimeType: 'audio/wav', bytes: audio.byteLength, sha256: await sha256(audio) },
+    ]);
+    const parts = record.body.contents[0].parts as Array<Record<string, unknown>>;
+    expect(parts.map((p) => Object.keys(p)[0])).toEqual(['inlineData', 'text', 'inlineData', 'inlineData']);
+    expect(content.split('\n')[0]).toBe(`[fake] received image/png, 4000 bytes, sha256 ${(await sha256(image)).slice(0, 16)}`);
+  });
+
+  it('sends the files of earlier user messages too, and takes a file_data of bare base64', async () => {
+    const tag = uniqueTag();
+    const [first, second] = [jpeg(2000), pdf(1)];
+    await answered({
+      model: 'gemini-3.8-flash',
+      messages: [
+        { role: 'user', content: [{ type: 'image_url', image_url: { url: dataUrl('image/jpeg', first) } }, { type: 'text', text: 'What is this?' }] },
+        { role: 'assistant', content: 'A picture.' },
+        { role: 'user', content: [{ type: 'file', file: { file_data: base64(second), filename: 'a.pdf' } }, { type: 'text', text: `And this? [fake:reply tag=${tag}]` }] },
+      ],
+    });
+    const [record] = await fakeRequests(tag);
+    expect(record.files).toMatchObject([
+      { turn: 0, role: 'user', mimeType: 'image/jpeg', sha256: await sha256(first) },
+      { turn: 2, role: 'user', mimeType: 'application/pdf', sha256: await sha256(second) },
+    ]);
+  });
+
+  it('fetches an https image_url, following https redirects by hand, and sends its bytes', async () => {
+    const tag = uniqueTag();
+    const image = png(3000, 9);
+    const original = globalThis.fetch;
+    const seen: Array<{ url: string; redirect?: string }> = [];
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.startsWith('https://images.example/')) return original(input, init);
+      seen.push({ url, redirect: init?.redirect });
+      if (url.endsWith('/a.png')) return new Response(null, { status: 302, headers: { location: '/b.png' } });
+      // Served as something else entirely: the bytes decide.
+      return new Response(image, { headers: { 'content-type': 'application/octet-stream' } });
+    });
+    await answered({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: [{ type: 'text', text: `See [fake:reply tag=${tag}]` }, { type: 'image_url', image_url: { url: 'https://images.example/a.png' } }] }] });
+    expect(seen).toEqual([{ url: 'https://images.example/a.png', redirect: 'manual' }, { url: 'https://images.example/b.png', redirect: 'manual' }]);
+    const [record] = await fakeRequests(tag);
+    expect(record.files).toMatchObject([{ mimeType: 'image/png', bytes: 3000, sha256: await sha256(image) }]);
+  });
+
+  const original = globalThis.fetch;
+  /** The Worker's fetches of https://images.example/ answered by `serve`; the rest (Gemini) go out. */
+  const serveImages = (serve: (url: string) => Response) =>
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      return url.startsWith('https://images.example/') ? serve(url) : original(input, init);
+    });
+
+  const half = Math.floor(262_144 / 2) + 1000;
+  const field = 'messages[0].content[1].image_url.url';
+  const cases: Array<[string, unknown, string, string, string | RegExp, ((url: string) => Response)?]> = [
+    ['an image_url that is not base64', { type: 'image_url', image_url: { url: 'data:image/png;base64,not base64!' } }, field, 'invalid_request', `${field} must be base64`],
+    ['a renamed executable', { type: 'file', file: { file_data: dataUrl('application/pdf', exe()), filename: 'report.pdf' } }, 'messages[0].content[1].file.file_data', 'unsupported_media_type', /^messages\[0\]\.content\[1\]\.file\.file_data: the file (was sent as application\/pdf but its content|is none of the accepted types)/],
+    ['an SVG', { type: 'image_url', image_url: { url: dataUrl('image/svg+xml', SVG_WITH_SCRIPT) } }, field, 'unsupported_media_type', /HTML, SVG and XML files are not accepted/],
+    ['a PDF as an image_url', { type: 'image_url', image_url: { url: dataUrl('application/pdf', pdf()) } }, field, 'invalid_request', `${field} must be an image, not application/pdf (send other files as "file" parts)`],
+    ['an https link that redirects to http:', { type: 'image_url', image_url: { url: 'https://images.example/a.png' } }, field, 'invalid_request', `${field} redirects to a URL that is not https: (got http:)`, () => new Response(null, { status: 301, headers: { location: 'http://images.example/a.png' } })],
+    ['an https link that redirects for ever', { type: 'image_url', image_url: { url: 'https://images.example/a.png' } }, field, 'invalid_request', `${field}: could not fetch the file: more than 3 redirects`, (url) => new Response(null, { status: 307, headers: { location: `${url}x` } })],
+    ['an https link that answers 404', { type: 'image_url', image_url: { url: 'https://images.example/a.png' } }, field, 'invalid_request', `${field}: could not fetch the file: the server answered 404`, () => new Response('no', { status: 404 })],
+    ['an https link to a file over MAX_INLINE_BYTES', { type: 'image_url', image_url: { url: 'https://images.example/a.png' } }, field, 'too_large', `${field}: the file must be at most 262144 bytes`, () => new Response(png(300_000))],
+  ];
+  it.each(cases)('refuses %s with a 400 naming the part, without calling Gemini', async (_, part, param, code, message, serve) => {
+    const spy = serveImages(serve ?? (() => new Response('unexpected', { status: 500 })));
+    const tag = uniqueTag();
+    const answer = await completions({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: [{ type: 'text', text: `See [fake:reply tag=${tag}]` }, part] }] });
+    spy.mockRestore();
+    expect(answer.status).toBe(400);
+    const { error } = answer.json();
+    expect(error).toMatchObject({ type: 'invalid_request_error', code, param });
+    if (typeof message === 'string') expect(error.message).toBe(message);
+    else expect(error.message).toMatch(message);
+    expect(await fakeRequests(tag)).toEqual([]);
+  });
+
+  it('refuses four files in one message, and files over MAX_INLINE_BYTES together across messages', async () => {
+    const tag = uniqueTag();
+    const image = (seed: number, size = 100) => ({ type: 'image_url', image_url: { url: dataUrl('image/png', png(size, seed)) } });
+    const four = await completions({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: [{ type: 'text', text: `See [fake:reply tag=${tag}]` }, image(1), image(2), image(3), image(4)] }] });
+    expect(four.status).toBe(400);
+    expect(four.json().error).toMatchObject({ code: 'unsupported_parameter', param: 'messages[0].content', message: 'messages[0].content must have at most 3 file parts' });
+    const spread = await completions({
+      model: 'gemini-3.8-flash',
+      messages: [
+        { role: 'user', content: [image(5, half), { type: 'text', text: 'One' }] },
+        { role: 'assistant', content: 'Yes.' },
+        { role: 'user', content: [image(6, half), { type: 'text', text: `Two [fake:reply tag=${tag}]` }] },
+      ],
+    });
+    expect(spread.status).toBe(400);
+    expect(spread.json().error).toMatchObject({ code: 'too_large', param: 'messages', message: 'messages: the files of one request must be at most 262144 bytes together (upload larger ones to a stored chat)' });
+    expect(await fakeRequests(tag)).toEqual([]);
   });
 });
