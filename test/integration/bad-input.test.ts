@@ -165,7 +165,7 @@ const BAD_REQUESTS: BadRequest[] = [
   },
   invalidRequest(
     'an unknown field',
-    'unknown field "stream"; allowed: message, model, system, history, generationConfig, thinking, assistant',
+    'unknown field "stream"; allowed: message, files, model, system, history, generationConfig, thinking, assistant',
     (tag) => json({ message: say(tag), stream: true }),
   ),
   {
@@ -255,6 +255,8 @@ const BAD_REQUESTS: BadRequest[] = [
 ];
 
 const CHAT_ROUTES = ['/api/chat/stream', '/api/chat'] as const;
+/** The routes' body cap: MAX_BODY_BYTES and the base64 of MAX_INLINE_BYTES (vitest.config.ts). */
+const FILES_BODY_BYTES = MAX_BODY_BYTES + Math.ceil(262_144 / 3) * 4;
 
 describe.each(CHAT_ROUTES)('POST %s', (path) => {
   const post = (init: RequestInit) => exports.default.fetch(`http://worker${path}`, { method: 'POST', ...init });
@@ -271,20 +273,22 @@ describe.each(CHAT_ROUTES)('POST %s', (path) => {
     expect(request.headers.get('content-type')).toBeNull();
   });
 
-  it('refuses a declared Content-Length over 65536 bytes before reading the body', async () => {
+  // These routes take inline files: their cap is MAX_BODY_BYTES plus the base64 of MAX_INLINE_BYTES
+  // (262144 in the test bindings), and a body without files is then held to MAX_BODY_BYTES.
+  it(`refuses a declared Content-Length over ${FILES_BODY_BYTES} bytes before reading the body`, async () => {
     const { state, stream } = endless();
-    const response = await post({ headers: { ...JSON_TYPE, 'content-length': '70000' }, body: stream });
-    await expectError(response, 413, 'too_large', 'request body must be at most 65536 bytes');
+    const response = await post({ headers: { ...JSON_TYPE, 'content-length': String(FILES_BODY_BYTES + 1) }, body: stream });
+    await expectError(response, 413, 'too_large', `request body must be at most ${FILES_BODY_BYTES} bytes`);
     expect(state.pulled).toBeLessThan(MAX_BODY_BYTES);
   });
 
-  it('refuses an endless chunked body: it keeps nothing past 65536 bytes, and drains at most 16 times that', async () => {
+  it(`refuses an endless chunked body: it keeps nothing past ${FILES_BODY_BYTES} bytes, and drains at most 16 times that`, async () => {
     const { state, stream } = endless();
     const response = await post({ headers: JSON_TYPE, body: stream });
-    await expectError(response, 413, 'too_large', 'request body must be at most 65536 bytes');
-    expect(state.pulled).toBeGreaterThan(MAX_BODY_BYTES);
+    await expectError(response, 413, 'too_large', `request body must be at most ${FILES_BODY_BYTES} bytes`);
+    expect(state.pulled).toBeGreaterThan(FILES_BODY_BYTES);
     // Drained rather than cancelled (wrangler dev breaks the connection on a cancelled body), but not forever.
-    expect(state.pulled).toBeLessThanOrEqual(MAX_BODY_BYTES * DRAIN_FACTOR + 65_536);
+    expect(state.pulled).toBeLessThanOrEqual(FILES_BODY_BYTES * DRAIN_FACTOR + 65_536);
   });
 
   it('accepts a message of exactly 2000 characters', async () => {
