@@ -67,12 +67,13 @@ export function inlineFileSource(files: readonly InlineFile[]): FileSource {
 
 /**
  * Checks that a request's inline files together stay within `maxInlineBytes`
- * (MAX_INLINE_BYTES): a request carries no more inline than Gemini is sent inline.
+ * (MAX_INLINE_BYTES): a request carries no more inline than Gemini is sent
+ * inline. `hint` ends the refusal where the route has a way out.
  */
-export function checkInlineTotal(files: readonly InlineFile[], maxInlineBytes: number, field: string): void {
+export function checkInlineTotal(files: readonly InlineFile[], maxInlineBytes: number, field: string, hint = ''): void {
   const total = files.reduce((n, f) => n + f.bytes.byteLength, 0);
   if (total > maxInlineBytes) {
-    throw new ApiError(413, 'too_large', `${field}: the files of one request must be at most ${maxInlineBytes} bytes together (upload larger ones to a stored chat)`);
+    throw new ApiError(413, 'too_large', `${field}: the files of one request must be at most ${maxInlineBytes} bytes together${hint}`);
   }
 }
 

@@ -164,7 +164,7 @@ export type NamedFileBody = InlineFileBody & { field?: string };
  */
 export async function decodeChatFiles(files: readonly NamedFileBody[], config: Config, field = 'files'): Promise<InlineFile[]> {
   const decoded = await Promise.all(files.map((file, i) => decodeInlineFile(file.data, file, config.maxInlineBytes, file.field ?? `${field}[${i}]`)));
-  checkInlineTotal(decoded, config.maxInlineBytes, field);
+  checkInlineTotal(decoded, config.maxInlineBytes, field, ' (upload larger ones to a stored chat: POST /api/chats/:id/files)');
   return decoded;
 }
 

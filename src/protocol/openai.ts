@@ -24,7 +24,8 @@ export interface CompletionUsage {
   /** Answer and thinking tokens: what OpenAI counts as completion (reasoning included). */
   completion_tokens: number;
   total_tokens: number;
-  prompt_tokens_details?: { cached_tokens: number };
+  /** Cached prompt tokens; with files, the prompt's tokens by modality (OpenAI's names; a PDF's count as image tokens). */
+  prompt_tokens_details?: { cached_tokens?: number; text_tokens?: number; image_tokens?: number; audio_tokens?: number };
   completion_tokens_details?: { reasoning_tokens: number };
 }
 
@@ -41,6 +42,14 @@ export function usageOf(usage: Usage): CompletionUsage {
     total_tokens: usage.totalTokenCount,
   };
   if (usage.cachedContentTokenCount) result.prompt_tokens_details = { cached_tokens: usage.cachedContentTokenCount };
+  if (usage.promptTokensDetails) {
+    const details = (result.prompt_tokens_details ??= {});
+    for (const { modality, tokenCount } of usage.promptTokensDetails) {
+      // OpenAI has no document modality: a PDF is read as page images, so its tokens are image tokens.
+      const field = modality === 'TEXT' ? 'text_tokens' : modality === 'AUDIO' ? 'audio_tokens' : modality === 'IMAGE' || modality === 'DOCUMENT' ? 'image_tokens' : undefined;
+      if (field) details[field] = (details[field] ?? 0) + tokenCount;
+    }
+  }
   if (reasoning) result.completion_tokens_details = { reasoning_tokens: reasoning };
   return result;
 }

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../e2e/dev-server';
 import { fakeRecords, uniqueTag, waitForRecord } from '../e2e/fake-records';
+import { png } from '../files';
 import { bundleApp, consoleErrors, launchChromium, startStaticSite, type StaticSite } from './browser';
 
 /**
@@ -185,6 +187,29 @@ describe('useChat against /api/ai-sdk/chat, from a page of another origin', () =
     await untilRoles('user assistant');
     expect(JSON.parse(await read('metadata'))).toMatchObject({ status: 'cancelled' });
     expect(errors.filter((line) => !/ERR_|aborted|Failed to fetch/i.test(line))).toEqual([]);
+  });
+
+  it('sendMessage({ text, files }) sends an image that reaches Gemini intact; after a reload it is a file part on the Worker', async () => {
+    const chat = newChatId();
+    await open(chat);
+    const image = png(30_000, 4);
+    const sha = createHash('sha256').update(image).digest('hex');
+    await page.getByLabel('Attach').setInputFiles({ name: 'error.png', mimeType: 'image/png', buffer: Buffer.from(image) });
+    const tag = uniqueTag();
+    await send(`What is this? [fake:reply tag=${tag}]`);
+    await untilFinished(1);
+    const [record] = await fakeRecords(dev.fakeUrl!, tag);
+    expect(record.files).toEqual([expect.objectContaining({ kind: 'inline', mimeType: 'image/png', bytes: 30_000, sha256: sha })]);
+    expect(await read('text')).toContain(`[fake] received image/png, 30000 bytes, sha256 ${sha.slice(0, 16)}`);
+
+    await page.reload();
+    await untilRoles('user assistant');
+    const [file] = JSON.parse(await read('user-files')) as Array<{ mediaType: string; url: string; filename?: string }>;
+    expect(file).toMatchObject({ mediaType: 'image/png', filename: 'error.png', url: expect.stringMatching(new RegExp(`^${dev.url}/api/chats/[0-9a-f]{64}/files/f[0-9a-f]{32}$`)) });
+    const stored = await fetch(file.url);
+    expect(stored.headers.get('content-type')).toBe('image/png');
+    expect(createHash('sha256').update(new Uint8Array(await stored.arrayBuffer())).digest('hex')).toBe(sha);
+    expect(errors).toEqual([]);
   });
 
   it('an upstream 429 sets error, with the Worker\'s JSON error (upstream_quota) as its message', async () => {

@@ -11,6 +11,8 @@ export interface FakeRecord {
   /** Thought-summary parts written (`includeThoughts`). */
   thoughtChunksSent: number;
   body: { contents: { role: string; parts: { text: string }[] }[]; systemInstruction?: { parts: { text: string }[] }; generationConfig?: Record<string, unknown> };
+  /** The file parts it received, in order (docs/fake-gemini.md, "Files"). */
+  files?: Array<{ turn: number; kind: 'inline' | 'uri'; mimeType: string; bytes: number; sha256: string; uri?: string }>;
 }
 
 /** What the fake behind `fakeUrl` recorded for requests tagged `tag`. */

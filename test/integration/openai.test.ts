@@ -741,7 +741,7 @@ describe('POST /v1/chat/completions with files', () => {
       ],
     });
     expect(spread.status).toBe(400);
-    expect(spread.json().error).toMatchObject({ code: 'too_large', param: 'messages', message: 'messages: the files of one request must be at most 262144 bytes together (upload larger ones to a stored chat)' });
+    expect(spread.json().error).toMatchObject({ code: 'too_large', param: 'messages', message: 'messages: the files of one request must be at most 262144 bytes together' });
     expect(await fakeRequests(tag)).toEqual([]);
   });
 });

@@ -121,7 +121,7 @@ describe('parseChatRequest', () => {
       [
         'an object with an unknown field',
         { message: 'hi', prompt: 'hi' },
-        invalid('unknown field "prompt"; allowed: message, model, system, history, generationConfig, thinking, assistant'),
+        invalid('unknown field "prompt"; allowed: message, files, model, system, history, generationConfig, thinking, assistant'),
       ],
     ])('rejects %s', (_name, body, expected) => {
       expect(rejection(body)).toEqual(expected);

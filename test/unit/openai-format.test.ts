@@ -112,4 +112,19 @@ describe('usageOf', () => {
       completion_tokens_details: { reasoning_tokens: 6 },
     });
   });
+
+  it('reports a prompt with files by modality, a PDF\'s tokens as image tokens', () => {
+    const usage = {
+      promptTokenCount: 1700,
+      candidatesTokenCount: 5,
+      totalTokenCount: 1705,
+      promptTokensDetails: [
+        { modality: 'TEXT', tokenCount: 20 },
+        { modality: 'IMAGE', tokenCount: 1120 },
+        { modality: 'DOCUMENT', tokenCount: 560 },
+      ],
+    };
+    expect(usageOf(usage).prompt_tokens_details).toEqual({ text_tokens: 20, image_tokens: 1680 });
+    expect(usageOf({ ...usage, promptTokensDetails: [{ modality: 'AUDIO', tokenCount: 320 }], cachedContentTokenCount: 4 }).prompt_tokens_details).toEqual({ cached_tokens: 4, audio_tokens: 320 });
+  });
 });
