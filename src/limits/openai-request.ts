@@ -13,7 +13,7 @@ import type { ThinkingSettings } from '../protocol/messages';
 import { checkNumber, checkText, fileName, wellFormed } from './chat-request';
 import { checkInlineTotal, decodeInlineFile, inlineFileSource, type InlineFile } from '../files/inline-file';
 import { resolveFiles, toBase64 } from '../gemini/file-parts';
-import { fetchRemoteFile, REMOTE_FILE_RULES } from './remote-file';
+import { fetchRemoteFile, REMOTE_FILE_RULES } from '../files/remote-file';
 
 /** A validated body of `POST /v1/chat/completions`, as a Gemini call. */
 export interface CompletionRequest {
