@@ -3,7 +3,7 @@ import { routePath } from 'hono/route';
 import type { AppEnv } from './app-env';
 import { ConfigError, loadConfig } from './config';
 import { ApiError, errorResponse } from './errors';
-import { setAllowanceHeaders } from './limits/admission';
+import { releaseUncharged, setAllowanceHeaders } from './limits/admission';
 import { corsAllowlist } from './limits/cors-allowlist';
 import { RequestLog } from './observability/request-log';
 import type { ErrorCode } from './protocol/events';
@@ -43,7 +43,10 @@ app.use('*', async (c, next) => {
   const route = routePath(c);
   if (route && route !== '*') log.route = route;
   c.res.headers.set('x-request-id', log.id);
-  if (c.var.client) setAllowanceHeaders(c.res.headers, c.var.client.allowance);
+  if (c.var.client) {
+    setAllowanceHeaders(c.res.headers, c.var.client.allowance);
+    releaseUncharged(c);
+  }
   if (!log.streaming) log.write(c.res.status);
 });
 

@@ -3,6 +3,7 @@ import { ASSISTANTS } from '#assistants';
 import type { ThinkingDefaults } from './gemini/generation-config';
 import { DEFAULT_MODEL, lifecycleWarning, modelInfo } from './gemini/models';
 import type { ThinkingEffort } from './protocol/messages';
+import type { DeploymentBudgetSettings } from './limits/deployment-budget';
 
 export const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
 
@@ -49,6 +50,8 @@ export interface Config {
   maxInlineBytes: number;
   /** File bytes a client may upload per UTC day; 0: no limit. */
   dailyUploadBytes: number;
+  /** The cap for the whole deployment (docs/limits.md); `daily` and `monthly` 0: off. */
+  deploymentBudget: DeploymentBudgetSettings;
   /** Bearer keys of the OpenAI-compatible API (`/v1/*`); empty: the API is off and its routes answer 404. */
   openaiCompatKeys: readonly string[];
 }
@@ -114,8 +117,25 @@ function parseConfig(env: Settings): Config {
     maxFilesPerMessage: wholeNumber(env, 'MAX_FILES_PER_MESSAGE', 5, 0),
     maxInlineBytes: inlineBytes(env),
     dailyUploadBytes: wholeNumber(env, 'DAILY_UPLOAD_BYTES', 100 * MIB, 0),
+    deploymentBudget: parseDeploymentBudget(env),
     openaiCompatKeys: parseCompatKeys(env.OPENAI_COMPAT_KEYS),
   };
+}
+
+/** Most shards DEPLOYMENT_BUDGET_SHARDS takes: the coordinator reclaims from each near the end. */
+const MAX_BUDGET_SHARDS = 256;
+
+function parseDeploymentBudget(env: Settings): DeploymentBudgetSettings {
+  const daily = wholeNumber(env, 'DEPLOYMENT_DAILY_TOKEN_BUDGET', 0, 0);
+  const monthly = wholeNumber(env, 'DEPLOYMENT_MONTHLY_TOKEN_BUDGET', 0, 0);
+  const shards = positiveInt(env, 'DEPLOYMENT_BUDGET_SHARDS', 16);
+  if (shards > MAX_BUDGET_SHARDS) throw new ConfigError(`DEPLOYMENT_BUDGET_SHARDS must be at most ${MAX_BUDGET_SHARDS}, got "${env.DEPLOYMENT_BUDGET_SHARDS}"`);
+  const reserve = positiveInt(env, 'DEPLOYMENT_ANSWER_RESERVE', 16_384);
+  const url = nonEmpty(env.SPEND_ALERT_URL);
+  if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) throw new ConfigError(`SPEND_ALERT_URL must be an absolute http(s) URL, got "${url}"`);
+  // A cap smaller than one reservation would admit nothing: it holds the whole cap instead.
+  const smallest = Math.min(...[daily, monthly].filter((cap) => cap > 0));
+  return { daily, monthly, reserve: Math.min(reserve, smallest), shards, alertUrl: url };
 }
 
 const MIB = 1024 * 1024;
@@ -261,7 +281,11 @@ type NumericSetting =
   | 'MAX_FILE_BYTES'
   | 'MAX_FILES_PER_MESSAGE'
   | 'MAX_INLINE_BYTES'
-  | 'DAILY_UPLOAD_BYTES';
+  | 'DAILY_UPLOAD_BYTES'
+  | 'DEPLOYMENT_DAILY_TOKEN_BUDGET'
+  | 'DEPLOYMENT_MONTHLY_TOKEN_BUDGET'
+  | 'DEPLOYMENT_ANSWER_RESERVE'
+  | 'DEPLOYMENT_BUDGET_SHARDS';
 
 /** A positive whole number, or undefined when unset or empty. */
 function optionalPositiveInt(env: Settings, name: NumericSetting): number | undefined {

@@ -5,12 +5,17 @@
  */
 import type { ChatRoom } from './chat/chat-room';
 import type { ClientLimiter } from './limits/client-limiter';
+import type { BudgetCoordinator, BudgetShard } from './limits/deployment-budget';
 
 export interface Env extends Settings {
   /** One Durable Object per conversation. */
   CHAT_ROOMS: DurableObjectNamespace<ChatRoom>;
   /** One Durable Object per client (IP address, IPv6 by /64): its request windows and token budget. */
   CLIENT_LIMITS: DurableObjectNamespace<ClientLimiter>;
+  /** The deployment's token cap: shards that admit, each with a lease of the cap (src/limits/deployment-budget.ts). */
+  BUDGET_SHARDS: DurableObjectNamespace<BudgetShard>;
+  /** The deployment's token cap: the one object that hands leases to the shards. */
+  BUDGET_COORDINATOR: DurableObjectNamespace<BudgetCoordinator>;
   /** The chats' files (R2): `chats/<chat id>/<file id>`. */
   FILES: R2Bucket;
 }
@@ -43,6 +48,16 @@ export interface Settings {
   MAX_FILES_PER_MESSAGE?: string | number;
   MAX_INLINE_BYTES?: string | number;
   DAILY_UPLOAD_BYTES?: string | number;
+  /** Tokens of all clients together per UTC day; 0 or unset: no cap. */
+  DEPLOYMENT_DAILY_TOKEN_BUDGET?: string | number;
+  /** Tokens of all clients together per UTC month; 0 or unset: no cap. */
+  DEPLOYMENT_MONTHLY_TOKEN_BUDGET?: string | number;
+  /** Tokens each admission holds of the deployment's cap until its answer is charged (default 16384). */
+  DEPLOYMENT_ANSWER_RESERVE?: string | number;
+  /** Shards the deployment's cap is spread over (default 16). */
+  DEPLOYMENT_BUDGET_SHARDS?: string | number;
+  /** POSTed once at 80 % and once at 100 % of a day's deployment cap. */
+  SPEND_ALERT_URL?: string;
   /** Secret: the bearer keys of the OpenAI-compatible API, a comma list; unset, `/v1/*` does not exist. */
   OPENAI_COMPAT_KEYS?: string;
 }

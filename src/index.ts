@@ -8,4 +8,5 @@ import { app } from './app';
 
 export { ChatRoom } from './chat/chat-room';
 export { ClientLimiter } from './limits/client-limiter';
+export { BudgetCoordinator, BudgetShard } from './limits/deployment-budget';
 export default app;

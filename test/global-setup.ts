@@ -1,10 +1,17 @@
 /// <reference path="./provided-context.d.ts" />
 import type { TestProject } from 'vitest/node';
 import { startFakeGemini } from '../fake-gemini/server.mjs';
+import { startAlertReceiver } from './fake/alert-receiver';
 
 /** Starts one fake Gemini for the whole run; the Worker under test reaches it over a socket. */
 export default async function setup(project: TestProject) {
   const fake = await startFakeGemini({ log: (line) => console.error(line) });
   project.provide('fakeGeminiUrl', fake.url);
-  return () => fake.close();
+  // SPEND_ALERT_URL's stand-in (test/integration/deployment-budget.test.ts).
+  const alerts = await startAlertReceiver();
+  project.provide('alertReceiverUrl', alerts.url);
+  return async () => {
+    await alerts.close();
+    await fake.close();
+  };
 }

@@ -4,12 +4,48 @@ import type { Env } from '../env';
 import { ApiError } from '../errors';
 import { clientKey } from './client-key';
 import type { Allowance, ClientLimiter, RequestKind } from './client-limiter';
+import { budgetShard, type BudgetAdmission } from './deployment-budget';
 
-/** What `admit` learned about the request's client: its allowance, and the key to charge tokens to (budget on). */
+/**
+ * What `admit` learned about the request's client: its allowance, and what to
+ * charge the answer's tokens to — an opaque ticket naming the client's budget
+ * and the deployment cap's reservation, for {@link charge}; undefined when
+ * neither is on.
+ */
 export interface AdmittedClient {
   allowance: Allowance;
   chargeKey: string | undefined;
 }
+
+/** Whom an answer is charged to: the client's daily budget, and the reservation it holds of the deployment's cap. */
+interface ChargeTicket {
+  client?: string;
+  hold?: { shard: number; day: number; id: number };
+}
+
+function encodeTicket({ client, hold }: ChargeTicket): string | undefined {
+  if (client === undefined && hold === undefined) return undefined;
+  const params = new URLSearchParams();
+  if (client !== undefined) params.set('c', client);
+  if (hold) params.set('h', `${hold.shard}.${hold.day}.${hold.id}`);
+  return params.toString();
+}
+
+function decodeTicket(ticket: string): ChargeTicket {
+  const params = new URLSearchParams(ticket);
+  const client = params.get('c') ?? undefined;
+  const hold = /^(\d+)\.(\d+)\.(\d+)$/.exec(params.get('h') ?? '');
+  // A bare client key: a ticket from before the deployment's cap (a turn started by the previous version).
+  if (client === undefined && !hold) return { client: ticket };
+  return { client, hold: hold ? { shard: Number(hold[1]), day: Number(hold[2]), id: Number(hold[3]) } : undefined };
+}
+
+/**
+ * Tickets admitted in this isolate whose answer is not charged yet: the
+ * request's end releases the reservation of one that never will be (see
+ * {@link releaseUncharged}).
+ */
+const uncharged = new Set<string>();
 
 /** The headers that tell a client where it stands; exposed to pages by CORS. */
 export const ALLOWANCE_HEADERS = [
@@ -40,10 +76,23 @@ export async function admit(c: Context<AppEnv>, kind: RequestKind, key?: string)
     perMinute: kind === 'create' ? config.chatCreatePerMinute : config.rateLimitPerMinute,
     dailyTokens: kind === 'message' ? config.dailyTokenBudget : 0,
   };
-  if (limits.perMinute === 0 && limits.dailyTokens === 0) return;
+  // The deployment's cap first: refused there, the client's own counts are not touched.
+  const hold = kind === 'message' ? await admitDeployment(c) : undefined;
+  const previous = c.var.client;
+  if (limits.perMinute === 0 && limits.dailyTokens === 0) {
+    if (hold) setClient(c, previous?.allowance ?? {}, { hold });
+    return;
+  }
   key ??= clientKey(c.req.header('cf-connecting-ip'));
-  const admission = await limiterFor(c.env, key).admit(kind, limits);
+  let admission: Awaited<ReturnType<ClientLimiter['admit']>>;
+  try {
+    admission = await limiterFor(c.env, key).admit(kind, limits);
+  } catch (error) {
+    if (hold) release(c, hold);
+    throw error;
+  }
   if (!admission.ok) {
+    if (hold) release(c, hold);
     const budget = admission.code === 'budget_exhausted';
     const message = budget
       ? `the daily budget of ${admission.limit} tokens is spent; it resets in ${admission.retryAfter} s (midnight UTC)`
@@ -54,7 +103,64 @@ export async function admit(c: Context<AppEnv>, kind: RequestKind, key?: string)
       : { requests: { limit: admission.limit, remaining: 0, reset: admission.retryAfter } });
     throw new ApiError(429, admission.code, message, headers);
   }
-  c.set('client', { allowance: admission, chargeKey: limits.dailyTokens > 0 ? key : undefined });
+  // A chat created by its first message (the AI SDK's) is admitted as a message, then as a new
+  // chat: the message's ticket stays.
+  const client = limits.dailyTokens > 0 ? key : undefined;
+  if (client === undefined && hold === undefined && previous?.chargeKey !== undefined) c.set('client', { allowance: admission, chargeKey: previous.chargeKey });
+  else setClient(c, admission, { client, hold });
+}
+
+function setClient(c: Context<AppEnv>, allowance: Allowance, ticket: ChargeTicket): void {
+  const chargeKey = encodeTicket(ticket);
+  if (ticket.hold && chargeKey !== undefined) uncharged.add(chargeKey);
+  c.set('client', { allowance, chargeKey });
+}
+
+/**
+ * Reserves an answer's tokens of the deployment's cap (one Durable Object
+ * request, to a shard picked at random), or refuses the request with
+ * `429 deployment_budget_exhausted` and `Retry-After`. Nothing when the cap is off.
+ */
+async function admitDeployment(c: Context<AppEnv>): Promise<ChargeTicket['hold']> {
+  const settings = c.var.config.deploymentBudget;
+  if (settings.daily === 0 && settings.monthly === 0) return undefined;
+  const shard = Math.floor(Math.random() * settings.shards);
+  const admission: BudgetAdmission = await budgetShard(c.env, shard).admit(`shard-${shard}`, settings);
+  if (admission.ok) return { shard, day: admission.day, id: admission.hold };
+  // The widget shows this message as it is: it speaks to a visitor.
+  const message =
+    admission.scope === 'busy'
+      ? `The chat is very busy and nearly at its limit for today. Try again in ${admission.retryAfter} s.`
+      : `The chat is resting until ${admission.scope === 'day' ? 'tomorrow' : 'next month'}: this site's ${admission.scope === 'day' ? 'daily' : 'monthly'} budget of ${admission.limit} tokens is spent. It reopens in ${admission.retryAfter} s (midnight UTC).`;
+  throw new ApiError(429, 'deployment_budget_exhausted', message, { 'Retry-After': String(admission.retryAfter) }, admission.scope !== 'busy');
+}
+
+/** Gives a reservation back unused, after the response. */
+function release(c: Context<AppEnv>, hold: NonNullable<ChargeTicket['hold']>): void {
+  settleHold(c.env, (promise) => c.executionCtx.waitUntil(promise), hold, 0);
+}
+
+function settleHold(env: Env, waitUntil: (promise: Promise<unknown>) => void, hold: NonNullable<ChargeTicket['hold']>, tokens: number): void {
+  waitUntil(
+    budgetShard(env, hold.shard)
+      .settle(`shard-${hold.shard}`, hold.day, hold.id, tokens)
+      .catch((error: unknown) => console.error(JSON.stringify({ level: 'error', event: 'budget_settle_failed', error: String(error) }))),
+  );
+}
+
+/**
+ * At the end of a request (app middleware): a reservation of the deployment's
+ * cap that no answer will charge — the request failed before an answer
+ * started, or answered without one — is given back now rather than when it
+ * expires. A streamed answer (an SSE or UI message stream, here or from a
+ * chat's object) is charged when it ends, by whoever streams it.
+ */
+export function releaseUncharged(c: Context<AppEnv>): void {
+  const ticket = c.var.client?.chargeKey;
+  if (ticket === undefined || !uncharged.delete(ticket)) return;
+  const streaming = c.res.ok && !/^application\/json/i.test(c.res.headers.get('content-type') ?? '');
+  const { hold } = decodeTicket(ticket);
+  if (!streaming && hold) release(c, hold);
 }
 
 /** `X-RateLimit-*` for the per-minute window, `X-Token-Budget-*` for the day's tokens. */
@@ -111,13 +217,20 @@ export async function admitUpload(c: Context<AppEnv>, bytes: number | undefined)
 }
 
 /**
- * Charges an answer's tokens to the client's daily budget, after the
- * response (one more Durable Object request; none when the budget is off).
+ * Charges an answer's tokens, after the response: to the client's daily
+ * budget (one Durable Object request; none when it is off), and to the
+ * deployment's cap, whose reservation it replaces (one more; even at 0
+ * tokens, so the reservation goes).
+ * @param key the request's ticket, `AdmittedClient.chargeKey`
  */
 export function charge(env: Env, waitUntil: (promise: Promise<unknown>) => void, key: string | undefined, tokens: number): void {
-  if (key === undefined || !(tokens > 0)) return;
+  if (key === undefined) return;
+  uncharged.delete(key);
+  const { client, hold } = decodeTicket(key);
+  if (hold) settleHold(env, waitUntil, hold, tokens);
+  if (client === undefined || !(tokens > 0)) return;
   waitUntil(
-    limiterFor(env, key)
+    limiterFor(env, client)
       .record(tokens)
       .catch((error: unknown) => console.error(JSON.stringify({ level: 'error', event: 'charge_failed', error: String(error) }))),
   );

@@ -53,6 +53,8 @@ export type ErrorCode =
   /** This Worker's own per-client limit (RATE_LIMIT_PER_MINUTE, CHAT_CREATE_PER_MINUTE), not Gemini's: see `upstream_quota`. */
   | 'rate_limited'
   | 'budget_exhausted'
+  /** The deployment's own cap (DEPLOYMENT_DAILY_TOKEN_BUDGET, DEPLOYMENT_MONTHLY_TOKEN_BUDGET), all clients together: the chat rests until it resets. */
+  | 'deployment_budget_exhausted'
   /** The client's daily upload allowance (DAILY_UPLOAD_BYTES) has too little left for the file. */
   | 'upload_budget_exhausted'
   /** The chat already holds as many files waiting to be sent as it may (twice MAX_FILES_PER_MESSAGE). */

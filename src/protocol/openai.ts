@@ -126,6 +126,7 @@ const OPENAI_CODES: Partial<Record<ErrorCode, string>> = {
   // Gemini's quota for the Worker's key: to the caller, a rate limit like ours (429, honour Retry-After).
   upstream_quota: 'rate_limit_exceeded',
   budget_exhausted: 'insufficient_quota',
+  deployment_budget_exhausted: 'insufficient_quota',
   model_unavailable: 'model_not_found',
 };
 
@@ -139,7 +140,7 @@ export function openAiError(status: number, code: ErrorCode, message: string, pa
 
 /** As OpenAI types them: a bad key is an `invalid_request_error` too (code `invalid_api_key`). */
 function errorType(status: number, code: ErrorCode): OpenAiErrorType {
-  if (code === 'budget_exhausted') return 'insufficient_quota';
+  if (code === 'budget_exhausted' || code === 'deployment_budget_exhausted') return 'insufficient_quota';
   if (code === 'rate_limited' || code === 'upstream_quota') return 'requests';
   return status >= 500 ? 'server_error' : 'invalid_request_error';
 }

@@ -27,3 +27,11 @@ describe('the widget\'s sentence for a failed answer', () => {
     expect(errorText(STRINGS, code, 'Gemini does not serve the model "x" to this key (404 Not Found)')).toBe(sentence);
   });
 });
+
+describe('the widget\'s sentence for the deployment\'s spent cap', () => {
+  it('is the Worker\'s own message, written for visitors: the chat is resting until tomorrow', () => {
+    // No string of its own (the widget's gzip budget is nearly full): the Worker words it for visitors.
+    const message = 'The chat is resting until tomorrow: this site\'s daily budget of 200000 tokens is spent. It reopens in 3600 s (midnight UTC).';
+    expect(errorText(STRINGS, 'deployment_budget_exhausted', message)).toBe(message);
+  });
+});

@@ -37,6 +37,7 @@ const DEFAULTS: Config = {
   maxFilesPerMessage: 5,
   maxInlineBytes: 8_388_608,
   dailyUploadBytes: 104_857_600,
+  deploymentBudget: { daily: 0, monthly: 0, reserve: 16_384, shards: 16, alertUrl: undefined },
   openaiCompatKeys: [],
 };
 
