@@ -5,6 +5,7 @@
  */
 import type { ChatRoom } from './chat/chat-room';
 import type { ClientLimiter } from './limits/client-limiter';
+import type { StatsDay } from './stats/stats-day';
 
 export interface Env extends Settings {
   /** One Durable Object per conversation. */
@@ -13,6 +14,8 @@ export interface Env extends Settings {
   CLIENT_LIMITS: DurableObjectNamespace<ClientLimiter>;
   /** The chats' files (R2): `chats/<chat id>/<file id>`. */
   FILES: R2Bucket;
+  /** One Durable Object per UTC day: the dashboard's counts and the day's rated answers. */
+  STATS: DurableObjectNamespace<StatsDay>;
 }
 
 /** The settings among the bindings: vars and secrets. */
@@ -45,4 +48,8 @@ export interface Settings {
   DAILY_UPLOAD_BYTES?: string | number;
   /** Secret: the bearer keys of the OpenAI-compatible API, a comma list; unset, `/v1/*` does not exist. */
   OPENAI_COMPAT_KEYS?: string;
+  /** Secret: the owner's key to the dashboard (`/admin`); unset, `/admin*` does not exist and nothing is counted. */
+  ADMIN_KEY?: string;
+  /** true | false: the dashboard shows rated answers' question and answer (default false; docs/dashboard.md). */
+  ADMIN_SHOW_TRANSCRIPTS?: string | boolean;
 }

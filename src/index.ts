@@ -8,4 +8,5 @@ import { app } from './app';
 
 export { ChatRoom } from './chat/chat-room';
 export { ClientLimiter } from './limits/client-limiter';
+export { StatsDay } from './stats/stats-day';
 export default app;

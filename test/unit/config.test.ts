@@ -38,6 +38,8 @@ const DEFAULTS: Config = {
   maxInlineBytes: 8_388_608,
   dailyUploadBytes: 104_857_600,
   openaiCompatKeys: [],
+  adminKey: undefined,
+  adminShowTranscripts: false,
 };
 
 const NUMERIC = [
