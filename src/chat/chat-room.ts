@@ -15,7 +15,7 @@ import { encodeRawFrame } from '../stream/sse-encoder';
 import { UI_MESSAGE_STREAM_HEADER, UiMessageFormat } from '../stream/ui-message-format';
 import type { WireFormat } from '../stream/wire-format';
 import { eventData, type ErrorEvent } from '../protocol/events';
-import type { ChatMessage, ChatSnapshot, ThinkingSettings } from '../protocol/messages';
+import { MESSAGE_ID_HEADER, type ChatMessage, type ChatSnapshot, type ThinkingSettings } from '../protocol/messages';
 import { filesOf, PartsBuilder, type FilePart, type MessagePart, type TextPart, type ThoughtPart } from '../protocol/parts';
 import { resolveFiles, URI_MARGIN_MS, type FileSource, type PendingContent } from '../gemini/file-parts';
 import type { GeminiFile } from '../gemini/files-api';
@@ -265,7 +265,7 @@ export class ChatRoom extends DurableObject<Env> {
     const stream = turn.listen(settings.lastEventId, request.signal, format);
     streaming = true;
     this.ctx.waitUntil(turn.run(events));
-    return new Response(stream, { headers: { ...responseHeaders(format), [CHAT_ASSISTANT_HEADER]: assistant.name } });
+    return new Response(stream, { headers: { ...responseHeaders(format), [CHAT_ASSISTANT_HEADER]: assistant.name, [MESSAGE_ID_HEADER]: String(turn.messageId) } });
   }
 
   /** Counts how a turn that streamed ended, for the dashboard: its answer, tokens and time to first text, or its error. */
@@ -381,7 +381,7 @@ export class ChatRoom extends DurableObject<Env> {
     if (turn) {
       // EventSource reconnects whenever a stream closes; 204 is what tells it to stop.
       if (!turn.active && lastEventId >= turn.lastFrameId!) return new Response(null, { status: 204 });
-      return new Response(turn.listen(lastEventId, request.signal), { headers: SSE_HEADERS });
+      return new Response(turn.listen(lastEventId, request.signal), { headers: { ...SSE_HEADERS, [MESSAGE_ID_HEADER]: String(turn.messageId) } });
     }
     // Not in memory (the object restarted): the stored frames of a settled turn.
     const frames = this.store.frames().frames.filter(([id]) => id > lastEventId);

@@ -125,6 +125,9 @@ export interface ChatMessage {
 /** A reader's rating of an answer: thumbs up or down. */
 export type Rating = 'up' | 'down';
 
+/** The response header of a stored chat's turn stream (posted or resumed) that names the answer's message id. */
+export const MESSAGE_ID_HEADER = 'x-message-id';
+
 /** What `GET /api/chats/:id` returns. */
 export interface ChatSnapshot {
   id: string;

@@ -203,7 +203,7 @@ describe('/admin with ADMIN_KEY', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('gives no numbers without the key or a session: 401, never cached', async () => {
-    for (const headers of [{}, { authorization: 'Bearer not-the-key-at-all-0000' }, { cookie: `${SESSION_COOKIE}=1999999999.${'A'.repeat(43)}` }]) {
+    for (const headers of [{}, { authorization: 'Bearer not-the-key-at-all-0000' }, { cookie: `${SESSION_COOKIE}=1999999999.${'A'.repeat(43)}` }] as Record<string, string>[]) {
       const api = await call('/admin/api/stats', { headers });
       expect(api.status).toBe(401);
       expect(api.text).not.toMatch(/requests|answers|tokens/);
@@ -275,6 +275,18 @@ describe('POST /api/chats/:id/messages/:messageId/feedback', () => {
   }
   const rate = (chat: string, message: number | string, rating: unknown, settings = ADMIN) =>
     call(`/api/chats/${chat}/messages/${message}/feedback`, json({ rating }), { settings });
+
+  it('names the answer in an X-Message-Id header of the turn stream, which pages may read', async () => {
+    const ip = newClient();
+    const chat = await newChat(ip);
+    const turn = await call(`/api/chats/${chat}/messages`, json({ message: 'Hi [fake:reply chunks=1]' }, { origin: 'https://allowed.example' }), { ip });
+    const snapshot = JSON.parse((await call(`/api/chats/${chat}`)).text) as ChatSnapshot;
+    expect(turn.headers.get('x-message-id')).toBe(String(snapshot.messages[1]!.id));
+    expect(turn.headers.get('access-control-expose-headers')).toContain('x-message-id');
+    // What only the Worker reads is not passed on.
+    expect(turn.headers.get('x-chat-assistant')).toBeNull();
+    expect(turn.headers.get('x-error-code')).toBeNull();
+  });
 
   it('stores the rating with the answer, takes it back with null, and refuses what is not an answer', async () => {
     const { chat, answer, question } = await answeredChat();
