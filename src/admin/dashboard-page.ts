@@ -13,7 +13,7 @@ const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFra
 
 function usd(value: number): string {
   if (value === 0) return '$0';
-  return value < 0.01 ? `$${value.toPrecision(2)}` : `$${value.toFixed(2)}`;
+  return value >= 1 ? `$${value.toFixed(2)}` : `$${Number(value.toPrecision(2))}`;
 }
 
 function ms(value: number | null): string {

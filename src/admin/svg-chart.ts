@@ -66,8 +66,9 @@ export function barChart(chart: BarChart): string {
   }
   const ticks = chart.ticks ?? (n > 2 ? [0, Math.floor((n - 1) / 2), n - 1] : chart.labels.map((_, i) => i));
   for (const i of ticks) {
-    const x = LEFT + i * slot + slot / 2;
-    out.push(`<text class="axis" x="${r(x)}" y="${HEIGHT - 6}" text-anchor="middle">${escapeHtml(chart.labels[i] ?? '')}</text>`);
+    // The first and last labels keep inside the chart.
+    const [x, anchor] = i === 0 ? [LEFT, 'start'] : i === n - 1 ? [WIDTH - RIGHT, 'end'] : [LEFT + i * slot + slot / 2, 'middle'];
+    out.push(`<text class="axis" x="${r(x)}" y="${HEIGHT - 6}" text-anchor="${anchor}">${escapeHtml(chart.labels[i] ?? '')}</text>`);
   }
   out.push('</svg>');
   return out.join('');

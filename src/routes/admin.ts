@@ -26,9 +26,10 @@ adminRoutes.get('/admin', async (c) => {
 });
 
 adminRoutes.post('/admin/login', async (c) => {
-  // A form from another site is refused (SameSite keeps its cookie out; this keeps its login out).
-  const origin = c.req.header('origin');
-  if (origin !== undefined && origin !== new URL(c.req.url).origin) return html(loginPage('Sign in from this page.'), 403);
+  // A form posted from another site is refused (SameSite keeps the cookie from its requests; this
+  // keeps its logins out). Sec-Fetch-Site, set by the browser, holds behind proxies that rewrite Host.
+  const site = c.req.header('sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return html(loginPage('Sign in from this page.'), 403);
   const type = c.req.header('content-type') ?? '';
   const form = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type) ? await c.req.formData().catch(() => undefined) : undefined;
   const key = form?.get('key');

@@ -220,7 +220,7 @@ describe('/admin with ADMIN_KEY', () => {
     const wrong = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'key=guess' });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('set-cookie')).toBeNull();
-    const login = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://worker' }, body: `key=${encodeURIComponent(KEY)}` });
+    const login = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `key=${encodeURIComponent(KEY)}` });
     expect(login.status).toBe(303);
     expect(login.headers.get('location')).toBe('/admin');
     expect(login.headers.get('cache-control')).toBe('no-store');
@@ -243,7 +243,7 @@ describe('/admin with ADMIN_KEY', () => {
   });
 
   it('refuses a login posted from another site, and a session that expired or that another key signed', async () => {
-    const foreign = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' }, body: `key=${KEY}` });
+    const foreign = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'cross-site' }, body: `key=${KEY}` });
     expect(foreign.status).toBe(403);
     expect(foreign.headers.get('set-cookie')).toBeNull();
     const expired = await newSession(KEY, Date.now() - 13 * 3600_000);
