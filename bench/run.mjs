@@ -69,6 +69,20 @@ const VARIANTS = [
     vars: ['RATE_LIMIT_PER_MINUTE:0', 'CHAT_CREATE_PER_MINUTE:0', 'DAILY_TOKEN_BUDGET:0'],
   },
   {
+    // gemini-edge with the owner's dashboard on (ADMIN_KEY, issue 21): each request counted in its
+    // isolate's batch when its log line is written, the batch sent to the day's StatsDay once a
+    // second with waitUntil. Against `edge`, what counting costs a request.
+    name: 'dashboard',
+    label: 'gemini-edge, dashboard on',
+    config: 'wrangler.toml',
+    path: '/api/chat/stream',
+    text: (f) => f.startsWith('event: text'),
+    thought: (f) => f.startsWith('event: thought'),
+    done: (f) => f.startsWith('event: done'),
+    vars: ['RATE_LIMIT_PER_MINUTE:0', 'CHAT_CREATE_PER_MINUTE:0', 'DAILY_TOKEN_BUDGET:0', 'ADMIN_KEY:bench-admin-key-0123456789'],
+    only: ['short', 'typical'],
+  },
+  {
     // The same Worker with its default settings: CORS, the rate limit and the token budget on,
     // the limiter's Durable Object (same workerd) counted. 128 clients keep every one of them
     // under 20 requests a minute; the 10 MB answer would spend a client's daily budget at once.

@@ -14,6 +14,9 @@ import { chatsRoutes } from './routes/chats';
 import { filesRoutes } from './routes/files';
 import { healthRoutes } from './routes/health';
 import { openaiRoutes } from './routes/openai';
+import { adminRoutes } from './routes/admin';
+import { feedbackRoutes } from './routes/feedback';
+import { countRequests } from './stats/count-requests';
 
 /** Every path the app serves, with its methods, for 405 answers. */
 const ROUTES: Record<string, string> = {
@@ -32,6 +35,13 @@ const ROUTES: Record<string, string> = {
   '/api/ai-sdk/chat/:id': 'GET, HEAD, DELETE',
   '/api/ai-sdk/chat/:id/stream': 'GET, HEAD',
   '/api/ai-sdk/chat/:id/cancel': 'POST',
+  '/api/chats/:id/messages/:messageId/feedback': 'POST',
+  '/api/ai-sdk/chat/:id/messages/:messageId/feedback': 'POST',
+  '/admin': 'GET, HEAD',
+  '/admin/login': 'POST',
+  '/admin/logout': 'POST',
+  '/admin/api/stats': 'GET, HEAD',
+  '/admin/dashboard.css': 'GET, HEAD',
 };
 
 export const app = new Hono<AppEnv>();
@@ -56,6 +66,9 @@ app.use('*', async (c, next) => {
   await next();
 });
 
+// The dashboard's counts (ADMIN_KEY on): each request to a route that calls Gemini, when its line is written.
+app.use('*', countRequests());
+
 // Before any route: a refused origin costs no body read, no Durable Object, no upstream call.
 app.use('/api/*', corsAllowlist());
 
@@ -65,6 +78,8 @@ app.route('/', chatRoutes);
 app.route('/', chatsRoutes);
 app.route('/', filesRoutes);
 app.route('/', aiSdkRoutes);
+app.route('/', feedbackRoutes);
+app.route('/', adminRoutes);
 // With its own onError: /v1/* errors are in OpenAI's shape, and it answers its own 404s and 405s.
 app.route('/', openaiRoutes);
 

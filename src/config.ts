@@ -54,6 +54,10 @@ export interface Config {
   deploymentBudget: DeploymentBudgetSettings;
   /** Bearer keys of the OpenAI-compatible API (`/v1/*`); empty: the API is off and its routes answer 404. */
   openaiCompatKeys: readonly string[];
+  /** ADMIN_KEY: the owner's key to the dashboard (`/admin`); undefined: `/admin*` answers 404 and nothing is counted. */
+  adminKey: string | undefined;
+  /** ADMIN_SHOW_TRANSCRIPTS: rated answers keep their question and answer for the dashboard (default false). */
+  adminShowTranscripts: boolean;
 }
 
 /** A setting that cannot be used; the message names it. */
@@ -119,6 +123,8 @@ function parseConfig(env: Settings): Config {
     dailyUploadBytes: wholeNumber(env, 'DAILY_UPLOAD_BYTES', 100 * MIB, 0),
     deploymentBudget: parseDeploymentBudget(env),
     openaiCompatKeys: parseCompatKeys(env.OPENAI_COMPAT_KEYS),
+    adminKey: parseAdminKey(env.ADMIN_KEY),
+    adminShowTranscripts: parseBoolean(env.ADMIN_SHOW_TRANSCRIPTS, 'ADMIN_SHOW_TRANSCRIPTS', false),
   };
 }
 
@@ -259,6 +265,19 @@ function parseCompatKeys(value: string | undefined): string[] {
     }
   });
   return keys;
+}
+
+/** Shortest `ADMIN_KEY`: the dashboard's login form and bearer check are open to the internet. */
+export const MIN_ADMIN_KEY_CHARS = 16;
+
+/** `ADMIN_KEY`: unset or empty turns the dashboard off; otherwise as long and as plain as a bearer key. */
+function parseAdminKey(value: string | undefined): string | undefined {
+  const key = nonEmpty(value);
+  if (key === undefined) return undefined;
+  if (key.length < MIN_ADMIN_KEY_CHARS || !/^[\x21-\x7e]+$/.test(key)) {
+    throw new ConfigError(`ADMIN_KEY must be at least ${MIN_ADMIN_KEY_CHARS} visible ASCII characters, without spaces (or unset: no dashboard)`);
+  }
+  return key;
 }
 
 function isLoopback(baseUrl: string): boolean {

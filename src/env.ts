@@ -6,6 +6,7 @@
 import type { ChatRoom } from './chat/chat-room';
 import type { ClientLimiter } from './limits/client-limiter';
 import type { BudgetCoordinator, BudgetShard } from './limits/deployment-budget';
+import type { StatsDay } from './stats/stats-day';
 
 export interface Env extends Settings {
   /** One Durable Object per conversation. */
@@ -18,6 +19,8 @@ export interface Env extends Settings {
   BUDGET_COORDINATOR: DurableObjectNamespace<BudgetCoordinator>;
   /** The chats' files (R2): `chats/<chat id>/<file id>`. */
   FILES: R2Bucket;
+  /** One Durable Object per UTC day: the dashboard's counts and the day's rated answers. */
+  STATS: DurableObjectNamespace<StatsDay>;
 }
 
 /** The settings among the bindings: vars and secrets. */
@@ -60,4 +63,8 @@ export interface Settings {
   SPEND_ALERT_URL?: string;
   /** Secret: the bearer keys of the OpenAI-compatible API, a comma list; unset, `/v1/*` does not exist. */
   OPENAI_COMPAT_KEYS?: string;
+  /** Secret: the owner's key to the dashboard (`/admin`); unset, `/admin*` does not exist and nothing is counted. */
+  ADMIN_KEY?: string;
+  /** true | false: the dashboard shows rated answers' question and answer (default false; docs/dashboard.md). */
+  ADMIN_SHOW_TRANSCRIPTS?: string | boolean;
 }

@@ -9,4 +9,5 @@ import { app } from './app';
 export { ChatRoom } from './chat/chat-room';
 export { ClientLimiter } from './limits/client-limiter';
 export { BudgetCoordinator, BudgetShard } from './limits/deployment-budget';
+export { StatsDay } from './stats/stats-day';
 export default app;

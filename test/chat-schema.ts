@@ -9,6 +9,7 @@ const ADDED: Record<number, [table: string, column: string | null]> = {
   5: ['chat', 'thinking'],
   6: ['chat', 'assistant'],
   7: ['files', null],
+  8: ['messages', 'rating'],
 };
 
 /**

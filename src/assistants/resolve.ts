@@ -38,7 +38,10 @@ function serves(assistant: Assistant, origin: string, config: Config, ownOrigin:
 
 /** {@link resolveAssistant} for a Hono request. */
 export function requestAssistant(c: Context<AppEnv>, name: string | undefined): Assistant {
-  return resolveAssistant(c.req.header('origin'), name, c.var.config, new URL(c.req.url).origin);
+  const assistant = resolveAssistant(c.req.header('origin'), name, c.var.config, new URL(c.req.url).origin);
+  // The log line names it, and the dashboard counts the request for it.
+  c.var.log.assistant = assistant.name;
+  return assistant;
 }
 
 /** An `assistant` field's value: a name, checked by shape; undefined when absent. */

@@ -15,7 +15,7 @@ import { encodeRawFrame } from '../stream/sse-encoder';
 import { UI_MESSAGE_STREAM_HEADER, UiMessageFormat } from '../stream/ui-message-format';
 import type { WireFormat } from '../stream/wire-format';
 import { eventData, type ErrorEvent } from '../protocol/events';
-import type { ChatMessage, ChatSnapshot, ThinkingSettings } from '../protocol/messages';
+import { MESSAGE_ID_HEADER, type ChatMessage, type ChatSnapshot, type ThinkingSettings } from '../protocol/messages';
 import { filesOf, PartsBuilder, type FilePart, type MessagePart, type TextPart, type ThoughtPart } from '../protocol/parts';
 import { resolveFiles, URI_MARGIN_MS, type FileSource, type PendingContent } from '../gemini/file-parts';
 import type { GeminiFile } from '../gemini/files-api';
@@ -29,6 +29,9 @@ import { systemInstruction } from '../assistants/prompt';
 import { findAssistant } from '../assistants/registry';
 import { ChatStore, type ChatSettings, type StoredFileRow, type StoredFrame, type StoredMessage } from './chat-store';
 import { FLUSH_FRAMES, Turn } from './turn';
+import { countForDashboard } from '../stats/stats-batch';
+import { CHAT_ASSISTANT_HEADER, ERROR_CODE_HEADER } from '../stats/count-requests';
+import type { Rating } from '../stats/stats-day';
 
 /**
  * One conversation: its settings, its messages (SQLite, one row each) and at
@@ -171,7 +174,9 @@ export class ChatRoom extends DurableObject<Env> {
       await request.body?.cancel();
       throw new ApiError(404, 'not_found', 'no such chat endpoint');
     } catch (error) {
-      if (error instanceof ApiError) return errorResponse(error.status, error.code, error.message, error.headers);
+      // A turn's refusal or failure tells the Worker its code and the chat's assistant, for the dashboard's counts.
+      const said = url.pathname === '/messages' && error instanceof ApiError ? this.turnHeaders(error.code) : {};
+      if (error instanceof ApiError) return errorResponse(error.status, error.code, error.message, { ...error.headers, ...said });
       console.error(JSON.stringify({ level: 'error', event: 'chat_room_failed', error: String(error) }));
       return errorResponse(500, 'internal_error', 'internal error');
     }
@@ -216,9 +221,13 @@ export class ChatRoom extends DurableObject<Env> {
     const pending = buildContents(recent, message, this.config.maxContextChars - (settings.system?.length ?? 0), files);
     const chargeKey = request.headers.get(CHARGE_KEY_HEADER) ?? undefined;
     const meter = chargeKey === undefined ? undefined : new UsageMeter();
-    const turn = this.startTurn(message, files, settings.lastEventId, request.headers.get('x-request-id') ?? undefined, settings.model, () => {
+    // Once the answer streams, the turn's end is this object's to count; a failure before, the Worker's.
+    const counted = request.headers.get(COUNT_TURN_HEADER) === '1';
+    let streaming = false;
+    const turn = this.startTurn(message, files, settings.lastEventId, request.headers.get('x-request-id') ?? undefined, settings.model, (settled) => {
       // What the answer cost, however it ended (done, failed, cancelled), to the client's daily budget.
       if (meter) charge(this.env, (promise) => this.ctx.waitUntil(promise), chargeKey, meter.tokens());
+      if (counted && streaming) this.countTurn(settled, assistant.name, settings.model);
     });
 
     let events: ChatEvents;
@@ -254,8 +263,51 @@ export class ChatRoom extends DurableObject<Env> {
     // This turn's frames are numbered from the chat's last event id at its start.
     const format = wireFormat(request, turn.messageId);
     const stream = turn.listen(settings.lastEventId, request.signal, format);
+    streaming = true;
     this.ctx.waitUntil(turn.run(events));
-    return new Response(stream, { headers: responseHeaders(format) });
+    return new Response(stream, { headers: { ...responseHeaders(format), [CHAT_ASSISTANT_HEADER]: assistant.name, [MESSAGE_ID_HEADER]: String(turn.messageId) } });
+  }
+
+  /** Counts how a turn that streamed ended, for the dashboard: its answer, tokens and time to first text, or its error. */
+  private countTurn(turn: Turn, assistant: string, model: string): void {
+    if (!turn.outcome) return;
+    const { status, code, usage, model: answeredBy } = turn.outcome;
+    countForDashboard(this.env, (promise) => this.ctx.waitUntil(promise), {
+      at: Date.now(),
+      assistant,
+      model: answeredBy ?? model,
+      request: false,
+      errorCode: code,
+      answered: status === 'complete',
+      usage,
+      ttftMs: turn.timings().ttftMs,
+    });
+  }
+
+  /** The headers of a turn's refusal: its code, and the chat's assistant when there is a chat. */
+  private turnHeaders(code: string): Record<string, string> {
+    const headers: Record<string, string> = { [ERROR_CODE_HEADER]: code };
+    if (this.exists) headers[CHAT_ASSISTANT_HEADER] = this.store.settings().assistant ?? DEFAULT_ASSISTANT;
+    return headers;
+  }
+
+  /**
+   * Rates a model message (`null` takes the rating back), stored with it. Resolves to what the
+   * dashboard lists of it: with `transcripts`, its question and its text; or to why not.
+   */
+  async rate(messageId: number, rating: 'up' | 'down' | null, transcripts: boolean): Promise<Omit<Rating, 'at' | 'chat'> | { refused: 'not_found' | 'not_an_answer' }> {
+    if (!this.exists) return { refused: 'not_found' };
+    const answer = this.store.message(messageId);
+    if (!answer) return { refused: 'not_found' };
+    if (answer.role !== 'model' || answer.status === 'streaming') return { refused: 'not_an_answer' };
+    this.store.transaction(() => this.store.setRating(messageId, rating));
+    const settings = this.store.settings();
+    const rated: Omit<Rating, 'at' | 'chat'> = { rating, messageId, assistant: settings.assistant ?? DEFAULT_ASSISTANT, model: answer.model ?? settings.model };
+    if (transcripts) {
+      rated.question = this.store.questionBefore(messageId)?.text ?? '';
+      rated.answer = answer.text;
+    }
+    return rated;
   }
 
   /**
@@ -329,7 +381,7 @@ export class ChatRoom extends DurableObject<Env> {
     if (turn) {
       // EventSource reconnects whenever a stream closes; 204 is what tells it to stop.
       if (!turn.active && lastEventId >= turn.lastFrameId!) return new Response(null, { status: 204 });
-      return new Response(turn.listen(lastEventId, request.signal), { headers: SSE_HEADERS });
+      return new Response(turn.listen(lastEventId, request.signal), { headers: { ...SSE_HEADERS, [MESSAGE_ID_HEADER]: String(turn.messageId) } });
     }
     // Not in memory (the object restarted): the stored frames of a settled turn.
     const frames = this.store.frames().frames.filter(([id]) => id > lastEventId);
@@ -344,7 +396,7 @@ export class ChatRoom extends DurableObject<Env> {
     lastEventId: number,
     requestId: string | undefined,
     model: string,
-    onSettled: () => void,
+    onSettled: (turn: Turn) => void,
   ): Turn {
     const now = Date.now();
     const messageId = this.store.transaction(() => {
@@ -364,7 +416,7 @@ export class ChatRoom extends DurableObject<Env> {
       heartbeatMs: this.config.heartbeatMs,
       // One log line per turn, like the Worker's per request: ids, timings, counts, never text.
       onSettled: (settled) => {
-        onSettled();
+        onSettled(settled);
         console.log(
           JSON.stringify({
             level: 'info',
@@ -423,6 +475,9 @@ export class ChatRoom extends DurableObject<Env> {
 
 /** Set by the Worker (never by a client: only the Worker reaches the object) when the turn's tokens are to be charged. */
 export const CHARGE_KEY_HEADER = 'x-charge-key';
+
+/** Set by the Worker (with the dashboard on) when the object is to count how the turn ends. */
+export const COUNT_TURN_HEADER = 'x-count-turn';
 
 /** Set by the Worker to `ai-sdk` for a listener that speaks the AI SDK's UI message stream. */
 export const WIRE_FORMAT_HEADER = 'x-wire-format';

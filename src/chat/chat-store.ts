@@ -80,6 +80,7 @@ interface MessageRow extends Record<string, SqlStorageValue> {
   sources: string | null;
   model: string | null;
   parts: string | null;
+  rating: string | null;
   created_at: number;
 }
 
@@ -98,6 +99,7 @@ interface MessageRow extends Record<string, SqlStorageValue> {
  * - 7: `files`, the chat's files: references to R2 objects (the bytes never live here), each
  *   attached to the user message that sent it, or to none yet (removed after a day); and the
  *   Gemini Files API URI it was last uploaded as, with its expiry.
+ * - 8: `messages.rating`, a reader's thumbs up or down on an answer (feedback).
  */
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE chat (
@@ -147,6 +149,8 @@ const MIGRATIONS: readonly string[] = [
      gemini_expires_at INTEGER
    );
    CREATE INDEX files_unsent ON files (created_at) WHERE message_id IS NULL;`,
+  // A reader's rating of an answer: 'up' or 'down'; NULL: not rated (or taken back).
+  `ALTER TABLE messages ADD COLUMN rating TEXT CHECK (rating IN ('up', 'down'));`,
 ];
 
 /**
@@ -252,6 +256,24 @@ export class ChatStore {
       outcome.error ? JSON.stringify(outcome.error) : null,
       id,
     );
+  }
+
+  /** One message, or undefined. */
+  message(id: number): StoredMessage | undefined {
+    return this.storage.sql.exec<MessageRow>('SELECT * FROM messages WHERE id = ?', id).toArray().map(toMessage)[0];
+  }
+
+  /** The user message an answer answers: the latest one before it. */
+  questionBefore(id: number): StoredMessage | undefined {
+    return this.storage.sql
+      .exec<MessageRow>("SELECT * FROM messages WHERE id < ? AND role = 'user' ORDER BY id DESC LIMIT 1", id)
+      .toArray()
+      .map(toMessage)[0];
+  }
+
+  /** Rates a message; null takes the rating back. */
+  setRating(id: number, rating: 'up' | 'down' | null): void {
+    this.write('UPDATE messages SET rating = ? WHERE id = ?', rating, id);
   }
 
   /** Deletes messages by id (a regenerated exchange). */
@@ -366,5 +388,6 @@ function toMessage(row: MessageRow): StoredMessage {
   if (row.sources) message.sources = JSON.parse(row.sources) as Source[];
   if (row.model) message.model = row.model;
   if (row.error) message.error = JSON.parse(row.error) as ChatMessage['error'];
+  if (row.rating === 'up' || row.rating === 'down') message.rating = row.rating;
   return message;
 }

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../protocol/events.js';
-import type { ChatMessage, ChatSnapshot, FileInfo, NewChatBody, ThinkingSettings } from '../protocol/messages.js';
+import { MESSAGE_ID_HEADER, type ChatMessage, type ChatSnapshot, type FileInfo, type NewChatBody, type Rating, type ThinkingSettings } from '../protocol/messages.js';
 import { GeminiEdgeError } from './client-error.js';
 import { fileRefusal, isBlob, postFile, type FileLimits, type MessageFile, type UploadOptions, type UploadProgress } from './files.js';
 import { apiUrl, fetcher, responseError } from './http.js';
@@ -257,6 +257,27 @@ export class Chat {
     await response.body?.cancel();
   }
 
+  /**
+   * Rates an answer: thumbs `'up'` or `'down'`, or `null` to take the rating back. Stored with
+   * the message (`rating` in `messages`); the owner's dashboard lists the latest rated answers.
+   * `messageId` is a model message's `id`, or the `messageId` of a `done` event `send` yielded.
+   * @throws {GeminiEdgeError} `not_found` for a message this chat does not have, `invalid_request` for one that is not a finished answer
+   * @example
+   * for await (const event of chat.send('Hi')) if (event.type === 'done') answerId = event.messageId;
+   * await chat.feedback(answerId, 'up');
+   */
+  async feedback(messageId: number, rating: Rating | null): Promise<void> {
+    const url = apiUrl(this.endpoint, `/api/chats/${this.id}/messages/${messageId}/feedback`);
+    const response = await call(this.fetch, url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rating }) });
+    if (!response.ok) throw await toError(response);
+    await response.body?.cancel();
+    const message = this.messages.find((m) => m.id === messageId);
+    if (message) {
+      if (rating) message.rating = rating;
+      else delete message.rating;
+    }
+  }
+
   /** Reloads `messages` from the Worker. */
   async refresh(): Promise<ChatMessage[]> {
     const response = await call(this.fetch, apiUrl(this.endpoint, `/api/chats/${this.id}`), { cache: 'no-store' });
@@ -269,14 +290,22 @@ export class Chat {
 
   private async *follow(request: { open: (signal: AbortSignal) => Promise<Response>; retryOpen?: boolean; emptyIsEnd?: boolean; signal?: AbortSignal }): AsyncGenerator<StreamEvent, void, undefined> {
     const start = this.cursor;
+    // The Worker names the answer's message in a header of the turn's stream: its `done` carries it.
+    let messageId: number | undefined;
+    const noted = (response: Response) => {
+      const header = Number(response.headers.get(MESSAGE_ID_HEADER) ?? Number.NaN);
+      if (Number.isSafeInteger(header) && header > 0) messageId = header;
+      return response;
+    };
     for await (const event of reconnectingEvents({
       ...request,
-      reopen: (lastEventId, attempt) => this.streamFrom(lastEventId ?? start, attempt),
+      open: (attempt) => request.open(attempt).then(noted),
+      reopen: (lastEventId, attempt) => this.streamFrom(lastEventId ?? start, attempt).then(noted),
       stallTimeoutMs: this.stallTimeoutMs,
       reconnect: this.reconnect,
     })) {
       if (event.id !== undefined) this.cursor = Math.max(this.cursor, event.id);
-      yield event;
+      yield event.type === 'done' && messageId !== undefined ? { ...event, messageId } : event;
     }
   }
 

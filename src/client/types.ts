@@ -19,7 +19,12 @@ export interface StreamErrorEvent {
  * `text` events, then exactly one `done` or `error`. Events of a stored chat
  * carry their SSE `id`.
  */
-export type StreamEvent = (Omit<TextEvent, 'signature'> | Omit<ThoughtEvent, 'signature'> | DoneEvent | StreamErrorEvent) & { id?: number };
+export type StreamEvent = (Omit<TextEvent, 'signature'> | Omit<ThoughtEvent, 'signature'> | (DoneEvent & AnswerRef) | StreamErrorEvent) & { id?: number };
+
+/** On a stored chat's `done`: the answer's message id, to rate it with `chat.feedback`. */
+export interface AnswerRef {
+  messageId?: number;
+}
 
 /** `fetch`, or anything that behaves like it (a test double, a server-side fetch with a proxy). */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;

@@ -185,3 +185,54 @@ export function lifecycleWarning(id: string): string | undefined {
       return `${id} was shut down on ${lifecycle.since}; use ${lifecycle.replacement}`;
   }
 }
+
+/**
+ * A model's paid-tier list price in USD per million tokens, from a UTC day on
+ * (`from`; absent: always). Thinking tokens are billed as output. Cached prompt
+ * tokens are billed here at the full input price (no 2026 source gives the cache
+ * rate), so an estimate errs high.
+ */
+export interface ModelPrice {
+  inputPer1M: number;
+  outputPer1M: number;
+  from?: string;
+  source: string;
+}
+
+/** The pricing page as read 2026-10-07 (via a public copy; ../shared/GEMINI-API-2026.md, "Free tier"). */
+const PRICING_2026 = 'https://ai.google.dev/gemini-api/docs/pricing, read 2026-10-07 (copy: github.com/api-evangelist/deepmind plans/deepmind-plans-pricing.yml)';
+
+/**
+ * List prices, newest last for each name. Models without an entry (3.6 Flash, 3.1 Flash-Lite, the
+ * previews, 2.5 Flash-Lite) have no 2026 source: the dashboard counts their tokens as unpriced.
+ */
+const PRICES: Record<string, readonly ModelPrice[]> = {
+  // "$0.75/$3.75 per 1M through December 31, 2026", then $1.50/$7.50.
+  'gemini-3.8-flash': [
+    { inputPer1M: 0.75, outputPer1M: 3.75, source: PRICING_2026 },
+    { inputPer1M: 1.5, outputPer1M: 7.5, from: '2027-01-01', source: PRICING_2026 },
+  ],
+  'gemini-3.5-flash': [{ inputPer1M: 1.5, outputPer1M: 9, source: PRICING_2026 }],
+  'gemini-3.5-flash-lite': [{ inputPer1M: 0.3, outputPer1M: 2.5, source: PRICING_2026 }],
+};
+
+/**
+ * The price Gemini bills `model` at on `day` (YYYY-MM-DD, UTC), or undefined when the catalogue
+ * has none. A version suffix (`-001`) is the model's own price; a rerouted name without a price
+ * of its own is billed at its target's ("billed at the new model's rates").
+ * @example priceFor('gemini-3.8-flash', '2026-12-02') // { inputPer1M: 0.75, outputPer1M: 3.75, … }
+ */
+export function priceFor(model: string, day: string): ModelPrice | undefined {
+  const name = model.replace(/-\d{3}$/, '');
+  let prices = PRICES[name];
+  if (!prices) {
+    const { lifecycle } = modelInfo(name);
+    if (lifecycle.stage === 'rerouted') prices = PRICES[lifecycle.to];
+  }
+  return prices?.filter((p) => p.from === undefined || p.from <= day).at(-1);
+}
+
+/** Every name with a list price, for the dashboard's price table. */
+export function pricedModels(): readonly string[] {
+  return Object.keys(PRICES);
+}

@@ -3,12 +3,13 @@ import type { AppEnv } from '../app-env';
 import { errorResponse } from '../errors';
 import { assistantOrigins } from '../assistants/registry';
 import { ALLOWANCE_HEADERS } from './admission';
+import { MESSAGE_ID_HEADER } from '../protocol/messages';
 
 /** Headers a page may send; `last-event-id` lets a page resume with the standard header. */
 const ALLOW_HEADERS = 'content-type, last-event-id';
 const ALLOW_METHODS = 'GET, HEAD, POST, DELETE';
 /** Headers a page may read: the id that matches the log line, when to retry, and what is left of its limits. */
-export const EXPOSE_HEADERS = ['x-request-id', 'retry-after', ...ALLOWANCE_HEADERS].join(', ');
+export const EXPOSE_HEADERS = ['x-request-id', 'retry-after', MESSAGE_ID_HEADER, ...ALLOWANCE_HEADERS].join(', ');
 /** Chromium caps a preflight's cache at two hours; longer values buy nothing. */
 const MAX_AGE_SECONDS = '7200';
 

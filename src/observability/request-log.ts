@@ -15,6 +15,8 @@ export class RequestLog {
   route = 'unmatched';
   /** The chat's id prefix, on /api/chats/:id routes. */
   chat?: string;
+  /** The site assistant that answers, once known. */
+  assistant?: string;
   /** The model the request asked for. */
   model?: string;
   /** The model that answered, when Gemini reported another one (a reroute). */
@@ -28,8 +30,15 @@ export class RequestLog {
   private firstTokenMs?: number;
   private firstThoughtMs?: number;
   private written = false;
+  /** Called once, when the line is written: what the dashboard counts ({@link countRequest}). */
+  onWrite?: (log: RequestLog, status: number) => void;
 
-  constructor(private readonly method: string) {}
+  constructor(readonly method: string) {}
+
+  /** Milliseconds from the request to the answer's first text, once there was one. */
+  get ttftMs(): number | undefined {
+    return this.firstTokenMs;
+  }
 
   firstToken(): void {
     this.firstTokenMs ??= Date.now() - this.started;
@@ -73,6 +82,7 @@ export class RequestLog {
         requestId: this.id,
         method: this.method,
         route: this.route,
+        assistant: this.assistant,
         chat: this.chat,
         status,
         model: this.model,
@@ -85,5 +95,6 @@ export class RequestLog {
         errorCode: this.errorCode,
       }),
     );
+    this.onWrite?.(this, status);
   }
 }

@@ -79,7 +79,7 @@ export type ErrorCode =
   | 'turn_in_progress'
   | 'interrupted'
   | 'origin_not_allowed'
-  /** `/v1/*` only: the `Authorization: Bearer` key is missing or not one of OPENAI_COMPAT_KEYS. */
+  /** `/v1/*`: the `Authorization: Bearer` key is missing or not one of OPENAI_COMPAT_KEYS; `/admin/api/stats`: neither ADMIN_KEY nor a session. */
   | 'invalid_api_key'
   | 'internal_error'
   // Set by the browser client, never sent by the Worker:

@@ -117,8 +117,16 @@ export interface ChatMessage {
   /** A model message: the model that answered, when Gemini reported it (as `done.model`). */
   model?: string;
   error?: { code: ErrorCode; message: string };
+  /** A model message: the reader's rating of it, when they gave one (`feedback`). */
+  rating?: Rating;
   createdAt: string;
 }
+
+/** A reader's rating of an answer: thumbs up or down. */
+export type Rating = 'up' | 'down';
+
+/** The response header of a stored chat's turn stream (posted or resumed) that names the answer's message id. */
+export const MESSAGE_ID_HEADER = 'x-message-id';
 
 /** What `GET /api/chats/:id` returns. */
 export interface ChatSnapshot {

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { apiUrl } from '../client/http.js';
 import { GeminiEdgeError, openChat, streamChat, type Chat, type FetchLike, type FileLimits, type MessageInput, type StreamErrorEvent, type StreamEvent, type UploadProgress } from '../client/index.js';
 import type { Usage } from '../protocol/events.js';
-import type { ChatRequestBody, FileInfo, ThinkingSettings } from '../protocol/messages.js';
+import type { ChatRequestBody, FileInfo, Rating, ThinkingSettings } from '../protocol/messages.js';
 
 export interface UseGeminiStreamOptions {
   /** The Worker's base URL ('' on pages the Worker serves itself). */
@@ -74,6 +74,14 @@ export interface UseGeminiStreamResult {
    * `modelVersion`, which differs from the model asked for when Gemini reroutes it.
    */
   model: string | null;
+  /** With `chatId`, once the answer is done: its message id in the chat, for `feedback`. */
+  messageId: number | null;
+  /**
+   * With `chatId`: rates an answer of the chat (`'up'`, `'down'`; `null` takes it back), stored with
+   * it and listed on the owner's dashboard.
+   * @example <button onClick={() => feedback(messageId!, 'up')} disabled={messageId === null}>👍</button>
+   */
+  feedback: (messageId: number, rating: Rating | null) => Promise<void>;
   /** Stops the answer now: the connection closes and Gemini is aborted (with `chatId`, the turn is cancelled). */
   stop: () => void;
   /** The stored chat in use, with `chatId`, once opened. */
@@ -91,9 +99,10 @@ interface State {
   finishReason: string | null;
   usage: Usage | null;
   model: string | null;
+  messageId: number | null;
 }
 
-const IDLE: State = { uploadProgress: null, files: [], isStreaming: false, streamedText: '', thoughts: '', isThinking: false, error: null, finishReason: null, usage: null, model: null };
+const IDLE: State = { uploadProgress: null, files: [], isStreaming: false, streamedText: '', thoughts: '', isThinking: false, error: null, finishReason: null, usage: null, model: null, messageId: null };
 
 /**
  * Streams Gemini answers from a gemini-edge Worker into React state.
@@ -200,7 +209,7 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits 
             text += event.text;
             update({ streamedText: text, isThinking: false });
           } else if (event.type === 'done') {
-            update({ finishReason: event.finishReason, usage: event.usage, model: event.model ?? null, isThinking: false });
+            update({ finishReason: event.finishReason, usage: event.usage, model: event.model ?? null, messageId: event.messageId ?? null, isThinking: false });
           } else {
             const { code, message, status, retryAfter } = event;
             update({ isThinking: false, error: { code, message, ...(status === undefined ? {} : { status }), ...(retryAfter === undefined ? {} : { retryAfter }) } });
@@ -223,5 +232,13 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits 
     [endpoint, chatId, fetch, openedChat],
   );
 
-  return { ...state, streamMessage, send: streamMessage, stop, chatId: openedChatId };
+  const feedback = useCallback(
+    async (messageId: number, rating: Rating | null) => {
+      if (chatId === undefined) throw new GeminiEdgeError('invalid_request', 'feedback rates an answer of a stored chat: pass chatId');
+      await (await openedChat()).feedback(messageId, rating);
+    },
+    [chatId, openedChat],
+  );
+
+  return { ...state, streamMessage, send: streamMessage, stop, feedback, chatId: openedChatId };
 }

@@ -157,7 +157,7 @@ function toUiMessage(message: ChatMessage, base: string): StoredUiMessage {
  * that it can never meet an object of `/api/chats` (those ids come from
  * `newUniqueId()`). A malformed id is a 404 that reaches no object.
  */
-function namedChatRoom(c: Context<AppEnv>, id: string): { room: DurableObjectStub<ChatRoom>; chatId: string } {
+export function namedChatRoom(c: Context<AppEnv>, id: string): { room: DurableObjectStub<ChatRoom>; chatId: string } {
   if (!UI_CHAT_ID.test(id)) throw new ApiError(404, 'not_found', 'no such chat: a chat id is 16 to 128 letters, digits, "_" or "-"');
   const objectId = c.env.CHAT_ROOMS.idFromName(`ai-sdk:${id}`);
   const chatId = objectId.toString();

@@ -4,7 +4,7 @@ import type { ChatRoom, TurnBody } from '../chat/chat-room';
 import { ApiError } from '../errors';
 import { CHAT_PREFIX } from '../observability/request-log';
 import { admit } from '../limits/admission';
-import { CHARGE_KEY_HEADER } from '../chat/chat-room';
+import { CHARGE_KEY_HEADER, COUNT_TURN_HEADER } from '../chat/chat-room';
 import { parseNewChatRequest, parseTurnRequest } from '../limits/chat-request';
 import { readJsonBody } from '../limits/read-json-body';
 import { assistantName, requestAssistant } from '../assistants/resolve';
@@ -67,6 +67,7 @@ export function postTurn(c: Context<AppEnv>, room: DurableObjectStub<ChatRoom>, 
   const all: Record<string, string> = { ...headers, 'content-type': 'application/json', 'x-request-id': c.var.log.id };
   const chargeKey = c.var.client?.chargeKey;
   if (chargeKey !== undefined) all[CHARGE_KEY_HEADER] = chargeKey;
+  if (c.var.config.adminKey !== undefined) all[COUNT_TURN_HEADER] = '1';
   return room.fetch('https://chat-room/messages', { method: 'POST', headers: all, body: JSON.stringify(turn) });
 }
 

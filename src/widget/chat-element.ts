@@ -1,7 +1,7 @@
 import { openChat, fileRefusal, GeminiEdgeError, type Chat, type StreamEvent, type UploadProgress } from '../client/index.js';
 import { apiUrl } from '../client/http.js';
 import type { Source } from '../protocol/events.js';
-import type { ChatMessage } from '../protocol/messages.js';
+import type { ChatMessage, Rating } from '../protocol/messages.js';
 import { fetchAssistant, type AssistantInfo } from './assistant-info.js';
 import { citationTargets, linkCitations } from './citations.js';
 import { renderMarkdown, safeHref } from './markdown.js';
@@ -12,6 +12,8 @@ import { STYLES } from './styles.js';
 const RTL = /^(ar|fa|he|iw|ur|ps|sd|ug|yi|dv|ckb)(-|$)/i;
 const CHAT_ICON = 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z';
 const CLOSE_ICON = 'M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z';
+/** A thumb up; flipped, a thumb down. */
+const THUMB = 'M2 10h4v11H2zm6 11h9.5a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 19 10h-5l1-5a2 2 0 0 0-3.6-1.2L8 9z';
 const CLIP_ICON = 'M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z';
 /** Images every browser shows (HEIC/HEIF become a chip). */
 const SHOWN_IMAGE = /^image\/(png|jpeg|webp)$/;
@@ -180,6 +182,26 @@ class Answer {
       this.node.append(list);
     }
     this.view.scrollToEnd();
+  }
+
+  /** Thumbs up and down under a finished answer of the chat (`rating`: the one it has); a second press takes it back. */
+  rateable(messageId: number, rating?: Rating): void {
+    const box = el('div', 'rate');
+    const buttons = (['up', 'down'] as const).map((value) => {
+      const button = el('button');
+      button.type = 'button';
+      button.setAttribute('aria-label', this.view.strings[value === 'up' ? 'good' : 'bad']);
+      button.setAttribute('aria-pressed', String(value === rating));
+      button.append(icon(THUMB));
+      button.onclick = async () => {
+        const next = button.getAttribute('aria-pressed') === 'true' ? null : value;
+        // A failed rating leaves the buttons as they were.
+        if (await this.view.rate(messageId, next)) for (const b of buttons) b.setAttribute('aria-pressed', String(b === button && next !== null));
+      };
+      return button;
+    });
+    box.append(...buttons);
+    this.node.append(box);
   }
 
   fail(message: string, retry?: () => void): void {
@@ -648,6 +670,7 @@ export class GeminiChatElement extends HTMLElement {
         } else if (event.type === 'done') {
           ended = true;
           answer.end(finishNote(this.strings, event.finishReason), event.sources);
+          if (event.messageId) answer.rateable(event.messageId);
         } else {
           ended = true;
           if (event.code === 'cancelled') answer.end(this.strings.stopped);
@@ -720,7 +743,20 @@ export class GeminiChatElement extends HTMLElement {
     answer.append(message.text);
     if (message.status === 'failed') answer.fail(errorText(this.strings, message.error?.code ?? '', message.error?.message ?? ''));
     else if (message.status === 'cancelled') answer.end(this.strings.stopped);
-    else answer.end(message.finishReason ? finishNote(this.strings, message.finishReason) : '', message.sources);
+    else {
+      answer.end(message.finishReason ? finishNote(this.strings, message.finishReason) : '', message.sources);
+      answer.rateable(message.id, message.rating);
+    }
+  }
+
+  /** Rates an answer of the chat; false when that failed. */
+  async rate(messageId: number, rating: Rating | null): Promise<boolean> {
+    try {
+      await this.chat?.feedback(messageId, rating);
+      return !!this.chat;
+    } catch {
+      return false;
+    }
   }
 
   /** Keeps the newest text in view, unless the reader scrolled up to read. */

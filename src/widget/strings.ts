@@ -21,6 +21,8 @@ export const STRINGS = {
   copied: 'Copied',
   retry: 'Retry',
   sources: 'Sources',
+  good: 'Good answer',
+  bad: 'Bad answer',
   stopped: 'Stopped.',
   maxTokens: 'The answer was cut off at its length limit.',
   safety: 'The answer was stopped by safety filters.',

@@ -58,6 +58,8 @@ h2{flex:1;margin:0;font-size:16px;font-weight:600;overflow:hidden;text-overflow:
 .live summary{animation:gc-pulse 1.6s infinite}
 @keyframes gc-pulse{50%{opacity:.5}}
 .note{margin:6px 0 0;font-size:13px;color:var(--gc-muted)}
+.rate{display:flex;gap:2px;margin-top:2px}.rate button{border:0;background:0;padding:4px;border-radius:6px;color:var(--gc-muted);line-height:0}
+.rate svg{width:16px;height:16px;fill:currentColor}.rate button+button svg{transform:scaleY(-1)}.rate [aria-pressed=true]{color:var(--gc-accent)}
 .sources{margin:6px 0 0;padding:0;list-style:none;display:flex;flex-wrap:wrap;gap:6px;font-size:13px}
 .sources a{display:inline-block;padding:2px 8px;border:1px solid var(--gc-border);border-radius:999px;color:var(--gc-accent);text-decoration:none;max-width:100%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .error{margin:6px 0 0;font-size:14px;color:#b91c1c;display:flex;gap:8px;align-items:center;flex-wrap:wrap}

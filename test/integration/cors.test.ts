@@ -25,7 +25,7 @@ async function createChat(): Promise<string> {
 function expectCors(response: Response, origin: string): void {
   expect(response.headers.get('access-control-allow-origin')).toBe(origin);
   expect(response.headers.get('access-control-expose-headers')).toBe(
-    'x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, x-token-budget-limit, x-token-budget-remaining, x-token-budget-reset',
+    'x-request-id, retry-after, x-message-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, x-token-budget-limit, x-token-budget-remaining, x-token-budget-reset',
   );
   expect(response.headers.get('vary')).toBe('Origin');
   expect(response.headers.get('access-control-allow-credentials')).toBeNull();

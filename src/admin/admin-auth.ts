@@ -1,0 +1,109 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../app-env';
+
+/**
+ * The owner's way in to `/admin`: `Authorization: Bearer <ADMIN_KEY>` (scripts,
+ * the JSON), or the session cookie the login form sets (the page). The cookie
+ * never holds the key: it holds an expiry and an HMAC of it under a key derived
+ * from ADMIN_KEY, so changing ADMIN_KEY ends every session, and a stolen cookie
+ * is worth {@link SESSION_SECONDS} at most. Every comparison is of equal-length
+ * digests in constant time (`crypto.subtle.timingSafeEqual`).
+ */
+
+/** `__Host-`: the browser keeps it only if Secure, Path=/ and no Domain: no subdomain can set or read it. */
+export const SESSION_COOKIE = '__Host-gemini-edge-admin';
+/** How long a login lasts. */
+export const SESSION_SECONDS = 12 * 3600;
+
+/** Headers of every `/admin` answer: never cached, never framed, never indexed, no referrer. */
+export const ADMIN_HEADERS: Readonly<Record<string, string>> = {
+  'Cache-Control': 'no-store',
+  'X-Frame-Options': 'DENY',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Robots-Tag': 'noindex, nofollow',
+};
+
+/** Middleware for `/admin` and `/admin/*`: without ADMIN_KEY, the plain 404 of a path the Worker does not serve; always {@link ADMIN_HEADERS}. */
+export function adminOnly(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (c.var.config.adminKey === undefined) return c.notFound();
+    await next();
+    for (const [name, value] of Object.entries(ADMIN_HEADERS)) c.res.headers.set(name, value);
+  };
+}
+
+/** Whether the request shows the key (bearer) or a live session (cookie). */
+export async function isOwner(c: Context<AppEnv>): Promise<boolean> {
+  const key = c.var.config.adminKey!;
+  const bearer = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '')?.[1];
+  if (bearer !== undefined) return keyMatches(key, bearer);
+  const session = cookie(c.req.header('cookie'), SESSION_COOKIE);
+  return session !== undefined && (await sessionValid(key, session, Date.now()));
+}
+
+/** Whether `presented` is the key: their SHA-256 digests compared in constant time. */
+export async function keyMatches(key: string, presented: string): Promise<boolean> {
+  const [a, b] = await Promise.all([digest(key), digest(presented)]);
+  return crypto.subtle.timingSafeEqual(a, b);
+}
+
+/** A new session's cookie value: `<expiry in epoch seconds>.<HMAC of it, base64url>`. */
+export async function newSession(key: string, now: number): Promise<string> {
+  const expires = Math.floor(now / 1000) + SESSION_SECONDS;
+  return `${expires}.${base64url(await sign(key, expires))}`;
+}
+
+/** Whether a cookie value is a session this key signed that has not expired. */
+export async function sessionValid(key: string, value: string, now: number): Promise<boolean> {
+  const match = /^(\d{10,12})\.([A-Za-z0-9_-]{43})$/.exec(value);
+  if (!match) return false;
+  const expires = Number(match[1]);
+  if (expires * 1000 <= now) return false;
+  const expected = await sign(key, expires);
+  return crypto.subtle.timingSafeEqual(expected, fromBase64url(match[2]!));
+}
+
+/** The `Set-Cookie` of a session (or, with `value` empty, of its removal). */
+export function sessionCookie(value: string): string {
+  const age = value === '' ? 0 : SESSION_SECONDS;
+  return `${SESSION_COOKIE}=${value}; Path=/; Max-Age=${age}; HttpOnly; Secure; SameSite=Strict`;
+}
+
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+/** HMAC-SHA-256 of the session's expiry, under a key derived from ADMIN_KEY (never the key itself). */
+async function sign(key: string, expires: number): Promise<ArrayBuffer> {
+  let hmacKey = hmacKeys.get(key);
+  if (!hmacKey) {
+    hmacKey = digest(`gemini-edge admin session\n${key}`).then((raw) =>
+      crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']),
+    );
+    hmacKeys.clear();
+    hmacKeys.set(key, hmacKey);
+  }
+  return crypto.subtle.sign('HMAC', await hmacKey, new TextEncoder().encode(`session ${expires}`));
+}
+
+function digest(text: string): Promise<ArrayBuffer> {
+  return crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+}
+
+function cookie(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function base64url(buffer: ArrayBuffer): string {
+  return btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function fromBase64url(text: string): ArrayBuffer {
+  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes.buffer;
+}

@@ -1,0 +1,58 @@
+import { Hono } from 'hono';
+import type { AppEnv } from '../app-env';
+import { adminOnly, isOwner, keyMatches, newSession, sessionCookie } from '../admin/admin-auth';
+import { DASHBOARD_CSS } from '../admin/dashboard-css';
+import { ADMIN_CSP, dashboardPage, loginPage } from '../admin/dashboard-page';
+import { errorResponse } from '../errors';
+import { readReport } from '../stats/stats-report';
+
+/**
+ * The owner's dashboard (docs/dashboard.md), only with ADMIN_KEY set: `GET /admin`
+ * (the page, or its login form), `POST /admin/login` and `/admin/logout`, and
+ * `GET /admin/api/stats` (the numbers as JSON, for the session or `Authorization: Bearer <ADMIN_KEY>`).
+ * Nothing public links here.
+ */
+export const adminRoutes = new Hono<AppEnv>();
+
+adminRoutes.use('/admin', adminOnly());
+adminRoutes.use('/admin/*', adminOnly());
+
+adminRoutes.get('/admin', async (c) => {
+  if (!(await isOwner(c))) return html(loginPage(), 401);
+  const { config } = c.var;
+  const report = await readReport(c.env, Date.now(), config.adminShowTranscripts);
+  const assistant = c.req.query('assistant');
+  return html(dashboardPage(report, assistant !== undefined && report.assistants.includes(assistant) ? assistant : undefined));
+});
+
+adminRoutes.post('/admin/login', async (c) => {
+  // A form posted from another site is refused (SameSite keeps the cookie from its requests; this
+  // keeps its logins out). Sec-Fetch-Site, set by the browser, holds behind proxies that rewrite Host.
+  const site = c.req.header('sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return html(loginPage('Sign in from this page.'), 403);
+  const type = c.req.header('content-type') ?? '';
+  const form = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type) ? await c.req.formData().catch(() => undefined) : undefined;
+  const key = form?.get('key');
+  if (typeof key !== 'string' || !(await keyMatches(c.var.config.adminKey!, key))) {
+    return html(loginPage('That is not the admin key.'), 401);
+  }
+  return new Response(null, {
+    status: 303,
+    headers: { Location: '/admin', 'Set-Cookie': sessionCookie(await newSession(c.var.config.adminKey!, Date.now())) },
+  });
+});
+
+adminRoutes.post('/admin/logout', () => new Response(null, { status: 303, headers: { Location: '/admin', 'Set-Cookie': sessionCookie('') } }));
+
+adminRoutes.get('/admin/api/stats', async (c) => {
+  if (!(await isOwner(c))) {
+    return errorResponse(401, 'invalid_api_key', 'send Authorization: Bearer <ADMIN_KEY>, or sign in at /admin', { 'WWW-Authenticate': 'Bearer' });
+  }
+  return c.json(await readReport(c.env, Date.now(), c.var.config.adminShowTranscripts));
+});
+
+adminRoutes.get('/admin/dashboard.css', () => new Response(DASHBOARD_CSS, { headers: { 'Content-Type': 'text/css; charset=utf-8' } }));
+
+function html(body: string, status = 200): Response {
+  return new Response(body, { status, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': ADMIN_CSP } });
+}
