@@ -109,7 +109,7 @@ export interface StoredUiMessage {
     | { type: 'source-url'; sourceId: string; url: string; title: string }
     | { type: 'file'; mediaType: string; filename: string; url: string }
   )[];
-  metadata?: Partial<UiMessageMetadata> & { status: ChatMessage['status']; uiFinishReason?: string; error?: ChatMessage['error'] };
+  metadata?: Partial<UiMessageMetadata> & { status: ChatMessage['status']; uiFinishReason?: string; error?: ChatMessage['error']; rating?: ChatMessage['rating'] };
 }
 
 aiSdkRoutes.get('/api/ai-sdk/chat/:id', async (c) => {
@@ -147,6 +147,7 @@ function toUiMessage(message: ChatMessage, base: string): StoredUiMessage {
       ...(message.finishReason ? { finishReason: message.finishReason, uiFinishReason: uiFinishReason(message.finishReason) } : {}),
       ...(message.model ? { model: message.model } : {}),
       ...(message.error ? { error: message.error } : {}),
+      ...(message.rating ? { rating: message.rating } : {}),
     };
   }
   return ui;

@@ -339,5 +339,8 @@ describe('POST /api/chats/:id/messages/:messageId/feedback', () => {
     expect(answer).toMatch(/^m-\d+$/);
     expect((await call(`/api/ai-sdk/chat/${id}/messages/${answer}/feedback`, json({ rating: 'up' }))).status).toBe(200);
     expect((await call(`/api/ai-sdk/chat/${id}/messages/u-1/feedback`, json({ rating: 'up' }))).status).toBe(404);
+    // A reloaded useChat app sees the rating in the answer's metadata.
+    const after = JSON.parse((await call(`/api/ai-sdk/chat/${id}`)).text) as { messages: { id: string; metadata?: { rating?: string } }[] };
+    expect(after.messages.find((m) => m.id === answer)?.metadata?.rating).toBe('up');
   });
 });
