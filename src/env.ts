@@ -60,4 +60,14 @@ export interface Settings {
   SPEND_ALERT_URL?: string;
   /** Secret: the bearer keys of the OpenAI-compatible API, a comma list; unset, `/v1/*` does not exist. */
   OPENAI_COMPAT_KEYS?: string;
+  /** Turnstile's site key (public); with TURNSTILE_SECRET_KEY, the public routes need a passed challenge (docs/turnstile.md). */
+  TURNSTILE_SITE_KEY?: string;
+  /** Secret: Turnstile's secret key, for siteverify; the sessions' signing key is derived from it. */
+  TURNSTILE_SECRET_KEY?: string;
+  /** Where tokens are verified (default Cloudflare's siteverify). */
+  TURNSTILE_VERIFY_URL?: string;
+  /** Where pages load Turnstile's script from (default Cloudflare's api.js). */
+  TURNSTILE_SCRIPT_URL?: string;
+  /** How long a session from a verified token lasts (default 30). */
+  TURNSTILE_SESSION_MINUTES?: string | number;
 }

@@ -39,6 +39,7 @@ const DEFAULTS: Config = {
   dailyUploadBytes: 104_857_600,
   deploymentBudget: { daily: 0, monthly: 0, reserve: 16_384, shards: 16, alertUrl: undefined },
   openaiCompatKeys: [],
+  turnstile: undefined,
 };
 
 const NUMERIC = [
