@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { FAKE_SECRET_KEY, FAKE_SITE_KEY, fakeToken, type SiteverifyRecord } from '../turnstile-tokens';
 
 /**
  * A stand-in for Cloudflare Turnstile, on one local origin (the challenge's
@@ -15,7 +16,7 @@ import type { AddressInfo } from 'node:net';
  *   retry with the same `idempotency_key` gets the first answer again).
  * - Tokens are `fake.<hostname>.<kind>.<nonce>`: `ok`; `expired`; `flaky` (a 500
  *   first, then as `ok`, to exercise a retry); `down` (always a 500). A test makes
- *   its own with {@link fakeToken}; the fake challenge makes `ok` ones.
+ *   its own with `fakeToken` (test/turnstile-tokens.ts); the fake challenge makes `ok` ones.
  * - `GET /turnstile/v0/api.js` is a fake of Turnstile's script (`window.turnstile`
  *   with `render`, `reset`, `remove`, `getResponse`); `render` puts an iframe of
  *   `/challenge` into the container, which solves at once and posts its token to
@@ -23,24 +24,6 @@ import type { AddressInfo } from 'node:net';
  *   `frame-src` for this origin, as for Cloudflare's.
  * - `GET /requests?response=<token>` lists what siteverify received for a token.
  */
-export const FAKE_SITE_KEY = '1x-fake-site-key';
-export const FAKE_SECRET_KEY = '1x-fake-secret-key';
-
-export interface SiteverifyRecord {
-  response: string | null;
-  remoteip: string | null;
-  idempotencyKey: string | null;
-  secretOk: boolean;
-  success: boolean;
-  errorCodes: string[];
-}
-
-let nonce = 0;
-/** A token the fake knows, solved on `hostname`. */
-export function fakeToken(hostname: string, kind: 'ok' | 'expired' | 'flaky' | 'down' = 'ok'): string {
-  return `fake.${hostname}.${kind}.${Date.now().toString(36)}${(nonce++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-}
-
 const SCRIPT = `(() => {
   const origin = new URL(document.currentScript.src).origin;
   const widgets = new Map();
@@ -182,9 +165,4 @@ export async function startFakeTurnstile(): Promise<FakeTurnstile> {
     scriptUrl: `${url}/turnstile/v0/api.js`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-/** What the fake's siteverify received for `token`. */
-export async function siteverifyRecords(fakeUrl: string, token: string): Promise<SiteverifyRecord[]> {
-  return (await (await fetch(`${fakeUrl}/requests?response=${encodeURIComponent(token)}`)).json()) as SiteverifyRecord[];
 }

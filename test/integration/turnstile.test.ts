@@ -5,7 +5,7 @@ import { app } from '../../src/app';
 import type { Env } from '../../src/env';
 import { clientKey } from '../../src/limits/client-key';
 import { signSession } from '../../src/limits/turnstile';
-import { FAKE_SECRET_KEY, FAKE_SITE_KEY, fakeToken, siteverifyRecords } from '../fake/fake-turnstile';
+import { FAKE_SECRET_KEY, FAKE_SITE_KEY, fakeToken, siteverifyRecords } from '../turnstile-tokens';
 import { fakeRequests, uniqueTag } from '../fake-gemini';
 import { joinedText, parseSse } from '../sse';
 
