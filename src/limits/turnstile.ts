@@ -10,7 +10,8 @@ export const TOKEN_HEADER = 'x-turnstile-token';
 export const SESSION_HEADER = 'x-turnstile-session';
 
 export const DEFAULT_VERIFY_URL = 'https://challenges.cloudflare.com/turnstile/v0/siteverify';
-export const DEFAULT_SCRIPT_URL = 'https://challenges.cloudflare.com/turnstile/v0/api.js';
+/** Explicit rendering: the widget renders its challenge when it needs a token (developers.cloudflare.com/turnstile/get-started/client-side-rendering/). */
+export const DEFAULT_SCRIPT_URL = 'https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit';
 
 /** TURNSTILE_*: absent from the config when Turnstile is off (no keys). */
 export interface TurnstileSettings {

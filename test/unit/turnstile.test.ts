@@ -13,7 +13,7 @@ describe('Turnstile settings', () => {
       siteKey: '0x4AAA',
       secretKey: '0x4BBB',
       verifyUrl: 'https://challenges.cloudflare.com/turnstile/v0/siteverify',
-      scriptUrl: 'https://challenges.cloudflare.com/turnstile/v0/api.js',
+      scriptUrl: 'https://challenges.cloudflare.com/turnstile/v0/api.js?render=explicit',
       sessionMinutes: 30,
     });
   });
