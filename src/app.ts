@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config';
 import { ApiError, errorResponse } from './errors';
 import { releaseUncharged, setAllowanceHeaders } from './limits/admission';
 import { corsAllowlist } from './limits/cors-allowlist';
+import { turnstileGate } from './limits/turnstile';
 import { RequestLog } from './observability/request-log';
 import type { ErrorCode } from './protocol/events';
 import { aiSdkRoutes } from './routes/ai-sdk';
@@ -71,6 +72,8 @@ app.use('*', countRequests());
 
 // Before any route: a refused origin costs no body read, no Durable Object, no upstream call.
 app.use('/api/*', corsAllowlist());
+// Then, with Turnstile on, a passed challenge: a refusal costs no body read, no Durable Object, no upstream call.
+app.use('/api/*', turnstileGate());
 
 app.route('/', healthRoutes);
 app.route('/', assistantRoutes);

@@ -4,6 +4,7 @@ import type { ThinkingDefaults } from './gemini/generation-config';
 import { DEFAULT_MODEL, lifecycleWarning, modelInfo } from './gemini/models';
 import type { ThinkingEffort } from './protocol/messages';
 import type { DeploymentBudgetSettings } from './limits/deployment-budget';
+import { DEFAULT_SCRIPT_URL, DEFAULT_VERIFY_URL, type TurnstileSettings } from './limits/turnstile';
 
 export const GOOGLE_BASE_URL = 'https://generativelanguage.googleapis.com';
 
@@ -58,6 +59,8 @@ export interface Config {
   adminKey: string | undefined;
   /** ADMIN_SHOW_TRANSCRIPTS: rated answers keep their question and answer for the dashboard (default false). */
   adminShowTranscripts: boolean;
+  /** Turnstile on the public routes (docs/turnstile.md); undefined: off (no keys). */
+  turnstile: TurnstileSettings | undefined;
 }
 
 /** A setting that cannot be used; the message names it. */
@@ -125,7 +128,28 @@ function parseConfig(env: Settings): Config {
     openaiCompatKeys: parseCompatKeys(env.OPENAI_COMPAT_KEYS),
     adminKey: parseAdminKey(env.ADMIN_KEY),
     adminShowTranscripts: parseBoolean(env.ADMIN_SHOW_TRANSCRIPTS, 'ADMIN_SHOW_TRANSCRIPTS', false),
+    turnstile: parseTurnstile(env),
   };
+}
+
+/** Longest TURNSTILE_SESSION_MINUTES: a day; a session is meant to be short-lived. */
+const MAX_SESSION_MINUTES = 24 * 60;
+
+/** TURNSTILE_SITE_KEY and TURNSTILE_SECRET_KEY together turn Turnstile on; one without the other is a mistake. */
+function parseTurnstile(env: Settings): TurnstileSettings | undefined {
+  const siteKey = nonEmpty(env.TURNSTILE_SITE_KEY);
+  const secretKey = nonEmpty(env.TURNSTILE_SECRET_KEY);
+  if (siteKey === undefined && secretKey === undefined) return undefined;
+  if (siteKey === undefined) throw new ConfigError('TURNSTILE_SECRET_KEY is set but TURNSTILE_SITE_KEY is not: set both (or neither, for no Turnstile)');
+  if (secretKey === undefined) throw new ConfigError('TURNSTILE_SITE_KEY is set but TURNSTILE_SECRET_KEY is not: set both (or neither, for no Turnstile)');
+  const url = (name: 'TURNSTILE_VERIFY_URL' | 'TURNSTILE_SCRIPT_URL', fallback: string) => {
+    const value = nonEmpty(env[name]) ?? fallback;
+    if (!/^https?:\/\/[^/]/.test(value)) throw new ConfigError(`${name} must be an absolute http(s) URL, got "${value}"`);
+    return value;
+  };
+  const sessionMinutes = positiveInt(env, 'TURNSTILE_SESSION_MINUTES', 30);
+  if (sessionMinutes > MAX_SESSION_MINUTES) throw new ConfigError(`TURNSTILE_SESSION_MINUTES must be at most ${MAX_SESSION_MINUTES} (a day), got "${env.TURNSTILE_SESSION_MINUTES}"`);
+  return { siteKey, secretKey, verifyUrl: url('TURNSTILE_VERIFY_URL', DEFAULT_VERIFY_URL), scriptUrl: url('TURNSTILE_SCRIPT_URL', DEFAULT_SCRIPT_URL), sessionMinutes };
 }
 
 /** Most shards DEPLOYMENT_BUDGET_SHARDS takes: the coordinator reclaims from each near the end. */
@@ -304,7 +328,8 @@ type NumericSetting =
   | 'DEPLOYMENT_DAILY_TOKEN_BUDGET'
   | 'DEPLOYMENT_MONTHLY_TOKEN_BUDGET'
   | 'DEPLOYMENT_ANSWER_RESERVE'
-  | 'DEPLOYMENT_BUDGET_SHARDS';
+  | 'DEPLOYMENT_BUDGET_SHARDS'
+  | 'TURNSTILE_SESSION_MINUTES';
 
 /** A positive whole number, or undefined when unset or empty. */
 function optionalPositiveInt(env: Settings, name: NumericSetting): number | undefined {

@@ -67,4 +67,14 @@ export interface Settings {
   ADMIN_KEY?: string;
   /** true | false: the dashboard shows rated answers' question and answer (default false; docs/dashboard.md). */
   ADMIN_SHOW_TRANSCRIPTS?: string | boolean;
+  /** Turnstile's site key (public); with TURNSTILE_SECRET_KEY, the public routes need a passed challenge (docs/turnstile.md). */
+  TURNSTILE_SITE_KEY?: string;
+  /** Secret: Turnstile's secret key, for siteverify; the sessions' signing key is derived from it. */
+  TURNSTILE_SECRET_KEY?: string;
+  /** Where tokens are verified (default Cloudflare's siteverify). */
+  TURNSTILE_VERIFY_URL?: string;
+  /** Where pages load Turnstile's script from (default Cloudflare's api.js). */
+  TURNSTILE_SCRIPT_URL?: string;
+  /** How long a session from a verified token lasts (default 30). */
+  TURNSTILE_SESSION_MINUTES?: string | number;
 }

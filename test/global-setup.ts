@@ -2,6 +2,7 @@
 import type { TestProject } from 'vitest/node';
 import { startFakeGemini } from '../fake-gemini/server.mjs';
 import { startAlertReceiver } from './fake/alert-receiver';
+import { startFakeTurnstile } from './fake/fake-turnstile';
 
 /** Starts one fake Gemini for the whole run; the Worker under test reaches it over a socket. */
 export default async function setup(project: TestProject) {
@@ -10,7 +11,11 @@ export default async function setup(project: TestProject) {
   // SPEND_ALERT_URL's stand-in (test/integration/deployment-budget.test.ts).
   const alerts = await startAlertReceiver();
   project.provide('alertReceiverUrl', alerts.url);
+  // Turnstile's siteverify (test/integration/turnstile.test.ts).
+  const turnstile = await startFakeTurnstile();
+  project.provide('fakeTurnstileUrl', turnstile.url);
   return async () => {
+    await turnstile.close();
     await alerts.close();
     await fake.close();
   };

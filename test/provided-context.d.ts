@@ -5,5 +5,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     fakeGeminiUrl: string;
     alertReceiverUrl: string;
+    fakeTurnstileUrl: string;
   }
 }

@@ -4,6 +4,7 @@ import { GeminiEdgeError } from './client-error.js';
 import { fileRefusal, isBlob, postFile, type FileLimits, type MessageFile, type UploadOptions, type UploadProgress } from './files.js';
 import { apiUrl, fetcher, responseError } from './http.js';
 import { reconnectingEvents } from './reconnecting-events.js';
+import { challengedFetch } from './turnstile.js';
 import type { ClientOptions, FetchLike, ReconnectOptions, StreamEvent } from './types.js';
 
 export interface OpenChatOptions extends ClientOptions, NewChatBody {
@@ -78,8 +79,9 @@ export async function openChat(options: OpenChatOptions): Promise<Chat> {
   const settings: NewChatBody = { system, model, thinking, assistant };
   const hasSettings = Object.values(settings).some((value) => value !== undefined);
   // Without settings the POST has no body, which keeps it a simple request (no preflight).
+  // Creating a chat is what Turnstile guards; its own routes then need nothing (docs/turnstile.md).
   const response = await call(
-    doFetch,
+    challengedFetch(doFetch, endpoint, options.turnstile),
     apiUrl(endpoint, '/api/chats'),
     hasSettings ? { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(settings) } : { method: 'POST' },
   );

@@ -1,6 +1,7 @@
 import type { ChatRequestBody } from '../protocol/messages.js';
 import { apiUrl, fetcher } from './http.js';
 import { reconnectingEvents } from './reconnecting-events.js';
+import { challengedFetch } from './turnstile.js';
 import type { ClientOptions, StreamEvent } from './types.js';
 
 export interface StreamChatOptions extends ClientOptions, ChatRequestBody {
@@ -31,7 +32,7 @@ export interface StreamChatOptions extends ClientOptions, ChatRequestBody {
  */
 export function streamChat(options: StreamChatOptions): AsyncIterable<StreamEvent> {
   const { endpoint, signal, stallTimeoutMs = 45_000, message, history, system, model, generationConfig, thinking } = options;
-  const doFetch = fetcher(options.fetch);
+  const doFetch = challengedFetch(fetcher(options.fetch), endpoint, options.turnstile);
   const body: ChatRequestBody = { message, history, system, model, generationConfig, thinking };
   return reconnectingEvents({
     open: (attemptSignal) =>

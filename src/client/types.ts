@@ -1,4 +1,5 @@
 import type { DoneEvent, ErrorCode, TextEvent, ThoughtEvent } from '../protocol/events.js';
+import type { TurnstileOption } from './turnstile.js';
 
 /**
  * The terminal error of a stream, as the client reports it. `status` is the
@@ -53,4 +54,9 @@ export interface ClientOptions {
    * sends a `: ping` every 15 s by default). Default 45000 ms; 0 turns it off.
    */
   stallTimeoutMs?: number;
+  /**
+   * With Turnstile on the Worker: a token, or a function that gets a fresh one
+   * (docs/turnstile.md). The Worker's session is kept and sent instead while it lasts.
+   */
+  turnstile?: TurnstileOption;
 }

@@ -4,12 +4,13 @@ import { errorResponse } from '../errors';
 import { assistantOrigins } from '../assistants/registry';
 import { ALLOWANCE_HEADERS } from './admission';
 import { MESSAGE_ID_HEADER } from '../protocol/messages';
+import { SESSION_HEADER, TOKEN_HEADER } from './turnstile';
 
-/** Headers a page may send; `last-event-id` lets a page resume with the standard header. */
-const ALLOW_HEADERS = 'content-type, last-event-id';
+/** Headers a page may send; `last-event-id` lets a page resume with the standard header; Turnstile's token and session. */
+const ALLOW_HEADERS = `content-type, last-event-id, ${TOKEN_HEADER}, ${SESSION_HEADER}`;
 const ALLOW_METHODS = 'GET, HEAD, POST, DELETE';
-/** Headers a page may read: the id that matches the log line, when to retry, and what is left of its limits. */
-export const EXPOSE_HEADERS = ['x-request-id', 'retry-after', MESSAGE_ID_HEADER, ...ALLOWANCE_HEADERS].join(', ');
+/** Headers a page may read: the id that matches the log line, when to retry, the answer's id, what is left of its limits, its Turnstile session. */
+export const EXPOSE_HEADERS = ['x-request-id', 'retry-after', MESSAGE_ID_HEADER, ...ALLOWANCE_HEADERS, SESSION_HEADER].join(', ');
 /** Chromium caps a preflight's cache at two hours; longer values buy nothing. */
 const MAX_AGE_SECONDS = '7200';
 

@@ -79,6 +79,10 @@ export type ErrorCode =
   | 'turn_in_progress'
   | 'interrupted'
   | 'origin_not_allowed'
+  /** Turnstile is on and the request showed no valid token or session: missing, refused, expired or used before (docs/turnstile.md). */
+  | 'challenge_failed'
+  /** Turnstile's siteverify could not say (unreachable, or it refused the Worker's secret key): nothing was spent. */
+  | 'challenge_unavailable'
   /** `/v1/*`: the `Authorization: Bearer` key is missing or not one of OPENAI_COMPAT_KEYS; `/admin/api/stats`: neither ADMIN_KEY nor a session. */
   | 'invalid_api_key'
   | 'internal_error'

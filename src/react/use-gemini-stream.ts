@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { apiUrl } from '../client/http.js';
-import { GeminiEdgeError, openChat, streamChat, type Chat, type FetchLike, type FileLimits, type MessageInput, type StreamErrorEvent, type StreamEvent, type UploadProgress } from '../client/index.js';
+import { GeminiEdgeError, openChat, streamChat, type Chat, type FetchLike, type FileLimits, type MessageInput, type StreamErrorEvent, type StreamEvent, type TurnstileOption, type UploadProgress } from '../client/index.js';
 import type { Usage } from '../protocol/events.js';
 import type { ChatRequestBody, FileInfo, Rating, ThinkingSettings } from '../protocol/messages.js';
 
@@ -28,6 +28,11 @@ export interface UseGeminiStreamOptions {
    * a file the Worker would refuse is refused before any upload.
    */
   fileLimits?: FileLimits;
+  /**
+   * With Turnstile on the Worker: a token, or a function that gets a fresh one, passed to the
+   * client (docs/turnstile.md). Read when it is needed, so an inline function is fine.
+   */
+  turnstile?: TurnstileOption;
 }
 
 /**
@@ -116,7 +121,7 @@ const IDLE: State = { uploadProgress: null, files: [], isStreaming: false, strea
  * <details open={isThinking}><summary>{isThinking ? 'Thinking…' : 'Thoughts'}</summary>{thoughts}</details>
  * <p>{streamedText}</p>
  */
-export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits }: UseGeminiStreamOptions): UseGeminiStreamResult {
+export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits, turnstile }: UseGeminiStreamOptions): UseGeminiStreamResult {
   const [state, setState] = useState<State>(IDLE);
   const [openedChatId, setOpenedChatId] = useState<string | undefined>(undefined);
   /** The answer in progress: aborting it ends its connection and silences its state updates. */
@@ -125,10 +130,17 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits 
   // The latest `thinking`, read when a message is sent: an inline object must not make a new `streamMessage` on every render.
   const defaultThinking = useRef(thinking);
   const limits = useRef(fileLimits);
+  const challenge = useRef(turnstile);
   useEffect(() => {
     defaultThinking.current = thinking;
     limits.current = fileLimits;
-  }, [thinking, fileLimits]);
+    challenge.current = turnstile;
+  }, [thinking, fileLimits, turnstile]);
+  /** The latest `turnstile`, as the client takes it; undefined when there is none. */
+  const proof = (): TurnstileOption | undefined => {
+    const latest = challenge.current;
+    return typeof latest === 'function' ? () => (typeof challenge.current === 'function' ? challenge.current() : challenge.current ?? '') : latest;
+  };
 
   // Unmount: close the connection. With a stored chat the turn runs on for the
   // Worker's grace period, so a reload can resume it.
@@ -143,7 +155,7 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits 
   const openedChat = useCallback((): Promise<Chat> => {
     const key = `${endpoint}\n${chatId}`;
     if (chat.current?.key !== key) {
-      const opening = openChat({ endpoint, id: chatId, fetch, fileLimits: limits.current });
+      const opening = openChat({ endpoint, id: chatId, fetch, fileLimits: limits.current, turnstile: proof() });
       // A failed open is retried by the next message.
       opening.catch(() => {
         if (chat.current?.chat === opening) chat.current = null;
@@ -193,7 +205,7 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits 
           if (previous) await stored.cancel();
           events = stored.send({ text: message, files }, { signal: controller.signal, thinking, onProgress });
         } else {
-          events = streamChat({ ...options, thinking, endpoint, fetch, message, signal: controller.signal });
+          events = streamChat({ ...options, thinking, endpoint, fetch, message, signal: controller.signal, turnstile: proof() });
         }
         let uploading = files.length > 0;
         for await (const event of events) {

@@ -11,6 +11,8 @@ export interface AssistantInfo {
   starters: readonly string[];
   /** What files a message may carry, so a page refuses the rest before uploading; absent: none. */
   files?: FileLimits;
+  /** With Turnstile on: the site key to render a challenge with, and where its script is (docs/turnstile.md). */
+  turnstile?: { siteKey: string; scriptUrl: string };
 }
 
 /** A page's assistant changes only with a deploy: browsers may keep the answer a while. */
@@ -27,8 +29,9 @@ export const assistantRoutes = new Hono<AppEnv>();
 
 assistantRoutes.get('/api/assistant', (c) => {
   const assistant = requestAssistant(c, assistantName(c.req.query('name')));
-  const { maxFileBytes, maxFilesPerMessage } = c.var.config;
+  const { maxFileBytes, maxFilesPerMessage, turnstile } = c.var.config;
   const info: AssistantInfo = { name: assistant.name, ...(assistant.greeting ? { greeting: assistant.greeting } : {}), starters: assistant.starters };
   if (maxFilesPerMessage > 0) info.files = { maxBytes: maxFileBytes, maxPerMessage: maxFilesPerMessage, types: MEDIA_TYPES };
+  if (turnstile) info.turnstile = { siteKey: turnstile.siteKey, scriptUrl: turnstile.scriptUrl };
   return c.json(info, 200, { 'Cache-Control': CACHE_CONTROL, Vary: 'Origin' });
 });

@@ -2,6 +2,7 @@ import { GeminiEdgeError } from '../client/client-error.js';
 import type { FileLimits } from '../client/files.js';
 import { apiUrl, responseError } from '../client/http.js';
 import type { ErrorCode } from '../protocol/events.js';
+import type { TurnstileInfo } from './turnstile.js';
 
 /** What `GET /api/assistant` answers: the assistant that serves this page, and what it shows before anyone types. */
 export interface AssistantInfo {
@@ -10,6 +11,8 @@ export interface AssistantInfo {
   starters: string[];
   /** What files a message may carry; absent: the deployment takes none. */
   files?: FileLimits;
+  /** With Turnstile on: the challenge to pass before a chat is created. */
+  turnstile?: TurnstileInfo;
 }
 
 /**
@@ -35,6 +38,7 @@ export async function fetchAssistant(endpoint: string, name: string | undefined)
     name: info.name,
     greeting: typeof info.greeting === 'string' ? info.greeting : undefined,
     starters: strings(info.starters).slice(0, 4),
+    turnstile: info.turnstile,
     files: files && files.maxBytes > 0 && files.maxPerMessage > 0 ? { maxBytes: files.maxBytes, maxPerMessage: files.maxPerMessage, types: strings(files.types) } : undefined,
   };
 }

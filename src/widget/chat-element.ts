@@ -3,6 +3,7 @@ import { apiUrl } from '../client/http.js';
 import type { Source } from '../protocol/events.js';
 import type { ChatMessage, Rating } from '../protocol/messages.js';
 import { fetchAssistant, type AssistantInfo } from './assistant-info.js';
+import { turnstileTokens } from './turnstile.js';
 import { citationTargets, linkCitations } from './citations.js';
 import { renderMarkdown, safeHref } from './markdown.js';
 import { readSettings, type WidgetSettings } from './settings.js';
@@ -244,6 +245,8 @@ export class GeminiChatElement extends HTMLElement {
   private info: Promise<AssistantInfo> | undefined;
   private about: AssistantInfo | undefined;
   private turn: AbortController | undefined;
+  /** With Turnstile on: gets a token, from a challenge in a light-DOM box shown through the panel's `challenge` slot. */
+  private tokens: (() => Promise<string>) | undefined;
   private stick = true;
   private readonly root = this.attachShadow({ mode: 'open' });
   private readonly panel = el('section', 'panel');
@@ -370,7 +373,7 @@ export class GeminiChatElement extends HTMLElement {
     this.panel.id = 'panel';
     this.panel.setAttribute('role', this.floating ? 'dialog' : 'region');
     this.panel.setAttribute('aria-label', title);
-    this.panel.append(header, this.log, this.notice, this.tray, this.status, form);
+    this.panel.append(header, this.log, this.notice, this.tray, this.status, Object.assign(el('slot'), { name: 'challenge' }), form);
     this.panel.onkeydown = (event) => {
       if (event.key === 'Escape' && this.floating) this.toggle(false);
     };
@@ -495,7 +498,7 @@ export class GeminiChatElement extends HTMLElement {
     // A site assistant has its own instructions (and refuses a caller's with 400): `data-system`
     // goes only to `default`, so editing it in devtools changes nothing on an assistant's page.
     const opening = (this.opening ??= this.assistant().then((info) =>
-      openChat({ endpoint, id, model, assistant, system: info.name === 'default' ? system : undefined }),
+      openChat({ endpoint, id, model, assistant, system: info.name === 'default' ? system : undefined, turnstile: info.turnstile && (this.tokens ??= turnstileTokens(this.appendChild(Object.assign(el('div'), { slot: 'challenge' })), info.turnstile)) }),
     ));
     try {
       const chat = await opening;

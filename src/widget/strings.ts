@@ -28,6 +28,7 @@ export const STRINGS = {
   safety: 'The answer was stopped by safety filters.',
   finished: 'The answer ended early ({reason}).',
   notAllowed: 'This chat is not available on this site.',
+  challenge: 'Could not verify you are human. Try again.',
   rateLimited: 'Too many messages right now. Try again in a moment.',
   budget: 'You have reached today’s limit for this chat. Try again tomorrow.',
   blocked: 'This message was blocked by safety filters. Try rephrasing it.',
@@ -68,6 +69,9 @@ export function errorText(strings: Strings, code: string, message: string): stri
   switch (code) {
     case 'origin_not_allowed':
       return strings.notAllowed;
+    case 'challenge_failed':
+    case 'challenge_unavailable':
+      return strings.challenge;
     // Ours or Gemini's, a visitor can only wait.
     case 'rate_limited':
     case 'upstream_quota':

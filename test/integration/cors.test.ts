@@ -25,7 +25,7 @@ async function createChat(): Promise<string> {
 function expectCors(response: Response, origin: string): void {
   expect(response.headers.get('access-control-allow-origin')).toBe(origin);
   expect(response.headers.get('access-control-expose-headers')).toBe(
-    'x-request-id, retry-after, x-message-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, x-token-budget-limit, x-token-budget-remaining, x-token-budget-reset',
+    'x-request-id, retry-after, x-message-id, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, x-token-budget-limit, x-token-budget-remaining, x-token-budget-reset, x-turnstile-session',
   );
   expect(response.headers.get('vary')).toBe('Origin');
   expect(response.headers.get('access-control-allow-credentials')).toBeNull();
@@ -39,7 +39,7 @@ describe('CORS preflight', () => {
     expect(response.status).toBe(204);
     expectCors(response, ALLOWED);
     expect(response.headers.get('access-control-allow-methods')).toBe('GET, HEAD, POST, DELETE');
-    expect(response.headers.get('access-control-allow-headers')).toBe('content-type, last-event-id');
+    expect(response.headers.get('access-control-allow-headers')).toBe('content-type, last-event-id, x-turnstile-token, x-turnstile-session');
     expect(response.headers.get('access-control-max-age')).toBe('7200');
     expect(await response.text()).toBe('');
   });

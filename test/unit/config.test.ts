@@ -41,6 +41,7 @@ const DEFAULTS: Config = {
   openaiCompatKeys: [],
   adminKey: undefined,
   adminShowTranscripts: false,
+  turnstile: undefined,
 };
 
 const NUMERIC = [
