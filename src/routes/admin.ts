@@ -4,6 +4,8 @@ import { adminOnly, isOwner, keyMatches, newSession, sessionCookie } from '../ad
 import { DASHBOARD_CSS } from '../admin/dashboard-css';
 import { ADMIN_CSP, dashboardPage, loginPage } from '../admin/dashboard-page';
 import { errorResponse } from '../errors';
+import { DRAIN_FACTOR, discardBody } from '../limits/read-json-body';
+import { concatBytes } from '../stream/coalescing-queue';
 import { readReport } from '../stats/stats-report';
 
 /**
@@ -13,6 +15,9 @@ import { readReport } from '../stats/stats-report';
  * Nothing public links here.
  */
 export const adminRoutes = new Hono<AppEnv>();
+
+/** The largest login form read. */
+const MAX_LOGIN_BYTES = 4096;
 
 adminRoutes.use('/admin', adminOnly());
 adminRoutes.use('/admin/*', adminOnly());
@@ -31,8 +36,10 @@ adminRoutes.post('/admin/login', async (c) => {
   const site = c.req.header('sec-fetch-site');
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return html(loginPage('Sign in from this page.'), 403);
   const type = c.req.header('content-type') ?? '';
-  const form = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type) ? await c.req.formData().catch(() => undefined) : undefined;
-  const key = form?.get('key');
+  const body = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type) ? await readSmall(c.req.raw, MAX_LOGIN_BYTES) : '';
+  // A key and a form's framing fit in far less: a larger form is not read past the limit.
+  if (body === undefined) return html(loginPage('That is not the admin key.'), 413);
+  const key = new URLSearchParams(body).get('key');
   if (typeof key !== 'string' || !(await keyMatches(c.var.config.adminKey!, key))) {
     return html(loginPage('That is not the admin key.'), 401);
   }
@@ -52,6 +59,26 @@ adminRoutes.get('/admin/api/stats', async (c) => {
 });
 
 adminRoutes.get('/admin/dashboard.css', () => new Response(DASHBOARD_CSS, { headers: { 'Content-Type': 'text/css; charset=utf-8' } }));
+
+/** A small body as text, or undefined once it passes `maxBytes` (the rest is drained, as readJsonBody does). */
+async function readSmall(request: Request, maxBytes: number): Promise<string | undefined> {
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      reader.releaseLock();
+      await discardBody(request, maxBytes * DRAIN_FACTOR);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(concatBytes(chunks, size));
+}
 
 function html(body: string, status = 200): Response {
   return new Response(body, { status, headers: { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': ADMIN_CSP } });

@@ -220,6 +220,10 @@ describe('/admin with ADMIN_KEY', () => {
     const wrong = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'key=guess' });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('set-cookie')).toBeNull();
+    // A login form far larger than a key is not read.
+    const huge = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${encodeURIComponent(KEY)}&pad=${'x'.repeat(5000)}` });
+    expect(huge.status).toBe(413);
+    expect(huge.headers.get('set-cookie')).toBeNull();
     const login = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `key=${encodeURIComponent(KEY)}` });
     expect(login.status).toBe(303);
     expect(login.headers.get('location')).toBe('/admin');
