@@ -1,4 +1,5 @@
 import { ApiError } from '../errors';
+import { readUpTo } from '../limits/read-json-body';
 
 /** What a fetch of a caller's link may take. */
 export interface RemoteFileRules {
@@ -73,25 +74,10 @@ function httpsUrl(value: string, field: string, rule: string): URL {
 
 async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number, field: string): Promise<Uint8Array> {
   const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw tooLarge(field, maxBytes);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return bytes;
+  const read = await readUpTo(reader, maxBytes);
+  if ('bytes' in read) return read.bytes;
+  await reader.cancel();
+  throw tooLarge(field, maxBytes);
 }
 
 function refused(field: string, why: string): ApiError {

@@ -50,20 +50,27 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 /** A body of unknown length, read chunk by chunk and refused once it passes `maxBytes`. */
 async function readChunked(body: ReadableStream<Uint8Array>, maxBytes: number, tooLarge: () => ApiError): Promise<Uint8Array> {
   const reader = body.getReader();
+  const read = await readUpTo(reader, maxBytes);
+  if ('bytes' in read) return read.bytes;
+  await drain(reader, maxBytes * DRAIN_FACTOR - read.over);
+  throw tooLarge();
+}
+
+/**
+ * Reads a stream to its end while it stays within `maxBytes`: its bytes, or,
+ * once it passes the limit, how far it got (`over`), the reader left where it
+ * stopped, for the caller to drain, cancel or release. Nothing past the limit is kept.
+ */
+export async function readUpTo(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): Promise<{ bytes: Uint8Array } | { over: number }> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) break;
+    if (done) return { bytes: concatBytes(chunks, size) };
     size += value.byteLength;
-    if (size > maxBytes) {
-      await drain(reader, maxBytes * DRAIN_FACTOR - size);
-      throw tooLarge();
-    }
+    if (size > maxBytes) return { over: size };
     chunks.push(value);
   }
-
-  return concatBytes(chunks, size);
 }
 
 /**

@@ -4,8 +4,7 @@ import { adminOnly, isOwner, keyMatches, newSession, sessionCookie } from '../ad
 import { DASHBOARD_CSS } from '../admin/dashboard-css';
 import { ADMIN_CSP, dashboardPage, loginPage } from '../admin/dashboard-page';
 import { errorResponse } from '../errors';
-import { DRAIN_FACTOR, discardBody } from '../limits/read-json-body';
-import { concatBytes } from '../stream/coalescing-queue';
+import { DRAIN_FACTOR, discardBody, readUpTo } from '../limits/read-json-body';
 import { readReport } from '../stats/stats-report';
 
 /**
@@ -64,20 +63,11 @@ adminRoutes.get('/admin/dashboard.css', () => new Response(DASHBOARD_CSS, { head
 async function readSmall(request: Request, maxBytes: number): Promise<string | undefined> {
   if (!request.body) return '';
   const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      reader.releaseLock();
-      await discardBody(request, maxBytes * DRAIN_FACTOR);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(concatBytes(chunks, size));
+  const read = await readUpTo(reader, maxBytes);
+  reader.releaseLock();
+  if ('bytes' in read) return new TextDecoder().decode(read.bytes);
+  await discardBody(request, maxBytes * DRAIN_FACTOR);
+  return undefined;
 }
 
 function html(body: string, status = 200): Response {

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { FileInfo, StreamEvent, UploadProgress } from '../../src/client/index';
 import { startDevServer, type DevServer } from '../e2e/dev-server';
 import { fakeRecords, uniqueTag, type FakeRecord } from '../e2e/fake-records';
+import { bytesWith } from '../files';
 import { consoleErrors, launchChromium, startStaticSite, type StaticSite } from './browser';
 
 /**
@@ -85,18 +86,6 @@ function realPng(size = 40, rgb: [number, number, number] = [37, 99, 235]): Uint
   return new Uint8Array(Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]));
 }
 
-/** `size` bytes that start with `head`, then a fixed pseudo-random filler (as test/files.ts, whose sha256 helper does not type-check under tsconfig.node.json). */
-function bytesWith(head: Uint8Array | string, size: number, seed = 1): Uint8Array {
-  const start = typeof head === 'string' ? new TextEncoder().encode(head) : head;
-  const out = new Uint8Array(Math.max(size, start.byteLength));
-  out.set(start);
-  let x = seed * 2654435761;
-  for (let i = start.byteLength; i < out.byteLength; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out[i] = x >>> 24;
-  }
-  return out;
-}
 
 /** A Windows executable (MZ header). */
 const exe = (size: number) => bytesWith(new Uint8Array([0x4d, 0x5a, 0x90, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0xff, 0xff, 0, 0]), size, 3);
