@@ -25,7 +25,8 @@ const STORED_TURN = /^\/api\/(?:chats\/[^/]+\/messages|ai-sdk\/chat)$/;
  */
 export function countRequests(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const { pathname } = new URL(c.req.url);
+    // Hono's path, already parsed for routing: no URL of our own per request.
+    const pathname = c.req.path;
     const storedTurn = STORED_TURN.test(pathname);
     const counted = c.req.method === 'POST' && (storedTurn || STATELESS.has(pathname));
     const { log } = c.var;
