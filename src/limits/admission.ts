@@ -178,6 +178,24 @@ export function setAllowanceHeaders(headers: Headers | Record<string, string>, {
   }
 }
 
+/** Attempts at the admin key a client may make per minute (the form, or a bearer key to the stats). */
+export const LOGIN_ATTEMPTS_PER_MINUTE = 10;
+
+/**
+ * Counts an attempt at the admin key against its client (one window per
+ * address, in the client's limiter), or refuses it with `429 rate_limited`:
+ * a short key cannot be guessed at the Worker's speed. Always on, whatever
+ * RATE_LIMIT_PER_MINUTE says.
+ */
+export async function admitLogin(c: Context<AppEnv>): Promise<void> {
+  const admission = await limiterFor(c.env, clientKey(c.req.header('cf-connecting-ip'))).admit('login', { perMinute: LOGIN_ATTEMPTS_PER_MINUTE, dailyTokens: 0 });
+  if (!admission.ok) {
+    throw new ApiError(429, 'rate_limited', `at most ${LOGIN_ATTEMPTS_PER_MINUTE} attempts at the admin key a minute; retry in ${admission.retryAfter} s`, {
+      'Retry-After': String(admission.retryAfter),
+    });
+  }
+}
+
 /** An upload's hold on its client's daily upload allowance: settle it with the bytes it stored. */
 export interface UploadHold {
   /** Bytes held: the upload may store no more (Infinity: no allowance is kept). */

@@ -1,8 +1,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 
-/** What a request asks of the limiter: a message (calls Gemini) or a new chat. */
-export type RequestKind = 'message' | 'create';
+/** What a request asks of the limiter: a message (calls Gemini), a new chat, or an attempt at the admin key. */
+export type RequestKind = 'message' | 'create' | 'login';
 
 /** The limits to apply, from the Worker's settings (0: off). */
 export interface LimitSettings {

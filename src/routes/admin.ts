@@ -3,7 +3,8 @@ import type { AppEnv } from '../app-env';
 import { adminOnly, isOwner, keyMatches, newSession, sessionCookie } from '../admin/admin-auth';
 import { DASHBOARD_CSS } from '../admin/dashboard-css';
 import { ADMIN_CSP, dashboardPage, loginPage } from '../admin/dashboard-page';
-import { errorResponse } from '../errors';
+import { ApiError, errorResponse } from '../errors';
+import { admitLogin } from '../limits/admission';
 import { DRAIN_FACTOR, discardBody, readUpTo } from '../limits/read-json-body';
 import { readReport } from '../stats/stats-report';
 
@@ -34,6 +35,14 @@ adminRoutes.post('/admin/login', async (c) => {
   // keeps its logins out). Sec-Fetch-Site, set by the browser, holds behind proxies that rewrite Host.
   const site = c.req.header('sec-fetch-site');
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return html(loginPage('Sign in from this page.'), 403);
+  try {
+    await admitLogin(c);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const response = html(loginPage('Too many attempts; wait a minute.'), 429);
+    response.headers.set('Retry-After', error.headers['Retry-After'] ?? '60');
+    return response;
+  }
   const type = c.req.header('content-type') ?? '';
   const body = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type) ? await readSmall(c.req.raw, MAX_LOGIN_BYTES) : '';
   // A key and a form's framing fit in far less: a larger form is not read past the limit.
@@ -51,6 +60,8 @@ adminRoutes.post('/admin/login', async (c) => {
 adminRoutes.post('/admin/logout', () => new Response(null, { status: 303, headers: { Location: '/admin', 'Set-Cookie': sessionCookie('') } }));
 
 adminRoutes.get('/admin/api/stats', async (c) => {
+  // A bearer key is an attempt at the key too: counted like the form's.
+  if (c.req.header('authorization') !== undefined) await admitLogin(c);
   if (!(await isOwner(c))) {
     return errorResponse(401, 'invalid_api_key', 'send Authorization: Bearer <ADMIN_KEY>, or sign in at /admin', { 'WWW-Authenticate': 'Bearer' });
   }

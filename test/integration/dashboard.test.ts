@@ -216,6 +216,23 @@ describe('/admin with ADMIN_KEY', () => {
     }
   });
 
+  it('lets a client try the key ten times a minute, by form or bearer, then refuses even the right one', async () => {
+    const ip = '198.18.7.7';
+    const form = (key: string) => call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `key=${encodeURIComponent(key)}` }, { ip });
+    for (let i = 0; i < 5; i++) expect((await form(`guess-${i}`)).status).toBe(401);
+    for (let i = 0; i < 5; i++) expect((await call('/admin/api/stats', { headers: { authorization: `Bearer guess-${i}` } }, { ip })).status).toBe(401);
+    const refused = await form(KEY);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('set-cookie')).toBeNull();
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    const bearer = await call('/admin/api/stats', { headers: { authorization: `Bearer ${KEY}` } }, { ip });
+    expect(bearer.status).toBe(429);
+    expect(bearer.text).not.toContain('requests');
+    // Another client is not held back.
+    const other = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `key=${encodeURIComponent(KEY)}` });
+    expect(other.status).toBe(303);
+  });
+
   it('signs in with the form: an HttpOnly, Secure, SameSite=Strict session cookie that does not hold the key', async () => {
     const wrong = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'key=guess' });
     expect(wrong.status).toBe(401);
