@@ -469,7 +469,7 @@ describe('POST /v1/chat/completions', () => {
     ['SAFETY', 'content_filter', '[fake:safety]', {}],
     ['RECITATION', 'content_filter', '[fake:recitation]', {}],
     ['OTHER', 'stop', '[fake:reply finish=OTHER]', {}],
-    ['TOO_MANY_TOOL_CALLS', 'stop', '[fake:reply finish=TOO_MANY_TOOL_CALLS]', {}],
+    ['TOO_MANY_TOOL_CALLS', 'length', '[fake:reply finish=TOO_MANY_TOOL_CALLS]', {}],
   ])('maps Gemini’s %s to finish_reason %s, streamed and whole', async (_, finishReason, directive, extra) => {
     const streamed = dataFrames((await completions(ask(directive, { ...extra, stream: true }).body)).body);
     expect((streamed.at(-2) as Chunk).choices[0].finish_reason).toBe(finishReason);
