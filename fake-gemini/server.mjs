@@ -712,7 +712,8 @@ function answerWhole(res, record, plan) {
  * An answer of function calls (tools.mjs): the `functionCall` parts, the first with the thought
  * signature on Gemini 3 ("Gemini 3 returns thought signatures for all model responses with a
  * function call"; parallel calls: "only attached to the first functionCall part") and on 2.5 when
- * the model thought; finishReason STOP. Streamed as one chunk, or a chunk per call with `each=1`.
+ * the model thought; finishReason STOP. Streamed as one chunk, or a chunk per call with `each=1`,
+ * then on 3.x the closing `{"text":""}` event with the finish.
  * No calls: the candidate has the directive's finish and no content.
  * @param {import('node:http').ServerResponse} res
  * @param {FakeRecord} record
@@ -738,9 +739,13 @@ function answerCalls(res, record, plan, calls, streaming, options) {
   if (!streaming) return sendJson(res, 200, response(plan, candidate(parts, true), usage(plan, plan.thoughts, tokens)));
   res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Content-Disposition': 'attachment' });
   const chunks = options.each === '1' && parts.length > 1 ? parts.map((p) => [p]) : [parts];
+  // Gemini 3 streams end with an event of their own, `{"text":""}` and the finish, after the calls
+  // too (pydantic-ai-gemini3-function-call-stream.sse: the signature rode on the functionCall part).
+  const closing = plan.generation === '3' && calls.length > 0;
   chunks.forEach((chunkParts, i) => {
-    res.write(`data: ${JSON.stringify(response(plan, candidate(chunkParts, i === chunks.length - 1), usage(plan, plan.thoughts, tokens)))}\r\n\r\n`);
+    res.write(`data: ${JSON.stringify(response(plan, candidate(chunkParts, !closing && i === chunks.length - 1), usage(plan, plan.thoughts, tokens)))}\r\n\r\n`);
   });
+  if (closing) res.write(`data: ${JSON.stringify(response(plan, candidate([{ text: '' }], true), usage(plan, plan.thoughts, tokens)))}\r\n\r\n`);
   record.chunksSent = chunks.length;
   res.end();
 }

@@ -752,11 +752,27 @@ describe('function calling', () => {
     expect(calls.map((c: any) => typeof c.thoughtSignature)).toEqual(['string', 'undefined', 'undefined']);
   });
 
+  it('ends a 3.x call stream with the closing empty text event and the finish (gemini3 function-call recording)', async () => {
+    const events = (await call('gemini-3.8-flash', withTools(tagged('[fake:tools]').text))).events();
+    expect(events).toHaveLength(2);
+    expect(events[0].candidates[0].finishReason).toBeUndefined();
+    expect(events[1].candidates[0]).toEqual({ content: { parts: [{ text: '' }], role: 'model' }, finishReason: 'STOP', index: 0 });
+  });
+
+  it('signs a 2.5 call only when the model thought, and ends it on the call chunk', async () => {
+    const thinking = (await call('gemini-2.5-flash-lite', withTools(tagged('[fake:tools]').text, { generationConfig: { thinkingConfig: { thinkingBudget: 1024 } } }), { key: EXISTING })).events();
+    expect(thinking).toHaveLength(1);
+    expect(callsOf(thinking)[0].thoughtSignature).toEqual(expect.any(String));
+    const plain = (await call('gemini-2.5-flash-lite', withTools(tagged('[fake:tools]').text), { key: EXISTING })).events();
+    expect(callsOf(plain)[0]).not.toHaveProperty('thoughtSignature');
+    expect(plain[0].candidates[0].finishReason).toBe('STOP');
+  });
+
   it('streams a call per chunk with each=1, and answers :generateContent with all the calls in one response', async () => {
     const { text } = tagged('[fake:tools parallel=2 each=1]');
     const events = (await call('gemini-3.8-flash', withTools(text))).events();
-    expect(events).toHaveLength(2);
-    expect(events.map((e: any) => e.candidates[0].finishReason)).toEqual([undefined, 'STOP']);
+    expect(events).toHaveLength(3);
+    expect(events.map((e: any) => e.candidates[0].finishReason)).toEqual([undefined, undefined, 'STOP']);
     const whole = (await call('gemini-3.8-flash', withTools(tagged('[fake:tools parallel=2]').text), { stream: false })).json();
     expect(callsOf([whole])).toHaveLength(2);
   });
