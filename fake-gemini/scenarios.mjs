@@ -35,6 +35,13 @@
  *   stall            text, then nothing until the client leaves
  *   nofinish         text, then a clean end with no finishReason
  *   empty            HTTP 200 and no frames at all
+ *   tools            with `tools` in the request (tools.mjs): function calls instead of text —
+ *                    `call=a,b` (names, cycled), `args={…}` (JSON, no spaces), `parallel=N`,
+ *                    `rounds=N` (steps of the turn that call), `each=1` (a chunk per call),
+ *                    `finish=MALFORMED_FUNCTION_CALL|…` (that finish, no content). Without a
+ *                    directive a request with tools gets the same default: one call of the first
+ *                    declared function when the turn starts, an answer from the function
+ *                    responses (a `[fake] <name> returned <json>` line each) after them
  *   fallback         a site assistant's answer when its pages have none: the sentence its
  *                    instructions give for that ("If the pages do not answer the question, …"),
  *                    no citation

@@ -16,6 +16,7 @@ import { FileStore, checkFileParts, handleFiles, promptDetails, receivedLine } f
 import { checkKey } from './keys.mjs';
 import { FAKE_MODELS, LISTED_MODELS, modelResource, resolveModel } from './models.mjs';
 import { checkRequest } from './request-checks.mjs';
+import { checkFunctionResponses, checkTools, lastFunctionResponses, plannedCalls, responseLines } from './tools.mjs';
 import { GROUNDING, parseDirective, replyText, safetyRatings, splitText, thoughtSummaries } from './scenarios.mjs';
 
 export { FAKE_MODELS } from './models.mjs';
@@ -60,6 +61,10 @@ const OWN_ENDING = new Set(['safety', 'recitation']);
  * @property {number[]} sentAt when each text chunk was written (epoch ms, sub-ms precision), for delivery delays
  * @property {import('./files.mjs').FileEntry[]} files one entry per file part the request carried
  *   (`inlineData` or `fileData`), in order; empty when refused before the files were read
+ * @property {any} tools the request's `tools`, as sent (null: none)
+ * @property {any} toolConfig the request's `toolConfig`, as sent (null: none)
+ * @property {Array<{ name: string, args: Record<string, unknown>, thoughtSignature?: string }>} functionCalls
+ *   the function calls the answer made (empty: it answered in text)
  */
 
 /**
@@ -141,7 +146,8 @@ export async function startFakeGemini(options = {}) {
       return sendJson(res, 400, invalidArgument('Invalid JSON payload received.'), errorType);
     }
     const prompt = promptText(body);
-    const directive = parseDirective(lastUserText(body));
+    // A turn of function responses has no text: the directive is in the text that started the turn.
+    const directive = parseDirective(lastUserText(body) || turnText(body));
     const opts = directive.options;
     const headerKey = req.headers['x-goog-api-key'];
     const queryKey = url.searchParams.get('key');
@@ -171,6 +177,9 @@ export async function startFakeGemini(options = {}) {
       chunksSent: 0,
       sentAt: [],
       files: [],
+      tools: body?.tools ?? null,
+      toolConfig: body?.toolConfig ?? body?.tool_config ?? null,
+      functionCalls: [],
     };
     records.push(record);
     /**
@@ -199,6 +208,13 @@ export async function startFakeGemini(options = {}) {
     const fileParts = checkFileParts(body, files, auth.key, answering.generation ?? '3');
     if ('status' in fileParts) return refuse(fileParts.status, fileParts.body);
     record.files = fileParts.files;
+    const tools = checkTools(body);
+    if (tools && 'invalid' in tools) {
+      const details = tools.field ? [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: tools.field, description: tools.invalid }] }] : undefined;
+      return refuse(400, googleError(400, { message: tools.invalid, details }));
+    }
+    const unanswered = checkFunctionResponses(body.contents);
+    if (unanswered) return refuse(400, invalidArgument(unanswered));
     const checked = checkRequest(body, resolved, { rejectSampling: opts.sampling === 'reject' || (rejectSampling && opts.sampling !== 'accept') });
     if ('invalid' in checked) {
       const details = checked.field
@@ -227,12 +243,20 @@ export async function startFakeGemini(options = {}) {
     record.responseId = responseIdFor(++answers);
     // The answer starts with a line per file of the last user turn, so tests can see what arrived.
     const lastUser = lastUserTurn(body);
-    const received = record.files.filter((f) => f.turn === lastUser).map((f) => `${receivedLine(f)}\n`).join('');
+    // …and a line per function response of the last turn: the model answers from them.
+    const received = record.files.filter((f) => f.turn === lastUser).map((f) => `${receivedLine(f)}\n`).join('') + responseLines(lastFunctionResponses(body));
     const plan = planAnswer(directive, prompt, settings, answering, record.responseId, record.files, received, body);
     // `[fake:fallback]`: a model that finds no answer in the pages it was given says what its
     // instructions say to say then: their "If the pages do not answer …" sentence, quoted.
     if (directive.name === 'fallback') plan.pieces = splitText(received + fallbackAnswer(body), Math.max(1, plan.pieces.length));
     record.thoughtsTokenCount = plan.thoughts;
+    if (tools && (directive.name === 'tools' || directive.name === 'reply')) {
+      // `[fake:tools finish=MALFORMED_FUNCTION_CALL]` (or UNEXPECTED_TOOL_CALL, TOO_MANY_TOOL_CALLS):
+      // a candidate with that finish and no content, as pydantic-ai#3095 recorded it.
+      if (directive.name === 'tools' && opts.finish && opts.finish !== 'STOP') return answerCalls(res, record, plan, [], streaming, opts);
+      const calls = plannedCalls(body, tools, opts);
+      if (calls.length) return answerCalls(res, record, plan, calls, streaming, opts);
+    }
     if (!streaming) return answerWhole(res, record, plan);
     return streamAnswer(res, record, plan, directive, Number(opts.delay ?? delayMs), Number(opts.first ?? 0));
   }
@@ -685,6 +709,48 @@ function answerWhole(res, record, plan) {
 }
 
 /**
+ * An answer of function calls (tools.mjs): the `functionCall` parts, the first with the thought
+ * signature on Gemini 3 ("Gemini 3 returns thought signatures for all model responses with a
+ * function call"; parallel calls: "only attached to the first functionCall part") and on 2.5 when
+ * the model thought; finishReason STOP. Streamed as one chunk, or a chunk per call with `each=1`,
+ * then on 3.x the closing `{"text":""}` event with the finish.
+ * No calls: the candidate has the directive's finish and no content.
+ * @param {import('node:http').ServerResponse} res
+ * @param {FakeRecord} record
+ * @param {Plan} plan
+ * @param {Array<{ name: string, args: Record<string, unknown> }>} calls
+ * @param {boolean} streaming
+ * @param {Record<string, string>} options
+ */
+function answerCalls(res, record, plan, calls, streaming, options) {
+  const signed = plan.generation === '3' || plan.thoughts > 0;
+  const parts = calls.map((call, i) => (i === 0 && signed ? { functionCall: call, thoughtSignature: plan.signatureValue } : { functionCall: call }));
+  record.functionCalls = parts.map((p) => ({ ...p.functionCall, ...(p.thoughtSignature ? { thoughtSignature: p.thoughtSignature } : {}) }));
+  record.status = 'completed';
+  const tokens = candidateTokens(JSON.stringify(calls).length);
+  const finishReason = calls.length ? 'STOP' : (options.finish ?? 'STOP');
+  const candidate = (/** @type {any[]} */ chunkParts, /** @type {boolean} */ last) => {
+    const c = /** @type {Record<string, unknown>} */ ({});
+    if (chunkParts.length) c.content = { parts: chunkParts, role: 'model' };
+    if (last) c.finishReason = finishReason;
+    c.index = 0;
+    return c;
+  };
+  if (!streaming) return sendJson(res, 200, response(plan, candidate(parts, true), usage(plan, plan.thoughts, tokens)));
+  res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Content-Disposition': 'attachment' });
+  const chunks = options.each === '1' && parts.length > 1 ? parts.map((p) => [p]) : [parts];
+  // Gemini 3 streams end with an event of their own, `{"text":""}` and the finish, after the calls
+  // too (pydantic-ai-gemini3-function-call-stream.sse: the signature rode on the functionCall part).
+  const closing = plan.generation === '3' && calls.length > 0;
+  chunks.forEach((chunkParts, i) => {
+    res.write(`data: ${JSON.stringify(response(plan, candidate(chunkParts, !closing && i === chunks.length - 1), usage(plan, plan.thoughts, tokens)))}\r\n\r\n`);
+  });
+  if (closing) res.write(`data: ${JSON.stringify(response(plan, candidate([{ text: '' }], true), usage(plan, plan.thoughts, tokens)))}\r\n\r\n`);
+  record.chunksSent = chunks.length;
+  res.end();
+}
+
+/**
  * The checks Gemini makes on a request body's shape that matter to a client. The messages are
  * kept from the 2025 fake: (inference) no 2026 source quotes them.
  * @param {any} body
@@ -720,6 +786,20 @@ function lastUserText(body) {
   const contents = Array.isArray(body?.contents) ? body.contents : [];
   const last = contents[contents.length - 1];
   return (last?.parts ?? []).map((/** @type {any} */ p) => (typeof p?.text === 'string' ? p.text : '')).join('');
+}
+
+/**
+ * The text of the last user turn that has text: where the current turn started (a turn of
+ * function responses has none).
+ * @param {any} body
+ */
+function turnText(body) {
+  const contents = Array.isArray(body?.contents) ? body.contents : [];
+  for (let i = contents.length - 1; i >= 0; i--) {
+    const texts = (contents[i]?.parts ?? []).filter((/** @type {any} */ p) => typeof p?.text === 'string');
+    if ((contents[i]?.role ?? 'user') === 'user' && texts.length) return texts.map((/** @type {any} */ p) => p.text).join('');
+  }
+  return '';
 }
 
 /** @param {any} body */

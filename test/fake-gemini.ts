@@ -27,10 +27,24 @@ export interface FakeRecord {
   /** Of those, the ones another model family made (accepted, their thinking unused). */
   signaturesForeign: number;
   body: {
-    contents: Array<{ role?: string; parts: Array<{ text?: string; thought?: boolean; thoughtSignature?: string; functionCall?: { name: string } }> }>;
+    contents: Array<{
+      role?: string;
+      parts: Array<{
+        text?: string;
+        thought?: boolean;
+        thoughtSignature?: string;
+        functionCall?: { name: string; args?: Record<string, unknown> };
+        functionResponse?: { name: string; response: Record<string, unknown> };
+      }>;
+    }>;
     systemInstruction?: { parts: Array<{ text?: string }> };
     generationConfig?: Record<string, unknown>;
   };
+  /** The request's `tools` and `toolConfig`, as sent (null: none). */
+  tools: unknown;
+  toolConfig: unknown;
+  /** The function calls the answer made (empty: it answered in text); the first is signed on 3.x. */
+  functionCalls: Array<{ name: string; args: Record<string, unknown>; thoughtSignature?: string }>;
   status: 'streaming' | 'completed' | 'aborted' | 'dropped' | 'rejected';
   aborted: boolean;
   sentText: string;

@@ -593,7 +593,12 @@ function filesLength(files: readonly FilePart[]): number {
 /** Characters a message's parts send (signatures are opaque, and small beside their thinking). */
 function partsLength(parts: readonly MessagePart[]): number {
   let length = 0;
-  for (const part of parts) length += part.type === 'file' ? part.tokens * CHARS_PER_TOKEN : part.text.length;
+  for (const part of parts) {
+    if (part.type === 'file') length += part.tokens * CHARS_PER_TOKEN;
+    else if (part.type === 'tool-call') length += part.name.length + JSON.stringify(part.args).length;
+    else if (part.type === 'tool-result') length += part.name.length + (JSON.stringify(part.result) ?? '').length;
+    else length += part.text.length;
+  }
   return length;
 }
 

@@ -1,6 +1,6 @@
 import type { GenerateContentResponse, GroundingChunk, Part, UsageMetadata } from '@google/generative-ai';
 import { citedSources } from '../protocol/citations';
-import type { ChatEvent, DoneEvent, PartEvent, Source, TerminalEvent, Usage } from '../protocol/events';
+import type { ChatEvent, DoneEvent, PartEvent, Source, TerminalEvent, ToolCallEvent, Usage } from '../protocol/events';
 import { toErrorEvent } from './error-mapping';
 import { GeminiError } from './gemini-error';
 import type { UsageMeter } from './usage-meter';
@@ -22,6 +22,9 @@ interface ChunkExtras {
 /** A part as Gemini sends it: the SDK's 0.24.1 types lack `thought` and `thoughtSignature`. */
 type RawPart = Part & { thought?: boolean; thoughtSignature?: string };
 
+/** What one part of a chunk makes: a piece of text or thought, or a function call. */
+type OutputEvent = PartEvent | ToolCallEvent;
+
 /** Usage counts newer than the SDK's types. */
 type FullUsageMetadata = UsageMetadata & {
   thoughtsTokenCount?: number;
@@ -36,6 +39,10 @@ type FullUsageMetadata = UsageMetadata & {
  * (both, in Gemini's order, for a chunk that has both), then exactly one
  * terminal event — `done` with the last finish reason and usage Gemini
  * reported, or `error`. Thought text never reaches a `text` event.
+ *
+ * A `functionCall` part makes a `tool-call` event, with an id of the Worker's own and the
+ * signature it came with (Gemini 3 signs the first call of each step): such an event is made
+ * whatever `keepSignatures` says, since a call is worth nothing without its signature.
  *
  * Thought signatures ride on the event of the part they came on. A signed
  * part with no text (Gemini 3 ends an answer with one) makes an event only
@@ -60,7 +67,7 @@ export class ChunkNormalizer {
   private sources: Map<string, Source> | undefined;
 
   /** The events of a chunk after the first, for a chunk of several parts of different kinds; taken by {@link take}. */
-  private readonly queued: PartEvent[] = [];
+  private readonly queued: OutputEvent[] = [];
 
   /** The answer's text so far, kept only when there are pages to find citations of. */
   private answer = '';
@@ -77,7 +84,7 @@ export class ChunkNormalizer {
   ) {}
 
   /** The next event of the last chunk, when it made more than one (a thought, then text). */
-  take(): PartEvent | undefined {
+  take(): OutputEvent | undefined {
     return this.queued.shift();
   }
 
@@ -111,20 +118,21 @@ export class ChunkNormalizer {
   }
 
   /** Adds a chunk's answer text to what citations are read from. */
-  private keepAnswer(first: PartEvent): void {
+  private keepAnswer(first: OutputEvent): void {
     if (first.type === 'text') this.answer += first.text;
     for (const event of this.queued) if (event.type === 'text') this.answer += event.text;
   }
 
   /** Characters of text a chunk's events carry (the meter's estimate of an unfinished answer's output). */
-  private written(first: PartEvent): number {
-    let length = first.text.length;
-    for (const event of this.queued) length += event.text.length;
+  private written(first: OutputEvent): number {
+    let length = chars(first);
+    for (const event of this.queued) length += chars(event);
     return length;
   }
 
-  /** A part's event: its text as answer or thought, with its signature; none for a part with neither. */
-  private partEvent(part: RawPart): PartEvent | undefined {
+  /** A part's event: its text as answer or thought, or its function call, with its signature; none for a part with neither. */
+  private partEvent(part: RawPart): OutputEvent | undefined {
+    if (part.functionCall) return callEvent(part);
     const text = typeof part.text === 'string' ? part.text : '';
     const signature = typeof part.thoughtSignature === 'string' && part.thoughtSignature ? part.thoughtSignature : undefined;
     if (!text && !(signature && this.keepSignatures)) return undefined;
@@ -139,13 +147,14 @@ export class ChunkNormalizer {
    * belongs to the part it came on; never merge it with another). The first is
    * returned, the rest queued.
    */
-  private partsEvents(parts: RawPart[]): PartEvent | undefined {
-    const events: PartEvent[] = [];
+  private partsEvents(parts: RawPart[]): OutputEvent | undefined {
+    const events: OutputEvent[] = [];
     for (const part of parts) {
       const event = this.partEvent(part);
       if (!event) continue;
       const last = events.at(-1);
-      if (last && last.type === event.type && !last.signature && !event.signature) last.text += event.text;
+      // Calls are never joined: each is one call, as Gemini sent it.
+      if (last && last.type !== 'tool-call' && last.type === event.type && !last.signature && !event.signature) last.text += (event as PartEvent).text;
       else events.push(event);
     }
     const first = events.shift();
@@ -177,6 +186,32 @@ export class ChunkNormalizer {
       if (!this.sources.has(url)) this.sources.set(url, { title: web.title || url, url });
     }
   }
+}
+
+/** Characters an event carries: its text, or a call's arguments as JSON (only calls pay for the JSON). */
+function chars(event: OutputEvent): number {
+  return event.type === 'tool-call' ? JSON.stringify(event.args).length + event.name.length : event.text.length;
+}
+
+/**
+ * A `functionCall` part as a `tool-call` event. Gemini's own call `id` (which the Developer API
+ * does not fill on generateContent, as far as any recording shows: inference) is not used: the
+ * id is the Worker's, `call_` and 16 random base64url characters.
+ */
+function callEvent(part: RawPart): ToolCallEvent {
+  const call = part.functionCall!;
+  const args = call.args && typeof call.args === 'object' && !Array.isArray(call.args) ? (call.args as Record<string, unknown>) : {};
+  const event: ToolCallEvent = { type: 'tool-call', toolCallId: newCallId(), name: String(call.name ?? ''), args };
+  if (typeof part.thoughtSignature === 'string' && part.thoughtSignature) event.signature = part.thoughtSignature;
+  return event;
+}
+
+/** `call_` and 96 random bits, base64url: as unguessable as OpenAI's own call ids, and as short. */
+function newCallId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `call_${btoa(binary).replaceAll('+', '-').replaceAll('/', '_')}`;
 }
 
 /**

@@ -13,6 +13,7 @@ export const UPSTREAM_STATUS = {
   upstream_malformed: 502,
   upstream_disconnected: 502,
   upstream_incomplete: 502,
+  tool_call_failed: 502,
   upstream_unavailable: 503,
   upstream_timeout: 504,
   // Nobody is listening any more; 499 is what the log shows (nginx's "client closed request").

@@ -6,6 +6,8 @@ import {
   type Content,
   type GenerateContentResponse,
   type GenerationConfig,
+  type Tool,
+  type ToolConfig,
 } from '@google/generative-ai';
 import { isTerminal, type ChatEvent, type Source } from '../protocol/events';
 import { ChunkNormalizer, chunkProblem } from './chunk-normalizer';
@@ -33,6 +35,9 @@ export interface GeminiCall {
   /** Alternating user/model turns, ending with the new user message. */
   contents: Content[];
   generationConfig: GenerationConfig;
+  /** Functions the model may call (toGeminiTools), and how it may call them. */
+  tools?: Tool[];
+  toolConfig?: ToolConfig;
 }
 
 /** What the reader of an answer's events wants of them. */
@@ -220,6 +225,7 @@ function modelFor(call: GeminiCall, settings: UpstreamSettings) {
       model: call.model,
       generationConfig: call.generationConfig,
       ...(call.system ? { systemInstruction: call.system } : {}),
+      ...(call.tools ? { tools: call.tools, toolConfig: call.toolConfig } : {}),
     },
     { baseUrl: settings.baseUrl },
   );

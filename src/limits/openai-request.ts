@@ -10,10 +10,13 @@ import { ApiError } from '../errors';
 import type { GeminiCall } from '../gemini/gemini-adapter';
 import { isRecord, type ErrorCode } from '../protocol/events';
 import type { ThinkingSettings } from '../protocol/messages';
+import type { ToolCallPart, ToolResultPart } from '../protocol/parts';
 import { checkNumber, checkText, fileName, wellFormed } from './chat-request';
 import { checkInlineTotal, decodeInlineFile, inlineFileSource, type InlineFile } from '../files/inline-file';
 import { resolveFiles, toBase64 } from '../gemini/file-parts';
 import { fetchRemoteFile, REMOTE_FILE_RULES } from '../files/remote-file';
+import { toFunctionCallPart, toFunctionResponsePart, toGeminiTools, type FunctionChoice, type FunctionSpec } from '../gemini/tool-parts';
+import { signatureOf } from '../protocol/tool-call-id';
 
 /** A validated body of `POST /v1/chat/completions`, as a Gemini call. */
 export interface CompletionRequest {
@@ -24,6 +27,8 @@ export interface CompletionRequest {
   stream: boolean;
   /** `stream_options.include_usage`: a usage chunk ends the stream. */
   includeUsage: boolean;
+  /** `parallel_tool_calls` (default true): false keeps only an answer's first call. */
+  parallelToolCalls: boolean;
   call: GeminiCall;
   /**
    * The files of the user messages, when there are any: `call.contents` has
@@ -77,7 +82,22 @@ const invalid = (param: string, message: string) => new ParamError(400, 'invalid
 const unsupported = (param: string, message: string) => new ParamError(400, 'invalid_request', message, param, 'unsupported_parameter');
 
 /** Fields that shape the answer, and are mapped onto Gemini's. */
-const USED = ['messages', 'model', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'stop', 'seed', 'reasoning_effort'];
+const USED = [
+  'messages',
+  'model',
+  'stream',
+  'stream_options',
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'stop',
+  'seed',
+  'reasoning_effort',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+];
 
 /**
  * Fields clients and tools send that mean nothing here, or nothing beyond
@@ -90,7 +110,6 @@ const NEUTRAL: Record<string, { neutral: (value: unknown) => boolean; rule: stri
   safety_identifier: { neutral: (v) => typeof v === 'string', rule: 'a string' },
   prompt_cache_key: { neutral: (v) => typeof v === 'string', rule: 'a string' },
   metadata: { neutral: isStringRecord, rule: 'an object of strings' },
-  parallel_tool_calls: { neutral: (v) => typeof v === 'boolean', rule: 'a boolean (there are no tools)' },
   service_tier: { neutral: (v) => v === 'auto' || v === 'default', rule: '"auto" or "default"' },
   store: { neutral: (v) => v === false, rule: 'false (completions are not stored)' },
   n: { neutral: (v) => v === 1, rule: '1 (one choice per request)' },
@@ -99,10 +118,9 @@ const NEUTRAL: Record<string, { neutral: (value: unknown) => boolean; rule: stri
   logit_bias: { neutral: (v) => isStringRecord(v) && Object.keys(v).length === 0, rule: 'empty (logit bias is not supported)' },
   logprobs: { neutral: (v) => v === false, rule: 'false (log probabilities are not supported)' },
   top_logprobs: { neutral: (v) => v === 0, rule: '0 (log probabilities are not supported)' },
-  tools: { neutral: isEmptyArray, rule: 'empty (tools are not supported)' },
-  functions: { neutral: isEmptyArray, rule: 'empty (functions are not supported)' },
-  tool_choice: { neutral: (v) => v === 'none', rule: '"none" (tools are not supported)' },
-  function_call: { neutral: (v) => v === 'none', rule: '"none" (functions are not supported)' },
+  // The deprecated forms of `tools` and `tool_choice`.
+  functions: { neutral: isEmptyArray, rule: 'empty (use tools)' },
+  function_call: { neutral: (v) => v === 'none', rule: '"none" (use tools and tool_choice)' },
   response_format: { neutral: (v) => isRecord(v) && v.type === 'text' && Object.keys(v).length === 1, rule: '{ "type": "text" } (other formats are not supported)' },
   modalities: { neutral: (v) => Array.isArray(v) && v.length === 1 && v[0] === 'text', rule: '["text"] (only text is supported)' },
 };
@@ -119,8 +137,18 @@ const MESSAGE_FIELDS: Record<string, readonly string[]> = {
   user: ['role', 'content'],
   // `reasoning_content`: this API's own thought summary, which clients echo back with the message
   // (`messages.push(completion.choices[0].message)`); accepted and left out, as a summary is no turn.
-  assistant: ['role', 'content', 'refusal', 'reasoning_content'],
+  assistant: ['role', 'content', 'refusal', 'reasoning_content', 'tool_calls'],
+  tool: ['role', 'content', 'tool_call_id'],
 };
+
+/** At most this many functions, as OpenAI allows. */
+const MAX_FUNCTIONS = 128;
+/**
+ * A function's name: OpenAI's rule (a–z, A–Z, 0–9, _ and -, at most 64) within Gemini's
+ * ("Must be a-z, A-Z, 0-9, or contain underscores, colons, dots, and dashes, with a maximum
+ * length of 64"), which also wants a letter or an underscore first.
+ */
+const FUNCTION_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
 
 /** At most this many stop sequences, as OpenAI allows (Gemini takes five). */
 const MAX_STOP = 4;
@@ -161,6 +189,9 @@ export function parseCompletionRequest(body: unknown, config: Config): Completio
     // Obfuscation pads chunks against length side channels; these chunks carry no padding, so it means nothing here.
     optionalBoolean(options.include_obfuscation, 'stream_options.include_obfuscation');
   }
+  const functions = functionsOf(body.tools, config);
+  const choice = toolChoice(body.tool_choice, functions);
+  const parallelToolCalls = optionalBoolean(body.parallel_tool_calls, 'parallel_tool_calls') ?? true;
   const { system, contents, files } = conversation(body.messages, config);
   if (system && assistant && !assistant.allowSystem) {
     throw invalid('messages', `system and developer messages are not accepted by "${ASSISTANT_MODEL_PREFIX}${assistant.name}": it has its own instructions`);
@@ -170,8 +201,9 @@ export function parseCompletionRequest(body: unknown, config: Config): Completio
     system: assistant ? systemInstruction(assistant.systemPrefix, system) : system,
     contents,
     generationConfig: generation(body, model, config, assistant),
+    ...(functions.length ? toGeminiTools(functions, choice) : {}),
   };
-  return { model: typeof body.model === 'string' ? body.model : model, stream, includeUsage, call, ...(assistant ? { pages: assistant.pages } : {}), ...(files ? { files } : {}) };
+  return { model: typeof body.model === 'string' ? body.model : model, stream, includeUsage, parallelToolCalls, call, ...(assistant ? { pages: assistant.pages } : {}), ...(files ? { files } : {}) };
 }
 
 /**
@@ -244,13 +276,30 @@ function conversation(value: unknown, config: Config): { system?: string; conten
   const contents: Array<{ role: string; parts: Array<Part | { file: number }> }> = [];
   const refs: FileRef[] = [];
   let chars = 0;
+  /** The calls of the last assistant message that made some, by id, while tool messages answer them. */
+  let pending: { at: string; calls: Map<string, { name: string; answered: boolean }> } | undefined;
+  const ids = new Set<string>();
   value.forEach((item, i) => {
     const name = `messages[${i}]`;
     if (!isRecord(item)) throw invalid(name, `${name} must be an object`);
     const role = item.role;
-    if (role === 'tool' || role === 'function') throw unsupported(`${name}.role`, `${name}.role "${role}" is not supported (tools are not supported)`);
+    if (role === 'function') throw unsupported(`${name}.role`, `${name}.role "function" is not supported: use "tool" messages`);
     if (typeof role !== 'string' || !MESSAGE_FIELDS[role]) {
-      throw invalid(`${name}.role`, `${name}.role must be "system", "developer", "user" or "assistant"`);
+      throw invalid(`${name}.role`, `${name}.role must be "system", "developer", "user", "assistant" or "tool"`);
+    }
+    if (pending && role !== 'tool') {
+      unanswered(pending);
+      pending = undefined;
+    }
+    if (role === 'tool') {
+      only(item, MESSAGE_FIELDS.tool!, name);
+      const result = toolResult(item, name, pending, config);
+      chars += result.chars;
+      const last = contents.at(-1);
+      // Gemini takes function responses in a user turn, right after the calls' model turn.
+      if (last?.role === 'user') last.parts.push(result.part);
+      else contents.push({ role: 'user', parts: [result.part] });
+      return;
     }
     for (const [key, field] of Object.entries(item)) {
       if (MESSAGE_FIELDS[role].includes(key) && (key !== 'refusal' || field === null)) {
@@ -258,12 +307,22 @@ function conversation(value: unknown, config: Config): { system?: string; conten
         continue;
       }
       if (field === null) continue;
-      if (key === 'tool_calls' || key === 'function_call') throw unsupported(`${name}.${key}`, `${name}.${key} is not supported (tools are not supported)`);
+      if (key === 'function_call') throw unsupported(`${name}.${key}`, `${name}.function_call is not supported: use tool_calls`);
       // `name` tells participants of one role apart; Gemini has no such thing, and dropping it would change the conversation.
       throw unsupported(`${name}.${key}`, `${name}.${key} is not supported on ${role} messages`);
     }
-    const parts = contentParts(item.content, `${name}.content`, config, role === 'user' ? refs : undefined);
-    for (const part of parts) if ('text' in part) chars += part.text.length;
+    const calls = role === 'assistant' && item.tool_calls !== undefined && item.tool_calls !== null ? toolCalls(item.tool_calls, `${name}.tool_calls`, ids) : undefined;
+    // An assistant message that only called functions has no content (null, or "" from some clients).
+    const noContent = calls && (item.content === undefined || item.content === null || item.content === '');
+    const parts: Array<Part | { file: number }> = noContent ? [] : contentParts(item.content, `${name}.content`, config, role === 'user' ? refs : undefined);
+    for (const part of parts) if ('text' in part) chars += (part.text as string).length;
+    if (calls) {
+      pending = { at: `${name}.tool_calls`, calls: new Map(calls.map((c) => [c.id, { name: c.name, answered: false }])) };
+      for (const call of calls) {
+        chars += call.chars;
+        parts.push(toFunctionCallPart(call));
+      }
+    }
     if (role === 'system' || role === 'developer') {
       system.push(parts.map((part) => (part as { text: string }).text).join('\n'));
       return;
@@ -278,8 +337,9 @@ function conversation(value: unknown, config: Config): { system?: string; conten
       contents.push({ role: geminiRole, parts });
     }
   });
+  if (pending) unanswered(pending);
   if (contents.at(-1)?.role !== 'user') {
-    throw invalid(`messages[${value.length - 1}].role`, 'the last message must be the user\'s: it is the one to answer');
+    throw invalid(`messages[${value.length - 1}].role`, 'the last message must be the user\'s or a tool\'s: it is the one to answer');
   }
   if (chars > config.maxContextChars) {
     throw new ParamError(400, 'too_large', `messages must be at most ${config.maxContextChars} characters in all, got ${chars}`, 'messages', 'context_length_exceeded');
@@ -288,6 +348,140 @@ function conversation(value: unknown, config: Config): { system?: string; conten
   // Without files the parts are all text: Gemini's contents as they are.
   if (refs.length === 0) return { system: systemText, contents: contents as Content[] };
   return { system: systemText, contents: [], files: { refs, contents } };
+}
+
+/** Refuses calls no tool message answered: Gemini wants a response for every call of a turn. */
+function unanswered(pending: { at: string; calls: Map<string, { answered: boolean }> }): void {
+  const open = [...pending.calls].filter(([, c]) => !c.answered).map(([id]) => id.slice(0, 40));
+  if (open.length === 0) return;
+  throw invalid(pending.at, `${pending.at}: every tool call must be answered by a tool message right after it; no tool message answers ${open.join(', ')}`);
+}
+
+/**
+ * An assistant message's `tool_calls` as call parts: each `{ id, type: "function", function: {
+ * name, arguments } }`, its arguments the JSON text of an object (Gemini takes an object), its
+ * thought signature read back from the id (tool-call-id.ts).
+ */
+function toolCalls(value: unknown, name: string, ids: Set<string>): Array<ToolCallPart & { chars: number }> {
+  if (!Array.isArray(value) || value.length === 0) throw invalid(name, `${name} must be a non-empty array`);
+  return value.map((call, j) => {
+    const at = `${name}[${j}]`;
+    if (!isRecord(call)) throw invalid(at, `${at} must be an object`);
+    only(call, ['id', 'type', 'function'], at);
+    if (typeof call.id !== 'string' || call.id.length === 0) throw invalid(`${at}.id`, `${at}.id must be a non-empty string`);
+    if (ids.has(call.id)) throw invalid(`${at}.id`, `${at}.id "${call.id.slice(0, 40)}" is the id of an earlier call: ids must be unique`);
+    ids.add(call.id);
+    if (call.type !== 'function') throw invalid(`${at}.type`, `${at}.type must be "function"`);
+    const fn = call.function;
+    if (!isRecord(fn)) throw invalid(`${at}.function`, `${at}.function must be an object`);
+    only(fn, ['name', 'arguments'], `${at}.function`);
+    if (typeof fn.name !== 'string' || !FUNCTION_NAME.test(fn.name)) throw invalid(`${at}.function.name`, `${at}.function.name must be a function's name`);
+    if (typeof fn.arguments !== 'string') throw invalid(`${at}.function.arguments`, `${at}.function.arguments must be a string: the arguments as JSON`);
+    let args: unknown;
+    try {
+      args = JSON.parse(fn.arguments);
+    } catch {
+      args = undefined;
+    }
+    if (!isRecord(args)) throw invalid(`${at}.function.arguments`, `${at}.function.arguments must be the JSON text of an object`);
+    const part: ToolCallPart & { chars: number } = { type: 'tool-call', id: call.id, name: fn.name, args, chars: fn.name.length + fn.arguments.length };
+    const signature = signatureOf(call.id);
+    if (signature) part.signature = signature;
+    return part;
+  });
+}
+
+/**
+ * A `tool` message as a function response: it must answer a call of the assistant message just
+ * before it (by `tool_call_id`), once; the response gets that call's name. Its content (a string,
+ * or text parts) is the result: its JSON value when it is JSON, else the text.
+ */
+function toolResult(item: Record<string, unknown>, name: string, pending: { calls: Map<string, { name: string; answered: boolean }> } | undefined, config: Config): { part: Part; chars: number } {
+  const id = item.tool_call_id;
+  if (typeof id !== 'string' || id.length === 0) throw invalid(`${name}.tool_call_id`, `${name}.tool_call_id must be a non-empty string`);
+  const call = pending?.calls.get(id);
+  if (!call) throw invalid(`${name}.tool_call_id`, `${name}.tool_call_id "${id.slice(0, 40)}" answers no call of the assistant message before it`);
+  if (call.answered) throw invalid(`${name}.tool_call_id`, `${name}.tool_call_id "${id.slice(0, 40)}" answers a call another tool message already answered`);
+  call.answered = true;
+  const content = item.content;
+  let text: string;
+  if (content === '') text = '';
+  else if (typeof content === 'string') text = asParam(`${name}.content`, () => checkText(content, `${name}.content`, config.maxMessageChars));
+  else if (Array.isArray(content)) text = contentParts(content, `${name}.content`, config).map((p) => (p as { text: string }).text).join('');
+  else throw invalid(`${name}.content`, `${name}.content must be a string or an array of text parts`);
+  let result: unknown = text;
+  try {
+    result = JSON.parse(text);
+  } catch {
+    // Not JSON: the text itself is the result.
+  }
+  const part: ToolResultPart = { type: 'tool-result', id, name: call.name, result };
+  return { part: toFunctionResponsePart(part), chars: text.length };
+}
+
+/**
+ * `tools` as functions Gemini may call: each `{ type: "function", function: { name,
+ * description?, parameters?, strict? } }`. `parameters` is JSON Schema for an object, sent as it
+ * is (Gemini's `parametersJsonSchema`); `strict` is accepted and has no effect (Gemini has no
+ * such switch).
+ */
+function functionsOf(value: unknown, config: Config): FunctionSpec[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw invalid('tools', 'tools must be an array');
+  if (value.length > MAX_FUNCTIONS) throw invalid('tools', `tools must have at most ${MAX_FUNCTIONS} functions`);
+  const names = new Set<string>();
+  return value.map((tool, i) => {
+    const at = `tools[${i}]`;
+    if (!isRecord(tool)) throw invalid(at, `${at} must be an object`);
+    if (tool.type !== 'function') throw unsupported(`${at}.type`, `${at}.type must be "function": other tools are not supported`);
+    only(tool, ['type', 'function'], at);
+    const fn = tool.function;
+    if (!isRecord(fn)) throw invalid(`${at}.function`, `${at}.function must be an object`);
+    only(fn, ['name', 'description', 'parameters', 'strict'], `${at}.function`);
+    if (typeof fn.name !== 'string' || !FUNCTION_NAME.test(fn.name)) {
+      throw invalid(`${at}.function.name`, `${at}.function.name must be 1 to 64 characters of a-z, A-Z, 0-9, _ and -, starting with a letter or _ (Gemini's rule)`);
+    }
+    if (names.has(fn.name)) throw invalid(`${at}.function.name`, `${at}.function.name "${fn.name}" is declared twice`);
+    names.add(fn.name);
+    const spec: FunctionSpec = { name: fn.name };
+    if (fn.description !== undefined && fn.description !== null) {
+      if (typeof fn.description !== 'string' || fn.description.length > config.maxMessageChars) {
+        throw invalid(`${at}.function.description`, `${at}.function.description must be a string of at most ${config.maxMessageChars} characters`);
+      }
+      spec.description = fn.description;
+    }
+    if (fn.parameters !== undefined && fn.parameters !== null) {
+      const parameters = fn.parameters;
+      // Gemini: "The schema must describe an object where the properties are the parameters to the function."
+      if (!isRecord(parameters) || (parameters.type !== undefined && parameters.type !== 'object')) {
+        throw invalid(`${at}.function.parameters`, `${at}.function.parameters must be a JSON Schema object of type "object"`);
+      }
+      spec.parameters = parameters;
+    }
+    if (fn.strict !== undefined && fn.strict !== null && typeof fn.strict !== 'boolean') throw invalid(`${at}.function.strict`, `${at}.function.strict must be a boolean`);
+    return spec;
+  });
+}
+
+/** `tool_choice`: "auto" (the default), "none", "required", or `{ type: "function", function: { name } }` of a declared function. */
+function toolChoice(value: unknown, functions: readonly FunctionSpec[]): FunctionChoice {
+  if (value === undefined || value === null || value === 'auto' || value === 'none') return (value as 'auto' | 'none' | undefined) ?? 'auto';
+  if (value === 'required') {
+    if (!functions.length) throw invalid('tool_choice', 'tool_choice "required" needs tools');
+    return 'required';
+  }
+  if (isRecord(value) && value.type === 'function') {
+    only(value, ['type', 'function'], 'tool_choice');
+    const fn = value.function;
+    if (!isRecord(fn)) throw invalid('tool_choice.function', 'tool_choice.function must be an object');
+    only(fn, ['name'], 'tool_choice.function');
+    if (typeof fn.name !== 'string' || !functions.some((f) => f.name === fn.name)) {
+      throw invalid('tool_choice.function.name', 'tool_choice.function.name must name a function of tools');
+    }
+    return { name: fn.name };
+  }
+  if (isRecord(value)) throw unsupported('tool_choice.type', 'tool_choice.type must be "function": other choices are not supported');
+  throw invalid('tool_choice', 'tool_choice must be "auto", "none", "required" or { "type": "function", "function": { "name" } }');
 }
 
 /** The media type of each `input_audio.format`. */

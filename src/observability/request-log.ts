@@ -49,7 +49,8 @@ export class RequestLog {
    * is written at the terminal event. Called per event, so it does little.
    */
   observe(event: ChatEvent): void {
-    if (event.type === 'text') return this.firstToken();
+    // A function call is the answer's first output as much as text is.
+    if (event.type === 'text' || event.type === 'tool-call') return this.firstToken();
     if (event.type === 'thought') {
       this.firstThoughtMs ??= Date.now() - this.started;
       return;

@@ -73,6 +73,8 @@ export type ErrorCode =
   | 'upstream_malformed'
   | 'upstream_disconnected'
   | 'upstream_incomplete'
+  /** Gemini ended the answer on a function call it could not make (MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL): asking again usually works. */
+  | 'tool_call_failed'
   | 'cancelled'
   /** A stored chat's site assistant is no longer deployed (removed or renamed): start a new chat. */
   | 'assistant_gone'
@@ -112,6 +114,18 @@ export type TextEvent = { type: 'text'; text: string; signature?: string };
  */
 export type ThoughtEvent = { type: 'thought'; text: string; signature?: string };
 /**
+ * A function call the model made (issue 22): a request that declared functions (the OpenAI API's
+ * `tools`) may get these instead of, or after, text. Gemini sends each call whole, never in
+ * pieces. `toolCallId` is made by the Worker (`call_…`; Gemini's calls carry none that it checks);
+ * `args` is the call's arguments as Gemini gave them; `signature` is Gemini's thought signature
+ * when it came on this call (Gemini 3 signs the first call of each step): it must go back with
+ * the call, exactly, or Gemini refuses the next request (400). An answer that ends in calls ends
+ * with `done` and Gemini's own finish reason (STOP): each protocol tells a tool-call stop from the
+ * calls before it (OpenAI's `finish_reason: "tool_calls"`). Not on this project's own SSE wire
+ * yet: no native route declares functions.
+ */
+export type ToolCallEvent = { type: 'tool-call'; toolCallId: string; name: string; args: Record<string, unknown>; signature?: string };
+/**
  * `finishReason` is passed through as Gemini gave it: STOP, MAX_TOKENS, SAFETY, RECITATION, or newer values.
  * `sources`, only when Gemini grounded the answer: the pages, deduplicated, in Gemini's order.
  * `model`, when Gemini reported it (`modelVersion`): the model that actually answered, which differs
@@ -136,7 +150,7 @@ const FILTERED_FINISH_REASONS = new Set([
 export function isFilteredFinish(finishReason: string): boolean {
   return FILTERED_FINISH_REASONS.has(finishReason);
 }
-export type ChatEvent = TextEvent | ThoughtEvent | DoneEvent | ErrorEvent;
+export type ChatEvent = TextEvent | ThoughtEvent | ToolCallEvent | DoneEvent | ErrorEvent;
 /** The events that carry a piece of the message: the answer's text, or the thought summary's. */
 export type PartEvent = TextEvent | ThoughtEvent;
 
@@ -161,6 +175,10 @@ export function eventData(event: ChatEvent): string {
     }
     case 'error':
       return JSON.stringify({ error: { code: event.code, message: event.message } });
+    case 'tool-call': {
+      const data: Record<string, unknown> = { toolCall: { id: event.toolCallId, name: event.name, args: event.args } };
+      return JSON.stringify(data);
+    }
   }
 }
 
@@ -169,7 +187,7 @@ export function eventData(event: ChatEvent): string {
  * `null` when it is not one of the four shapes. The SSE `event:` name, when
  * given, must agree with the payload.
  */
-export function parseEventData(data: string, name?: string): ChatEvent | null {
+export function parseEventData(data: string, name?: string): Exclude<ChatEvent, ToolCallEvent> | null {
   let value: unknown;
   try {
     value = JSON.parse(data);
@@ -177,7 +195,8 @@ export function parseEventData(data: string, name?: string): ChatEvent | null {
     return null;
   }
   if (!isRecord(value)) return null;
-  let event: ChatEvent | null = null;
+  // Function calls are not on this wire yet (ToolCallEvent): a frame of one is not an event here.
+  let event: Exclude<ChatEvent, ToolCallEvent> | null = null;
   if (typeof value.text === 'string') {
     event = { type: 'text', text: value.text };
   } else if (typeof value.thought === 'string') {

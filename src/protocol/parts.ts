@@ -42,7 +42,33 @@ export interface FilePart {
   tokens: number;
 }
 
-export type MessagePart = TextPart | ThoughtPart | FilePart;
+/**
+ * A function call the model made (issue 22): `id` is the call's id as the Worker made it,
+ * `args` its arguments, `signature` Gemini's thought signature when it came on this call — sent
+ * back on the call, exactly, or Gemini 3 refuses the next request.
+ */
+export interface ToolCallPart {
+  type: 'tool-call';
+  id: string;
+  name: string;
+  args: Record<string, unknown>;
+  signature?: string;
+}
+
+/**
+ * What a function call returned, answering the {@link ToolCallPart} of the same `id` and `name`:
+ * Gemini gets it as a `functionResponse` part.
+ */
+export interface ToolResultPart {
+  type: 'tool-result';
+  id: string;
+  name: string;
+  /** The result as JSON: Gemini reads it as `{ output: result }` (or `{ error }` with `isError`). */
+  result: unknown;
+  isError?: boolean;
+}
+
+export type MessagePart = TextPart | ThoughtPart | FilePart | ToolCallPart | ToolResultPart;
 
 /**
  * Collects a message's parts from its events, in order. Neighbouring pieces of

@@ -13,7 +13,7 @@ import { assistantName, requestAssistant } from '../assistants/resolve';
 import type { Assistant } from '../assistants/assistant';
 import type { Config } from '../config';
 import type { RequestLog } from '../observability/request-log';
-import { isTerminal, type ChatEvent, type Source, type Usage } from '../protocol/events';
+import { isTerminal, type ChatEvent, type Source, type ToolCallEvent, type Usage } from '../protocol/events';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { sseBody, type SseEncoderOptions } from '../stream/sse-encoder';
 
@@ -66,6 +66,8 @@ export interface ChatAnswer {
   sources?: Source[];
   /** The model that answered, when Gemini reported it, as in the stream's `done`. */
   model?: string;
+  /** The functions the model called, in order, when the request declared some (the OpenAI API's `tools`). */
+  toolCalls?: ToolCallEvent[];
 }
 
 chatRoutes.post('/api/chat', async (c) => {
@@ -92,18 +94,23 @@ chatRoutes.post('/api/chat', async (c) => {
 export async function readAnswer(log: RequestLog, events: ChatEvents): Promise<ChatAnswer> {
   const pieces: string[] = [];
   let thoughts = '';
+  const toolCalls: ToolCallEvent[] = [];
   for await (const event of events) {
     if (event.type === 'text') {
       log.firstToken();
       pieces.push(event.text);
     } else if (event.type === 'thought') {
       thoughts += event.text;
+    } else if (event.type === 'tool-call') {
+      log.firstToken();
+      toolCalls.push(event);
     } else if (event.type === 'done') {
       log.done(event);
       const answer: ChatAnswer = { text: pieces.join(''), finishReason: event.finishReason, usage: event.usage };
       if (thoughts) answer.thoughts = thoughts;
       if (event.sources) answer.sources = event.sources;
       if (event.model !== undefined) answer.model = event.model;
+      if (toolCalls.length) answer.toolCalls = toolCalls;
       return answer;
     } else {
       // Nothing has been sent yet, so a failure mid-answer is still an HTTP error.

@@ -7,7 +7,7 @@ import { bearerAuth } from '../limits/bearer-auth';
 import { ASSISTANT_MODEL_PREFIX, completionBodyHasFiles, parseCompletionRequest, ParamError, withCompletionFiles } from '../limits/openai-request';
 import { checkBodyWithoutFiles, readFilesBody } from '../limits/chat-request';
 import { assistants } from '../assistants/registry';
-import { annotationsOf, finishReasonOf, usageOf, type ChatCompletion } from '../protocol/openai';
+import { annotationsOf, failedCallMessage, finishReasonOf, toolCallOf, usageOf, type ChatCompletion } from '../protocol/openai';
 import { sseBody } from '../stream/sse-encoder';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { OpenAiChunkFormat } from '../stream/openai-format';
@@ -68,12 +68,16 @@ openaiRoutes.post('/v1/chat/completions', async (c) => {
   const created = Math.floor(Date.now() / 1000);
   if (request.stream) {
     log.streaming = true;
-    const format = new OpenAiChunkFormat(id, created, request.model, request.includeUsage);
+    const format = new OpenAiChunkFormat(id, created, request.model, request.includeUsage, request.parallelToolCalls);
     const body = sseBody(events, { heartbeatMs: config.heartbeatMs, observer: streamObserver(log, billing), format });
     return new Response(body, { headers: SSE_HEADERS });
   }
   try {
     const answer = await readAnswer(log, events);
+    const failed = failedCallMessage(answer.finishReason);
+    if (failed) throw new ApiError(502, 'tool_call_failed', failed);
+    // parallel_tool_calls: false keeps the first call only (Gemini has no such switch).
+    const calls = (request.parallelToolCalls ? answer.toolCalls : answer.toolCalls?.slice(0, 1))?.map(toolCallOf);
     const completion: ChatCompletion = {
       id,
       object: 'chat.completion',
@@ -84,12 +88,14 @@ openaiRoutes.post('/v1/chat/completions', async (c) => {
           index: 0,
           message: {
             role: 'assistant',
-            content: answer.text,
+            // OpenAI's answer of only calls has no content.
+            content: calls && !answer.text ? null : answer.text,
             ...(answer.thoughts ? { reasoning_content: answer.thoughts } : {}),
             refusal: null,
             ...(answer.sources?.length ? { annotations: annotationsOf(answer.sources, answer.text.length) } : {}),
+            ...(calls ? { tool_calls: calls } : {}),
           },
-          finish_reason: finishReasonOf(answer.finishReason),
+          finish_reason: finishReasonOf(answer.finishReason, calls !== undefined),
           logprobs: null,
         },
       ],

@@ -1,7 +1,9 @@
 import { UPSTREAM_STATUS, type UpstreamErrorCode } from '../gemini/error-mapping';
 import {
   annotationsOf,
+  failedCallMessage,
   finishReasonOf,
+  toolCallOf,
   openAiError,
   usageOf,
   type ChatCompletionChunk,
@@ -23,6 +25,14 @@ const NOTHING = new Uint8Array(0);
  * data: [DONE]
  * ```
  *
+ * A function call is two chunks, as OpenAI streams one: `delta.tool_calls`
+ * `[{ index, id, type: "function", function: { name, arguments: "" } }]`, then
+ * `[{ index, function: { arguments: "<the JSON>" } }]` (Gemini sends a call
+ * whole, so its arguments come in one piece); an answer that called ends with
+ * `finish_reason: "tool_calls"`. MALFORMED_FUNCTION_CALL and
+ * UNEXPECTED_TOOL_CALL end the stream with an error frame (`tool_call_failed`).
+ * Without `parallelToolCalls`, only an answer's first call is sent.
+ *
  * A thought summary, when thoughts are shown, streams as `delta.reasoning_content`
  * pieces before (or between) the `content` ones. The first chunk carries `delta.role`; a grounded answer's sources come as
  * `delta.annotations` on the finishing chunk. An error ends the stream with
@@ -34,6 +44,8 @@ export class OpenAiChunkFormat implements WireFormat {
   private roleSent = false;
   private textLength = 0;
   private failed = false;
+  /** Calls sent so far: the next one's index. */
+  private toolCalls = 0;
 
   constructor(
     private readonly id: string,
@@ -41,6 +53,8 @@ export class OpenAiChunkFormat implements WireFormat {
     private readonly model: string,
     /** `stream_options.include_usage`: a usage chunk before `[DONE]`, and `usage: null` on the others. */
     private readonly includeUsage: boolean,
+    /** `parallel_tool_calls`: false sends only an answer's first call (Gemini has no such switch). */
+    private readonly parallelToolCalls = true,
   ) {}
 
   encode(event: SseInput): Uint8Array {
@@ -50,9 +64,20 @@ export class OpenAiChunkFormat implements WireFormat {
         return bytes(dataFrame(this.chunk({ content: event.text }, null)));
       case 'thought':
         return bytes(dataFrame(this.chunk({ reasoning_content: event.text }, null)));
+      case 'tool-call': {
+        if (!this.parallelToolCalls && this.toolCalls > 0) return NOTHING;
+        const index = this.toolCalls++;
+        const { id, function: fn } = toolCallOf(event);
+        return bytes(
+          dataFrame(this.chunk({ tool_calls: [{ index, id, type: 'function', function: { name: fn.name, arguments: '' } }] }, null)) +
+            dataFrame(this.chunk({ tool_calls: [{ index, function: { arguments: fn.arguments } }] }, null)),
+        );
+      }
       case 'done': {
+        const failed = failedCallMessage(event.finishReason);
+        if (failed) return this.encode({ type: 'error', code: 'tool_call_failed', message: failed });
         const delta: ChunkDelta = event.sources?.length ? { annotations: annotationsOf(event.sources, this.textLength) } : {};
-        let frames = dataFrame(this.chunk(delta, finishReasonOf(event.finishReason)));
+        let frames = dataFrame(this.chunk(delta, finishReasonOf(event.finishReason, this.toolCalls > 0)));
         if (this.includeUsage) frames += dataFrame({ ...this.head(), choices: [], usage: usageOf(event.usage) } satisfies ChatCompletionChunk);
         return bytes(frames);
       }

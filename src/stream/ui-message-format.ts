@@ -34,6 +34,8 @@ export interface UiMessageMetadata {
  * `error`, or `abort` for a cancelled turn — then `data: [DONE]`. One per
  * stream: it remembers whether the message has started and which part is open.
  */
+const NOTHING = new Uint8Array(0);
+
 export class UiMessageFormat implements WireFormat {
   private started = false;
   /** The part being written, and how many of each kind came before (each part's id is its kind and number). */
@@ -44,6 +46,8 @@ export class UiMessageFormat implements WireFormat {
   constructor(private readonly messageId: string) {}
 
   encode(event: SseInput): Uint8Array {
+    // No route that speaks this format declares functions yet (issue 22: useChat's tools come later), so Gemini makes no calls here.
+    if (event.type === 'tool-call') return NOTHING;
     let frames = '';
     if (!this.started) {
       this.started = true;

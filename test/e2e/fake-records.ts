@@ -11,6 +11,12 @@ export interface FakeRecord {
   /** Thought-summary parts written (`includeThoughts`). */
   thoughtChunksSent: number;
   body: { contents: { role: string; parts: { text: string }[] }[]; systemInstruction?: { parts: { text: string }[] }; generationConfig?: Record<string, unknown> };
+  /** The answer's status on the fake (400: refused, a lost thought signature for one). */
+  httpStatus?: number;
+  /** Thought signatures the request's history sent back, all valid. */
+  signaturesReturned?: number;
+  /** The function calls the answer made; the first is signed on 3.x. */
+  functionCalls?: Array<{ name: string; args: Record<string, unknown>; thoughtSignature?: string }>;
   /** The file parts it received, in order (docs/fake-gemini.md, "Files"). */
   files?: Array<{ turn: number; kind: 'inline' | 'uri'; mimeType: string; bytes: number; sha256: string; uri?: string }>;
 }

@@ -19,6 +19,8 @@ const KEY = 'sk-e2e-openai-compat-main-0001';
 /** A key of its own for the rate-limit test: the limits count by key. */
 const LIMITED_KEY = 'sk-e2e-openai-compat-limited-02';
 const RATE_LIMIT = 20;
+/** A key of its own for the tool loops: they make several requests each. */
+const TOOLS_KEY = 'sk-e2e-openai-compat-tools-0003';
 
 let dev: DevServer;
 let client: OpenAI;
@@ -46,7 +48,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
   imagesUrl = `https://127.0.0.1:${(images.address() as { port: number }).port}`;
-  dev = await startDevServer(['--var', `OPENAI_COMPAT_KEYS:${KEY},${LIMITED_KEY}`, '--var', `RATE_LIMIT_PER_MINUTE:${RATE_LIMIT}`, '--var', 'DAILY_TOKEN_BUDGET:0'], { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, { limits: true });
+  dev = await startDevServer(['--var', `OPENAI_COMPAT_KEYS:${KEY},${LIMITED_KEY},${TOOLS_KEY}`, '--var', `RATE_LIMIT_PER_MINUTE:${RATE_LIMIT}`, '--var', 'DAILY_TOKEN_BUDGET:0'], { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, { limits: true });
   // No retries: each test sees the first answer, as an error class, at once.
   client = new OpenAI({ baseURL: `${dev.url}/v1`, apiKey: KEY, maxRetries: 0 });
 }, 90_000);
@@ -331,5 +333,86 @@ describe('errors, as the openai client’s classes', () => {
     expect(text.length).toBeGreaterThan(0);
     expect(error).toBeInstanceOf(APIError);
     expect(error).toMatchObject({ code: 'upstream_unavailable', type: 'server_error', message: 'Gemini failed mid-answer (503 UNAVAILABLE)' });
+  });
+});
+
+describe('the openai client running tools (issue 22)', () => {
+  const tooling = () => new OpenAI({ baseURL: `${dev.url}/v1`, apiKey: TOOLS_KEY, maxRetries: 0 });
+  const tools: OpenAI.ChatCompletionTool[] = [
+    {
+      type: 'function',
+      function: {
+        name: 'get_weather',
+        description: 'The weather in a city',
+        parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+      },
+    },
+  ];
+  /** The tool the loop runs: what the fake's answer must quote back. */
+  const weather = (args: { city: string }, round: number) => JSON.stringify({ city: args.city, sky: `clear in round ${round}` });
+
+  it('runs a two-round loop with parallel calls on a Gemini 3 model, streamed: each step’s signature survives in the call ids', async () => {
+    const { tag, content } = prompt('[fake:tools parallel=2 rounds=2]');
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content }];
+    for (let round = 0; round < 2; round++) {
+      const stream = await tooling().chat.completions.create({ model: MODEL, messages, tools, stream: true });
+      // Put the calls together by index, as agent frameworks do with the deltas.
+      const calls: Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> = [];
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        for (const delta of chunk.choices[0]?.delta.tool_calls ?? []) {
+          const call = (calls[delta.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
+          if (delta.id) call.id = delta.id;
+          if (delta.function?.name) call.function.name += delta.function.name;
+          call.function.arguments += delta.function?.arguments ?? '';
+        }
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      expect(finish).toBe('tool_calls');
+      expect(calls.map((c) => c.function.name)).toEqual(['get_weather', 'get_weather']);
+      messages.push({ role: 'assistant', content: null, tool_calls: calls });
+      for (const call of calls) messages.push({ role: 'tool', tool_call_id: call.id, content: weather(JSON.parse(call.function.arguments), round) });
+    }
+    const final = await tooling().chat.completions.create({ model: MODEL, messages, tools });
+    expect(final.choices[0].finish_reason).toBe('stop');
+    expect(final.choices[0].message.content).toContain('[fake] get_weather returned {"output":{"city":"city 1","sky":"clear in round 1"}}');
+    expect(final.choices[0].message.content).toContain('[fake] get_weather returned {"output":{"city":"city 2","sky":"clear in round 1"}}');
+    const records = await fakeRecords(dev.fakeUrl!, tag);
+    expect(records.map((r) => r.httpStatus)).toEqual([200, 200, 200]);
+    // The last request carried both steps' signatures back, each exactly as Gemini (the fake) made it.
+    expect(records[2]!.signaturesReturned).toBe(2);
+  });
+
+  it('drives the client’s own tool runner (runTools) to the answer, non-streamed', async () => {
+    const { tag, content } = prompt('[fake:tools parallel=2]');
+    const runner = tooling().chat.completions.runTools({
+      model: MODEL,
+      messages: [{ role: 'user', content }],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            description: 'The weather in a city',
+            parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+            parse: JSON.parse,
+            function: (args: { city: string }) => weather(args, 0),
+          },
+        },
+      ],
+    });
+    const answer = await runner.finalContent();
+    expect(answer).toContain('[fake] get_weather returned {"output":{"city":"city 1","sky":"clear in round 0"}}');
+    const records = await fakeRecords(dev.fakeUrl!, tag);
+    expect(records.map((r) => r.httpStatus)).toEqual([200, 200]);
+    expect(records[1]!.signaturesReturned).toBe(1);
+  });
+
+  it('raises a BadRequestError naming the field for a function Gemini could not declare, and calls no one', async () => {
+    const { tag, content } = prompt('[fake:tools]');
+    const error = await thrown(() => tooling().chat.completions.create({ model: MODEL, messages: [{ role: 'user', content }], tools: [{ type: 'function', function: { name: 'get weather' } }] }));
+    expect(error).toBeInstanceOf(BadRequestError);
+    expect((error as BadRequestError).param).toBe('tools[0].function.name');
+    expect(await fakeRecords(dev.fakeUrl!, tag)).toEqual([]);
   });
 });

@@ -723,6 +723,153 @@ describe('thought signatures sent back', () => {
   });
 });
 
+describe('function calling', () => {
+  const WEATHER = {
+    name: 'get_weather',
+    description: 'The weather in a city',
+    parametersJsonSchema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  };
+  const withTools = (text: string, extra: object = {}) => ({ ...ask(text), tools: [{ functionDeclarations: [WEATHER, { name: 'get_time' }] }], ...extra });
+  const callsOf = (chunks: any[]) => chunks.flatMap((c) => c.candidates?.[0]?.content?.parts ?? []).filter((p: any) => p.functionCall);
+
+  it('calls the first declared function when the turn starts with the user, signed on 3.x, and records tools and tool config', async () => {
+    const { text, tag } = tagged('[fake:tools]');
+    const toolConfig = { functionCallingConfig: { mode: 'AUTO' } };
+    const answer = await call('gemini-3.8-flash', withTools(text, { toolConfig }));
+    expect(answer.status).toBe(200);
+    const events = answer.events();
+    const calls = callsOf(events);
+    expect(calls).toEqual([{ functionCall: { name: 'get_weather', args: { city: 'city 1' } }, thoughtSignature: expect.any(String) }]);
+    expect(events.at(-1).candidates[0].finishReason).toBe('STOP');
+    expect(record(tag)).toMatchObject({ tools: [{ functionDeclarations: [WEATHER, { name: 'get_time' }] }], toolConfig, functionCalls: [{ name: 'get_weather', thoughtSignature: calls[0].thoughtSignature }] });
+  });
+
+  it('makes parallel calls with the signature on the first only, with the chosen name and arguments', async () => {
+    const { text } = tagged('[fake:tools call=get_time,get_weather parallel=3 args={"city":"Oslo"}]');
+    const calls = callsOf((await call('gemini-3.8-flash', withTools(text))).events());
+    expect(calls.map((c: any) => c.functionCall.name)).toEqual(['get_time', 'get_weather', 'get_time']);
+    expect(calls.map((c: any) => c.functionCall.args)).toEqual([{ city: 'Oslo' }, { city: 'Oslo' }, { city: 'Oslo' }]);
+    expect(calls.map((c: any) => typeof c.thoughtSignature)).toEqual(['string', 'undefined', 'undefined']);
+  });
+
+  it('ends a 3.x call stream with the closing empty text event and the finish (gemini3 function-call recording)', async () => {
+    const events = (await call('gemini-3.8-flash', withTools(tagged('[fake:tools]').text))).events();
+    expect(events).toHaveLength(2);
+    expect(events[0].candidates[0].finishReason).toBeUndefined();
+    expect(events[1].candidates[0]).toEqual({ content: { parts: [{ text: '' }], role: 'model' }, finishReason: 'STOP', index: 0 });
+  });
+
+  it('signs a 2.5 call only when the model thought, and ends it on the call chunk', async () => {
+    const thinking = (await call('gemini-2.5-flash-lite', withTools(tagged('[fake:tools]').text, { generationConfig: { thinkingConfig: { thinkingBudget: 1024 } } }), { key: EXISTING })).events();
+    expect(thinking).toHaveLength(1);
+    expect(callsOf(thinking)[0].thoughtSignature).toEqual(expect.any(String));
+    const plain = (await call('gemini-2.5-flash-lite', withTools(tagged('[fake:tools]').text), { key: EXISTING })).events();
+    expect(callsOf(plain)[0]).not.toHaveProperty('thoughtSignature');
+    expect(plain[0].candidates[0].finishReason).toBe('STOP');
+  });
+
+  it('streams a call per chunk with each=1, and answers :generateContent with all the calls in one response', async () => {
+    const { text } = tagged('[fake:tools parallel=2 each=1]');
+    const events = (await call('gemini-3.8-flash', withTools(text))).events();
+    expect(events).toHaveLength(3);
+    expect(events.map((e: any) => e.candidates[0].finishReason)).toEqual([undefined, undefined, 'STOP']);
+    const whole = (await call('gemini-3.8-flash', withTools(tagged('[fake:tools parallel=2]').text), { stream: false })).json();
+    expect(callsOf([whole])).toHaveLength(2);
+  });
+
+  it('the real SDK reads the calls (functionCalls())', async () => {
+    const client = new GoogleGenerativeAI(KEY).getGenerativeModel({ model: 'gemini-3.8-flash', tools: [{ functionDeclarations: [{ name: 'get_weather', description: 'weather' }] }] }, { baseUrl: fake.url });
+    const result = await client.generateContent(tagged('[fake:tools parallel=2]').text);
+    expect(result.response.functionCalls()?.map((c) => c.name)).toEqual(['get_weather', 'get_weather']);
+  });
+
+  it('answers in text from the function responses, mentioning them, after a signed call turn', async () => {
+    const first = tagged('[fake:tools parallel=2]');
+    const calls = callsOf((await call('gemini-3.8-flash', withTools(first.text))).events());
+    const body = withTools(first.text);
+    body.contents.push(
+      { role: 'model', parts: calls },
+      { role: 'user', parts: calls.map((c: any, i: number) => ({ functionResponse: { name: c.functionCall.name, response: { output: `sunny ${i}` } } })) } as any,
+    );
+    const answer = await call('gemini-3.8-flash', body);
+    expect(answer.status).toBe(200);
+    const records = fake.records.filter((r) => r.tag === first.tag);
+    const last = records.at(-1)!;
+    expect(last.functionCalls).toEqual([]);
+    expect(last.sentText).toMatch(/^\[fake\] get_weather returned \{"output":"sunny 0"\}\n\[fake\] get_weather returned \{"output":"sunny 1"\}\n/);
+    expect(last.signaturesReturned).toBe(1);
+  });
+
+  it('calls again in later steps of the turn with rounds=N, each step signed', async () => {
+    const first = tagged('[fake:tools rounds=2]');
+    const body = withTools(first.text);
+    for (let step = 0; step < 2; step++) {
+      const calls = callsOf((await call('gemini-3.8-flash', body)).events());
+      expect(calls).toHaveLength(1);
+      body.contents.push({ role: 'model', parts: calls }, { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { output: step } } }] } as any);
+    }
+    expect((await call('gemini-3.8-flash', body)).status).toBe(200);
+    const last = fake.records.filter((r) => r.tag === first.tag).at(-1)!;
+    expect(last).toMatchObject({ functionCalls: [], signaturesReturned: 2 });
+  });
+
+  it('refuses a step of the turn whose call lost its signature, even when an earlier step kept its own', async () => {
+    const first = tagged('[fake:tools rounds=2]');
+    const body = withTools(first.text);
+    const calls = callsOf((await call('gemini-3.8-flash', body)).events());
+    body.contents.push({ role: 'model', parts: calls }, { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: {} } }] } as any);
+    const second = callsOf((await call('gemini-3.8-flash', body)).events());
+    body.contents.push({ role: 'model', parts: [{ functionCall: second[0].functionCall }] } as any, { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: {} } }] } as any);
+    const answer = await call('gemini-3.8-flash', body);
+    expect(answer.status).toBe(400);
+    expect(answer.json().error.message).toMatch(/`default_api:get_weather` , position 1\./);
+  });
+
+  it('refuses function responses that do not match the calls in number (the real 400)', async () => {
+    const first = tagged('[fake:tools parallel=2]');
+    const body = withTools(first.text);
+    const calls = callsOf((await call('gemini-3.8-flash', body)).events());
+    body.contents.push({ role: 'model', parts: calls }, { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: {} } }] } as any);
+    expect((await call('gemini-3.8-flash', body)).json()).toEqual(
+      invalid('Please ensure that the number of function response parts is equal to the number of function call parts of the function call turn.'),
+    );
+  });
+
+  it('does not call with mode NONE, always calls with ANY (from allowedFunctionNames)', async () => {
+    const none = tagged('[fake:tools]');
+    await call('gemini-3.8-flash', withTools(none.text, { toolConfig: { functionCallingConfig: { mode: 'NONE' } } }));
+    expect(record(none.tag)).toMatchObject({ functionCalls: [] });
+    expect(record(none.tag).sentText).not.toBe('');
+    const any = tagged('[fake:reply]');
+    await call('gemini-3.8-flash', withTools(any.text, { toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_time'] } } }));
+    expect(record(any.tag).functionCalls).toEqual([{ name: 'get_time', args: {}, thoughtSignature: expect.any(String) }]);
+  });
+
+  it('refuses declarations Gemini refuses: a bad name, both parameter forms, an undeclared allowed name', async () => {
+    const bad = await call('gemini-3.8-flash', { ...ask('Hi'), tools: [{ functionDeclarations: [{ name: 'get weather' }] }] });
+    expect(bad.status).toBe(400);
+    expect(bad.json().error.details[0].fieldViolations[0].field).toBe('tools[0].function_declarations[0].name');
+    const both = await call('gemini-3.8-flash', { ...ask('Hi'), tools: [{ functionDeclarations: [{ ...WEATHER, parameters: { type: 'OBJECT' } }] }] });
+    expect(both.status).toBe(400);
+    expect(both.json().error.message).toMatch(/mutually exclusive/);
+    const undeclared = await call('gemini-3.8-flash', withTools('Hi', { toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['nope'] } } }));
+    expect(undeclared.status).toBe(400);
+  });
+
+  it.each(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL', 'TOO_MANY_TOOL_CALLS'])('ends with finish=%s on a candidate with no content', async (finish) => {
+    const events = (await call('gemini-3.8-flash', withTools(tagged(`[fake:tools finish=${finish}]`).text))).events();
+    expect(events).toHaveLength(1);
+    expect(events[0].candidates[0]).toEqual({ finishReason: finish, index: 0 });
+  });
+
+  it('answers in text without tools, whatever the directive', async () => {
+    const { text, tag } = tagged('[fake:tools]');
+    await call('gemini-3.8-flash', ask(text));
+    expect(record(tag).functionCalls).toEqual([]);
+    expect(record(tag).sentText).toMatch(/^Hello from the fake Gemini/);
+  });
+});
+
 describe('site assistant scenarios', () => {
   it('cite=… writes a sentence ending in [n] per number, in order, spread over the answer', async () => {
     const { text, tag } = tagged('[fake:reply cite=2,1 chunks=4 chunkchars=30]');

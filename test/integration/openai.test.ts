@@ -200,15 +200,23 @@ describe('/v1 paths and bodies the API does not take', () => {
 
   const user = (content: unknown) => ({ role: 'user', content });
   const assistant = (content: unknown) => ({ role: 'assistant', content });
+  const calling = (...ids: string[]) => ({ role: 'assistant', content: null, tool_calls: ids.map((id) => ({ id, type: 'function', function: { name: 'f', arguments: '{}' } })) });
+  const toolSays = (id: string) => ({ role: 'tool', tool_call_id: id, content: 'done' });
+  const fn = (name: string, parameters?: object) => ({ type: 'function', function: { name, ...(parameters ? { parameters } : {}) } });
   /** Every case keeps a last user message `q` that carries the fake's tag, so no call can go unseen. */
   type Change = (body: Record<string, unknown>, q: string) => void;
   const cases: [rule: string, change: Change, status: number, param: string, code: string, message?: string][] = [
     ['a missing model', (b) => delete b.model, 400, 'model', 'invalid_request', 'model is required'],
     ['a model not in ALLOWED_MODELS', (b) => (b.model = 'gpt-4o'), 404, 'model', 'model_not_found'],
     ['no messages', (b) => (b.messages = []), 400, 'messages', 'invalid_request', 'messages must be a non-empty array'],
-    ['a tool message', (b, q) => (b.messages = [{ role: 'tool', content: 'x', tool_call_id: 'a' }, user(q)]), 400, 'messages[0].role', 'unsupported_parameter'],
+    ['a tool message that answers no call', (b, q) => (b.messages = [{ role: 'tool', content: 'x', tool_call_id: 'a' }, user(q)]), 400, 'messages[0].tool_call_id', 'invalid_request', 'messages[0].tool_call_id "a" answers no call of the assistant message before it'],
+    ['a tool message whose id matches no call', (b, q) => (b.messages = [user(q), calling('call_1'), { role: 'tool', content: 'x', tool_call_id: 'call_2' }]), 400, 'messages[2].tool_call_id', 'invalid_request'],
+    ['a call answered twice', (b, q) => (b.messages = [user(q), calling('call_1'), toolSays('call_1'), toolSays('call_1')]), 400, 'messages[3].tool_call_id', 'invalid_request', 'messages[3].tool_call_id "call_1" answers a call another tool message already answered'],
+    ['a call no tool message answers', (b, q) => (b.messages = [user('a'), calling('call_1', 'call_2'), toolSays('call_1'), user(q)]), 400, 'messages[1].tool_calls', 'invalid_request', 'messages[1].tool_calls: every tool call must be answered by a tool message right after it; no tool message answers call_2'],
+    ['call arguments that are not a JSON object', (b, q) => (b.messages = [user(q), { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '[1]' } }] }, toolSays('c')]), 400, 'messages[1].tool_calls[0].function.arguments', 'invalid_request', 'messages[1].tool_calls[0].function.arguments must be the JSON text of an object'],
+    ['a legacy function message', (b, q) => (b.messages = [{ role: 'function', name: 'f', content: 'x' }, user(q)]), 400, 'messages[0].role', 'unsupported_parameter'],
     ['an unknown role', (b, q) => (b.messages = [{ role: 'robot', content: 'x' }, user(q)]), 400, 'messages[0].role', 'invalid_request'],
-    ['an assistant message last', (b, q) => (b.messages = [user(q), assistant('Hi')]), 400, 'messages[1].role', 'invalid_request', "the last message must be the user's: it is the one to answer"],
+    ['an assistant message last', (b, q) => (b.messages = [user(q), assistant('Hi')]), 400, 'messages[1].role', 'invalid_request', "the last message must be the user's or a tool's: it is the one to answer"],
     ['an assistant message first', (b, q) => (b.messages = [assistant('Hi'), user(q)]), 400, 'messages[0].role', 'invalid_request'],
     ['an image_url with an http: URL', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'image_url', image_url: { url: 'http://x.example/a.png' } }])]), 400, 'messages[0].content[1].image_url.url', 'invalid_request', 'messages[0].content[1].image_url.url must be an https: URL or a base64 data URL (got http:)'],
     ['an image_url with a file: URL', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'image_url', image_url: { url: 'file:///etc/passwd' } }])]), 400, 'messages[0].content[1].image_url.url', 'invalid_request', 'messages[0].content[1].image_url.url must be an https: URL or a base64 data URL (got file:)'],
@@ -221,7 +229,8 @@ describe('/v1 paths and bodies the API does not take', () => {
     ['an image in a system message', (b, q) => (b.messages = [{ role: 'system', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }, user(q)]), 400, 'messages[0].content[0].type', 'unsupported_parameter', 'messages[0].content[0].type must be "text": "image_url" parts are not supported here'],
     ['a refusal part', (b, q) => (b.messages = [user([{ type: 'text', text: q }, { type: 'refusal', refusal: 'no' }])]), 400, 'messages[0].content[1].type', 'unsupported_parameter', 'messages[0].content[1].type must be "text", "image_url", "file" or "input_audio": "refusal" parts are not supported'],
     ['a name on a message', (b, q) => (b.messages = [{ ...user(q), name: 'ada' }]), 400, 'messages[0].name', 'unsupported_parameter'],
-    ['tool calls on an assistant message', (b, q) => (b.messages = [user('a'), { ...assistant('b'), tool_calls: [{ id: 'x' }] }, user(q)]), 400, 'messages[1].tool_calls', 'unsupported_parameter'],
+    ['a tool call of no type', (b, q) => (b.messages = [user('a'), { ...assistant('b'), tool_calls: [{ id: 'x' }] }, user(q)]), 400, 'messages[1].tool_calls[0].type', 'invalid_request'],
+    ['a legacy function_call on an assistant message', (b, q) => (b.messages = [user('a'), { ...assistant('b'), function_call: { name: 'f', arguments: '{}' } }, user(q)]), 400, 'messages[1].function_call', 'unsupported_parameter'],
     ['blank content', (b, q) => (b.messages = [user('   '), assistant('x'), user(q)]), 400, 'messages[0].content', 'invalid_request', 'messages[0].content must not be empty or blank'],
     ['null content', (b, q) => (b.messages = [user(null), assistant('x'), user(q)]), 400, 'messages[0].content', 'invalid_request', 'messages[0].content is required'],
     ['invisible-only content', (b, q) => (b.messages = [user('\u200b\u0000\u2060'), assistant('x'), user(q)]), 400, 'messages[0].content', 'invalid_request', 'messages[0].content must contain visible text, not only control or format characters'],
@@ -239,9 +248,18 @@ describe('/v1 paths and bodies the API does not take', () => {
     ['an empty stop sequence', (b) => (b.stop = ''), 400, 'stop', 'invalid_request'],
     ['a stop sequence with a lone surrogate', (b) => (b.stop = ['END', 'bad \ud800']), 400, 'stop[1]', 'invalid_request', 'stop[1] must be valid Unicode text (it has a lone surrogate)'],
     ['n of 2', (b) => (b.n = 2), 400, 'n', 'unsupported_parameter', 'n must be 1 (one choice per request)'],
-    ['tools', (b) => (b.tools = [{ type: 'function', function: { name: 'f' } }]), 400, 'tools', 'unsupported_parameter'],
+    ['a function name Gemini refuses', (b) => (b.tools = [fn('get weather')]), 400, 'tools[0].function.name', 'invalid_request', "tools[0].function.name must be 1 to 64 characters of a-z, A-Z, 0-9, _ and -, starting with a letter or _ (Gemini's rule)"],
+    ['a function name starting with a digit', (b) => (b.tools = [fn('1st')]), 400, 'tools[0].function.name', 'invalid_request'],
+    ['a function declared twice', (b) => (b.tools = [fn('f'), fn('f')]), 400, 'tools[1].function.name', 'invalid_request', 'tools[1].function.name "f" is declared twice'],
+    ['parameters that are not an object schema', (b) => (b.tools = [fn('f', { type: 'string' })]), 400, 'tools[0].function.parameters', 'invalid_request', 'tools[0].function.parameters must be a JSON Schema object of type "object"'],
+    ['a tool of another type', (b) => (b.tools = [{ type: 'web_search' }]), 400, 'tools[0].type', 'unsupported_parameter'],
+    ['an unknown field on a function', (b) => (b.tools = [{ type: 'function', function: { name: 'f', colour: 'blue' } }]), 400, 'tools[0].function.colour', 'invalid_request'],
+    ['tools that are not an array', (b) => (b.tools = { type: 'function' }), 400, 'tools', 'invalid_request', 'tools must be an array'],
+    ['a tool_choice naming no declared function', (b) => Object.assign(b, { tools: [fn('f')], tool_choice: { type: 'function', function: { name: 'g' } } }), 400, 'tool_choice.function.name', 'invalid_request'],
+    ['tool_choice "required" without tools', (b) => (b.tool_choice = 'required'), 400, 'tool_choice', 'invalid_request', 'tool_choice "required" needs tools'],
+    ['a tool_choice of another kind', (b) => Object.assign(b, { tools: [fn('f')], tool_choice: 'any' }), 400, 'tool_choice', 'invalid_request'],
+    ['a non-boolean parallel_tool_calls', (b) => (b.parallel_tool_calls = 'yes'), 400, 'parallel_tool_calls', 'invalid_request', 'parallel_tool_calls must be a boolean'],
     ['functions', (b) => (b.functions = [{ name: 'f' }]), 400, 'functions', 'unsupported_parameter'],
-    ['tool_choice', (b) => (b.tool_choice = 'auto'), 400, 'tool_choice', 'unsupported_parameter'],
     ['a JSON response format', (b) => (b.response_format = { type: 'json_object' }), 400, 'response_format', 'unsupported_parameter'],
     ['logprobs', (b) => (b.logprobs = true), 400, 'logprobs', 'unsupported_parameter'],
     ['a presence penalty', (b) => (b.presence_penalty = 0.5), 400, 'presence_penalty', 'unsupported_parameter'],
@@ -469,7 +487,7 @@ describe('POST /v1/chat/completions', () => {
     ['SAFETY', 'content_filter', '[fake:safety]', {}],
     ['RECITATION', 'content_filter', '[fake:recitation]', {}],
     ['OTHER', 'stop', '[fake:reply finish=OTHER]', {}],
-    ['TOO_MANY_TOOL_CALLS', 'stop', '[fake:reply finish=TOO_MANY_TOOL_CALLS]', {}],
+    ['TOO_MANY_TOOL_CALLS', 'length', '[fake:reply finish=TOO_MANY_TOOL_CALLS]', {}],
   ])('maps Gemini’s %s to finish_reason %s, streamed and whole', async (_, finishReason, directive, extra) => {
     const streamed = dataFrames((await completions(ask(directive, { ...extra, stream: true }).body)).body);
     expect((streamed.at(-2) as Chunk).choices[0].finish_reason).toBe(finishReason);

@@ -218,7 +218,6 @@ describe('ChunkNormalizer', () => {
         { candidates: [{ content: { parts: [{ text: '' }], role: 'model' } }] },
         { candidates: [{ content: { parts: [], role: 'model' } }] },
         { candidates: [{ content: { role: 'model' } }] },
-        { candidates: [{ content: { parts: [{ functionCall: { name: 'f', args: {} } }], role: 'model' } }] },
         { candidates: [] },
         { usageMetadata: { promptTokenCount: 1, totalTokenCount: 1 } },
         { candidates: [{ content: { parts: [{ text: 'Only this' }], role: 'model' }, finishReason: 'STOP' }] },
@@ -540,5 +539,50 @@ describe('chunkProblem', () => {
     ['an empty chunk', {}],
   ])('finds no problem in %s', (_name, chunk) => {
     expect(chunkProblem(asChunk(chunk))).toBeUndefined();
+  });
+});
+
+describe('ChunkNormalizer: function calls (issue 22)', () => {
+  const usage = { promptTokenCount: 5, candidatesTokenCount: 4, totalTokenCount: 9 };
+  const signature = 'ZmFrZS1nZW1pbmkgdGhvdWdodCBzaWduYXR1cmUgZ2VtaW5pLTMuOC1mbGFzaCBy';
+  const callChunk = (parts: object[], finishReason?: string) => ({
+    candidates: [{ content: { parts, role: 'model' }, ...(finishReason ? { finishReason } : {}), index: 0 }],
+    usageMetadata: usage,
+  });
+
+  it('makes a tool-call event per functionCall part, the signature on the one it came on, ids unique', () => {
+    const events = normalize([
+      callChunk(
+        [
+          { functionCall: { name: 'get_weather', args: { city: 'Oslo' } }, thoughtSignature: signature },
+          { functionCall: { name: 'get_weather', args: { city: 'Rome' } } },
+        ],
+        'STOP',
+      ),
+    ]);
+    expect(events).toEqual([
+      { type: 'tool-call', toolCallId: expect.stringMatching(/^call_[A-Za-z0-9_-]{16}$/), name: 'get_weather', args: { city: 'Oslo' }, signature },
+      { type: 'tool-call', toolCallId: expect.stringMatching(/^call_[A-Za-z0-9_-]{16}$/), name: 'get_weather', args: { city: 'Rome' } },
+      { type: 'done', finishReason: 'STOP', usage },
+    ]);
+    const [a, b] = events as Array<{ toolCallId: string }>;
+    expect(a!.toolCallId).not.toBe(b!.toolCallId);
+  });
+
+  it('keeps text before a call, and a one-part call chunk, with no signature kept when none came', () => {
+    const events = normalize([
+      callChunk([{ text: 'Let me look. ' }, { text: 'One moment.' }, { functionCall: { name: 'now' } }]),
+      callChunk([{ functionCall: { name: 'now', args: {} } }], 'STOP'),
+    ]);
+    expect(events.map((e) => e.type)).toEqual(['text', 'tool-call', 'tool-call', 'done']);
+    expect(events[0]).toEqual({ type: 'text', text: 'Let me look. One moment.' });
+    // Gemini may leave args out for a function without parameters: the call's args are then {}.
+    expect(events[1]).toMatchObject({ name: 'now', args: {} });
+    expect(events[1]).not.toHaveProperty('signature');
+  });
+
+  it('passes a failed-call finish through, for the protocols to map', () => {
+    const events = normalize([{ candidates: [{ finishReason: 'MALFORMED_FUNCTION_CALL', index: 0 }], usageMetadata: usage }]);
+    expect(events).toEqual([{ type: 'done', finishReason: 'MALFORMED_FUNCTION_CALL', usage }]);
   });
 });

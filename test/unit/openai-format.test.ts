@@ -59,8 +59,31 @@ describe('OpenAiChunkFormat', () => {
     expect(body).not.toContain('gemini-3.5-flash-lite');
   });
 
-  it('passes a TOO_MANY_TOOL_CALLS finish on as stop, since the answer simply ended', async () => {
-    expect(await wire([{ type: 'done', finishReason: 'TOO_MANY_TOOL_CALLS', usage }])).toContain('"finish_reason":"stop"');
+  it('ends a TOO_MANY_TOOL_CALLS finish with no calls as length: a limit ended it', async () => {
+    expect(await wire([{ type: 'done', finishReason: 'TOO_MANY_TOOL_CALLS', usage }])).toContain('"finish_reason":"length"');
+  });
+
+  it('streams a call as its id, type and name, then its arguments, and ends with tool_calls; the signature rides in the id', async () => {
+    const body = await wire([
+      { type: 'tool-call', toolCallId: 'call_AAAAAAAAAAAAAAAA', name: 'get_weather', args: { city: 'Oslo' }, signature: 'c2ln+/8=' },
+      { type: 'tool-call', toolCallId: 'call_BBBBBBBBBBBBBBBB', name: 'get_weather', args: { city: 'Rome' } },
+      { type: 'done', finishReason: 'STOP', usage },
+    ]);
+    const chunks = body.split('\n\n').filter((f) => f.startsWith('data: {')).map((f) => JSON.parse(f.slice(6)));
+    expect(chunks.map((c) => c.choices[0].delta)).toEqual([
+      { role: 'assistant', tool_calls: [{ index: 0, id: 'call_AAAAAAAAAAAAAAAA_s_c2ln-_8', type: 'function', function: { name: 'get_weather', arguments: '' } }] },
+      { tool_calls: [{ index: 0, function: { arguments: '{"city":"Oslo"}' } }] },
+      { tool_calls: [{ index: 1, id: 'call_BBBBBBBBBBBBBBBB', type: 'function', function: { name: 'get_weather', arguments: '' } }] },
+      { tool_calls: [{ index: 1, function: { arguments: '{"city":"Rome"}' } }] },
+      {},
+    ]);
+    expect(chunks.at(-1).choices[0].finish_reason).toBe('tool_calls');
+  });
+
+  it.each(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL'])('ends a %s finish with a tool_call_failed error and no [DONE]', async (finishReason) => {
+    const body = await wire([{ type: 'done', finishReason, usage }]);
+    expect(JSON.parse(body.split('\n\n')[0]!.slice(6)).error).toMatchObject({ type: 'server_error', code: 'tool_call_failed' });
+    expect(body).not.toContain('[DONE]');
   });
 
   it('ends Gemini’s quota running out mid-answer with a rate_limit_exceeded error of type requests', async () => {
