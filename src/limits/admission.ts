@@ -178,22 +178,28 @@ export function setAllowanceHeaders(headers: Headers | Record<string, string>, {
   }
 }
 
-/** Attempts at the admin key a client may make per minute (the form, or a bearer key to the stats). */
-export const LOGIN_ATTEMPTS_PER_MINUTE = 10;
+/** Wrong admin keys a client may present per minute (the form, or a bearer key to the stats). */
+export const LOGIN_FAILURES_PER_MINUTE = 10;
 
 /**
- * Counts an attempt at the admin key against its client (one window per
- * address, in the client's limiter), or refuses it with `429 rate_limited`:
- * a short key cannot be guessed at the Worker's speed. Always on, whatever
- * RATE_LIMIT_PER_MINUTE says.
+ * Refuses an attempt at the admin key with `429 rate_limited` when its client
+ * gave a wrong key {@link LOGIN_FAILURES_PER_MINUTE} times in the last minute
+ * (counted by {@link recordLoginFailure}, in the client's limiter): then even
+ * the right key waits, so a short key cannot be guessed at the Worker's speed.
+ * The owner's own requests with the right key never count.
  */
 export async function admitLogin(c: Context<AppEnv>): Promise<void> {
-  const admission = await limiterFor(c.env, clientKey(c.req.header('cf-connecting-ip'))).admit('login', { perMinute: LOGIN_ATTEMPTS_PER_MINUTE, dailyTokens: 0 });
-  if (!admission.ok) {
-    throw new ApiError(429, 'rate_limited', `at most ${LOGIN_ATTEMPTS_PER_MINUTE} attempts at the admin key a minute; retry in ${admission.retryAfter} s`, {
-      'Retry-After': String(admission.retryAfter),
+  const room = await limiterFor(c.env, clientKey(c.req.header('cf-connecting-ip'))).room('login', LOGIN_FAILURES_PER_MINUTE);
+  if (!room.ok) {
+    throw new ApiError(429, 'rate_limited', `${LOGIN_FAILURES_PER_MINUTE} wrong admin keys in a minute; retry in ${room.retryAfter} s`, {
+      'Retry-After': String(room.retryAfter),
     });
   }
+}
+
+/** Counts a wrong admin key against its client (see {@link admitLogin}). */
+export async function recordLoginFailure(c: Context<AppEnv>): Promise<void> {
+  await limiterFor(c.env, clientKey(c.req.header('cf-connecting-ip'))).admit('login', { perMinute: LOGIN_FAILURES_PER_MINUTE, dailyTokens: 0 });
 }
 
 /** An upload's hold on its client's daily upload allowance: settle it with the bytes it stored. */

@@ -186,6 +186,17 @@ export class ClientLimiter extends DurableObject<Env> {
     this.unsaved.tokens = 0;
   }
 
+  /**
+   * Whether the window of `kind` still has room for one more, without taking
+   * it (`admit` takes it): seconds until a slot frees when it has none.
+   */
+  async room(kind: RequestKind, perMinute: number): Promise<{ ok: true } | { ok: false; retryAfter: number }> {
+    const now = Date.now();
+    const hits = this.window(kind, now);
+    if (hits.length < perMinute) return { ok: true };
+    return { ok: false, retryAfter: Math.max(1, Math.ceil((hits[hits.length - perMinute] + MINUTE - now) / 1000)) };
+  }
+
   /** The times of the requests of the last minute, oldest first. */
   private window(kind: RequestKind, now: number): number[] {
     const row = this.sql.exec<{ hits: string }>('SELECT hits FROM windows WHERE kind = ?', kind).toArray()[0];

@@ -4,7 +4,7 @@ import { adminOnly, isOwner, keyMatches, newSession, sessionCookie } from '../ad
 import { DASHBOARD_CSS } from '../admin/dashboard-css';
 import { ADMIN_CSP, dashboardPage, loginPage } from '../admin/dashboard-page';
 import { ApiError, errorResponse } from '../errors';
-import { admitLogin } from '../limits/admission';
+import { admitLogin, recordLoginFailure } from '../limits/admission';
 import { DRAIN_FACTOR, discardBody, readUpTo } from '../limits/read-json-body';
 import { readReport } from '../stats/stats-report';
 
@@ -49,6 +49,7 @@ adminRoutes.post('/admin/login', async (c) => {
   if (body === undefined) return html(loginPage('That is not the admin key.'), 413);
   const key = new URLSearchParams(body).get('key');
   if (typeof key !== 'string' || !(await keyMatches(c.var.config.adminKey!, key))) {
+    await recordLoginFailure(c);
     return html(loginPage('That is not the admin key.'), 401);
   }
   return new Response(null, {
@@ -60,9 +61,11 @@ adminRoutes.post('/admin/login', async (c) => {
 adminRoutes.post('/admin/logout', () => new Response(null, { status: 303, headers: { Location: '/admin', 'Set-Cookie': sessionCookie('') } }));
 
 adminRoutes.get('/admin/api/stats', async (c) => {
-  // A bearer key is an attempt at the key too: counted like the form's.
-  if (c.req.header('authorization') !== undefined) await admitLogin(c);
+  // A bearer key is an attempt at the key too: a wrong one counts like the form's.
+  const bearer = c.req.header('authorization') !== undefined;
+  if (bearer) await admitLogin(c);
   if (!(await isOwner(c))) {
+    if (bearer) await recordLoginFailure(c);
     return errorResponse(401, 'invalid_api_key', 'send Authorization: Bearer <ADMIN_KEY>, or sign in at /admin', { 'WWW-Authenticate': 'Bearer' });
   }
   return c.json(await readReport(c.env, Date.now(), c.var.config.adminShowTranscripts));
