@@ -149,7 +149,7 @@ export class Turn {
       for await (const event of events) {
         if (isTerminal(event)) return await this.settle(event);
         // A chat's turns declare no functions (issue 22: stored chats' tools come later), so Gemini makes no calls here.
-        if (event.type === 'tool-call') continue;
+        if (event.type === 'tool-call' || event.type === 'tool-result') continue;
         this.parts.add(event);
         // A signature on a part with no text is kept in the parts; there is no frame to send.
         if (event.text) this.pushPart(event);
