@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
@@ -6,7 +7,28 @@ import { writeAssistantsModule } from './scripts/assistants.mjs';
 // The Worker under test bundles the fixture assistants (test/fixtures/assistants), never the
 // project's own: `#assistants` points at a module built from them here.
 const fixtureAssistants = fileURLToPath(new URL('./test/fixtures/.generated/assistants.ts', import.meta.url));
-writeAssistantsModule({ dir: fileURLToPath(new URL('./test/fixtures/assistants', import.meta.url)), out: fixtureAssistants });
+// The fixtures' tool endpoints (http://127.0.0.1:0/…) point at the owner endpoint test/global-setup.ts
+// starts on this port (test/fake/tool-owner.ts): local endpoints are allowed for the tests only.
+const toolOwnerPort = await freePort();
+process.env.TOOL_OWNER_PORT = String(toolOwnerPort);
+writeAssistantsModule({
+  dir: fileURLToPath(new URL('./test/fixtures/assistants', import.meta.url)),
+  out: fixtureAssistants,
+  allowLocalTools: true,
+  mapEndpoint: (url) => url.replace('http://127.0.0.1:0/', `http://127.0.0.1:${toolOwnerPort}/`),
+});
+
+/** A port free on this machine now (the owner endpoint takes it moments later). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 export default defineConfig({
   resolve: { alias: { '#assistants': fixtureAssistants } },
@@ -41,6 +63,10 @@ export default defineConfig({
           DAILY_UPLOAD_BYTES: '0',
           // Off, whatever .dev.vars says; test/integration/openai.test.ts turns it on per env.
           OPENAI_COMPAT_KEYS: '',
+          // Assistants' tools (test/integration/assistant-tools.test.ts): a short timeout, few rounds.
+          TOOLS_SIGNING_SECRET: 'tools-test-secret',
+          TOOLS_TIMEOUT_MS: '1500',
+          TOOLS_MAX_ROUNDS: '2',
         },
       },
     })),

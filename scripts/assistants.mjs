@@ -8,6 +8,7 @@
  *
  *   node scripts/assistants.mjs                 assistants/ → src/assistants/bundle.generated.ts
  *   node scripts/assistants.mjs --dir D --out F another folder, another module (the tests' fixtures)
+ *   node scripts/assistants.mjs --allow-local-tools  tool endpoints may be http://127.0.0.1 / localhost (development only)
  *
  * A malformed assistant fails with its file and line (exit 1), so a bad edit never deploys.
  * No `assistants/` folder is fine: the module then holds none, and every request gets the
@@ -27,7 +28,12 @@ const RESERVED = new Set(['default']);
 /** Most estimated tokens (characters / 4) of one assistant's knowledge, unless KNOWLEDGE_MAX_TOKENS says otherwise. */
 export const DEFAULT_KNOWLEDGE_MAX_TOKENS = 250_000;
 const THINKING_LEVELS = ['minimal', 'low', 'medium', 'high'];
-const ASSISTANT_FIELDS = ['origins', 'model', 'models', 'thinking', 'greeting', 'starters', 'allowSystem'];
+const ASSISTANT_FIELDS = ['origins', 'model', 'models', 'thinking', 'greeting', 'starters', 'allowSystem', 'tools'];
+const TOOL_FIELDS = ['name', 'description', 'parameters', 'endpoint'];
+/** A function name as Gemini takes it: a letter or "_" first, then letters, digits, "_", ".", ":", "-", at most 64. */
+export const TOOL_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
+/** Hosts an http:// tool endpoint may have, with `allowLocalTools` (a local test server) only. */
+const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const PAGE_FIELDS = ['url', 'title'];
 
 /** A problem in an assistant's files, with where it is. */
@@ -59,7 +65,14 @@ export class AssistantError extends Error {
  * @property {string} [greeting]
  * @property {string[]} starters
  * @property {boolean} allowSystem
+ * @property {Tool[]} [tools]
  * @property {Page[]} knowledge
+ *
+ * @typedef {object} Tool a function on the owner's HTTPS endpoint
+ * @property {string} name
+ * @property {string} description
+ * @property {Record<string, unknown>} [parameters] a JSON Schema object
+ * @property {string} endpoint
  */
 
 /**
@@ -111,12 +124,67 @@ function isOrigin(value) {
 }
 
 /**
+ * The `tools` field's items, checked: each `{ name, description, parameters?, endpoint }`, names
+ * unique, endpoints https (http on this machine only with `allowLocalTools`).
+ * @param {string} file
+ * @param {any} node the field's YAML node
+ * @param {number} fieldLine
+ * @param {(offset: number | undefined) => number} lineOf
+ * @param {boolean} allowLocalTools
+ * @returns {Tool[]}
+ */
+function parseTools(file, node, fieldLine, lineOf, allowLocalTools) {
+  if (!isSeq(node)) throw new AssistantError(file, fieldLine, 'tools must be a list of { name, description, parameters, endpoint }');
+  /** @type {Tool[]} */
+  const tools = [];
+  for (const [i, item] of /** @type {any[]} */ (node.items).entries()) {
+    const line = lineOf(item?.range?.[0]);
+    const value = item?.toJSON ? item.toJSON() : undefined;
+    /** @type {(message: string) => never} */
+    const fail = (message) => {
+      throw new AssistantError(file, line, `tools[${i}]${message}`);
+    };
+    if (!value || typeof value !== 'object' || Array.isArray(value)) fail(' must be a map: { name, description, parameters, endpoint }');
+    for (const key of Object.keys(value)) if (!TOOL_FIELDS.includes(key)) fail(`: unknown field "${key}"; allowed: ${TOOL_FIELDS.join(', ')}`);
+    const { name, description, parameters, endpoint } = value;
+    if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
+      fail('.name must be a function name Gemini takes: a letter or "_" first, then letters, digits, "_", ".", ":" or "-", at most 64');
+    }
+    if (tools.some((t) => t.name === name)) fail(`.name "${name}" is declared twice`);
+    if (typeof description !== 'string' || !description.trim()) fail('.description must be a non-empty string: the model reads it to decide when to call the tool');
+    if (parameters !== undefined && (!parameters || typeof parameters !== 'object' || Array.isArray(parameters) || (parameters.type !== undefined && parameters.type !== 'object'))) {
+      fail('.parameters must be a JSON Schema object ({ type: object, properties: … })');
+    }
+    /** @type {URL | undefined} */
+    let url;
+    try {
+      url = typeof endpoint === 'string' ? new URL(endpoint) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url) fail('.endpoint must be an absolute https URL');
+    const local = url.protocol === 'http:' && LOCAL_HOSTS.has(url.hostname);
+    if (url.protocol !== 'https:' && !(local && allowLocalTools)) {
+      fail(
+        local
+          ? '.endpoint must be https: http://127.0.0.1 and http://localhost are taken only with --allow-local-tools (ASSISTANT_TOOLS_ALLOW_LOCAL=1), for a local test server'
+          : '.endpoint must be https: the Worker sends the tool\'s arguments there',
+      );
+    }
+    if (url.username || url.password) fail('.endpoint must not carry credentials: the Worker signs each call (TOOLS_SIGNING_SECRET)');
+    tools.push({ name, description: description.trim(), ...(parameters !== undefined ? { parameters } : {}), endpoint: url.href });
+  }
+  return tools;
+}
+
+/**
  * @param {string} file
  * @param {string} name
  * @param {string} source
+ * @param {{ allowLocalTools?: boolean }} [options]
  * @returns {Omit<AssistantDefinition, 'knowledge'>}
  */
-export function parseAssistant(file, name, source) {
+export function parseAssistant(file, name, source, { allowLocalTools = false } = {}) {
   const { fields, body, bodyLine, lineOf } = frontMatter(file, source);
   for (const [key, { line }] of fields) {
     if (!ASSISTANT_FIELDS.includes(key)) throw new AssistantError(file, line, `unknown field "${key}"; allowed: ${ASSISTANT_FIELDS.join(', ')}`);
@@ -168,6 +236,8 @@ export function parseAssistant(file, name, source) {
   }
   const allowSystemField = at('allowSystem');
   if (allowSystemField && typeof allowSystemField.value !== 'boolean') throw new AssistantError(file, allowSystemField.line, 'allowSystem must be true or false');
+  const toolsField = at('tools');
+  const tools = toolsField ? parseTools(file, toolsField.node, toolsField.line, lineOf, allowLocalTools) : [];
   if (!body) throw new AssistantError(file, bodyLine, 'the instructions (the Markdown after the front matter) must not be empty');
   return {
     name,
@@ -179,6 +249,7 @@ export function parseAssistant(file, name, source) {
     ...(greeting ? { greeting } : {}),
     starters,
     allowSystem: allowSystemField?.value === true,
+    ...(tools.length ? { tools } : {}),
   };
 }
 
@@ -210,10 +281,11 @@ export function parsePage(file, source) {
 /**
  * Every assistant under `dir`, by name, checked.
  * @param {string} dir
- * @param {{ maxTokens?: number, base?: string }} [options] `base`: what the paths in errors are relative to (the working directory)
+ * @param {{ maxTokens?: number, base?: string, allowLocalTools?: boolean }} [options] `base`: what the paths in errors are relative to (the working directory);
+ *   `allowLocalTools`: tool endpoints may be http://127.0.0.1 or http://localhost (tests, local development)
  * @returns {AssistantDefinition[]}
  */
-export function loadAssistants(dir, { maxTokens = DEFAULT_KNOWLEDGE_MAX_TOKENS, base = process.cwd() } = {}) {
+export function loadAssistants(dir, { maxTokens = DEFAULT_KNOWLEDGE_MAX_TOKENS, base = process.cwd(), allowLocalTools = false } = {}) {
   if (!existsSync(dir)) return [];
   /** @type {AssistantDefinition[]} */
   const assistants = [];
@@ -225,7 +297,7 @@ export function loadAssistants(dir, { maxTokens = DEFAULT_KNOWLEDGE_MAX_TOKENS, 
     if (RESERVED.has(name)) throw new AssistantError(shown(folder), 1, `"${name}" is the built-in assistant's name; choose another`);
     const file = join(folder, 'assistant.md');
     if (!existsSync(file)) throw new AssistantError(shown(file), 1, 'missing: every assistant folder needs an assistant.md');
-    const assistant = parseAssistant(shown(file), name, readFileSync(file, 'utf8'));
+    const assistant = parseAssistant(shown(file), name, readFileSync(file, 'utf8'), { allowLocalTools });
     const knowledgeDir = join(folder, 'knowledge');
     /** @type {Page[]} */
     const knowledge = [];
@@ -262,10 +334,13 @@ export const ASSISTANTS: readonly AssistantDefinition[] = ${JSON.stringify(assis
 
 /**
  * Writes the module, only when it changed (an unchanged file triggers no reload of `wrangler dev`).
- * @param {{ dir?: string, out?: string, maxTokens?: number }} [options]
+ * @param {{ dir?: string, out?: string, maxTokens?: number, allowLocalTools?: boolean, mapEndpoint?: (url: string) => string }} [options]
+ *   `allowLocalTools`: as {@link loadAssistants} (default: ASSISTANT_TOOLS_ALLOW_LOCAL=1);
+ *   `mapEndpoint`: rewrites each tool endpoint after the checks (the tests point them at their local server's port)
  */
-export function writeAssistantsModule({ dir = join(root, 'assistants'), out = join(root, 'src/assistants/bundle.generated.ts'), maxTokens } = {}) {
-  const assistants = loadAssistants(dir, { maxTokens: maxTokens ?? knowledgeMaxTokens() });
+export function writeAssistantsModule({ dir = join(root, 'assistants'), out = join(root, 'src/assistants/bundle.generated.ts'), maxTokens, allowLocalTools, mapEndpoint } = {}) {
+  const assistants = loadAssistants(dir, { maxTokens: maxTokens ?? knowledgeMaxTokens(), allowLocalTools: allowLocalTools ?? process.env.ASSISTANT_TOOLS_ALLOW_LOCAL === '1' });
+  if (mapEndpoint) for (const assistant of assistants) for (const tool of assistant.tools ?? []) tool.endpoint = mapEndpoint(tool.endpoint);
   const module = assistantsModule(assistants).replace("from './assistant'", `from '${importPath(out)}'`);
   mkdirSync(dirname(out), { recursive: true });
   if (!existsSync(out) || readFileSync(out, 'utf8') !== module) writeFileSync(out, module);
@@ -298,7 +373,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   try {
     const dir = option('--dir');
     const out = option('--out');
-    const assistants = writeAssistantsModule({ dir: dir && resolve(dir), out: out && resolve(out) });
+    const assistants = writeAssistantsModule({
+      dir: dir && resolve(dir),
+      out: out && resolve(out),
+      ...(args.includes('--allow-local-tools') ? { allowLocalTools: true } : {}),
+    });
     if (!args.includes('--quiet')) {
       console.log(assistants.length ? `assistants: ${assistants.map((a) => `${a.name} (${a.knowledge.length} pages)`).join(', ')}` : 'assistants: none (the built-in default answers every request)');
     }

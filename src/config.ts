@@ -61,6 +61,17 @@ export interface Config {
   adminShowTranscripts: boolean;
   /** Turnstile on the public routes (docs/turnstile.md); undefined: off (no keys). */
   turnstile: TurnstileSettings | undefined;
+  /** How assistants' tool endpoints are called (docs/assistants.md, "Tools"). */
+  tools: ToolSettings;
+}
+
+/** TOOLS_*: how the chat's Durable Object calls an assistant's tool endpoints. */
+export interface ToolSettings {
+  /** TOOLS_SIGNING_SECRET; undefined: no call is made, each is an error result. */
+  signingSecret: string | undefined;
+  timeoutMs: number;
+  maxResponseBytes: number;
+  maxRounds: number;
 }
 
 /** A setting that cannot be used; the message names it. */
@@ -129,6 +140,12 @@ function parseConfig(env: Settings): Config {
     adminKey: parseAdminKey(env.ADMIN_KEY),
     adminShowTranscripts: parseBoolean(env.ADMIN_SHOW_TRANSCRIPTS, 'ADMIN_SHOW_TRANSCRIPTS', false),
     turnstile: parseTurnstile(env),
+    tools: {
+      signingSecret: nonEmpty(env.TOOLS_SIGNING_SECRET),
+      timeoutMs: positiveInt(env, 'TOOLS_TIMEOUT_MS', 10_000),
+      maxResponseBytes: positiveInt(env, 'TOOLS_MAX_RESPONSE_BYTES', 65_536),
+      maxRounds: positiveInt(env, 'TOOLS_MAX_ROUNDS', 5),
+    },
   };
 }
 
@@ -310,6 +327,9 @@ function isLoopback(baseUrl: string): boolean {
 }
 
 type NumericSetting =
+  | 'TOOLS_TIMEOUT_MS'
+  | 'TOOLS_MAX_RESPONSE_BYTES'
+  | 'TOOLS_MAX_ROUNDS'
   | 'MAX_OUTPUT_TOKENS'
   | 'MAX_MESSAGE_CHARS'
   | 'MAX_BODY_BYTES'

@@ -77,4 +77,12 @@ export interface Settings {
   TURNSTILE_SCRIPT_URL?: string;
   /** How long a session from a verified token lasts (default 30). */
   TURNSTILE_SESSION_MINUTES?: string | number;
+  /** Secret: signs every call to an assistant's tool endpoint (`X-Gemini-Edge-Signature`); unset, tool calls fail as error results (docs/assistants.md). */
+  TOOLS_SIGNING_SECRET?: string;
+  /** How long a tool endpoint may take to answer, in ms (default 10000). */
+  TOOLS_TIMEOUT_MS?: string | number;
+  /** Largest tool endpoint response taken, in bytes (default 65536). */
+  TOOLS_MAX_RESPONSE_BYTES?: string | number;
+  /** Steps of tool calls one chat turn may make before the model must answer (default 5). */
+  TOOLS_MAX_ROUNDS?: string | number;
 }

@@ -3,6 +3,7 @@ import type { TestProject } from 'vitest/node';
 import { startFakeGemini } from '../fake-gemini/server.mjs';
 import { startAlertReceiver } from './fake/alert-receiver';
 import { startFakeTurnstile } from './fake/fake-turnstile';
+import { startToolOwner } from './fake/tool-owner';
 
 /** Starts one fake Gemini for the whole run; the Worker under test reaches it over a socket. */
 export default async function setup(project: TestProject) {
@@ -14,7 +15,11 @@ export default async function setup(project: TestProject) {
   // Turnstile's siteverify (test/integration/turnstile.test.ts).
   const turnstile = await startFakeTurnstile();
   project.provide('fakeTurnstileUrl', turnstile.url);
+  // The fixture assistant's tool endpoints (vitest.config.ts chose the port when it bundled them).
+  const toolOwner = await startToolOwner(Number(process.env.TOOL_OWNER_PORT ?? 0));
+  project.provide('toolOwnerUrl', toolOwner.url);
   return async () => {
+    await toolOwner.close();
     await turnstile.close();
     await alerts.close();
     await fake.close();

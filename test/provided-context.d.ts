@@ -6,5 +6,6 @@ declare module 'vitest' {
     fakeGeminiUrl: string;
     alertReceiverUrl: string;
     fakeTurnstileUrl: string;
+    toolOwnerUrl: string;
   }
 }

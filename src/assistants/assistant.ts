@@ -10,6 +10,20 @@ export interface KnowledgePage {
 }
 
 /**
+ * A function the assistant's model may call, run on the owner's endpoint: the chat's Durable
+ * Object POSTs `{ name, arguments, chat, callId }` there, signed (docs/assistants.md, "Tools").
+ */
+export interface AssistantTool {
+  /** As Gemini takes function names (checked at build time). */
+  name: string;
+  description: string;
+  /** The arguments' JSON Schema (an object schema); none: the function takes no arguments. */
+  parameters?: Record<string, unknown>;
+  /** https (http on this machine only when built with --allow-local-tools). */
+  endpoint: string;
+}
+
+/**
  * An assistant as `scripts/assistants.mjs` bundles it from `assistants/<name>/`
  * (formats: docs/assistants.md).
  */
@@ -30,6 +44,8 @@ export interface AssistantDefinition {
   allowSystem: boolean;
   /** The site's pages, numbered 1, 2, … in this order. */
   knowledge: readonly KnowledgePage[];
+  /** Functions on the owner's endpoints; absent: none. */
+  tools?: readonly AssistantTool[];
 }
 
 /**
@@ -52,6 +68,8 @@ export interface Assistant {
   origins: readonly string[];
   /** The pages citations point to: `[1]` is `pages[0]`. */
   pages: readonly Source[];
+  /** Its tools (none for `default`). */
+  tools: readonly AssistantTool[];
 }
 
 /** The name of the assistant a deployment without assistants has, and any request no assistant claims. */

@@ -3,7 +3,7 @@ import { DEFAULT_ASSISTANT, type Assistant, type AssistantDefinition } from './a
 import { systemPrefix } from './prompt';
 
 /** The built-in assistant: no instructions, any allowed model, any `system`. */
-const DEFAULT: Assistant = { name: DEFAULT_ASSISTANT, systemPrefix: '', allowSystem: true, models: [], starters: [], origins: [], pages: [] };
+const DEFAULT: Assistant = { name: DEFAULT_ASSISTANT, systemPrefix: '', allowSystem: true, models: [], starters: [], origins: [], pages: [], tools: [] };
 
 let byName: Map<string, Assistant> | undefined;
 
@@ -25,6 +25,7 @@ function toAssistant(definition: AssistantDefinition): Assistant {
     starters: definition.starters,
     origins: definition.origins,
     pages: definition.knowledge.map((page) => ({ title: page.title, url: page.url })),
+    tools: definition.tools ?? [],
   };
 }
 

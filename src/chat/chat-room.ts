@@ -1,5 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { Part } from '@google/generative-ai';
+import type { Content, Part } from '@google/generative-ai';
 import { loadConfig, type Config } from '../config';
 import type { Env } from '../env';
 import { ApiError, errorResponse } from '../errors';
@@ -28,7 +28,10 @@ import { DEFAULT_ASSISTANT } from '../assistants/assistant';
 import { systemInstruction } from '../assistants/prompt';
 import { findAssistant } from '../assistants/registry';
 import { ChatStore, type ChatSettings, type StoredFileRow, type StoredFrame, type StoredMessage } from './chat-store';
-import { FLUSH_FRAMES, Turn } from './turn';
+import { FLUSH_FRAMES, Turn, type TurnTools } from './turn';
+import { toFunctionCallPart, toFunctionResponsePart, toGeminiTools } from '../gemini/tool-parts';
+import { callToolEndpoint } from '../assistants/tool-endpoint';
+import type { Assistant } from '../assistants/assistant';
 import { countForDashboard } from '../stats/stats-batch';
 import { CHAT_ASSISTANT_HEADER, ERROR_CODE_HEADER } from '../stats/count-requests';
 import type { Rating } from '../stats/stats-day';
@@ -224,7 +227,22 @@ export class ChatRoom extends DurableObject<Env> {
     // Once the answer streams, the turn's end is this object's to count; a failure before, the Worker's.
     const counted = request.headers.get(COUNT_TURN_HEADER) === '1';
     let streaming = false;
-    const turn = this.startTurn(message, files, settings.lastEventId, request.headers.get('x-request-id') ?? undefined, settings.model, (settled) => {
+    const call = { model: settings.model, system: systemInstruction(assistant.systemPrefix, settings.system), generationConfig };
+    // The turn stores the answer's thought signatures, to send them back with the next turn; an
+    // assistant's citations become the answer's sources.
+    const reader = { keepSignatures: true, pages: assistant.pages };
+    // The first step's contents, its files resolved: each later step of a tool loop adds its calls and results.
+    let contents: Content[] = [];
+    const tools = this.turnTools(assistant, (parts, final) =>
+      streamChat(
+        { ...call, contents: [...contents, ...stepContents(parts)], ...toGeminiTools(assistant.tools, final ? 'none' : 'auto') },
+        this.config,
+        turn.signal,
+        meter,
+        reader,
+      ),
+    );
+    const turn = this.startTurn(message, files, settings.lastEventId, request.headers.get('x-request-id') ?? undefined, settings.model, tools, (settled) => {
       // What the answer cost, however it ended (done, failed, cancelled), to the client's daily budget.
       if (meter) charge(this.env, (promise) => this.ctx.waitUntil(promise), chargeKey, meter.tokens());
       if (counted && streaming) this.countTurn(settled, assistant.name, settings.model);
@@ -232,13 +250,9 @@ export class ChatRoom extends DurableObject<Env> {
 
     let events: ChatEvents;
     try {
-      const call = { model: settings.model, system: systemInstruction(assistant.systemPrefix, settings.system), generationConfig };
-      // The turn stores the answer's thought signatures, to send them back with the next turn; an
-      // assistant's citations become the answer's sources.
-      const reader = { keepSignatures: true, pages: assistant.pages };
       const open = async (source: FileSource) => {
-        const contents = await resolveFiles(pending, source, { maxInlineBytes: this.config.maxInlineBytes, upload: uploadSettings(this.config), signal: turn.signal });
-        return streamChat({ ...call, contents }, this.config, turn.signal, meter, reader);
+        contents = await resolveFiles(pending, source, { maxInlineBytes: this.config.maxInlineBytes, upload: uploadSettings(this.config), signal: turn.signal });
+        return streamChat({ ...call, contents, ...(tools ? toGeminiTools(assistant.tools, 'auto') : {}) }, this.config, turn.signal, meter, reader);
       };
       const first = this.fileSource(false);
       try {
@@ -266,6 +280,27 @@ export class ChatRoom extends DurableObject<Env> {
     streaming = true;
     this.ctx.waitUntil(turn.run(events));
     return new Response(stream, { headers: { ...responseHeaders(format), [CHAT_ASSISTANT_HEADER]: assistant.name, [MESSAGE_ID_HEADER]: String(turn.messageId) } });
+  }
+
+  /**
+   * How a turn runs the assistant's tools, if it has any: each call POSTed to its endpoint (signed,
+   * within TOOLS_TIMEOUT_MS), the model asked again by `next`.
+   */
+  private turnTools(assistant: Assistant, next: TurnTools['next']): TurnTools | undefined {
+    if (assistant.tools.length === 0) return undefined;
+    const chat = this.ctx.id.toString().slice(0, CHAT_PREFIX);
+    const settings = this.config.tools;
+    return {
+      maxRounds: settings.maxRounds,
+      run: async (toolCall, signal) => {
+        const tool = assistant.tools.find((t) => t.name === toolCall.name);
+        if (!tool) return { error: `there is no tool named "${toolCall.name}"` };
+        const outcome = await callToolEndpoint(tool, { name: tool.name, arguments: toolCall.args, chat, callId: toolCall.toolCallId }, settings, signal);
+        if ('error' in outcome) console.warn(JSON.stringify({ level: 'warn', event: 'tool_failed', chat, tool: tool.name, error: outcome.error }));
+        return outcome;
+      },
+      next,
+    };
   }
 
   /** Counts how a turn that streamed ended, for the dashboard: its answer, tokens and time to first text, or its error. */
@@ -396,6 +431,7 @@ export class ChatRoom extends DurableObject<Env> {
     lastEventId: number,
     requestId: string | undefined,
     model: string,
+    tools: TurnTools | undefined,
     onSettled: (turn: Turn) => void,
   ): Turn {
     const now = Date.now();
@@ -414,6 +450,7 @@ export class ChatRoom extends DurableObject<Env> {
       lastEventId,
       graceMs: this.config.resumeGraceMs,
       heartbeatMs: this.config.heartbeatMs,
+      ...(tools ? { tools } : {}),
       // One log line per turn, like the Worker's per request: ids, timings, counts, never text.
       onSettled: (settled) => {
         onSettled(settled);
@@ -560,10 +597,9 @@ export function buildContents(recent: Iterable<StoredMessage>, message: string, 
       const size = entry.text.length + filesLength(entryFiles) + (answerParts ? partsLength(answerParts) : answer!.text.length);
       if (used + size > budget) break;
       used += size;
-      turns.push(
-        { role: 'model', parts: answerParts ? answerParts.filter(isTextual).map(toGeminiPart) : [{ text: answer!.text }] },
-        userContent(entry.text, entryFiles),
-      );
+      // A tool loop's answer is several contents: the model's calls, the results (as the user's), the model's answer.
+      const answerContents = answerParts ? stepContents(finished(answerParts)) : [{ role: 'model', parts: [{ text: answer!.text }] }];
+      turns.push(...answerContents.reverse(), userContent(entry.text, entryFiles));
     }
     answer = undefined;
   }
@@ -579,8 +615,28 @@ function userContent(text: string, files: readonly FilePart[]): PendingContent {
   return { role: 'user', parts };
 }
 
-function isTextual(part: MessagePart): part is TextPart | ThoughtPart {
-  return part.type !== 'file';
+/**
+ * A model message's parts as Gemini contents: its text, thoughts and calls as the model's (calls
+ * with their thought signatures exactly as they came), the results of each step's calls as the
+ * user's `functionResponse`s, in order: `model, user, model, …`.
+ */
+export function stepContents(parts: readonly MessagePart[]): Content[] {
+  const contents: Content[] = [];
+  for (const part of parts) {
+    if (part.type === 'file') continue;
+    const role = part.type === 'tool-result' ? 'user' : 'model';
+    let last = contents.at(-1);
+    if (last?.role !== role) contents.push((last = { role, parts: [] }));
+    last.parts.push(part.type === 'tool-call' ? toFunctionCallPart(part) : part.type === 'tool-result' ? toFunctionResponsePart(part) : toGeminiPart(part));
+  }
+  return contents;
+}
+
+/** A stored answer's parts without an unfinished last step (a cancelled loop's calls or results after its text). */
+function finished(parts: readonly MessagePart[]): MessagePart[] {
+  let end = parts.length;
+  while (end > 0 && (parts[end - 1]!.type === 'tool-call' || parts[end - 1]!.type === 'tool-result')) end--;
+  return parts.slice(0, end);
 }
 
 /** What files weigh in the context budget: their estimated tokens, in characters. */

@@ -1,6 +1,7 @@
 import { GeminiError } from '../gemini/gemini-error';
-import { eventData, isTerminal, type ChatEvent, type ErrorCode, type PartEvent, type TerminalEvent, type Usage } from '../protocol/events';
-import { PartsBuilder } from '../protocol/parts';
+import { ApiError } from '../errors';
+import { eventData, isTerminal, type ChatEvent, type ErrorCode, type TerminalEvent, type ToolCallEvent, type ToolResultEvent, type Usage } from '../protocol/events';
+import { PartsBuilder, type MessagePart } from '../protocol/parts';
 import { CoalescingQueue } from '../stream/coalescing-queue';
 import { encodeRawFrame, PING } from '../stream/sse-encoder';
 import type { WireFormat } from '../stream/wire-format';
@@ -26,6 +27,25 @@ export interface TurnOptions {
   heartbeatMs: number;
   /** Called once, when the turn's outcome is stored. */
   onSettled?: (turn: Turn) => void;
+  /** The assistant's tools: without them, the model's calls (it makes none: none are declared) are skipped. */
+  tools?: TurnTools;
+}
+
+/**
+ * How a turn runs its assistant's tools (issue 22): the model's calls of a step are run together,
+ * their results added, and the model asked again, until it answers without calls.
+ */
+export interface TurnTools {
+  /** Steps of calls the model may make; the step after the last one is asked with its tools off (`final`). */
+  maxRounds: number;
+  /** Runs one call. Never throws: a failure is `{ error }`, which the model gets as the result. */
+  run(call: ToolCallEvent, signal: AbortSignal): Promise<{ result: unknown } | { error: string }>;
+  /**
+   * The next step's answer: the model asked again with the turn's parts so far (its calls and their
+   * results); `final`: with its tools off, so it must answer.
+   * @throws {ApiError} when the call fails before its first event (the turn ends with its code)
+   */
+  next(parts: readonly MessagePart[], final: boolean): Promise<AsyncIterable<ChatEvent>>;
 }
 
 /** A frame kept for replay: the event with its id, and its bytes in this project's own protocol. */
@@ -143,18 +163,67 @@ export class Turn {
     if (this.active && !this.upstream.signal.aborted) this.upstream.abort(new GeminiError('aborted', message));
   }
 
-  /** Reads the answer to its end. Never throws: a failure becomes the terminal frame. */
+  /**
+   * Reads the answer to its end: with tools, step after step (the model's calls, run, their
+   * results sent back) until an answer without calls. Never throws: a failure becomes the
+   * terminal frame.
+   */
   async run(events: AsyncIterable<ChatEvent>): Promise<void> {
+    const tools = this.options.tools;
+    let usage: Usage | undefined;
     try {
-      for await (const event of events) {
-        if (isTerminal(event)) return await this.settle(event);
-        // A chat's turns declare no functions (issue 22: stored chats' tools come later), so Gemini makes no calls here.
-        if (event.type === 'tool-call') continue;
-        this.parts.add(event);
-        // A signature on a part with no text is kept in the parts; there is no frame to send.
-        if (event.text) this.pushPart(event);
+      for (let round = 0; ; round++) {
+        const calls: ToolCallEvent[] = [];
+        let end: TerminalEvent | undefined;
+        for await (const event of events) {
+          if (isTerminal(event)) {
+            end = event;
+            break;
+          }
+          if (event.type === 'tool-call') {
+            // Without tools, no function is declared, so Gemini makes no calls here.
+            if (!tools) continue;
+            this.parts.addCall(event);
+            this.pushLive(event);
+            calls.push(event);
+          } else if (event.type === 'tool-result') {
+            continue;
+          } else {
+            this.parts.add(event);
+            // A signature on a part with no text is kept in the parts; there is no frame to send.
+            if (event.text) this.pushLive(event);
+          }
+        }
+        if (!end) return await this.settle({ type: 'error', code: 'upstream_incomplete', message: 'The answer ended without a terminal event' });
+        if (end.type === 'done') usage = addUsage(usage, end.usage);
+        if (end.type === 'error' || calls.length === 0 || !tools) {
+          return await this.settle(end.type === 'done' && usage ? { ...end, usage } : end);
+        }
+        if (round >= tools.maxRounds) {
+          return await this.settle({ type: 'error', code: 'tool_call_failed', message: `The model still called tools after ${tools.maxRounds} rounds, with its tools off` });
+        }
+        // The step's calls run together; each result is sent as it is in, in the calls' order.
+        const results = await Promise.all(calls.map((call) => tools.run(call, this.signal)));
+        calls.forEach((call, i) => {
+          const outcome = results[i]!;
+          const result: ToolResultEvent =
+            'error' in outcome
+              ? { type: 'tool-result', toolCallId: call.toolCallId, name: call.name, error: outcome.error }
+              : { type: 'tool-result', toolCallId: call.toolCallId, name: call.name, result: outcome.result };
+          this.parts.addResult(result);
+          this.pushLive(result);
+        });
+        if (this.signal.aborted) {
+          const reason: unknown = this.signal.reason;
+          return await this.settle({ type: 'error', code: 'cancelled', message: reason instanceof Error ? reason.message : 'The turn was cancelled' });
+        }
+        try {
+          events = await tools.next(this.parts.parts, round + 1 >= tools.maxRounds);
+        } catch (error) {
+          if (!(error instanceof ApiError)) throw error;
+          return await this.settle({ type: 'error', code: error.code, message: error.message });
+        }
       }
-      await this.settle({ type: 'error', code: 'upstream_incomplete', message: 'The answer ended without a terminal event' });
     } catch (error) {
       console.error(JSON.stringify({ level: 'error', event: 'turn_failed', error: String(error) }));
       if (this.active) await this.settle({ type: 'error', code: 'internal_error', message: 'The turn failed' });
@@ -210,8 +279,8 @@ export class Turn {
     return stored;
   }
 
-  /** A piece of the answer or of its thought summary: sent at once, stored with the next batch. */
-  private pushPart(event: PartEvent): void {
+  /** A piece of the answer or of its thought summary, or a tool step: sent at once, stored with the next batch. */
+  private pushLive(event: ChatEvent): void {
     this.push(event);
     if (event.type === 'text') this.firstTextAt ??= Date.now();
     this.broadcast(this.frames[this.frames.length - 1]!);
@@ -303,4 +372,18 @@ export class Turn {
     clearTimeout(this.graceTimer);
     this.graceTimer = null;
   }
+}
+
+/** Two steps' usage together: each step of a tool loop is a call, billed on its own. */
+function addUsage(sum: Usage | undefined, usage: Usage): Usage {
+  if (!sum) return usage;
+  const total: Usage = {
+    promptTokenCount: sum.promptTokenCount + usage.promptTokenCount,
+    candidatesTokenCount: sum.candidatesTokenCount + usage.candidatesTokenCount,
+    totalTokenCount: sum.totalTokenCount + usage.totalTokenCount,
+  };
+  for (const key of ['thoughtsTokenCount', 'cachedContentTokenCount', 'toolUsePromptTokenCount'] as const) {
+    if (sum[key] !== undefined || usage[key] !== undefined) total[key] = (sum[key] ?? 0) + (usage[key] ?? 0);
+  }
+  return total;
 }

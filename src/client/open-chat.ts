@@ -5,7 +5,7 @@ import { fileRefusal, isBlob, postFile, type FileLimits, type MessageFile, type 
 import { apiUrl, fetcher, responseError } from './http.js';
 import { reconnectingEvents } from './reconnecting-events.js';
 import { challengedFetch } from './turnstile.js';
-import type { ClientOptions, FetchLike, ReconnectOptions, StreamEvent } from './types.js';
+import type { ClientOptions, FetchLike, ReconnectOptions, StreamEvent, ToolStreamEvent } from './types.js';
 
 export interface OpenChatOptions extends ClientOptions, NewChatBody {
   /**
@@ -31,6 +31,11 @@ export interface TurnOptions {
    * `chat.cancel()` to stop it at once.
    */
   signal?: AbortSignal;
+  /**
+   * Sees the turn's tool steps (an assistant with tools: each `tool-call`, then its
+   * `tool-result`), which the iteration itself leaves out: it yields the answer.
+   */
+  onToolEvent?: (event: ToolStreamEvent) => void;
 }
 
 /** What `chat.send` takes besides the message. */
@@ -227,12 +232,13 @@ export class Chat {
     }
   }
 
-  private post(body: { message: string; files?: string[] }, { signal, thinking }: SendOptions): AsyncIterable<StreamEvent> {
+  private post(body: { message: string; files?: string[] }, { signal, thinking, onToolEvent }: SendOptions): AsyncIterable<StreamEvent> {
     const url = apiUrl(this.endpoint, `/api/chats/${this.id}/messages`);
     const json = JSON.stringify(thinking === undefined ? body : { ...body, thinking });
     return this.follow({
       open: (attempt) => this.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: json, signal: attempt }),
       signal,
+      onToolEvent,
     });
   }
 
@@ -241,8 +247,8 @@ export class Chat {
    * aborted `send` — from its start, then live. Ends at once, with no event,
    * when there is none.
    */
-  resume({ signal }: TurnOptions = {}): AsyncIterable<StreamEvent> {
-    return this.follow({ open: (attempt) => this.streamFrom(this.cursor, attempt), retryOpen: true, emptyIsEnd: true, signal });
+  resume({ signal, onToolEvent }: TurnOptions = {}): AsyncIterable<StreamEvent> {
+    return this.follow({ open: (attempt) => this.streamFrom(this.cursor, attempt), retryOpen: true, emptyIsEnd: true, signal, onToolEvent });
   }
 
   /** Stops the turn in flight (the Worker aborts Gemini). Resolves to false when there was none. */
@@ -290,7 +296,13 @@ export class Chat {
     return this.messages;
   }
 
-  private async *follow(request: { open: (signal: AbortSignal) => Promise<Response>; retryOpen?: boolean; emptyIsEnd?: boolean; signal?: AbortSignal }): AsyncGenerator<StreamEvent, void, undefined> {
+  private async *follow(request: {
+    open: (signal: AbortSignal) => Promise<Response>;
+    retryOpen?: boolean;
+    emptyIsEnd?: boolean;
+    signal?: AbortSignal;
+    onToolEvent?: (event: ToolStreamEvent) => void;
+  }): AsyncGenerator<StreamEvent, void, undefined> {
     const start = this.cursor;
     // The Worker names the answer's message in a header of the turn's stream: its `done` carries it.
     let messageId: number | undefined;
@@ -305,6 +317,10 @@ export class Chat {
       reopen: (lastEventId, attempt) => this.streamFrom(lastEventId ?? start, attempt).then(noted),
       stallTimeoutMs: this.stallTimeoutMs,
       reconnect: this.reconnect,
+      onToolEvent: (event) => {
+        if (event.id !== undefined) this.cursor = Math.max(this.cursor, event.id);
+        request.onToolEvent?.(event);
+      },
     })) {
       if (event.id !== undefined) this.cursor = Math.max(this.cursor, event.id);
       yield event.type === 'done' && messageId !== undefined ? { ...event, messageId } : event;

@@ -1,6 +1,6 @@
 import { isEventStream, networkError, responseError } from './http.js';
 import { parseEventStream } from './sse-events.js';
-import type { ReconnectOptions, StreamErrorEvent, StreamEvent } from './types.js';
+import type { ReconnectOptions, StreamErrorEvent, StreamEvent, ToolStreamEvent } from './types.js';
 
 export interface EventsRequest {
   /** Makes the first request. */
@@ -17,6 +17,8 @@ export interface EventsRequest {
   signal?: AbortSignal;
   stallTimeoutMs: number;
   reconnect?: ReconnectOptions;
+  /** Sees a stored chat's tool steps, which the iteration itself leaves out. */
+  onToolEvent?: (event: ToolStreamEvent) => void;
 }
 
 const DEFAULTS: Required<ReconnectOptions> = { attempts: 8, delayMs: 500, maxDelayMs: 5000 };
@@ -87,6 +89,10 @@ export async function* reconnectingEvents(request: EventsRequest): AsyncGenerato
                 lastId = event.id;
               }
               failures = 0;
+              if (event.type === 'tool-call' || event.type === 'tool-result') {
+                request.onToolEvent?.(event);
+                continue;
+              }
               yield event;
               if (event.type === 'done' || event.type === 'error') return;
             }

@@ -22,6 +22,17 @@ export interface StreamErrorEvent {
  */
 export type StreamEvent = (Omit<TextEvent, 'signature'> | Omit<ThoughtEvent, 'signature'> | (DoneEvent & AnswerRef) | StreamErrorEvent) & { id?: number };
 
+/**
+ * A stored chat's tool steps (an assistant with tools): the model's call, then what it returned
+ * (`result`, or `error` when the call failed). `parseEventStream` yields them typed; `chat.send`
+ * and `streamChat` leave them out of {@link StreamEvent} (the answer's text follows them), and
+ * hand them to `onToolEvent` where one is given.
+ */
+export type ToolStreamEvent = (
+  | { type: 'tool-call'; toolCallId: string; name: string; args: Record<string, unknown> }
+  | { type: 'tool-result'; toolCallId: string; name: string; result?: unknown; error?: string }
+) & { id?: number };
+
 /** On a stored chat's `done`: the answer's message id, to rate it with `chat.feedback`. */
 export interface AnswerRef {
   messageId?: number;

@@ -55,6 +55,7 @@ export class RequestLog {
       this.firstThoughtMs ??= Date.now() - this.started;
       return;
     }
+    if (event.type === 'tool-result') return;
     if (event.type === 'done') this.done(event);
     else this.errorCode = event.code;
     this.write(200);

@@ -121,10 +121,18 @@ export type ThoughtEvent = { type: 'thought'; text: string; signature?: string }
  * when it came on this call (Gemini 3 signs the first call of each step): it must go back with
  * the call, exactly, or Gemini refuses the next request (400). An answer that ends in calls ends
  * with `done` and Gemini's own finish reason (STOP): each protocol tells a tool-call stop from the
- * calls before it (OpenAI's `finish_reason: "tool_calls"`). Not on this project's own SSE wire
- * yet: no native route declares functions.
+ * calls before it (OpenAI's `finish_reason: "tool_calls"`). On this project's own wire (a
+ * stored chat whose assistant has tools): `event: tool-call`, `{"toolCallId","name","args"}`; the
+ * signature never goes on the wire.
  */
 export type ToolCallEvent = { type: 'tool-call'; toolCallId: string; name: string; args: Record<string, unknown>; signature?: string };
+/**
+ * What a function call returned (a stored chat's assistant tool, run by the chat's Durable
+ * Object): `event: tool-result`, `{"toolCallId","name","result"}`, or `{"toolCallId","name","error"}`
+ * when the call failed (the endpoint timed out, refused, answered too much or not JSON). Either
+ * way the model gets it and the turn goes on.
+ */
+export type ToolResultEvent = { type: 'tool-result'; toolCallId: string; name: string } & ({ result: unknown; error?: undefined } | { error: string; result?: undefined });
 /**
  * `finishReason` is passed through as Gemini gave it: STOP, MAX_TOKENS, SAFETY, RECITATION, or newer values.
  * `sources`, only when Gemini grounded the answer: the pages, deduplicated, in Gemini's order.
@@ -150,7 +158,7 @@ const FILTERED_FINISH_REASONS = new Set([
 export function isFilteredFinish(finishReason: string): boolean {
   return FILTERED_FINISH_REASONS.has(finishReason);
 }
-export type ChatEvent = TextEvent | ThoughtEvent | ToolCallEvent | DoneEvent | ErrorEvent;
+export type ChatEvent = TextEvent | ThoughtEvent | ToolCallEvent | ToolResultEvent | DoneEvent | ErrorEvent;
 /** The events that carry a piece of the message: the answer's text, or the thought summary's. */
 export type PartEvent = TextEvent | ThoughtEvent;
 
@@ -175,19 +183,26 @@ export function eventData(event: ChatEvent): string {
     }
     case 'error':
       return JSON.stringify({ error: { code: event.code, message: event.message } });
-    case 'tool-call': {
-      const data: Record<string, unknown> = { toolCall: { id: event.toolCallId, name: event.name, args: event.args } };
-      return JSON.stringify(data);
-    }
+    case 'tool-call':
+      return JSON.stringify({ toolCallId: event.toolCallId, name: event.name, args: event.args });
+    case 'tool-result':
+      return JSON.stringify(
+        event.error !== undefined
+          ? { toolCallId: event.toolCallId, name: event.name, error: event.error }
+          : { toolCallId: event.toolCallId, name: event.name, result: event.result ?? null },
+      );
   }
 }
 
+/** An event as it comes off the wire: a call's thought signature never goes on it. */
+export type WireEvent = Exclude<ChatEvent, ToolCallEvent> | Omit<ToolCallEvent, 'signature'>;
+
 /**
  * Reads one frame's `data:` JSON back into an event, checking every field:
- * `null` when it is not one of the four shapes. The SSE `event:` name, when
+ * `null` when it is not one of the six shapes. The SSE `event:` name, when
  * given, must agree with the payload.
  */
-export function parseEventData(data: string, name?: string): Exclude<ChatEvent, ToolCallEvent> | null {
+export function parseEventData(data: string, name?: string): WireEvent | null {
   let value: unknown;
   try {
     value = JSON.parse(data);
@@ -195,9 +210,12 @@ export function parseEventData(data: string, name?: string): Exclude<ChatEvent, 
     return null;
   }
   if (!isRecord(value)) return null;
-  // Function calls are not on this wire yet (ToolCallEvent): a frame of one is not an event here.
-  let event: Exclude<ChatEvent, ToolCallEvent> | null = null;
-  if (typeof value.text === 'string') {
+  let event: WireEvent | null = null;
+  if (typeof value.toolCallId === 'string' && typeof value.name === 'string') {
+    if (isRecord(value.args)) event = { type: 'tool-call', toolCallId: value.toolCallId, name: value.name, args: value.args };
+    else if (typeof value.error === 'string') event = { type: 'tool-result', toolCallId: value.toolCallId, name: value.name, error: value.error };
+    else if ('result' in value) event = { type: 'tool-result', toolCallId: value.toolCallId, name: value.name, result: value.result };
+  } else if (typeof value.text === 'string') {
     event = { type: 'text', text: value.text };
   } else if (typeof value.thought === 'string') {
     event = { type: 'thought', text: value.thought };

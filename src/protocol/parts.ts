@@ -5,7 +5,7 @@
  * (the AI SDK's `UIMessage.parts`, OpenAI's `reasoning_content`) map onto them
  * where that protocol is spoken; the chat store keeps them as one JSON column.
  */
-import type { PartEvent } from './events.js';
+import type { PartEvent, ToolCallEvent, ToolResultEvent } from './events.js';
 
 /** A run of the answer's text. */
 export interface TextPart {
@@ -77,7 +77,7 @@ export type MessagePart = TextPart | ThoughtPart | FilePart | ToolCallPart | Too
  * piece is a part of its own and the next piece starts a new one.
  */
 export class PartsBuilder {
-  readonly parts: Array<TextPart | ThoughtPart> = [];
+  readonly parts: Array<TextPart | ThoughtPart | ToolCallPart | ToolResultPart> = [];
 
   add(event: PartEvent): void {
     const last = this.parts.at(-1);
@@ -88,6 +88,22 @@ export class PartsBuilder {
     const part: TextPart | ThoughtPart = { type: event.type, text: event.text };
     if (event.signature !== undefined) part.signature = event.signature;
     this.parts.push(part);
+  }
+
+  /** A function call the model made, its signature kept exactly as it came. */
+  addCall(event: ToolCallEvent): void {
+    const part: ToolCallPart = { type: 'tool-call', id: event.toolCallId, name: event.name, args: event.args };
+    if (event.signature !== undefined) part.signature = event.signature;
+    this.parts.push(part);
+  }
+
+  /** What a call returned (or why it failed). */
+  addResult(event: ToolResultEvent): void {
+    this.parts.push(
+      event.error !== undefined
+        ? { type: 'tool-result', id: event.toolCallId, name: event.name, result: event.error, isError: true }
+        : { type: 'tool-result', id: event.toolCallId, name: event.name, result: event.result },
+    );
   }
 
   /** The answer: the text parts' text. */
@@ -102,7 +118,7 @@ export class PartsBuilder {
 
   /**
    * Whether the parts say more than the answer's text does (a thought, a
-   * signature): only then are they worth storing beside it.
+   * signature, a tool step): only then are they worth storing beside it.
    */
   get meaningful(): boolean {
     return this.parts.some((p) => p.type !== 'text' || p.signature !== undefined);

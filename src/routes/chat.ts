@@ -112,7 +112,7 @@ export async function readAnswer(log: RequestLog, events: ChatEvents): Promise<C
       if (event.model !== undefined) answer.model = event.model;
       if (toolCalls.length) answer.toolCalls = toolCalls;
       return answer;
-    } else {
+    } else if (event.type === 'error') {
       // Nothing has been sent yet, so a failure mid-answer is still an HTTP error.
       throw new ApiError(UPSTREAM_STATUS[event.code as UpstreamErrorCode] ?? 502, event.code, event.message);
     }

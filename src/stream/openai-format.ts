@@ -81,6 +81,9 @@ export class OpenAiChunkFormat implements WireFormat {
         if (this.includeUsage) frames += dataFrame({ ...this.head(), choices: [], usage: usageOf(event.usage) } satisfies ChatCompletionChunk);
         return bytes(frames);
       }
+      case 'tool-result':
+        // Only a stored chat runs tools itself; this API's client runs its own.
+        return NOTHING;
       case 'error':
         this.failed = true;
         return bytes(dataFrame(openAiError(UPSTREAM_STATUS[event.code as UpstreamErrorCode] ?? 502, event.code, event.message)));

@@ -15,15 +15,12 @@ export interface SseEncoderOptions {
 }
 
 const encoder = new TextEncoder();
-const NOTHING = new Uint8Array(0);
 
 /** An SSE comment: keeps idle connections open, ignored by every SSE parser. */
 export const PING = encoder.encode(': ping\n\n');
 
 /** One event as the bytes of one SSE frame. `data:` is single-line JSON, so no payload can break the framing. */
 export function encodeFrame(event: SseInput): Uint8Array {
-  // Not on this protocol's wire yet: no native route declares functions, and the browser client refuses frames it does not know.
-  if (event.type === 'tool-call') return NOTHING;
   return encodeRawFrame(event.id, event.type, eventData(event));
 }
 

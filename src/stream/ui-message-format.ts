@@ -46,8 +46,9 @@ export class UiMessageFormat implements WireFormat {
   constructor(private readonly messageId: string) {}
 
   encode(event: SseInput): Uint8Array {
-    // No route that speaks this format declares functions yet (issue 22: useChat's tools come later), so Gemini makes no calls here.
-    if (event.type === 'tool-call') return NOTHING;
+    // useChat's tool chunks come later (issue 22): a stored chat's owner-endpoint tools run in the
+    // chat's Durable Object, and this format shows only their answer.
+    if (event.type === 'tool-call' || event.type === 'tool-result') return NOTHING;
     let frames = '';
     if (!this.started) {
       this.started = true;

@@ -34,7 +34,8 @@ let calls: Request[];
 
 beforeAll(async () => {
   [dev, browser] = await Promise.all([
-    startDevServer([], { ASSISTANTS_DIR: 'test/fixtures/assistants', ALLOWED_ORIGINS: ALLOWED }),
+    // The fixtures' tools-site has http://127.0.0.1 tool endpoints: allowed for local development only.
+    startDevServer([], { ASSISTANTS_DIR: 'test/fixtures/assistants', ALLOWED_ORIGINS: ALLOWED, ASSISTANT_TOOLS_ALLOW_LOCAL: '1' }),
     launchChromium(),
   ]);
 }, 90_000);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEventStream } from '../../src/client/sse-events';
-import type { StreamEvent } from '../../src/client/types';
+import type { StreamEvent, ToolStreamEvent } from '../../src/client/types';
 import { seededRandom } from '../random';
 
 const encoder = new TextEncoder();
@@ -18,8 +18,8 @@ function streamOfCuts(bytes: Uint8Array, cuts: number[]): ReadableStream<Uint8Ar
   });
 }
 
-async function parse(body: ReadableStream<Uint8Array>, onActivity?: () => void): Promise<StreamEvent[]> {
-  const events: StreamEvent[] = [];
+async function parse(body: ReadableStream<Uint8Array>, onActivity?: () => void): Promise<Array<StreamEvent | ToolStreamEvent>> {
+  const events: Array<StreamEvent | ToolStreamEvent> = [];
   const reader = parseEventStream(body, onActivity).getReader();
   for (;;) {
     const { done, value } = await reader.read();
@@ -49,6 +49,28 @@ const EXPECTED: StreamEvent[] = [
 describe('parseEventStream', () => {
   it('reads thought events, then text events, then the done event, with their ids', async () => {
     expect(await parseText(WIRE)).toStrictEqual(EXPECTED);
+  });
+
+  it('reads a stored chat\'s tool-call and tool-result frames as typed events, and goes on to the answer', async () => {
+    const events = await parseText(
+      'id: 1\nevent: tool-call\ndata: {"toolCallId":"call_a","name":"lookup_order","args":{"order":"A1"}}\n\n' +
+        'id: 2\nevent: tool-result\ndata: {"toolCallId":"call_a","name":"lookup_order","result":{"status":"shipped"}}\n\n' +
+        'id: 3\nevent: tool-result\ndata: {"toolCallId":"call_b","name":"slow","error":"timed out"}\n\n' +
+        'id: 4\nevent: text\ndata: {"text":"Shipped."}\n\n' +
+        `id: 5\nevent: done\ndata: ${JSON.stringify({ done: true, finishReason: 'STOP', usage: USAGE })}\n\n`,
+    );
+    expect(events).toStrictEqual([
+      { type: 'tool-call', toolCallId: 'call_a', name: 'lookup_order', args: { order: 'A1' }, id: 1 },
+      { type: 'tool-result', toolCallId: 'call_a', name: 'lookup_order', result: { status: 'shipped' }, id: 2 },
+      { type: 'tool-result', toolCallId: 'call_b', name: 'slow', error: 'timed out', id: 3 },
+      { type: 'text', text: 'Shipped.', id: 4 },
+      { type: 'done', finishReason: 'STOP', usage: USAGE, id: 5 },
+    ]);
+  });
+
+  it('refuses a tool frame whose event name disagrees with its data', async () => {
+    const events = await parseText('event: text\ndata: {"toolCallId":"call_a","name":"f","args":{}}\n\n');
+    expect(events).toMatchObject([{ type: 'error', code: 'invalid_response' }]);
   });
 
   it('reads thought events between text events, and without event: lines by their data', async () => {

@@ -31,6 +31,10 @@ function folder(files: Record<string, string>): string {
 const GOOD = '---\norigins:\n  - "https://shop.example"\ngreeting: "Hi"\n---\nYou help with the shop.\n';
 const PAGE = (url: string, title: string, text: string) => `---\nurl: ${JSON.stringify(url)}\ntitle: ${JSON.stringify(title)}\n---\n${text}\n`;
 
+/** An assistant with one tool. */
+const TOOLS = (endpoint: string, name = 'lookup_order', type = 'object') =>
+  `---\norigins:\n  - "https://shop.example"\ntools:\n  - name: ${name}\n    description: Looks an order up.\n    parameters:\n      type: ${type}\n      properties:\n        order: { type: string }\n    endpoint: ${endpoint}\n---\nYou help with the shop.\n`;
+
 const SCRIPT = fileURLToPath(new URL('../../scripts/assistants.mjs', import.meta.url));
 
 /** The message the build fails with, run as a command from the folder (`node scripts/assistants.mjs --dir . --out …`). */
@@ -82,7 +86,7 @@ describe('scripts/assistants.mjs', () => {
   });
 
   it.each([
-    ['a field it does not know', { 'shop/assistant.md': '---\norigins: []\npersona: pirate\n---\nHi.\n' }, 'shop/assistant.md:3: unknown field "persona"; allowed: origins, model, models, thinking, greeting, starters, allowSystem'],
+    ['a field it does not know', { 'shop/assistant.md': '---\norigins: []\npersona: pirate\n---\nHi.\n' }, 'shop/assistant.md:3: unknown field "persona"; allowed: origins, model, models, thinking, greeting, starters, allowSystem, tools'],
     ['an origin with a path', { 'shop/assistant.md': '---\norigins:\n  - "https://shop.example"\n  - "https://shop.example/blog"\n---\nHi.\n' }, 'shop/assistant.md:4: origins[1] must be an exact origin like "https://example.com" (scheme, host and port, no path)'],
     ['no origins', { 'shop/assistant.md': '---\ngreeting: "Hi"\n---\nHi.\n' }, 'shop/assistant.md:2: origins is required'],
     ['broken YAML', { 'shop/assistant.md': '---\norigins: [\n---\nHi.\n' }, 'shop/assistant.md:'],
@@ -92,11 +96,34 @@ describe('scripts/assistants.mjs', () => {
     ['a folder name with capitals', { 'Shop/assistant.md': GOOD }, 'Shop:1: an assistant\'s folder name must be lowercase letters, digits and "-"'],
     ['the built-in name', { 'default/assistant.md': GOOD }, 'default:1: "default" is the built-in assistant\'s name'],
     ['a page without a url', { 'shop/assistant.md': GOOD, 'shop/knowledge/a.md': '---\ntitle: "A"\n---\nText.\n' }, 'shop/knowledge/a.md:2: url is required'],
+    ['a tool on plain http', { 'shop/assistant.md': TOOLS('http://tools.shop.example/order') }, 'shop/assistant.md:5: tools[0].endpoint must be https'],
+    ['a local tool without --allow-local-tools', { 'shop/assistant.md': TOOLS('http://127.0.0.1:8788/order') }, 'tools[0].endpoint must be https: http://127.0.0.1 and http://localhost are taken only with --allow-local-tools'],
+    ['a tool name Gemini refuses', { 'shop/assistant.md': TOOLS('https://tools.shop.example/order', 'look up') }, 'shop/assistant.md:5: tools[0].name must be a function name Gemini takes'],
+    ['a tool without a description', { 'shop/assistant.md': '---\norigins: []\ntools:\n  - name: f\n    endpoint: https://a.example/f\n---\nHi.\n' }, 'tools[0].description must be a non-empty string'],
+    ['a tool whose parameters are not an object schema', { 'shop/assistant.md': TOOLS('https://tools.shop.example/order', 'lookup', 'array') }, 'tools[0].parameters must be a JSON Schema object'],
+    ['a tool field it does not know', { 'shop/assistant.md': TOOLS('https://tools.shop.example/order').replace('    endpoint', '    method: GET\n    endpoint') }, 'tools[0]: unknown field "method"'],
     ['a page with a relative url', { 'shop/assistant.md': GOOD, 'shop/knowledge/a.md': PAGE('/teas', 'Teas', 'Text.') }, 'shop/knowledge/a.md:2: url must be an absolute http(s) URL'],
   ])('fails the build on %s, naming the file and line', (_name, files, message) => {
     const failure = buildFailure(folder(files));
     expect(failure.status).toBe(1);
     expect(failure.stderr).toContain(message);
+  });
+
+  it('bundles tools with https endpoints, and local ones only with --allow-local-tools (or ASSISTANT_TOOLS_ALLOW_LOCAL=1)', () => {
+    const dir = folder({ 'shop/assistant.md': TOOLS('https://tools.shop.example/order'), 'dev/assistant.md': TOOLS('http://localhost:8788/order') });
+    expect(() => loadAssistants(dir)).toThrow(/dev\/assistant.md:5: tools\[0\].endpoint must be https/);
+    const [dev, shop] = loadAssistants(dir, { allowLocalTools: true });
+    expect(shop!.tools).toEqual([
+      { name: 'lookup_order', description: 'Looks an order up.', parameters: { type: 'object', properties: { order: { type: 'string' } } }, endpoint: 'https://tools.shop.example/order' },
+    ]);
+    expect(dev!.tools![0]!.endpoint).toBe('http://localhost:8788/order');
+    const out = join(mkdtempSync(join(tmpdir(), 'assistants-out-')), 'bundle.ts');
+    dirs.push(join(out, '..'));
+    const run = spawnSync(process.execPath, [SCRIPT, '--dir', dir, '--out', out, '--allow-local-tools', '--quiet'], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(readFileSync(out, 'utf8')).toContain('"endpoint": "http://localhost:8788/order"');
+    // An assistant without tools has no tools field: its bundle is what it was.
+    expect(loadAssistants(folder({ 'shop/assistant.md': GOOD }))[0]).not.toHaveProperty('tools');
   });
 
   it('refuses knowledge over KNOWLEDGE_MAX_TOKENS rather than send a truncated corpus', () => {
