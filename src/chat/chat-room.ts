@@ -16,7 +16,7 @@ import { UI_MESSAGE_STREAM_HEADER, UiMessageFormat } from '../stream/ui-message-
 import type { WireFormat } from '../stream/wire-format';
 import { eventData, type ErrorEvent } from '../protocol/events';
 import { MESSAGE_ID_HEADER, type ChatMessage, type ChatSnapshot, type ThinkingSettings } from '../protocol/messages';
-import { filesOf, PartsBuilder, type FilePart, type MessagePart, type TextPart, type ThoughtPart } from '../protocol/parts';
+import { filesOf, toolStepsOf, PartsBuilder, type FilePart, type MessagePart, type TextPart, type ThoughtPart } from '../protocol/parts';
 import { resolveFiles, URI_MARGIN_MS, type FileSource, type PendingContent } from '../gemini/file-parts';
 import type { GeminiFile } from '../gemini/files-api';
 import { GeminiError } from '../gemini/gemini-error';
@@ -77,7 +77,9 @@ export class ChatRoom extends DurableObject<Env> {
     const chatId = this.ctx.id.toString();
     const messages = this.store.messages().map(({ parts, ...message }): ChatMessage => {
       const files = filesOf(parts);
-      return files.length ? { ...message, files: files.map((f) => fileInfo(chatId, f)) } : message;
+      if (files.length) return { ...message, files: files.map((f) => fileInfo(chatId, f)) };
+      const tools = toolStepsOf(parts);
+      return tools.length ? { ...message, tools } : message;
     });
     const turn = this.turn;
     if (turn?.active) {

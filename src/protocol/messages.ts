@@ -3,6 +3,7 @@
  * chat Durable Object and the browser client.
  */
 import type { ErrorCode, Source, Usage } from './events.js';
+import type { ToolStep } from './parts.js';
 
 /** Who wrote a message: Gemini's own names. */
 export type Role = 'user' | 'model';
@@ -109,6 +110,8 @@ export interface ChatMessage {
   thoughts?: string;
   /** A user message: the files sent with it, in order. */
   files?: FileInfo[];
+  /** A model message: the tools it called before answering, each with its result or error, in order. */
+  tools?: ToolStep[];
   status: MessageStatus;
   finishReason?: string;
   usage?: Usage;

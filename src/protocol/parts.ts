@@ -132,6 +132,42 @@ export function textOf(parts: readonly MessagePart[], type: 'text' | 'thought'):
   return text;
 }
 
+/**
+ * A message's tool steps as readers see them, in order: each call with its
+ * result (or error) when one came — what the native `tool-call` and
+ * `tool-result` frames carried, without the signatures (those are for Gemini).
+ */
+export function toolStepsOf(parts: readonly MessagePart[] | undefined): ToolStep[] {
+  const steps: ToolStep[] = [];
+  if (!parts) return steps;
+  const byId = new Map<string, ToolStep>();
+  for (const part of parts) {
+    if (part.type === 'tool-call') {
+      const step: ToolStep = { toolCallId: part.id, name: part.name, args: part.args as ToolStep['args'] };
+      byId.set(part.id, step);
+      steps.push(step);
+    } else if (part.type === 'tool-result') {
+      const step = byId.get(part.id);
+      if (!step) continue;
+      if (part.isError) step.error = String(part.result);
+      else step.result = part.result ?? null;
+    }
+  }
+  return steps;
+}
+
+/** One tool call of an answer and what it returned. */
+export interface ToolStep {
+  toolCallId: string;
+  name: string;
+  // JSON values, typed shallow: a recursive JSON type is too deep for Durable Object RPC's types.
+  args: Record<string, {} | null>;
+  /** What the tool returned (JSON); absent while it runs, or when it failed. */
+  result?: {} | null;
+  /** Why it failed (a timeout, a refused answer): what the model was told. */
+  error?: string;
+}
+
 /** The file parts of a message. */
 export function filesOf(parts: readonly MessagePart[] | undefined): FilePart[] {
   return parts ? parts.filter((p): p is FilePart => p.type === 'file') : [];

@@ -116,9 +116,10 @@ describe('an assistant tool on its owner endpoint', () => {
     expect(text.startsWith('[fake] lookup_order returned {"output":{"status":"shipped","order":"A-1001"}}\n')).toBe(true);
     expect(text).toBe(second.sentText);
 
-    // Stored as parts of the answer; the snapshot shows its text.
+    // Stored as parts of the answer; the snapshot shows its text and its tool steps (no signature).
     const snapshot = (await (await worker(`/api/chats/${id}`)).json()) as ChatSnapshot;
     expect(snapshot.messages.at(-1)).toMatchObject({ role: 'model', status: 'complete', text });
+    expect(snapshot.messages.at(-1)!.tools).toEqual([{ toolCallId: call!.toolCallId, name: 'lookup_order', args: { order: 'A-1001' }, result: { status: 'shipped', order: 'A-1001' } }]);
   });
 
   it('runs a step\'s parallel calls together, and answers each', async () => {
