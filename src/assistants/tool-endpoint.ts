@@ -1,4 +1,5 @@
 import type { ToolSettings } from '../config';
+import { readUpTo } from '../limits/read-json-body';
 import type { AssistantTool } from './assistant';
 
 /** The header every call to a tool endpoint carries: `sha256=` and the HMAC-SHA256 of the body, hex. */
@@ -79,25 +80,10 @@ function tooLarge(settings: ToolSettings): ToolOutcome {
 async function readCapped(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array | null> {
   if (!body) return new Uint8Array(0);
   const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.byteLength;
-    if (length > max) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  const read = await readUpTo(reader, max);
+  if ('bytes' in read) return read.bytes;
+  await reader.cancel().catch(() => {});
+  return null;
 }
 
 /** HMAC-SHA256 of `body` under `secret`, hex: what the owner computes to check the signature header. */
