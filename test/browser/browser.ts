@@ -55,6 +55,23 @@ export function consoleErrors(page: Page): string[] {
   return errors;
 }
 
+/**
+ * Records every Content-Security-Policy violation of the page's documents (shadow roots
+ * included) from before their first script; {@link cspViolations} reads them.
+ */
+export async function recordCspViolations(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+    document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
+  });
+}
+
+/** The violations {@link recordCspViolations} saw on the page's current document. */
+export function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+}
+
 /** Chromium's own line for a request the network broke (what a cut connection logs), not the page's. */
 export const isNetworkLog = (line: string) => /^Failed to load resource: net::ERR_/.test(line);
 

@@ -1,9 +1,12 @@
 import { mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../e2e/dev-server';
-import { consoleErrors, launchChromium, startStaticSite, type StaticSite } from './browser';
+import { consoleErrors, cspViolations, launchChromium, recordCspViolations, startStaticSite, type StaticSite } from './browser';
 
 /**
  * The owner's dashboard in Chromium, against `npm run dev` with ADMIN_KEY set: readers rate
@@ -32,11 +35,14 @@ let site: StaticSite;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
+/** Storage of its own: the day's counts must be this test's alone, not those of earlier runs of wrangler dev. */
+let persistDir: string;
 
 beforeAll(async () => {
   site = await startStaticSite();
+  persistDir = await mkdtemp(join(tmpdir(), 'gemini-edge-dashboard-'));
   [dev, browser] = await Promise.all([
-    startDevServer(['--var', `ADMIN_KEY:${KEY}`, '--var', 'ADMIN_SHOW_TRANSCRIPTS:true'], { ALLOWED_ORIGINS: site.url }),
+    startDevServer(['--persist-to', persistDir, '--var', `ADMIN_KEY:${KEY}`, '--var', 'ADMIN_SHOW_TRANSCRIPTS:true'], { ALLOWED_ORIGINS: site.url }),
     launchChromium(),
   ]);
 }, 90_000);
@@ -45,6 +51,7 @@ afterAll(async () => {
   await browser?.close();
   await dev?.stop();
   await site?.close();
+  if (persistDir) await rm(persistDir, { recursive: true, force: true });
 });
 
 afterEach(async () => {
@@ -55,11 +62,7 @@ async function newPage(width = 1200, height = 900): Promise<{ page: Page; errors
   context = await browser.newContext({ viewport: { width, height } });
   page = await context.newPage();
   const errors = consoleErrors(page);
-  await page.addInitScript(() => {
-    const seen: string[] = [];
-    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-    document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
-  });
+  await recordCspViolations(page);
   return { page, errors };
 }
 
@@ -114,7 +117,7 @@ describe('the widget’s thumbs', () => {
     await expect.poll(() => restored.count(), { timeout: 10_000 }).toBe(2);
     expect(await restored.nth(0).getByRole('button', { name: 'Good answer' }).getAttribute('aria-pressed')).toBe('true');
     expect(await restored.nth(1).getByRole('button', { name: 'Bad answer' }).getAttribute('aria-pressed')).toBe('true');
-    expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+    expect(await cspViolations(page)).toEqual([]);
     expect(errors).toEqual([]);
 
     // (The answers' counts come a batch later than the ratings: waited for here, so the next test starts from them.)
@@ -171,7 +174,7 @@ describe('GET /admin', () => {
     expect(await page.getByRole('cell', { name: 'upstream_unavailable' }).count()).toBe(1);
     expect(await page.locator('.ratings li').count()).toBe(shown.ratings.length);
     expect(await page.locator('.ratings').textContent()).toContain('Which green teas do you have?');
-    expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+    expect(await cspViolations(page)).toEqual([]);
     // Chromium logs the login form's 401s (the page before and after the wrong key), and the Worker has no favicon.
     expect(errors.filter((e) => !/status of (401|404)/.test(e))).toEqual([]);
     expect(errors.filter((e) => /status of 404/.test(e))).toHaveLength(1);

@@ -4,7 +4,7 @@ import { startDevServer, type DevServer } from '../e2e/dev-server';
 import { fakeRecords, uniqueTag } from '../e2e/fake-records';
 import { startFakeTurnstile, type FakeTurnstile } from '../fake/fake-turnstile';
 import { FAKE_SECRET_KEY, FAKE_SITE_KEY } from '../turnstile-tokens';
-import { consoleErrors, launchChromium, startStaticSite, type StaticSite } from './browser';
+import { consoleErrors, cspViolations, launchChromium, recordCspViolations, startStaticSite, type StaticSite } from './browser';
 
 /**
  * The widget on a page of another origin, with Turnstile on: the Worker under
@@ -44,11 +44,7 @@ beforeEach(async () => {
   context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
   page = await context.newPage();
   errors = consoleErrors(page);
-  await page.addInitScript(() => {
-    const seen: string[] = [];
-    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-    document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
-  });
+  await recordCspViolations(page);
 });
 
 afterEach(async () => {
@@ -70,7 +66,7 @@ async function visit(html: string): Promise<string> {
 const textbox = () => page.getByRole('textbox', { name: 'Message' });
 const lastAnswer = () => page.locator('gemini-chat').locator('.msg.model').last();
 const renders = () => page.evaluate(() => (window as unknown as { fakeTurnstileRenders?: number }).fakeTurnstileRenders ?? 0);
-const violations = () => page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+const violations = () => cspViolations(page);
 
 async function ask(message: string): Promise<void> {
   await textbox().fill(message);

@@ -8,7 +8,7 @@ import { MARKDOWN } from '../../fake-gemini/scenarios.mjs';
 import { startCuttingProxy, type CuttingProxy } from '../e2e/cutting-proxy';
 import { startDevServer, type DevServer } from '../e2e/dev-server';
 import { fakeRecords, uniqueTag, waitForRecord, type FakeRecord } from '../e2e/fake-records';
-import { consoleErrors, isNetworkLog, launchChromium, startStaticSite, type StaticSite } from './browser';
+import { consoleErrors, cspViolations, isNetworkLog, launchChromium, recordCspViolations, startStaticSite, type StaticSite } from './browser';
 
 /**
  * The one-line widget, as a visitor meets it: static pages on other origins
@@ -41,12 +41,7 @@ beforeEach(async () => {
   context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
   page = await context.newPage();
   errors = consoleErrors(page);
-  // Any CSP violation, inside the shadow root too, is recorded for the checks.
-  await page.addInitScript(() => {
-    const seen: string[] = [];
-    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-    document.addEventListener('securitypolicyviolation', (event) => seen.push(`${event.violatedDirective} ${event.blockedURI}`));
-  });
+  await recordCspViolations(page);
 });
 
 afterEach(async () => {
@@ -97,7 +92,7 @@ async function untilDone(): Promise<void> {
 }
 
 function noCspViolations(): Promise<string[]> {
-  return page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+  return cspViolations(page);
 }
 
 describe('the demo page', () => {
