@@ -67,6 +67,7 @@ export default defineConfig({
           TOOLS_SIGNING_SECRET: 'tools-test-secret',
           TOOLS_TIMEOUT_MS: '1500',
           TOOLS_MAX_ROUNDS: '2',
+          TOOLS_PAGE_TIMEOUT_MS: '2000',
         },
       },
     })),

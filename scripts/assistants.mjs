@@ -29,7 +29,7 @@ const RESERVED = new Set(['default']);
 export const DEFAULT_KNOWLEDGE_MAX_TOKENS = 250_000;
 const THINKING_LEVELS = ['minimal', 'low', 'medium', 'high'];
 const ASSISTANT_FIELDS = ['origins', 'model', 'models', 'thinking', 'greeting', 'starters', 'allowSystem', 'tools'];
-const TOOL_FIELDS = ['name', 'description', 'parameters', 'endpoint'];
+const TOOL_FIELDS = ['name', 'description', 'parameters', 'endpoint', 'runs'];
 /** A function name as Gemini takes it: a letter or "_" first, then letters, digits, "_", ".", ":", "-", at most 64. */
 export const TOOL_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
 /** Hosts an http:// tool endpoint may have, with `allowLocalTools` (a local test server) only. */
@@ -68,11 +68,12 @@ export class AssistantError extends Error {
  * @property {Tool[]} [tools]
  * @property {Page[]} knowledge
  *
- * @typedef {object} Tool a function on the owner's HTTPS endpoint
+ * @typedef {object} Tool a function on the owner's HTTPS endpoint, or run by the page (`runs: page`)
  * @property {string} name
  * @property {string} description
  * @property {Record<string, unknown>} [parameters] a JSON Schema object
- * @property {string} endpoint
+ * @property {string} [endpoint]
+ * @property {'page'} [runs]
  */
 
 /**
@@ -134,7 +135,7 @@ function isOrigin(value) {
  * @returns {Tool[]}
  */
 function parseTools(file, node, fieldLine, lineOf, allowLocalTools) {
-  if (!isSeq(node)) throw new AssistantError(file, fieldLine, 'tools must be a list of { name, description, parameters, endpoint }');
+  if (!isSeq(node)) throw new AssistantError(file, fieldLine, 'tools must be a list of { name, description, parameters, endpoint | runs: page }');
   /** @type {Tool[]} */
   const tools = [];
   for (const [i, item] of /** @type {any[]} */ (node.items).entries()) {
@@ -144,7 +145,7 @@ function parseTools(file, node, fieldLine, lineOf, allowLocalTools) {
     const fail = (message) => {
       throw new AssistantError(file, line, `tools[${i}]${message}`);
     };
-    if (!value || typeof value !== 'object' || Array.isArray(value)) fail(' must be a map: { name, description, parameters, endpoint }');
+    if (!value || typeof value !== 'object' || Array.isArray(value)) fail(' must be a map: { name, description, parameters, endpoint | runs: page }');
     for (const key of Object.keys(value)) if (!TOOL_FIELDS.includes(key)) fail(`: unknown field "${key}"; allowed: ${TOOL_FIELDS.join(', ')}`);
     const { name, description, parameters, endpoint } = value;
     if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
@@ -154,6 +155,13 @@ function parseTools(file, node, fieldLine, lineOf, allowLocalTools) {
     if (typeof description !== 'string' || !description.trim()) fail('.description must be a non-empty string: the model reads it to decide when to call the tool');
     if (parameters !== undefined && (!parameters || typeof parameters !== 'object' || Array.isArray(parameters) || (parameters.type !== undefined && parameters.type !== 'object'))) {
       fail('.parameters must be a JSON Schema object ({ type: object, properties: … })');
+    }
+    if (value.runs !== undefined || endpoint === undefined) {
+      // A page-side tool: the page that holds the chat runs it (the widget's chat.registerTool, useChat's onToolCall).
+      if (value.runs !== 'page') fail('.runs must be "page" (the page runs the tool), or leave it out and give an https endpoint');
+      if (endpoint !== undefined) fail(': a tool runs either in the page (runs: page) or on an endpoint, not both');
+      tools.push({ name, description: description.trim(), ...(parameters !== undefined ? { parameters } : {}), runs: 'page' });
+      continue;
     }
     /** @type {URL | undefined} */
     let url;
@@ -340,7 +348,7 @@ export const ASSISTANTS: readonly AssistantDefinition[] = ${JSON.stringify(assis
  */
 export function writeAssistantsModule({ dir = join(root, 'assistants'), out = join(root, 'src/assistants/bundle.generated.ts'), maxTokens, allowLocalTools, mapEndpoint } = {}) {
   const assistants = loadAssistants(dir, { maxTokens: maxTokens ?? knowledgeMaxTokens(), allowLocalTools: allowLocalTools ?? process.env.ASSISTANT_TOOLS_ALLOW_LOCAL === '1' });
-  if (mapEndpoint) for (const assistant of assistants) for (const tool of assistant.tools ?? []) tool.endpoint = mapEndpoint(tool.endpoint);
+  if (mapEndpoint) for (const assistant of assistants) for (const tool of assistant.tools ?? []) if (tool.endpoint) tool.endpoint = mapEndpoint(tool.endpoint);
   const module = assistantsModule(assistants).replace("from './assistant'", `from '${importPath(out)}'`);
   mkdirSync(dirname(out), { recursive: true });
   if (!existsSync(out) || readFileSync(out, 'utf8') !== module) writeFileSync(out, module);

@@ -17,6 +17,7 @@ import { healthRoutes } from './routes/health';
 import { openaiRoutes } from './routes/openai';
 import { adminRoutes } from './routes/admin';
 import { feedbackRoutes } from './routes/feedback';
+import { toolResultsRoutes } from './routes/tool-results';
 import { countRequests } from './stats/count-requests';
 
 /** Every path the app serves, with its methods, for 405 answers. */
@@ -82,6 +83,7 @@ app.route('/', chatsRoutes);
 app.route('/', filesRoutes);
 app.route('/', aiSdkRoutes);
 app.route('/', feedbackRoutes);
+app.route('/', toolResultsRoutes);
 app.route('/', adminRoutes);
 // With its own onError: /v1/* errors are in OpenAI's shape, and it answers its own 404s and 405s.
 app.route('/', openaiRoutes);

@@ -72,6 +72,8 @@ export interface ToolSettings {
   timeoutMs: number;
   maxResponseBytes: number;
   maxRounds: number;
+  /** TOOLS_PAGE_TIMEOUT_MS: how long a page-side call waits for the page's result. */
+  pageTimeoutMs: number;
 }
 
 /** A setting that cannot be used; the message names it. */
@@ -145,6 +147,7 @@ function parseConfig(env: Settings): Config {
       timeoutMs: positiveInt(env, 'TOOLS_TIMEOUT_MS', 10_000),
       maxResponseBytes: positiveInt(env, 'TOOLS_MAX_RESPONSE_BYTES', 65_536),
       maxRounds: positiveInt(env, 'TOOLS_MAX_ROUNDS', 5),
+      pageTimeoutMs: positiveInt(env, 'TOOLS_PAGE_TIMEOUT_MS', 60_000),
     },
   };
 }
@@ -330,6 +333,7 @@ type NumericSetting =
   | 'TOOLS_TIMEOUT_MS'
   | 'TOOLS_MAX_RESPONSE_BYTES'
   | 'TOOLS_MAX_ROUNDS'
+  | 'TOOLS_PAGE_TIMEOUT_MS'
   | 'MAX_OUTPUT_TOKENS'
   | 'MAX_MESSAGE_CHARS'
   | 'MAX_BODY_BYTES'

@@ -85,4 +85,6 @@ export interface Settings {
   TOOLS_MAX_RESPONSE_BYTES?: string | number;
   /** Steps of tool calls one chat turn may make before the model must answer (default 5). */
   TOOLS_MAX_ROUNDS?: string | number;
+  /** How long a page-side tool call waits for the page's result, in ms (default 60000). */
+  TOOLS_PAGE_TIMEOUT_MS?: string | number;
 }

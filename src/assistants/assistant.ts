@@ -10,18 +10,24 @@ export interface KnowledgePage {
 }
 
 /**
- * A function the assistant's model may call, run on the owner's endpoint: the chat's Durable
- * Object POSTs `{ name, arguments, chat, callId }` there, signed (docs/assistants.md, "Tools").
+ * A function the assistant's model may call (docs/assistants.md, "Tools"): run on the owner's
+ * endpoint — the chat's Durable Object POSTs `{ name, arguments, chat, callId }` there, signed —
+ * or, with `runs: 'page'`, by the page that holds the chat, which sends its result back.
  */
-export interface AssistantTool {
+export type AssistantTool = {
   /** As Gemini takes function names (checked at build time). */
   name: string;
   description: string;
   /** The arguments' JSON Schema (an object schema); none: the function takes no arguments. */
   parameters?: Record<string, unknown>;
-  /** https (http on this machine only when built with --allow-local-tools). */
-  endpoint: string;
-}
+} & (
+  | {
+      /** https (http on this machine only when built with --allow-local-tools). */
+      endpoint: string;
+      runs?: undefined;
+    }
+  | { runs: 'page'; endpoint?: undefined }
+);
 
 /**
  * An assistant as `scripts/assistants.mjs` bundles it from `assistants/<name>/`

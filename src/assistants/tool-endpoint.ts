@@ -26,7 +26,7 @@ const encoder = new TextEncoder();
  * goes wrong (no secret, no answer in time, a redirect, a non-2xx status, a body too large or not
  * JSON, the turn cancelled) is `{ error }`, which the model gets as the call's result.
  */
-export async function callToolEndpoint(tool: AssistantTool, request: ToolRequest, settings: ToolSettings, signal?: AbortSignal): Promise<ToolOutcome> {
+export async function callToolEndpoint(tool: AssistantTool & { endpoint: string }, request: ToolRequest, settings: ToolSettings, signal?: AbortSignal): Promise<ToolOutcome> {
   if (!settings.signingSecret) return { error: 'the tool is not available: the deployment has no TOOLS_SIGNING_SECRET to sign its calls with' };
   const body = JSON.stringify(request);
   const timeout = AbortSignal.timeout(settings.timeoutMs);

@@ -28,7 +28,7 @@ import { DEFAULT_ASSISTANT } from '../assistants/assistant';
 import { systemInstruction } from '../assistants/prompt';
 import { findAssistant } from '../assistants/registry';
 import { ChatStore, type ChatSettings, type StoredFileRow, type StoredFrame, type StoredMessage } from './chat-store';
-import { FLUSH_FRAMES, Turn, type TurnTools } from './turn';
+import { FLUSH_FRAMES, Turn, type PageToolResult, type TurnTools } from './turn';
 import { toFunctionCallPart, toFunctionResponsePart, toGeminiTools } from '../gemini/tool-parts';
 import { callToolEndpoint } from '../assistants/tool-endpoint';
 import type { Assistant } from '../assistants/assistant';
@@ -176,6 +176,7 @@ export class ChatRoom extends DurableObject<Env> {
     try {
       if (request.method === 'POST' && url.pathname === '/messages') return await this.postMessage(request);
       if (request.method === 'GET' && url.pathname === '/stream') return this.resume(request);
+      if (request.method === 'POST' && url.pathname === '/tool-results') return await this.toolResults(request);
       await request.body?.cancel();
       throw new ApiError(404, 'not_found', 'no such chat endpoint');
     } catch (error) {
@@ -294,9 +295,12 @@ export class ChatRoom extends DurableObject<Env> {
     const settings = this.config.tools;
     return {
       maxRounds: settings.maxRounds,
+      pageTimeoutMs: settings.pageTimeoutMs,
+      runsOnPage: (name) => assistant.tools.some((t) => t.name === name && t.runs === 'page'),
       run: async (toolCall, signal) => {
         const tool = assistant.tools.find((t) => t.name === toolCall.name);
         if (!tool) return { error: `there is no tool named "${toolCall.name}"` };
+        if (tool.runs === 'page') return { error: `"${tool.name}" runs in the page` };
         const outcome = await callToolEndpoint(tool, { name: tool.name, arguments: toolCall.args, chat, callId: toolCall.toolCallId }, settings, signal);
         if ('error' in outcome) console.warn(JSON.stringify({ level: 'warn', event: 'tool_failed', chat, tool: tool.name, error: outcome.error }));
         return outcome;
@@ -401,6 +405,22 @@ export class ChatRoom extends DurableObject<Env> {
       throw new ApiError(400, 'invalid_request', 'there is no answer to regenerate: the chat has no exchange yet');
     }
     return [question, answer];
+  }
+
+  /**
+   * The page's results for the turn's page-side calls (checked by the Worker: {@link ToolResultsBody}).
+   * For a listener that speaks the AI SDK's protocol (whose stream ended at the wait), the answer is
+   * the turn's stream from there on; for this project's, `{ accepted }` (its stream never ended).
+   */
+  private async toolResults(request: Request): Promise<Response> {
+    const { results } = (await request.json()) as ToolResultsBody;
+    if (!this.exists) throw notFound();
+    const turn = this.turn;
+    const delivered = turn?.active ? turn.deliver(results) : { refused: 'no tool call of this chat is waiting for the page' };
+    if ('refused' in delivered) throw new ApiError(409, 'invalid_request', delivered.refused);
+    const format = wireFormat(request, turn!.messageId);
+    if (!format) return Response.json({ accepted: results.length });
+    return new Response(turn!.listen(delivered.after, request.signal, format), { headers: responseHeaders(format) });
   }
 
   /** Replays the latest turn after Last-Event-ID, then follows it live. */
@@ -533,6 +553,11 @@ export interface TurnBody {
   thinking?: ThinkingSettings;
   /** Create the chat with these settings if it does not exist yet. */
   create?: ChatSettings;
+}
+
+/** What the Worker sends the object with a page's tool results (validated by the Worker). */
+export interface ToolResultsBody {
+  results: PageToolResult[];
 }
 
 /** The stored message id as the AI SDK sees it (a UIMessage id): stable, so a resumed stream replaces its message. */

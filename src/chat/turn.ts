@@ -7,6 +7,7 @@ import { encodeRawFrame, PING } from '../stream/sse-encoder';
 import type { WireFormat } from '../stream/wire-format';
 import type { MessageStatus } from '../protocol/messages';
 import type { ChatStore, StoredFrame } from './chat-store';
+import type { ToolOutcome } from '../assistants/tool-endpoint';
 
 /** Persist live frames at most this often, or every {@link FLUSH_FRAMES} frames: a row per batch, not per chunk. */
 export const FLUSH_MS = 1000;
@@ -38,8 +39,12 @@ export interface TurnOptions {
 export interface TurnTools {
   /** Steps of calls the model may make; the step after the last one is asked with its tools off (`final`). */
   maxRounds: number;
-  /** Runs one call. Never throws: a failure is `{ error }`, which the model gets as the result. */
-  run(call: ToolCallEvent, signal: AbortSignal): Promise<{ result: unknown } | { error: string }>;
+  /** Whether the page runs this function: its calls wait for {@link Turn.deliver}, not {@link run}. */
+  runsOnPage(name: string): boolean;
+  /** How long a page-side call waits for its result before the model is told it got none. */
+  pageTimeoutMs: number;
+  /** Runs one call on the Worker's side. Never throws: a failure is `{ error }`, which the model gets as the result. */
+  run(call: ToolCallEvent, signal: AbortSignal): Promise<ToolOutcome>;
   /**
    * The next step's answer: the model asked again with the turn's parts so far (its calls and their
    * results); `final`: with its tools off, so it must answer.
@@ -54,6 +59,9 @@ interface Frame {
   event: ChatEvent;
   bytes: Uint8Array;
 }
+
+/** A page's answer to one of the turn's page-side calls. */
+export type PageToolResult = { toolCallId: string } & ToolOutcome;
 
 interface Listener {
   /** Frames the client has not read yet, sent as one chunk when it next reads. */
@@ -89,6 +97,10 @@ export class Turn {
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private quietSinceTick = true;
   private discarded = false;
+  /** The page-side calls awaiting their results, by id, while the turn waits for the page. */
+  private readonly pageCalls = new Map<string, (outcome: ToolOutcome) => void>();
+  /** While the turn waits for the page: the id of the frame before the wait (its last call's). */
+  private waitPoint: number | undefined;
   /** Rows this turn wrote (billing), for the log and the tests. */
   rowsWritten = 0;
   outcome: { status: MessageStatus; finishReason?: string; code?: ErrorCode; usage?: Usage; model?: string } | undefined;
@@ -183,9 +195,10 @@ export class Turn {
           if (event.type === 'tool-call') {
             // Without tools, no function is declared, so Gemini makes no calls here.
             if (!tools) continue;
-            this.parts.addCall(event);
-            this.pushLive(event);
-            calls.push(event);
+            const call: ToolCallEvent = tools.runsOnPage(event.name) ? { ...event, runsOn: 'page' } : event;
+            this.parts.addCall(call);
+            this.pushLive(call);
+            calls.push(call);
           } else if (event.type === 'tool-result') {
             continue;
           } else {
@@ -202,8 +215,9 @@ export class Turn {
         if (round >= tools.maxRounds) {
           return await this.settle({ type: 'error', code: 'tool_call_failed', message: `The model still called tools after ${tools.maxRounds} rounds, with its tools off` });
         }
-        // The step's calls run together; each result is sent as it is in, in the calls' order.
-        const results = await Promise.all(calls.map((call) => tools.run(call, this.signal)));
+        // The step's calls run together (the page's and the Worker's); the results are sent once all are in, in the calls' order.
+        const page = calls.some((call) => call.runsOn === 'page') ? this.waitForPage(calls, tools.pageTimeoutMs) : undefined;
+        const results = await Promise.all(calls.map((call) => page?.get(call.toolCallId) ?? tools.run(call, this.signal)));
         calls.forEach((call, i) => {
           const outcome = results[i]!;
           const result: ToolResultEvent =
@@ -231,6 +245,75 @@ export class Turn {
   }
 
   /**
+   * The page's results for the turn's page-side calls (`POST /api/chats/:id/tool-results`, or the
+   * AI SDK's next request carrying its tool outputs). Each must answer a call still waiting: an
+   * unknown id, or one answered already, refuses the whole delivery and changes nothing.
+   * @returns the id of the frame before the wait (a listener that left there follows on from it), or why not
+   */
+  deliver(results: readonly PageToolResult[]): { after: number } | { refused: string } {
+    const after = this.waitPoint;
+    if (after === undefined || !this.active) return { refused: 'no tool call of this chat is waiting for the page' };
+    const seen = new Set<string>();
+    for (const { toolCallId } of results) {
+      if (!this.pageCalls.has(toolCallId) || seen.has(toolCallId)) return { refused: `no call waits for a result with id "${toolCallId}" (answered already, or not the page's)` };
+      seen.add(toolCallId);
+    }
+    for (const { toolCallId, ...outcome } of results) this.pageCalls.get(toolCallId)!(outcome);
+    return { after };
+  }
+
+  /**
+   * Waits for the page's results of a step's page-side calls: each is its result, `{ error }` after
+   * `timeoutMs` (and the turn is cancelled then if nobody is listening: nobody would read the rest),
+   * or once the turn is cancelled. Listeners whose protocol ends at the wait (the AI SDK's) are
+   * ended here, without starting the grace period: their page answers with a new request.
+   */
+  private waitForPage(calls: readonly ToolCallEvent[], timeoutMs: number): Map<string, Promise<ToolOutcome>> {
+    const waits = new Map<string, Promise<ToolOutcome>>();
+    this.waitPoint = this.lastEventId;
+    for (const call of calls) {
+      if (call.runsOn !== 'page') continue;
+      waits.set(
+        call.toolCallId,
+        new Promise<ToolOutcome>((resolve) => {
+          this.pageCalls.set(call.toolCallId, (outcome) => {
+            this.pageCalls.delete(call.toolCallId);
+            if (this.pageCalls.size === 0) done();
+            resolve(outcome);
+          });
+        }),
+      );
+    }
+    const answerAll = (error: string) => {
+      for (const answer of [...this.pageCalls.values()]) answer({ error });
+    };
+    const timer = setTimeout(() => {
+      if (this.listeners.size === 0) this.cancel(`Nobody answered the page's tool calls within ${timeoutMs} ms`);
+      answerAll(`the page did not answer within ${timeoutMs} ms`);
+    }, timeoutMs);
+    const onAbort = () => answerAll('the turn was cancelled before the page answered');
+    this.signal.addEventListener('abort', onAbort);
+    const done = () => {
+      clearTimeout(timer);
+      this.signal.removeEventListener('abort', onAbort);
+      this.waitPoint = undefined;
+    };
+    if (this.signal.aborted) onAbort();
+    for (const listener of [...this.listeners]) {
+      if (!listener.format?.pause) continue;
+      this.listeners.delete(listener);
+      this.pause(listener);
+    }
+    return waits;
+  }
+
+  /** Ends a listener whose protocol stops where the page runs tools. */
+  private pause(listener: Listener): void {
+    listener.queue.push(listener.format!.pause!());
+    this.end(listener);
+  }
+
+  /**
    * Ends the turn without an answer (the call failed before its first chunk,
    * or was cancelled while waiting for it).
    */
@@ -254,7 +337,10 @@ export class Turn {
     const { queue } = listener;
     // A reconnecting client gets everything it missed in one chunk.
     for (const frame of this.frames) if (frame.id > afterId) this.send(listener, frame);
-    if (!this.active) {
+    if (this.active && this.waitPoint !== undefined && format?.pause) {
+      // Its protocol ends where the page runs tools: the page answers with a new request.
+      this.pause(listener);
+    } else if (!this.active) {
       this.end(listener);
     } else if (signal?.aborted) {
       queue.close();

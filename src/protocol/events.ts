@@ -122,10 +122,17 @@ export type ThoughtEvent = { type: 'thought'; text: string; signature?: string }
  * the call, exactly, or Gemini refuses the next request (400). An answer that ends in calls ends
  * with `done` and Gemini's own finish reason (STOP): each protocol tells a tool-call stop from the
  * calls before it (OpenAI's `finish_reason: "tool_calls"`). On this project's own wire (a
- * stored chat whose assistant has tools): `event: tool-call`, `{"toolCallId","name","args"}`; the
- * signature never goes on the wire.
+ * stored chat whose assistant has tools): `event: tool-call`, `{"toolCallId","name","args"}`, and
+ * `"runsOn":"page"` for a call the page runs (the turn waits for its result:
+ * `POST /api/chats/:id/tool-results`); the signature never goes on the wire.
  */
-export type ToolCallEvent = { type: 'tool-call'; toolCallId: string; name: string; args: Record<string, unknown>; signature?: string };
+export type ToolCallEvent = { type: 'tool-call'; toolCallId: string; name: string; args: Record<string, unknown>; signature?: string; runsOn?: ToolRunner };
+/**
+ * Who runs a call, when not the Worker (an assistant's owner endpoint, or the OpenAI API's
+ * client): `page`, the page that holds the chat (the widget's or the app's handler); `gemini`,
+ * Gemini itself (its built-in tools: the call and its result come together).
+ */
+export type ToolRunner = 'page' | 'gemini';
 /**
  * What a function call returned (a stored chat's assistant tool, run by the chat's Durable
  * Object): `event: tool-result`, `{"toolCallId","name","result"}`, or `{"toolCallId","name","error"}`
@@ -184,7 +191,11 @@ export function eventData(event: ChatEvent): string {
     case 'error':
       return JSON.stringify({ error: { code: event.code, message: event.message } });
     case 'tool-call':
-      return JSON.stringify({ toolCallId: event.toolCallId, name: event.name, args: event.args });
+      return JSON.stringify(
+        event.runsOn === undefined
+          ? { toolCallId: event.toolCallId, name: event.name, args: event.args }
+          : { toolCallId: event.toolCallId, name: event.name, args: event.args, runsOn: event.runsOn },
+      );
     case 'tool-result':
       return JSON.stringify(
         event.error !== undefined
@@ -212,7 +223,11 @@ export function parseEventData(data: string, name?: string): WireEvent | null {
   if (!isRecord(value)) return null;
   let event: WireEvent | null = null;
   if (typeof value.toolCallId === 'string' && typeof value.name === 'string') {
-    if (isRecord(value.args)) event = { type: 'tool-call', toolCallId: value.toolCallId, name: value.name, args: value.args };
+    if (isRecord(value.args)) {
+      const call: Omit<ToolCallEvent, 'signature'> = { type: 'tool-call', toolCallId: value.toolCallId, name: value.name, args: value.args };
+      if (value.runsOn === 'page' || value.runsOn === 'gemini') call.runsOn = value.runsOn;
+      event = call;
+    }
     else if (typeof value.error === 'string') event = { type: 'tool-result', toolCallId: value.toolCallId, name: value.name, error: value.error };
     else if ('result' in value) event = { type: 'tool-result', toolCallId: value.toolCallId, name: value.name, result: value.result };
   } else if (typeof value.text === 'string') {

@@ -5,7 +5,7 @@
  * (the AI SDK's `UIMessage.parts`, OpenAI's `reasoning_content`) map onto them
  * where that protocol is spoken; the chat store keeps them as one JSON column.
  */
-import type { PartEvent, ToolCallEvent, ToolResultEvent } from './events.js';
+import type { PartEvent, ToolCallEvent, ToolResultEvent, ToolRunner } from './events.js';
 
 /** A run of the answer's text. */
 export interface TextPart {
@@ -53,6 +53,8 @@ export interface ToolCallPart {
   name: string;
   args: Record<string, unknown>;
   signature?: string;
+  /** Who ran it, when not the Worker (see {@link ToolRunner}). */
+  runsOn?: ToolRunner;
 }
 
 /**
@@ -94,6 +96,7 @@ export class PartsBuilder {
   addCall(event: ToolCallEvent): void {
     const part: ToolCallPart = { type: 'tool-call', id: event.toolCallId, name: event.name, args: event.args };
     if (event.signature !== undefined) part.signature = event.signature;
+    if (event.runsOn !== undefined) part.runsOn = event.runsOn;
     this.parts.push(part);
   }
 
@@ -144,6 +147,7 @@ export function toolStepsOf(parts: readonly MessagePart[] | undefined): ToolStep
   for (const part of parts) {
     if (part.type === 'tool-call') {
       const step: ToolStep = { toolCallId: part.id, name: part.name, args: part.args as ToolStep['args'] };
+      if (part.runsOn !== undefined) step.runsOn = part.runsOn;
       byId.set(part.id, step);
       steps.push(step);
     } else if (part.type === 'tool-result') {
@@ -162,6 +166,8 @@ export interface ToolStep {
   name: string;
   // JSON values, typed shallow: a recursive JSON type is too deep for Durable Object RPC's types.
   args: Record<string, {} | null>;
+  /** Who ran it, when not the Worker. */
+  runsOn?: ToolRunner;
   /** What the tool returned (JSON); absent while it runs, or when it failed. */
   result?: {} | null;
   /** Why it failed (a timeout, a refused answer): what the model was told. */

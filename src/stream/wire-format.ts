@@ -16,6 +16,12 @@ export interface WireFormat {
   encode(event: SseInput): Uint8Array;
   /** Bytes after the terminal event, when the format ends with a marker (`data: [DONE]`). */
   end?(): Uint8Array;
+  /**
+   * For a protocol whose stream ends where the page must run tools (the AI SDK's: `useChat` runs
+   * them once the stream is over, then sends their outputs): the bytes that end the stream there,
+   * before {@link end}'s. Without it, the stream stays open through the wait.
+   */
+  pause?(): Uint8Array;
 }
 
 const encoder = new TextEncoder();

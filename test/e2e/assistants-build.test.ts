@@ -102,11 +102,20 @@ describe('scripts/assistants.mjs', () => {
     ['a tool without a description', { 'shop/assistant.md': '---\norigins: []\ntools:\n  - name: f\n    endpoint: https://a.example/f\n---\nHi.\n' }, 'tools[0].description must be a non-empty string'],
     ['a tool whose parameters are not an object schema', { 'shop/assistant.md': TOOLS('https://tools.shop.example/order', 'lookup', 'array') }, 'tools[0].parameters must be a JSON Schema object'],
     ['a tool field it does not know', { 'shop/assistant.md': TOOLS('https://tools.shop.example/order').replace('    endpoint', '    method: GET\n    endpoint') }, 'tools[0]: unknown field "method"'],
+    ['a tool that runs somewhere unknown', { 'shop/assistant.md': '---\norigins: []\ntools:\n  - name: f\n    description: d\n    runs: server\n---\nHi.\n' }, 'tools[0].runs must be "page"'],
+    ['a tool without endpoint or runs', { 'shop/assistant.md': '---\norigins: []\ntools:\n  - name: f\n    description: d\n---\nHi.\n' }, 'tools[0].runs must be "page" (the page runs the tool), or leave it out and give an https endpoint'],
+    ['a tool in the page and on an endpoint', { 'shop/assistant.md': TOOLS('https://tools.shop.example/order').replace('    endpoint', '    runs: page\n    endpoint') }, 'tools[0]: a tool runs either in the page (runs: page) or on an endpoint, not both'],
     ['a page with a relative url', { 'shop/assistant.md': GOOD, 'shop/knowledge/a.md': PAGE('/teas', 'Teas', 'Text.') }, 'shop/knowledge/a.md:2: url must be an absolute http(s) URL'],
   ])('fails the build on %s, naming the file and line', (_name, files, message) => {
     const failure = buildFailure(folder(files));
     expect(failure.status).toBe(1);
     expect(failure.stderr).toContain(message);
+  });
+
+  it('bundles a tool that runs in the page, without an endpoint', () => {
+    const dir = folder({ 'shop/assistant.md': '---\norigins: []\ntools:\n  - name: show_section\n    description: Scrolls to a section.\n    runs: page\n---\nHi.\n' });
+    const [shop] = loadAssistants(dir);
+    expect(shop!.tools).toEqual([{ name: 'show_section', description: 'Scrolls to a section.', runs: 'page' }]);
   });
 
   it('bundles tools with https endpoints, and local ones only with --allow-local-tools (or ASSISTANT_TOOLS_ALLOW_LOCAL=1)', () => {

@@ -42,7 +42,7 @@ const DEFAULTS: Config = {
   adminKey: undefined,
   adminShowTranscripts: false,
   turnstile: undefined,
-  tools: { signingSecret: undefined, timeoutMs: 10_000, maxResponseBytes: 65_536, maxRounds: 5 },
+  tools: { signingSecret: undefined, timeoutMs: 10_000, maxResponseBytes: 65_536, maxRounds: 5, pageTimeoutMs: 60_000 },
 };
 
 const NUMERIC = [
