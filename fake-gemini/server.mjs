@@ -56,6 +56,7 @@ const OWN_ENDING = new Set(['safety', 'recitation']);
  * @property {number} thoughtChunksSent thought-summary events written
  * @property {number} signaturesReturned thought signatures the request's history sent back (all valid)
  * @property {number} signaturesForeign of those, the ones another model family made (accepted, unused)
+ * @property {number} signaturesSkipped signatures sent as `skip_thought_signature_validator` (accepted, unchecked)
  * @property {string} sentText all answer text written so far
  * @property {number} chunksSent answer text chunks written (thought and signature events not counted)
  * @property {number[]} sentAt when each text chunk was written (epoch ms, sub-ms precision), for delivery delays
@@ -173,6 +174,7 @@ export async function startFakeGemini(options = {}) {
       thoughtChunksSent: 0,
       signaturesReturned: 0,
       signaturesForeign: 0,
+      signaturesSkipped: 0,
       sentText: '',
       chunksSent: 0,
       sentAt: [],
@@ -227,6 +229,7 @@ export async function startFakeGemini(options = {}) {
     record.honoured = settings.honoured;
     record.signaturesReturned = settings.signaturesReturned;
     record.signaturesForeign = settings.signaturesForeign;
+    record.signaturesSkipped = settings.signaturesSkipped;
     // Pro models have no free-tier quota since 2026-04-01.
     if (auth.project.tier === 'free' && answering.paidOnly) return refuse(429, quotaError({ model: answering.id, limit: 0 }));
 

@@ -26,6 +26,8 @@ export interface FakeRecord {
   signaturesReturned: number;
   /** Of those, the ones another model family made (accepted, their thinking unused). */
   signaturesForeign: number;
+  /** Signatures sent as `skip_thought_signature_validator` (Gemini's documented escape hatch). */
+  signaturesSkipped: number;
   body: {
     contents: Array<{
       role?: string;

@@ -16,7 +16,7 @@ import { checkInlineTotal, decodeInlineFile, inlineFileSource, type InlineFile }
 import { resolveFiles, toBase64 } from '../gemini/file-parts';
 import { fetchRemoteFile, REMOTE_FILE_RULES } from '../files/remote-file';
 import { toFunctionCallPart, toFunctionResponsePart, toGeminiTools, type FunctionChoice, type FunctionSpec } from '../gemini/tool-parts';
-import { signatureOf } from '../protocol/tool-call-id';
+import { signatureOf, SKIP_SIGNATURE } from '../protocol/tool-call-id';
 
 /** A validated body of `POST /v1/chat/completions`, as a Gemini call. */
 export interface CompletionRequest {
@@ -318,6 +318,8 @@ function conversation(value: unknown, config: Config): { system?: string; conten
     for (const part of parts) if ('text' in part) chars += (part.text as string).length;
     if (calls) {
       pending = { at: `${name}.tool_calls`, calls: new Map(calls.map((c) => [c.id, { name: c.name, answered: false }])) };
+      // Gemini 3 checks the step's first call for a signature: one whose id lost it goes with the documented skip value.
+      calls[0]!.signature ??= SKIP_SIGNATURE;
       for (const call of calls) {
         chars += call.chars;
         parts.push(toFunctionCallPart(call));

@@ -37,3 +37,11 @@ export function signatureOf(wireId: string): string | undefined {
   const base64 = match[2]!.replaceAll('-', '+').replaceAll('_', '/');
   return base64 + '='.repeat((4 - (base64.length % 4)) % 4);
 }
+
+/**
+ * What a step's first call is sent with when its id carries no signature (a history another
+ * model or API wrote, or a client that rewrote the id): the value Gemini documents for a call it
+ * should not check ("skip_thought_signature_validator", GEMINI-API-2026 §3). Gemini 3 refuses such
+ * a call without any signature (400); with this one it answers, without the lost reasoning.
+ */
+export const SKIP_SIGNATURE = 'skip_thought_signature_validator';

@@ -183,19 +183,35 @@ describe('POST /v1/chat/completions with tools', () => {
     expect(contents[3]!.parts[0]!.thoughtSignature).toBe(records[1]!.functionCalls[0]!.thoughtSignature);
   });
 
-  it('gets the fake Gemini 3 refusal when a client loses the signature (the id without it): nothing is invented', async () => {
+  it('sends a call whose id lost its signature with Gemini\'s documented skip value, and Gemini answers', async () => {
     const { tag, body } = ask('[fake:tools]');
     const { message } = (await completions(body)).json().choices[0];
     const call = message.tool_calls[0] as StreamedCall;
-    const bare = call.id.replace(/_s_.*$/, '');
+    // A history another API wrote: the same call under an id of its own.
+    const bare = 'toolu_01A09q90qw90lq917835lq9';
     const answer = await completions({
       ...body,
       messages: [...body.messages, { ...message, tool_calls: [{ ...call, id: bare }] }, { role: 'tool', tool_call_id: bare, content: 'sunny' }],
     });
+    expect(answer.status).toBe(200);
+    const record = await lastRecord(tag);
+    expect(record.httpStatus).toBe(200);
+    expect(record.body.contents[1]!.parts[0]!.thoughtSignature).toBe('skip_thought_signature_validator');
+    expect(record.signaturesSkipped).toBe(1);
+    expect(record.signaturesReturned).toBe(0);
+  });
+
+  it('still gets the fake Gemini 3 refusal for a made-up signature: only the documented value passes', async () => {
+    const { tag, body } = ask('[fake:tools]');
+    const { message } = (await completions(body)).json().choices[0];
+    const call = message.tool_calls[0] as StreamedCall;
+    const forged = `${call.id.slice(0, 21)}_s_${btoa('not a signature Gemini made').replace(/=+$/, '')}`;
+    const answer = await completions({
+      ...body,
+      messages: [...body.messages, { ...message, tool_calls: [{ ...call, id: forged }] }, { role: 'tool', tool_call_id: forged, content: 'sunny' }],
+    });
     expect(answer.status).toBeGreaterThanOrEqual(400);
-    const refused = await lastRecord(tag);
-    expect(refused.httpStatus).toBe(400);
-    expect(refused.body.contents[1]!.parts[0]).not.toHaveProperty('thoughtSignature');
+    expect((await lastRecord(tag)).httpStatus).toBe(400);
   });
 
   it('sends an assistant message’s text beside its calls, and a plain-text tool result as its text', async () => {
