@@ -181,13 +181,16 @@ export class Turn {
             break;
           }
           if (event.type === 'tool-call') {
-            // Without tools, no function is declared, so Gemini makes no calls here.
-            if (!tools) continue;
+            // Without tools, no function is declared, so Gemini makes no calls here; a call Gemini
+            // ran itself (a built-in tool) is only recorded: its result follows in the stream.
+            if (!tools && event.runsOn !== 'gemini') continue;
             this.parts.addCall(event);
             this.pushLive(event);
-            calls.push(event);
+            if (event.runsOn !== 'gemini') calls.push(event);
           } else if (event.type === 'tool-result') {
-            continue;
+            // Only a built-in tool's result comes in Gemini's stream: recorded as it came.
+            this.parts.addResult(event);
+            this.pushLive(event);
           } else {
             this.parts.add(event);
             // A signature on a part with no text is kept in the parts; there is no frame to send.

@@ -125,14 +125,21 @@ export type ThoughtEvent = { type: 'thought'; text: string; signature?: string }
  * stored chat whose assistant has tools): `event: tool-call`, `{"toolCallId","name","args"}`; the
  * signature never goes on the wire.
  */
-export type ToolCallEvent = { type: 'tool-call'; toolCallId: string; name: string; args: Record<string, unknown>; signature?: string };
+export type ToolCallEvent = { type: 'tool-call'; toolCallId: string; name: string; args: Record<string, unknown>; signature?: string; runsOn?: ToolRunner };
+/**
+ * Who runs a call, when not the Worker (an assistant's tool on its owner's endpoint, or the
+ * caller of a stateless route): `gemini` for Gemini's built-in tools, which Gemini ran before it
+ * answered (code execution: `code_execution`, `{ language, code }`, its result `{ outcome,
+ * output }`); `page` for tools the page runs. On the wire as `"runsOn"`; absent: the Worker's.
+ */
+export type ToolRunner = 'page' | 'gemini';
 /**
  * What a function call returned (a stored chat's assistant tool, run by the chat's Durable
  * Object): `event: tool-result`, `{"toolCallId","name","result"}`, or `{"toolCallId","name","error"}`
  * when the call failed (the endpoint timed out, refused, answered too much or not JSON). Either
  * way the model gets it and the turn goes on.
  */
-export type ToolResultEvent = { type: 'tool-result'; toolCallId: string; name: string } & ({ result: unknown; error?: undefined } | { error: string; result?: undefined });
+export type ToolResultEvent = { type: 'tool-result'; toolCallId: string; name: string; runsOn?: ToolRunner; signature?: string } & ({ result: unknown; error?: undefined } | { error: string; result?: undefined });
 /**
  * `finishReason` is passed through as Gemini gave it: STOP, MAX_TOKENS, SAFETY, RECITATION, or newer values.
  * `sources`, only when Gemini grounded the answer: the pages, deduplicated, in Gemini's order.
@@ -184,13 +191,14 @@ export function eventData(event: ChatEvent): string {
     case 'error':
       return JSON.stringify({ error: { code: event.code, message: event.message } });
     case 'tool-call':
-      return JSON.stringify({ toolCallId: event.toolCallId, name: event.name, args: event.args });
+      return JSON.stringify({ toolCallId: event.toolCallId, name: event.name, args: event.args, ...(event.runsOn ? { runsOn: event.runsOn } : {}) });
     case 'tool-result':
-      return JSON.stringify(
-        event.error !== undefined
-          ? { toolCallId: event.toolCallId, name: event.name, error: event.error }
-          : { toolCallId: event.toolCallId, name: event.name, result: event.result ?? null },
-      );
+      return JSON.stringify({
+        toolCallId: event.toolCallId,
+        name: event.name,
+        ...(event.error !== undefined ? { error: event.error } : { result: event.result ?? null }),
+        ...(event.runsOn ? { runsOn: event.runsOn } : {}),
+      });
   }
 }
 
@@ -212,9 +220,12 @@ export function parseEventData(data: string, name?: string): WireEvent | null {
   if (!isRecord(value)) return null;
   let event: WireEvent | null = null;
   if (typeof value.toolCallId === 'string' && typeof value.name === 'string') {
+    const { runsOn } = value;
+    if (runsOn !== undefined && runsOn !== 'page' && runsOn !== 'gemini') return null;
     if (isRecord(value.args)) event = { type: 'tool-call', toolCallId: value.toolCallId, name: value.name, args: value.args };
     else if (typeof value.error === 'string') event = { type: 'tool-result', toolCallId: value.toolCallId, name: value.name, error: value.error };
     else if ('result' in value) event = { type: 'tool-result', toolCallId: value.toolCallId, name: value.name, result: value.result };
+    if (event && runsOn) (event as ToolCallEvent | ToolResultEvent).runsOn = runsOn;
   } else if (typeof value.text === 'string') {
     event = { type: 'text', text: value.text };
   } else if (typeof value.thought === 'string') {

@@ -5,7 +5,7 @@
  * (the AI SDK's `UIMessage.parts`, OpenAI's `reasoning_content`) map onto them
  * where that protocol is spoken; the chat store keeps them as one JSON column.
  */
-import type { PartEvent, ToolCallEvent, ToolResultEvent } from './events.js';
+import type { PartEvent, ToolCallEvent, ToolResultEvent, ToolRunner } from './events.js';
 
 /** A run of the answer's text. */
 export interface TextPart {
@@ -53,6 +53,8 @@ export interface ToolCallPart {
   name: string;
   args: Record<string, unknown>;
   signature?: string;
+  /** Who ran it, when not the Worker: `gemini` for Gemini's built-in tools (sent back as Gemini's own parts, in the model's turn). */
+  runsOn?: ToolRunner;
 }
 
 /**
@@ -66,6 +68,10 @@ export interface ToolResultPart {
   /** The result as JSON: Gemini reads it as `{ output: result }` (or `{ error }` with `isError`). */
   result: unknown;
   isError?: boolean;
+  /** As on {@link ToolCallPart}. */
+  runsOn?: ToolRunner;
+  /** Gemini's thought signature, when it came on this result (a built-in tool's): sent back exactly. */
+  signature?: string;
 }
 
 export type MessagePart = TextPart | ThoughtPart | FilePart | ToolCallPart | ToolResultPart;
@@ -94,16 +100,19 @@ export class PartsBuilder {
   addCall(event: ToolCallEvent): void {
     const part: ToolCallPart = { type: 'tool-call', id: event.toolCallId, name: event.name, args: event.args };
     if (event.signature !== undefined) part.signature = event.signature;
+    if (event.runsOn !== undefined) part.runsOn = event.runsOn;
     this.parts.push(part);
   }
 
   /** What a call returned (or why it failed). */
   addResult(event: ToolResultEvent): void {
-    this.parts.push(
+    const part: ToolResultPart =
       event.error !== undefined
         ? { type: 'tool-result', id: event.toolCallId, name: event.name, result: event.error, isError: true }
-        : { type: 'tool-result', id: event.toolCallId, name: event.name, result: event.result },
-    );
+        : { type: 'tool-result', id: event.toolCallId, name: event.name, result: event.result };
+    if (event.runsOn !== undefined) part.runsOn = event.runsOn;
+    if (event.signature !== undefined) part.signature = event.signature;
+    this.parts.push(part);
   }
 
   /** The answer: the text parts' text. */
@@ -144,6 +153,7 @@ export function toolStepsOf(parts: readonly MessagePart[] | undefined): ToolStep
   for (const part of parts) {
     if (part.type === 'tool-call') {
       const step: ToolStep = { toolCallId: part.id, name: part.name, args: part.args as ToolStep['args'] };
+      if (part.runsOn !== undefined) step.runsOn = part.runsOn;
       byId.set(part.id, step);
       steps.push(step);
     } else if (part.type === 'tool-result') {
@@ -166,6 +176,8 @@ export interface ToolStep {
   result?: {} | null;
   /** Why it failed (a timeout, a refused answer): what the model was told. */
   error?: string;
+  /** Who ran it, when not the Worker (`gemini`: one of Gemini's built-in tools). */
+  runsOn?: ToolRunner;
 }
 
 /** The file parts of a message. */
