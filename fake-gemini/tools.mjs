@@ -285,6 +285,7 @@ export function checkCodeParts(contents) {
 
 /** URLs in a text, as a model reads them from the prompt (trailing punctuation left out). */
 export function urlsIn(/** @type {string} */ text) {
+  /** @type {string[]} */
   const urls = [];
   for (const match of text.matchAll(/https?:\/\/[^\s<>"'\])]+/g)) {
     const url = match[0].replace(/[.,;:!?]+$/, '');
