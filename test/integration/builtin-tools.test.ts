@@ -151,12 +151,31 @@ describe("an assistant's built-in tools", () => {
     expect(kinds(frames).at(-1)).toBe('done');
     expect(records).toHaveLength(2);
     for (const record of records) {
-      expect(record.tools).toEqual([{ functionDeclarations: [expect.objectContaining({ name: 'lookup_order' })] }, { codeExecution: {} }]);
+      expect(record.tools).toEqual([{ functionDeclarations: [expect.objectContaining({ name: 'lookup_order' })] }, { codeExecution: {} }, { urlContext: {} }]);
     }
     // Auto: Gemini's default mode, as the tool-combination guide sends it.
     expect(records[0]!.toolConfig).toEqual({ includeServerSideToolInvocations: true });
     // Without the flag Gemini refuses the mix.
     const refused = await askFake({ contents: [{ role: 'user', parts: [{ text: 'Hi' }] }], tools: records[0]!.tools });
     expect(refused).toEqual({ status: 400, message: 'Please enable tool_config.include_server_side_tool_invocations to use Built-in tools with Function calling.' });
+  });
+
+  it("records the server-side toolCall and toolResponse Gemini shows with the flag as its own step, and sends them back with their id", async () => {
+    const origin = 'https://combo.example';
+    const id = await createChat(origin, 'combo-site');
+    // rounds=0: the model calls no function this time, it reads the page.
+    const first = await turn(id, origin, 'What does https://example.com/menu say?', '[fake:reply rounds=0]');
+    expect(kinds(first.frames).slice(0, 2)).toEqual(['tool-call', 'tool-result']);
+    const [toolCall, toolResponse] = first.records[0]!.builtinParts as [{ toolCall: { id: string; args: unknown } }, { toolResponse: { response: unknown } }];
+    expect(dataOf(first.frames, 'tool-call')).toEqual([{ toolCallId: toolCall.toolCall.id, name: 'url_context', args: toolCall.toolCall.args, runsOn: 'gemini' }]);
+    expect(dataOf(first.frames, 'tool-result')).toEqual([{ toolCallId: toolCall.toolCall.id, name: 'url_context', result: toolResponse.toolResponse.response, runsOn: 'gemini' }]);
+    expect(dataOf(first.frames, 'done')[0]!.sources).toEqual([{ title: 'example.com', url: 'https://example.com/menu' }]);
+    // Nothing for the owner's endpoint to run: one request, no function step.
+    expect(first.records).toHaveLength(1);
+
+    const second = await turn(id, origin, 'Thanks', '[fake:reply rounds=0]');
+    const contents = second.records[0]!.body.contents;
+    expect(contents.map((c) => c.role)).toEqual(['user', 'model', 'user']);
+    expect(contents[1]!.parts.slice(0, 2)).toEqual([toolCall, toolResponse]);
   });
 });
