@@ -170,7 +170,10 @@ export class ChunkNormalizer {
   /** A part's event: its text as answer or thought, or its function call, with its signature; none for a part with neither. */
   private partEvent(part: RawPart): OutputEvent | undefined {
     if (part.functionCall) return callEvent(part);
-    if (part.executableCode || part.codeExecutionResult || part.toolCall || part.toolResponse) return this.geminiSteps ? this.stepEvent(part) : undefined;
+    // A text part (the hot path) is none of Gemini's tool parts: only other parts are looked at.
+    if (typeof part.text !== 'string' && (part.executableCode || part.codeExecutionResult || part.toolCall || part.toolResponse)) {
+      return this.geminiSteps ? this.stepEvent(part) : undefined;
+    }
     const text = typeof part.text === 'string' ? part.text : '';
     const signature = typeof part.thoughtSignature === 'string' && part.thoughtSignature ? part.thoughtSignature : undefined;
     if (!text && !(signature && this.keepSignatures)) return undefined;

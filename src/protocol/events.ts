@@ -137,7 +137,8 @@ export type ToolRunner = 'page' | 'gemini';
  * What a function call returned (a stored chat's assistant tool, run by the chat's Durable
  * Object): `event: tool-result`, `{"toolCallId","name","result"}`, or `{"toolCallId","name","error"}`
  * when the call failed (the endpoint timed out, refused, answered too much or not JSON). Either
- * way the model gets it and the turn goes on.
+ * way the model gets it and the turn goes on. A built-in tool's result (`runsOn: 'gemini'`) comes
+ * in Gemini's own stream instead, with the thought signature it may carry (never on the wire).
  */
 export type ToolResultEvent = { type: 'tool-result'; toolCallId: string; name: string; runsOn?: ToolRunner; signature?: string } & ({ result: unknown; error?: undefined } | { error: string; result?: undefined });
 /**
