@@ -65,6 +65,21 @@ describe("an assistant's built-in tools", () => {
     expect(shop.records[0]!.toolConfig).toBeNull();
   });
 
+  it("runs no code for an assistant without codeExecution, nor on the stateless route, which declares no built-in tools", async () => {
+    const shop = await turn(await createChat('https://shop.example', 'shop'), 'https://shop.example', 'Sum 1 to 10', '[fake:code]');
+    expect(kinds(shop.frames)).not.toContain('tool-call');
+    expect(shop.records[0]!.builtinParts).toEqual([]);
+
+    const tag = uniqueTag();
+    const stateless = await post('/api/chat/stream', { message: `Sum 1 to 10 [fake:code tag=${tag}]` }, BUILTIN);
+    expect(stateless.status).toBe(200);
+    const frames = parseSse(await stateless.text());
+    expect(kinds(frames).filter((k) => k !== 'text')).toEqual(['done']);
+    const [record] = await fakeRequests(tag);
+    expect(record!.tools).toBeNull();
+    expect(record!.builtinParts).toEqual([]);
+  });
+
   it('streams code execution as tool-call and tool-result frames run by Gemini, stores them, and runs nothing itself', async () => {
     const id = await createChat(BUILTIN, 'builtin-site');
     const { frames, records } = await turn(id, BUILTIN, 'What is the sum of 1 to 10?', '[fake:code]');
