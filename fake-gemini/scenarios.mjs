@@ -42,6 +42,11 @@
  *                    directive a request with tools gets the same default: one call of the first
  *                    declared function when the turn starts, an answer from the function
  *                    responses (a `[fake] <name> returned <json>` line each) after them
+ *   code             with `codeExecution` among the request's tools (tools.mjs): an
+ *                    `executableCode` part (signed on 3.x), its `codeExecutionResult`
+ *                    (`outcome=OUTCOME_FAILED|OUTCOME_DEADLINE_EXCEEDED`), then the reply; without
+ *                    it an ordinary reply. `urlContext` in the tools adds `urlContextMetadata` for
+ *                    the URLs of the last message, whatever the scenario
  *   fallback         a site assistant's answer when its pages have none: the sentence its
  *                    instructions give for that ("If the pages do not answer the question, …"),
  *                    no citation

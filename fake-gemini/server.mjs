@@ -16,7 +16,7 @@ import { FileStore, checkFileParts, handleFiles, promptDetails, receivedLine } f
 import { checkKey } from './keys.mjs';
 import { FAKE_MODELS, LISTED_MODELS, modelResource, resolveModel } from './models.mjs';
 import { checkRequest } from './request-checks.mjs';
-import { checkFunctionResponses, checkTools, lastFunctionResponses, plannedCalls, responseLines } from './tools.mjs';
+import { checkBuiltins, checkCodeParts, checkFunctionResponses, checkTools, lastFunctionResponses, plannedCalls, responseLines, urlsIn } from './tools.mjs';
 import { GROUNDING, parseDirective, replyText, safetyRatings, splitText, thoughtSummaries } from './scenarios.mjs';
 
 export { FAKE_MODELS } from './models.mjs';
@@ -66,6 +66,10 @@ const OWN_ENDING = new Set(['safety', 'recitation']);
  * @property {any} toolConfig the request's `toolConfig`, as sent (null: none)
  * @property {Array<{ name: string, args: Record<string, unknown>, thoughtSignature?: string }>} functionCalls
  *   the function calls the answer made (empty: it answered in text)
+ * @property {string[]} builtins the built-in tools the request switched on (`googleSearch`, `urlContext`, `codeExecution`)
+ * @property {any[]} builtinParts the parts the model's own tools made in the answer (`executableCode`,
+ *   `codeExecutionResult`, `toolCall`, `toolResponse`), as sent
+ * @property {Array<{ retrievedUrl: string, urlRetrievalStatus: string }>} urlMetadata what `urlContext` retrieved (empty: nothing)
  */
 
 /**
@@ -182,6 +186,9 @@ export async function startFakeGemini(options = {}) {
       tools: body?.tools ?? null,
       toolConfig: body?.toolConfig ?? body?.tool_config ?? null,
       functionCalls: [],
+      builtins: [],
+      builtinParts: [],
+      urlMetadata: [],
     };
     records.push(record);
     /**
@@ -210,6 +217,14 @@ export async function startFakeGemini(options = {}) {
     const fileParts = checkFileParts(body, files, auth.key, answering.generation ?? '3');
     if ('status' in fileParts) return refuse(fileParts.status, fileParts.body);
     record.files = fileParts.files;
+    const builtin = checkBuiltins(body, answering.generation ?? '3');
+    if ('invalid' in builtin) {
+      const details = builtin.field ? [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: builtin.field, description: builtin.invalid }] }] : undefined;
+      return refuse(400, googleError(400, { message: builtin.invalid, details }));
+    }
+    record.builtins = builtin.builtins;
+    const codeProblem = checkCodeParts(body.contents);
+    if (codeProblem) return refuse(400, invalidArgument(codeProblem));
     const tools = checkTools(body);
     if (tools && 'invalid' in tools) {
       const details = tools.field ? [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: tools.field, description: tools.invalid }] }] : undefined;
@@ -248,7 +263,9 @@ export async function startFakeGemini(options = {}) {
     const lastUser = lastUserTurn(body);
     // …and a line per function response of the last turn: the model answers from them.
     const received = record.files.filter((f) => f.turn === lastUser).map((f) => `${receivedLine(f)}\n`).join('') + responseLines(lastFunctionResponses(body));
-    const plan = planAnswer(directive, prompt, settings, answering, record.responseId, record.files, received, body);
+    const plan = planAnswer(directive, prompt, settings, answering, record.responseId, record.files, received, body, builtin);
+    record.builtinParts = plan.leadingParts;
+    record.urlMetadata = plan.urlMetadata;
     // `[fake:fallback]`: a model that finds no answer in the pages it was given says what its
     // instructions say to say then: their "If the pages do not answer …" sentence, quoted.
     if (directive.name === 'fallback') plan.pieces = splitText(received + fallbackAnswer(body), Math.max(1, plan.pieces.length));
@@ -360,6 +377,10 @@ function responseIdFor(n) {
  * @property {string} responseId
  * @property {'3' | '2.5'} generation the answering model's generation: the shape of the usage
  *   on thought events
+ * @property {any[]} leadingParts parts the model's own tools make before the text, each written
+ *   as a chunk of its own (`executableCode`, `codeExecutionResult`; `toolCall`, `toolResponse`)
+ * @property {Array<{ retrievedUrl: string, urlRetrievalStatus: string }>} urlMetadata the
+ *   candidate's `urlContextMetadata.urlMetadata`, on the last text chunk (empty: none)
  */
 
 /**
@@ -371,12 +392,15 @@ function responseIdFor(n) {
  * @param {import('./files.mjs').FileEntry[]} files the request's file parts
  * @param {string} received the `[fake] received …` lines the answer starts with
  * @param {any} body the request (the order of its parts orders promptTokensDetails)
+ * @param {import('./tools.mjs').BuiltinSettings} builtin the request's built-in tools
  * @returns {Plan}
  */
-function planAnswer(directive, prompt, settings, model, responseId, files, received, body) {
+function planAnswer(directive, prompt, settings, model, responseId, files, received, body, builtin) {
   const { name, options } = directive;
   const chunks = Math.max(0, Number(options.chunks ?? (name === 'long' ? 400 : 5)));
-  let text = chunks === 0 ? '' : received + replyText(name, chunks, prompt.length, Number(options.chunkchars ?? 60));
+  // `[fake:code]` runs code only with `codeExecution` declared: a model cannot run what it was not given.
+  const run = name === 'code' && builtin.builtins.includes('codeExecution') ? codeRun(prompt, options) : undefined;
+  let text = chunks === 0 ? '' : received + (run ? `[fake] the code printed ${JSON.stringify(run.output)}\n` : '') + replyText(name, chunks, prompt.length, Number(options.chunkchars ?? 60));
   // A site assistant's answer cites its pages as [n] after a sentence: `cite=2,1,2` writes one
   // sentence per number, in that order, spread over the answer (so markers may fall across chunks).
   if (options.cite && text) text = withCitations(text, String(options.cite).split(',').map(Number));
@@ -418,7 +442,30 @@ function planAnswer(directive, prompt, settings, model, responseId, files, recei
     modelVersion: model.id,
     responseId,
     generation: model.generation ?? '3',
+    leadingParts: [],
+    urlMetadata: builtin.builtins.includes('urlContext') ? urlsIn(lastUserText(body)).map(urlStatus) : [],
   };
+  if (run) {
+    // On Gemini 3 the code part carries the step's thought signature, as a function call does
+    // (inference: no recording of code execution on 3.x was found); the result follows it.
+    const code = /** @type {Record<string, unknown>} */ ({ executableCode: { language: 'PYTHON', code: run.code } });
+    if (plan.generation === '3') code.thoughtSignature = plan.signatureValue;
+    plan.leadingParts.push(code, { codeExecutionResult: { outcome: run.outcome, output: run.output } });
+  }
+  if (plan.urlMetadata.length) {
+    // The pages read count as tool-use prompt tokens, as in the url-context recording.
+    plan.toolUseTokens = GROUNDING_TOOL_TOKENS;
+    if (builtin.serverSide) {
+      // includeServerSideToolInvocations: the server's call and response as parts of their own,
+      // one `id` pairing them (pydantic-ai's tool-combination snapshots; the response's fields
+      // are inference).
+      const id = `url_context_${responseId.slice(0, 8)}`;
+      plan.leadingParts.push(
+        { toolCall: { id, toolType: 'URL_CONTEXT', args: { urls: plan.urlMetadata.map((u) => u.retrievedUrl) } } },
+        { toolResponse: { id, toolType: 'URL_CONTEXT', response: { urlMetadata: plan.urlMetadata } } },
+      );
+    }
+  }
   switch (name) {
     case 'safety':
       plan.pieces = plan.pieces.slice(0, 2);
@@ -535,6 +582,7 @@ function lastTextFrame(plan, text, first, sentChars) {
   if (plan.finishReason && !plan.closing) candidate.finishReason = plan.finishReason;
   candidate.index = 0;
   if (candidate.finishReason === 'SAFETY') candidate.safetyRatings = safetyRatings('HIGH');
+  if (plan.urlMetadata.length) candidate.urlContextMetadata = { urlMetadata: plan.urlMetadata };
   return response(plan, candidate, usage(plan, plan.thoughts, candidateTokens(sentChars)));
 }
 
@@ -591,6 +639,12 @@ async function streamAnswer(res, record, plan, directive, delay, firstDelay) {
     if (!open()) return;
     await writeObject(response(plan, { content: { parts: [{ text: plan.thoughtParts[i], thought: true }], role: 'model' }, index: 0 }, thoughtUsage(plan, i, plan.thoughtParts.length)));
     record.thoughtChunksSent++;
+  }
+  // The model's own tools (code execution, server-side tool invocations): a chunk per part, before the text.
+  for (const part of plan.leadingParts) {
+    if (delay) await sleep(delay);
+    if (!open()) return;
+    await writeObject(response(plan, { content: { parts: [part], role: 'model' }, index: 0 }, usage(plan, plan.thoughts)));
   }
   // unshown=wait: the model thinks as long whether or not it shows its summaries, so the answer
   // starts when it would have after them (inference: no source times both).
@@ -704,10 +758,12 @@ function answerWhole(res, record, plan) {
     parts.push({ text: plan.thoughtParts.join(''), thought: true });
     record.thoughtChunksSent = 1;
   }
+  parts.push(...plan.leadingParts);
   if (text) parts.push(plan.signature ? { text, thoughtSignature: plan.signatureValue } : { text });
   const finishReason = plan.finishReason ?? 'STOP';
   const candidate = /** @type {Record<string, unknown>} */ ({ content: parts.length ? { parts, role: 'model' } : { role: 'model' }, finishReason, index: 0 });
   if (finishReason === 'SAFETY') candidate.safetyRatings = safetyRatings('HIGH');
+  if (plan.urlMetadata.length) candidate.urlContextMetadata = { urlMetadata: plan.urlMetadata };
   return sendJson(res, 200, response(plan, candidate, usage(plan, plan.thoughts, candidateTokens(text.length))));
 }
 
@@ -882,4 +938,32 @@ function fallbackAnswer(body) {
   if (!match) return "I don't know.";
   const rule = match[1];
   return rule.charAt(0).toUpperCase() + rule.slice(1);
+}
+
+/**
+ * What `[fake:code]` runs: a sum the prompt's length decides, printed (`outcome=OUTCOME_FAILED`
+ * or `OUTCOME_DEADLINE_EXCEEDED`: that outcome, with a traceback or nothing as its output).
+ * @param {string} prompt
+ * @param {Record<string, string>} options
+ */
+function codeRun(prompt, options) {
+  const n = (prompt.length % 20) + 5;
+  const outcome = options.outcome ?? 'OUTCOME_OK';
+  const output =
+    outcome === 'OUTCOME_OK'
+      ? `${(n * (n + 1)) / 2}\n`
+      : outcome === 'OUTCOME_FAILED'
+        ? 'Traceback (most recent call last):\n  File "<string>", line 1\nZeroDivisionError: division by zero\n'
+        : '';
+  return { code: `print(sum(range(1, ${n + 1})))\n`, outcome, output };
+}
+
+/**
+ * One URL's `urlMetadata` entry: retrieved, unless its address says it cannot be
+ * (`…/unreachable…` → `URL_RETRIEVAL_STATUS_ERROR`, `…/unsafe…` → `URL_RETRIEVAL_STATUS_UNSAFE`).
+ * @param {string} url
+ */
+function urlStatus(url) {
+  const status = /unsafe/i.test(url) ? 'URL_RETRIEVAL_STATUS_UNSAFE' : /unreachable/i.test(url) ? 'URL_RETRIEVAL_STATUS_ERROR' : 'URL_RETRIEVAL_STATUS_SUCCESS';
+  return { retrievedUrl: url, urlRetrievalStatus: status };
 }

@@ -180,3 +180,116 @@ function sampleArgs(declaration, i) {
 export function responseLines(responses) {
   return responses.map((r) => `[fake] ${r.name} returned ${JSON.stringify(r.response)}\n`).join('');
 }
+
+/**
+ * The fields of v1beta's `Tool`, as the JSON parser names them (camelCase; the proto's snake_case
+ * is taken too). A tool entry with any other field is refused as the parser refuses unknown
+ * names (`Invalid JSON payload received. Unknown name "type" at 'tools[26]': Cannot find field.`,
+ * github/github-mcp-server#1385).
+ */
+const TOOL_FIELDS = /** @type {const} */ ([
+  ['functionDeclarations', 'function_declarations'],
+  ['googleSearchRetrieval', 'google_search_retrieval'],
+  ['codeExecution', 'code_execution'],
+  ['googleSearch', 'google_search'],
+  ['computerUse', 'computer_use'],
+  ['urlContext', 'url_context'],
+  ['fileSearch', 'file_search'],
+  ['googleMaps', 'google_maps'],
+]);
+
+/** The built-in tools the fake runs, by their JSON field: `codeExecution` and `urlContext` are empty messages. */
+export const BUILT_INS = /** @type {const} */ (['googleSearch', 'urlContext', 'codeExecution']);
+
+/**
+ * @typedef {object} BuiltinSettings
+ * @property {string[]} builtins the built-in tools the request switched on (camelCase names)
+ * @property {boolean} serverSide `toolConfig.includeServerSideToolInvocations`: the answer shows
+ *   the server's tool calls and responses as `toolCall` / `toolResponse` parts
+ */
+
+/**
+ * The request's tool entries checked field by field, and its built-in tools:
+ * - an unknown field of a tool entry (or of the empty `codeExecution` / `urlContext` messages) is
+ *   the parser's "Unknown name … Cannot find field." 400;
+ * - built-in tools with function declarations need `toolConfig.includeServerSideToolInvocations`:
+ *   without it, "Please enable tool_config.include_server_side_tool_invocations to use Built-in
+ *   tools with Function calling." (cloudwego/eino-ext#761, lobehub/lobehub#13465,
+ *   langchain-ai/langchainjs#10675); with it, only Gemini 3 combines them ("Only Gemini 3+ models
+ *   support the combination at all", langchain-ai/langchainjs#11611): a 2.5 model answers the
+ *   older "Tool use with function calling is unsupported" (snailyp/gemini-balance#17, 2025).
+ * @param {any} body
+ * @param {'3' | '2.5'} generation the answering model's
+ * @returns {{ invalid: string, field?: string } | BuiltinSettings}
+ */
+export function checkBuiltins(body, generation) {
+  const tools = Array.isArray(body?.tools) ? body.tools : [];
+  /** @type {string[]} */
+  const builtins = [];
+  let functions = 0;
+  for (const [i, tool] of tools.entries()) {
+    const at = `tools[${i}]`;
+    for (const key of Object.keys(tool ?? {})) {
+      if (!TOOL_FIELDS.some(([camel, snake]) => key === camel || key === snake)) {
+        return { invalid: `Invalid JSON payload received. Unknown name ${JSON.stringify(key)} at '${at}': Cannot find field.`, field: at };
+      }
+    }
+    for (const name of ['codeExecution', 'urlContext']) {
+      const snake = name === 'codeExecution' ? 'code_execution' : 'url_context';
+      const value = field(tool, name, snake);
+      if (value === undefined) continue;
+      const extra = value && typeof value === 'object' ? Object.keys(value)[0] : undefined;
+      if (extra !== undefined) return { invalid: `Invalid JSON payload received. Unknown name ${JSON.stringify(extra)} at '${at}.${snake}': Cannot find field.`, field: `${at}.${snake}` };
+    }
+    for (const name of BUILT_INS) {
+      const snake = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      if (field(tool, name, snake) !== undefined && !builtins.includes(name)) builtins.push(name);
+    }
+    const list = field(tool, 'functionDeclarations', 'function_declarations');
+    if (Array.isArray(list)) functions += list.length;
+  }
+  const serverSide = field(field(body, 'toolConfig', 'tool_config'), 'includeServerSideToolInvocations', 'include_server_side_tool_invocations') === true;
+  if (builtins.length && functions) {
+    if (!serverSide) return { invalid: 'Please enable tool_config.include_server_side_tool_invocations to use Built-in tools with Function calling.' };
+    if (generation === '2.5') return { invalid: 'Tool use with function calling is unsupported' };
+  }
+  return { builtins, serverSide };
+}
+
+/**
+ * The code-execution parts of the history checked (each a 400 INVALID_ARGUMENT, wording
+ * **inference**): "CodeExecutionResult … always follows a part containing the ExecutableCode"
+ * (v1beta reference), and both are the model's own parts — a `user` turn carrying one, or a
+ * `codeExecutionResult` with no `executableCode` before it in its turn, is refused.
+ * @param {any[]} contents
+ * @returns {string | undefined}
+ */
+export function checkCodeParts(contents) {
+  for (const [i, content] of (contents ?? []).entries()) {
+    let open = false;
+    for (const part of content?.parts ?? []) {
+      const code = field(part, 'executableCode', 'executable_code');
+      const result = field(part, 'codeExecutionResult', 'code_execution_result');
+      if ((code || result) && content.role !== 'model') {
+        return `contents[${i}]: executableCode and codeExecutionResult parts are the model's: they must be in a model turn.`;
+      }
+      if (code) open = true;
+      else if (result) {
+        if (!open) return `contents[${i}]: a codeExecutionResult part must follow the executableCode part it answers.`;
+        open = false;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** URLs in a text, as a model reads them from the prompt (trailing punctuation left out). */
+export function urlsIn(/** @type {string} */ text) {
+  /** @type {string[]} */
+  const urls = [];
+  for (const match of text.matchAll(/https?:\/\/[^\s<>"'\])]+/g)) {
+    const url = match[0].replace(/[.,;:!?]+$/, '');
+    if (!urls.includes(url)) urls.push(url);
+  }
+  return urls;
+}

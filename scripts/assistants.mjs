@@ -28,7 +28,9 @@ const RESERVED = new Set(['default']);
 /** Most estimated tokens (characters / 4) of one assistant's knowledge, unless KNOWLEDGE_MAX_TOKENS says otherwise. */
 export const DEFAULT_KNOWLEDGE_MAX_TOKENS = 250_000;
 const THINKING_LEVELS = ['minimal', 'low', 'medium', 'high'];
-const ASSISTANT_FIELDS = ['origins', 'model', 'models', 'thinking', 'greeting', 'starters', 'allowSystem', 'tools'];
+const ASSISTANT_FIELDS = ['origins', 'model', 'models', 'thinking', 'greeting', 'starters', 'allowSystem', 'tools', 'geminiTools'];
+/** Gemini's built-in tools an assistant may switch on, named as the request's `tools[]` fields. */
+export const GEMINI_TOOLS = ['googleSearch', 'urlContext', 'codeExecution'];
 const TOOL_FIELDS = ['name', 'description', 'parameters', 'endpoint', 'runs'];
 /** A function name as Gemini takes it: a letter or "_" first, then letters, digits, "_", ".", ":", "-", at most 64. */
 export const TOOL_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
@@ -66,6 +68,7 @@ export class AssistantError extends Error {
  * @property {string[]} starters
  * @property {boolean} allowSystem
  * @property {Tool[]} [tools]
+ * @property {string[]} [geminiTools] Gemini's built-in tools it switches on (GEMINI_TOOLS)
  * @property {Page[]} knowledge
  *
  * @typedef {object} Tool a function on the owner's HTTPS endpoint, or run by the page (`runs: page`)
@@ -246,6 +249,7 @@ export function parseAssistant(file, name, source, { allowLocalTools = false } =
   if (allowSystemField && typeof allowSystemField.value !== 'boolean') throw new AssistantError(file, allowSystemField.line, 'allowSystem must be true or false');
   const toolsField = at('tools');
   const tools = toolsField ? parseTools(file, toolsField.node, toolsField.line, lineOf, allowLocalTools) : [];
+  const geminiTools = parseGeminiTools(file, at('geminiTools'), lineOf);
   if (!body) throw new AssistantError(file, bodyLine, 'the instructions (the Markdown after the front matter) must not be empty');
   return {
     name,
@@ -258,7 +262,32 @@ export function parseAssistant(file, name, source, { allowLocalTools = false } =
     starters,
     allowSystem: allowSystemField?.value === true,
     ...(tools.length ? { tools } : {}),
+    ...(geminiTools.length ? { geminiTools } : {}),
   };
+}
+
+/**
+ * The `geminiTools` field: a list of Gemini's built-in tools, each named once.
+ * @param {string} file
+ * @param {{ line: number, node: unknown } | undefined} field
+ * @param {(offset: number | undefined) => number} lineOf
+ * @returns {string[]}
+ */
+function parseGeminiTools(file, field, lineOf) {
+  if (!field) return [];
+  if (!isSeq(field.node)) throw new AssistantError(file, field.line, `geminiTools must be a list of Gemini's built-in tools: ${GEMINI_TOOLS.join(', ')}`);
+  /** @type {string[]} */
+  const names = [];
+  for (const [i, item] of /** @type {any[]} */ (field.node.items).entries()) {
+    const value = item?.toJSON ? item.toJSON() : item?.value;
+    const line = lineOf(item?.range?.[0]);
+    if (typeof value !== 'string' || !GEMINI_TOOLS.includes(value)) {
+      throw new AssistantError(file, line, `geminiTools[${i}] ${JSON.stringify(value)} is not one of Gemini's built-in tools: ${GEMINI_TOOLS.join(', ')}`);
+    }
+    if (names.includes(value)) throw new AssistantError(file, line, `geminiTools[${i}] "${value}" is listed twice`);
+    names.push(value);
+  }
+  return names;
 }
 
 /**

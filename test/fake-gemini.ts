@@ -37,6 +37,8 @@ export interface FakeRecord {
         thoughtSignature?: string;
         functionCall?: { name: string; args?: Record<string, unknown> };
         functionResponse?: { name: string; response: Record<string, unknown> };
+        executableCode?: { language: string; code: string };
+        codeExecutionResult?: { outcome: string; output?: string };
       }>;
     }>;
     systemInstruction?: { parts: Array<{ text?: string }> };
@@ -47,6 +49,12 @@ export interface FakeRecord {
   toolConfig: unknown;
   /** The function calls the answer made (empty: it answered in text); the first is signed on 3.x. */
   functionCalls: Array<{ name: string; args: Record<string, unknown>; thoughtSignature?: string }>;
+  /** The built-in tools the request switched on (`googleSearch`, `urlContext`, `codeExecution`). */
+  builtins: string[];
+  /** The parts the model's own tools made in the answer (`executableCode`, `codeExecutionResult`, `toolCall`, `toolResponse`), as sent. */
+  builtinParts: Array<Record<string, unknown>>;
+  /** What URL context retrieved (empty: nothing). */
+  urlMetadata: Array<{ retrievedUrl: string; urlRetrievalStatus: string }>;
   status: 'streaming' | 'completed' | 'aborted' | 'dropped' | 'rejected';
   aborted: boolean;
   sentText: string;

@@ -30,6 +30,13 @@ export type AssistantTool = {
 );
 
 /**
+ * One of Gemini's built-in tools, which Gemini runs itself (docs/assistants.md, "Gemini's
+ * built-in tools"), named as the request's `tools[]` field: Google Search grounding, URL
+ * context, code execution.
+ */
+export type GeminiTool = 'googleSearch' | 'urlContext' | 'codeExecution';
+
+/**
  * An assistant as `scripts/assistants.mjs` bundles it from `assistants/<name>/`
  * (formats: docs/assistants.md).
  */
@@ -52,6 +59,8 @@ export interface AssistantDefinition {
   knowledge: readonly KnowledgePage[];
   /** Functions on the owner's endpoints; absent: none. */
   tools?: readonly AssistantTool[];
+  /** Gemini's built-in tools it switches on; absent: none. */
+  geminiTools?: readonly GeminiTool[];
 }
 
 /**
@@ -76,6 +85,8 @@ export interface Assistant {
   pages: readonly Source[];
   /** Its tools (none for `default`). */
   tools: readonly AssistantTool[];
+  /** Gemini's built-in tools it switches on (none for `default`). */
+  geminiTools: readonly GeminiTool[];
 }
 
 /** The name of the assistant a deployment without assistants has, and any request no assistant claims. */

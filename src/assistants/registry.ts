@@ -3,7 +3,7 @@ import { DEFAULT_ASSISTANT, type Assistant, type AssistantDefinition } from './a
 import { systemPrefix } from './prompt';
 
 /** The built-in assistant: no instructions, any allowed model, any `system`. */
-const DEFAULT: Assistant = { name: DEFAULT_ASSISTANT, systemPrefix: '', allowSystem: true, models: [], starters: [], origins: [], pages: [], tools: [] };
+const DEFAULT: Assistant = { name: DEFAULT_ASSISTANT, systemPrefix: '', allowSystem: true, models: [], starters: [], origins: [], pages: [], tools: [], geminiTools: [] };
 
 let byName: Map<string, Assistant> | undefined;
 
@@ -26,6 +26,7 @@ function toAssistant(definition: AssistantDefinition): Assistant {
     origins: definition.origins,
     pages: definition.knowledge.map((page) => ({ title: page.title, url: page.url })),
     tools: definition.tools ?? [],
+    geminiTools: definition.geminiTools ?? [],
   };
 }
 

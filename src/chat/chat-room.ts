@@ -29,7 +29,7 @@ import { systemInstruction } from '../assistants/prompt';
 import { findAssistant } from '../assistants/registry';
 import { ChatStore, type ChatSettings, type StoredFileRow, type StoredFrame, type StoredMessage } from './chat-store';
 import { FLUSH_FRAMES, Turn, type PageToolResult, type TurnTools } from './turn';
-import { toFunctionCallPart, toFunctionResponsePart, toGeminiTools } from '../gemini/tool-parts';
+import { assistantTools, toFunctionCallPart, toFunctionResponsePart } from '../gemini/tool-parts';
 import { callToolEndpoint } from '../assistants/tool-endpoint';
 import type { Assistant } from '../assistants/assistant';
 import { countForDashboard } from '../stats/stats-batch';
@@ -233,12 +233,12 @@ export class ChatRoom extends DurableObject<Env> {
     const call = { model: settings.model, system: systemInstruction(assistant.systemPrefix, settings.system), generationConfig };
     // The turn stores the answer's thought signatures, to send them back with the next turn; an
     // assistant's citations become the answer's sources.
-    const reader = { keepSignatures: true, pages: assistant.pages };
+    const reader = { keepSignatures: true, pages: assistant.pages, geminiSteps: true };
     // The first step's contents, its files resolved: each later step of a tool loop adds its calls and results.
     let contents: Content[] = [];
     const tools = this.turnTools(assistant, (parts, final) =>
       streamChat(
-        { ...call, contents: [...contents, ...stepContents(parts)], ...toGeminiTools(assistant.tools, final ? 'none' : 'auto') },
+        { ...call, contents: [...contents, ...stepContents(parts)], ...assistantTools(assistant, final ? 'none' : 'auto') },
         this.config,
         turn.signal,
         meter,
@@ -255,7 +255,7 @@ export class ChatRoom extends DurableObject<Env> {
     try {
       const open = async (source: FileSource) => {
         contents = await resolveFiles(pending, source, { maxInlineBytes: this.config.maxInlineBytes, upload: uploadSettings(this.config), signal: turn.signal });
-        return streamChat({ ...call, contents, ...(tools ? toGeminiTools(assistant.tools, 'auto') : {}) }, this.config, turn.signal, meter, reader);
+        return streamChat({ ...call, contents, ...assistantTools(assistant, 'auto') }, this.config, turn.signal, meter, reader);
       };
       const first = this.fileSource(false);
       try {
@@ -645,13 +645,15 @@ function userContent(text: string, files: readonly FilePart[]): PendingContent {
 /**
  * A model message's parts as Gemini contents: its text, thoughts and calls as the model's (calls
  * with their thought signatures exactly as they came), the results of each step's calls as the
- * user's `functionResponse`s, in order: `model, user, model, …`.
+ * user's `functionResponse`s, in order: `model, user, model, …`. The steps of Gemini's built-in
+ * tools (`runsOn: 'gemini'`) are the model's own parts, results too (`executableCode`,
+ * `codeExecutionResult`), so they stay in its turn.
  */
 export function stepContents(parts: readonly MessagePart[]): Content[] {
   const contents: Content[] = [];
   for (const part of parts) {
     if (part.type === 'file') continue;
-    const role = part.type === 'tool-result' ? 'user' : 'model';
+    const role = part.type === 'tool-result' && part.runsOn !== 'gemini' ? 'user' : 'model';
     let last = contents.at(-1);
     if (last?.role !== role) contents.push((last = { role, parts: [] }));
     last.parts.push(part.type === 'tool-call' ? toFunctionCallPart(part) : part.type === 'tool-result' ? toFunctionResponsePart(part) : toGeminiPart(part));

@@ -193,14 +193,17 @@ export class Turn {
             break;
           }
           if (event.type === 'tool-call') {
-            // Without tools, no function is declared, so Gemini makes no calls here.
-            if (!tools) continue;
-            const call: ToolCallEvent = tools.runsOnPage(event.name) ? { ...event, runsOn: 'page' } : event;
+            // Without tools, no function is declared, so Gemini makes no calls here; a call Gemini
+            // ran itself (a built-in tool) is only recorded: its result follows in the stream.
+            if (!tools && event.runsOn !== 'gemini') continue;
+            const call: ToolCallEvent = tools && event.runsOn === undefined && tools.runsOnPage(event.name) ? { ...event, runsOn: 'page' } : event;
             this.parts.addCall(call);
             this.pushLive(call);
-            calls.push(call);
+            if (call.runsOn !== 'gemini') calls.push(call);
           } else if (event.type === 'tool-result') {
-            continue;
+            // Only a built-in tool's result comes in Gemini's stream: recorded as it came.
+            this.parts.addResult(event);
+            this.pushLive(event);
           } else {
             this.parts.add(event);
             // A signature on a part with no text is kept in the parts; there is no frame to send.
@@ -224,6 +227,7 @@ export class Turn {
             'error' in outcome
               ? { type: 'tool-result', toolCallId: call.toolCallId, name: call.name, error: outcome.error }
               : { type: 'tool-result', toolCallId: call.toolCallId, name: call.name, result: outcome.result };
+          if (call.runsOn === 'page') result.runsOn = 'page';
           this.parts.addResult(result);
           this.pushLive(result);
         });

@@ -1,8 +1,9 @@
 import type { GenerateContentResponse, GroundingChunk, Part, UsageMetadata } from '@google/generative-ai';
 import { citedSources } from '../protocol/citations';
-import type { ChatEvent, DoneEvent, PartEvent, Source, TerminalEvent, ToolCallEvent, Usage } from '../protocol/events';
+import type { ChatEvent, DoneEvent, PartEvent, Source, TerminalEvent, ToolCallEvent, ToolResultEvent, Usage } from '../protocol/events';
 import { toErrorEvent } from './error-mapping';
 import { GeminiError } from './gemini-error';
+import { CODE_EXECUTION } from './tool-parts';
 import type { UsageMeter } from './usage-meter';
 
 /** What the adapter's stream carries: Gemini's chunks, and at most one failure, last. */
@@ -19,11 +20,31 @@ interface ChunkExtras {
   modelVersion?: string;
 }
 
-/** A part as Gemini sends it: the SDK's 0.24.1 types lack `thought` and `thoughtSignature`. */
-type RawPart = Part & { thought?: boolean; thoughtSignature?: string };
+/**
+ * A part as Gemini sends it: the SDK's 0.24.1 types lack `thought`, `thoughtSignature` and the
+ * server-side tool parts of `includeServerSideToolInvocations` (2026-03-17).
+ */
+type RawPart = Part & {
+  thought?: boolean;
+  thoughtSignature?: string;
+  toolCall?: { id?: string; toolType?: string; args?: unknown };
+  toolResponse?: { id?: string; toolType?: string; response?: unknown };
+};
 
-/** What one part of a chunk makes: a piece of text or thought, or a function call. */
-type OutputEvent = PartEvent | ToolCallEvent;
+/** A candidate's fields the SDK's 0.24.1 types lack. */
+interface CandidateExtras {
+  /** URL context's retrievals (ai.google.dev/gemini-api/docs/url-context). */
+  urlContextMetadata?: { urlMetadata?: UrlMetadata[] };
+}
+
+/** One URL that URL context tried, and how that went. */
+interface UrlMetadata {
+  retrievedUrl?: unknown;
+  urlRetrievalStatus?: unknown;
+}
+
+/** What one part of a chunk makes: a piece of text or thought, a function call, or a step of Gemini's own tools. */
+type OutputEvent = PartEvent | ToolCallEvent | ToolResultEvent;
 
 /** Usage counts newer than the SDK's types. */
 type FullUsageMetadata = UsageMetadata & {
@@ -43,6 +64,15 @@ type FullUsageMetadata = UsageMetadata & {
  * A `functionCall` part makes a `tool-call` event, with an id of the Worker's own and the
  * signature it came with (Gemini 3 signs the first call of each step): such an event is made
  * whatever `keepSignatures` says, since a call is worth nothing without its signature.
+ *
+ * With `geminiSteps`, the parts of Gemini's built-in tools make `tool-call` / `tool-result`
+ * events marked `runsOn: 'gemini'` (they are records of what Gemini ran, not calls to make):
+ * `executableCode` a call named `code_execution` with `{ language, code }`, the
+ * `codeExecutionResult` after it its result `{ outcome, output }`; a server-side `toolCall` /
+ * `toolResponse` a call and result named by its `toolType` in lower case, with Gemini's `id`.
+ * Without it (the stateless routes, which declare no built-in tools) those parts are skipped;
+ * the text around them still streams. URL context's successfully retrieved URLs join
+ * `done.sources` after grounding's.
  *
  * Thought signatures ride on the event of the part they came on. A signed
  * part with no text (Gemini 3 ends an answer with one) makes an event only
@@ -72,15 +102,20 @@ export class ChunkNormalizer {
   /** The answer's text so far, kept only when there are pages to find citations of. */
   private answer = '';
 
+  /** The last code-execution call, which the next `codeExecutionResult` answers. */
+  private codeCall: string | undefined;
+
   /**
    * @param meter sees each chunk's usage and text, so an answer cut short can still be charged
    * @param keepSignatures make an event of a signed part that has no text, so the signature is kept
    * @param pages a site assistant's pages: the answer's `[n]` markers become `done.sources`
+   * @param geminiSteps make events of Gemini's built-in tool parts (the chat store records them)
    */
   constructor(
     private readonly meter?: UsageMeter,
     private readonly keepSignatures = false,
     private readonly pages: readonly Source[] = [],
+    private readonly geminiSteps = false,
   ) {}
 
   /** The next event of the last chunk, when it made more than one (a thought, then text). */
@@ -114,6 +149,8 @@ export class ChunkNormalizer {
     if (candidate.finishReason) this.finishReason = candidate.finishReason;
     // Grounding metadata comes on a chunk of its own (content: {}), after the text.
     if (candidate.groundingMetadata?.groundingChunks) this.noteSources(candidate.groundingMetadata.groundingChunks);
+    const retrieved = (candidate as CandidateExtras).urlContextMetadata?.urlMetadata;
+    if (Array.isArray(retrieved)) this.noteRetrieved(retrieved);
     return event;
   }
 
@@ -133,6 +170,10 @@ export class ChunkNormalizer {
   /** A part's event: its text as answer or thought, or its function call, with its signature; none for a part with neither. */
   private partEvent(part: RawPart): OutputEvent | undefined {
     if (part.functionCall) return callEvent(part);
+    // A text part (the hot path) is none of Gemini's tool parts: only other parts are looked at.
+    if (typeof part.text !== 'string' && (part.executableCode || part.codeExecutionResult || part.toolCall || part.toolResponse)) {
+      return this.geminiSteps ? this.stepEvent(part) : undefined;
+    }
     const text = typeof part.text === 'string' ? part.text : '';
     const signature = typeof part.thoughtSignature === 'string' && part.thoughtSignature ? part.thoughtSignature : undefined;
     if (!text && !(signature && this.keepSignatures)) return undefined;
@@ -154,7 +195,7 @@ export class ChunkNormalizer {
       if (!event) continue;
       const last = events.at(-1);
       // Calls are never joined: each is one call, as Gemini sent it.
-      if (last && last.type !== 'tool-call' && last.type === event.type && !last.signature && !event.signature) last.text += (event as PartEvent).text;
+      if (last && (last.type === 'text' || last.type === 'thought') && last.type === event.type && !last.signature && !event.signature) last.text += (event as PartEvent).text;
       else events.push(event);
     }
     const first = events.shift();
@@ -177,6 +218,44 @@ export class ChunkNormalizer {
     );
   }
 
+  /**
+   * A built-in tool's part as a step Gemini ran: its call (`executableCode`, `toolCall`) or its
+   * result (`codeExecutionResult`, answering the code before it; `toolResponse`, by `id`).
+   */
+  private stepEvent(part: RawPart): ToolCallEvent | ToolResultEvent {
+    let event: ToolCallEvent | ToolResultEvent;
+    if (part.executableCode) {
+      const { language, code } = part.executableCode;
+      this.codeCall = newCallId();
+      event = { type: 'tool-call', toolCallId: this.codeCall, name: CODE_EXECUTION, args: { language, code }, runsOn: 'gemini' };
+    } else if (part.codeExecutionResult) {
+      const { outcome, output } = part.codeExecutionResult;
+      const result: Record<string, unknown> = { outcome };
+      if (output !== undefined) result.output = output;
+      event = { type: 'tool-result', toolCallId: this.codeCall ?? newCallId(), name: CODE_EXECUTION, result, runsOn: 'gemini' };
+      this.codeCall = undefined;
+    } else if (part.toolCall) {
+      const { id, toolType, args } = part.toolCall;
+      const record = args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
+      event = { type: 'tool-call', toolCallId: typeof id === 'string' && id ? id : newCallId(), name: String(toolType ?? '').toLowerCase(), args: record, runsOn: 'gemini' };
+    } else {
+      const { id, toolType, response } = part.toolResponse!;
+      event = { type: 'tool-result', toolCallId: typeof id === 'string' && id ? id : newCallId(), name: String(toolType ?? '').toLowerCase(), result: response ?? null, runsOn: 'gemini' };
+    }
+    if (typeof part.thoughtSignature === 'string' && part.thoughtSignature) event.signature = part.thoughtSignature;
+    return event;
+  }
+
+  /** URL context's pages: each URL Gemini retrieved (`URL_RETRIEVAL_STATUS_SUCCESS`) is a source, once. */
+  private noteRetrieved(entries: UrlMetadata[]): void {
+    for (const entry of entries) {
+      const url = entry?.retrievedUrl;
+      if (typeof url !== 'string' || !url || entry.urlRetrievalStatus !== 'URL_RETRIEVAL_STATUS_SUCCESS') continue;
+      this.sources ??= new Map();
+      if (!this.sources.has(url)) this.sources.set(url, { title: hostOf(url), url });
+    }
+  }
+
   /** Keeps each web source once, by URL; a source without a URL is no link, and is left out. */
   private noteSources(chunks: GroundingChunk[]): void {
     for (const { web } of chunks) {
@@ -188,9 +267,20 @@ export class ChunkNormalizer {
   }
 }
 
-/** Characters an event carries: its text, or a call's arguments as JSON (only calls pay for the JSON). */
+/** Characters an event carries: its text, or a call's arguments (a result's value) as JSON (only tool steps pay for the JSON). */
 function chars(event: OutputEvent): number {
-  return event.type === 'tool-call' ? JSON.stringify(event.args).length + event.name.length : event.text.length;
+  if (event.type === 'tool-call') return JSON.stringify(event.args).length + event.name.length;
+  if (event.type === 'tool-result') return (JSON.stringify(event.result) ?? '').length + event.name.length;
+  return event.text.length;
+}
+
+/** A retrieved URL's title: its host, as grounding's sources are titled by their domain. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host || url;
+  } catch {
+    return url;
+  }
 }
 
 /**

@@ -46,6 +46,8 @@ export interface ReaderOptions {
   keepSignatures?: boolean;
   /** A site assistant's pages: the answer's citation markers become `done.sources`. */
   pages?: readonly Source[];
+  /** Gemini's built-in tool parts as `runsOn: 'gemini'` steps (see ChunkNormalizer): for the chat store; others skip them. */
+  geminiSteps?: boolean;
 }
 
 export interface UpstreamSettings {
@@ -127,7 +129,7 @@ export async function openGeminiStream(
   }
   silence.answered();
 
-  const normalizer = new ChunkNormalizer(meter, reader.keepSignatures, reader.pages);
+  const normalizer = new ChunkNormalizer(meter, reader.keepSignatures, reader.pages, reader.geminiSteps);
   let pending = normalizer.next(first);
   let over = false;
   const end = (terminal: ChatEvent): IteratorResult<ChatEvent> => {

@@ -128,18 +128,20 @@ export type ThoughtEvent = { type: 'thought'; text: string; signature?: string }
  */
 export type ToolCallEvent = { type: 'tool-call'; toolCallId: string; name: string; args: Record<string, unknown>; signature?: string; runsOn?: ToolRunner };
 /**
- * Who runs a call, when not the Worker (an assistant's owner endpoint, or the OpenAI API's
- * client): `page`, the page that holds the chat (the widget's or the app's handler); `gemini`,
- * Gemini itself (its built-in tools: the call and its result come together).
+ * Who runs a call, when not the Worker (an assistant's tool on its owner's endpoint, or the
+ * caller of a stateless route): `gemini` for Gemini's built-in tools, which Gemini ran before it
+ * answered (code execution: `code_execution`, `{ language, code }`, its result `{ outcome,
+ * output }`); `page` for tools the page runs. On the wire as `"runsOn"`; absent: the Worker's.
  */
 export type ToolRunner = 'page' | 'gemini';
 /**
  * What a function call returned (a stored chat's assistant tool, run by the chat's Durable
  * Object): `event: tool-result`, `{"toolCallId","name","result"}`, or `{"toolCallId","name","error"}`
  * when the call failed (the endpoint timed out, refused, answered too much or not JSON). Either
- * way the model gets it and the turn goes on.
+ * way the model gets it and the turn goes on. A built-in tool's result (`runsOn: 'gemini'`) comes
+ * in Gemini's own stream instead, with the thought signature it may carry (never on the wire).
  */
-export type ToolResultEvent = { type: 'tool-result'; toolCallId: string; name: string } & ({ result: unknown; error?: undefined } | { error: string; result?: undefined });
+export type ToolResultEvent = { type: 'tool-result'; toolCallId: string; name: string; runsOn?: ToolRunner; signature?: string } & ({ result: unknown; error?: undefined } | { error: string; result?: undefined });
 /**
  * `finishReason` is passed through as Gemini gave it: STOP, MAX_TOKENS, SAFETY, RECITATION, or newer values.
  * `sources`, only when Gemini grounded the answer: the pages, deduplicated, in Gemini's order.
@@ -191,17 +193,14 @@ export function eventData(event: ChatEvent): string {
     case 'error':
       return JSON.stringify({ error: { code: event.code, message: event.message } });
     case 'tool-call':
-      return JSON.stringify(
-        event.runsOn === undefined
-          ? { toolCallId: event.toolCallId, name: event.name, args: event.args }
-          : { toolCallId: event.toolCallId, name: event.name, args: event.args, runsOn: event.runsOn },
-      );
+      return JSON.stringify({ toolCallId: event.toolCallId, name: event.name, args: event.args, ...(event.runsOn ? { runsOn: event.runsOn } : {}) });
     case 'tool-result':
-      return JSON.stringify(
-        event.error !== undefined
-          ? { toolCallId: event.toolCallId, name: event.name, error: event.error }
-          : { toolCallId: event.toolCallId, name: event.name, result: event.result ?? null },
-      );
+      return JSON.stringify({
+        toolCallId: event.toolCallId,
+        name: event.name,
+        ...(event.error !== undefined ? { error: event.error } : { result: event.result ?? null }),
+        ...(event.runsOn ? { runsOn: event.runsOn } : {}),
+      });
   }
 }
 
@@ -223,13 +222,12 @@ export function parseEventData(data: string, name?: string): WireEvent | null {
   if (!isRecord(value)) return null;
   let event: WireEvent | null = null;
   if (typeof value.toolCallId === 'string' && typeof value.name === 'string') {
-    if (isRecord(value.args)) {
-      const call: Omit<ToolCallEvent, 'signature'> = { type: 'tool-call', toolCallId: value.toolCallId, name: value.name, args: value.args };
-      if (value.runsOn === 'page' || value.runsOn === 'gemini') call.runsOn = value.runsOn;
-      event = call;
-    }
+    const { runsOn } = value;
+    if (runsOn !== undefined && runsOn !== 'page' && runsOn !== 'gemini') return null;
+    if (isRecord(value.args)) event = { type: 'tool-call', toolCallId: value.toolCallId, name: value.name, args: value.args };
     else if (typeof value.error === 'string') event = { type: 'tool-result', toolCallId: value.toolCallId, name: value.name, error: value.error };
     else if ('result' in value) event = { type: 'tool-result', toolCallId: value.toolCallId, name: value.name, result: value.result };
+    if (event && runsOn) (event as ToolCallEvent | ToolResultEvent).runsOn = runsOn;
   } else if (typeof value.text === 'string') {
     event = { type: 'text', text: value.text };
   } else if (typeof value.thought === 'string') {

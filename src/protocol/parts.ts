@@ -53,7 +53,7 @@ export interface ToolCallPart {
   name: string;
   args: Record<string, unknown>;
   signature?: string;
-  /** Who ran it, when not the Worker (see {@link ToolRunner}). */
+  /** Who ran it, when not the Worker (see {@link ToolRunner}): `gemini`'s are sent back as Gemini's own parts, in the model's turn. */
   runsOn?: ToolRunner;
 }
 
@@ -68,6 +68,10 @@ export interface ToolResultPart {
   /** The result as JSON: Gemini reads it as `{ output: result }` (or `{ error }` with `isError`). */
   result: unknown;
   isError?: boolean;
+  /** As on {@link ToolCallPart}. */
+  runsOn?: ToolRunner;
+  /** Gemini's thought signature, when it came on this result (a built-in tool's): sent back exactly. */
+  signature?: string;
 }
 
 export type MessagePart = TextPart | ThoughtPart | FilePart | ToolCallPart | ToolResultPart;
@@ -102,11 +106,13 @@ export class PartsBuilder {
 
   /** What a call returned (or why it failed). */
   addResult(event: ToolResultEvent): void {
-    this.parts.push(
+    const part: ToolResultPart =
       event.error !== undefined
         ? { type: 'tool-result', id: event.toolCallId, name: event.name, result: event.error, isError: true }
-        : { type: 'tool-result', id: event.toolCallId, name: event.name, result: event.result },
-    );
+        : { type: 'tool-result', id: event.toolCallId, name: event.name, result: event.result };
+    if (event.runsOn !== undefined) part.runsOn = event.runsOn;
+    if (event.signature !== undefined) part.signature = event.signature;
+    this.parts.push(part);
   }
 
   /** The answer: the text parts' text. */
@@ -166,7 +172,7 @@ export interface ToolStep {
   name: string;
   // JSON values, typed shallow: a recursive JSON type is too deep for Durable Object RPC's types.
   args: Record<string, {} | null>;
-  /** Who ran it, when not the Worker. */
+  /** Who ran it, when not the Worker (`page`; `gemini`: one of Gemini's built-in tools). */
   runsOn?: ToolRunner;
   /** What the tool returned (JSON); absent while it runs, or when it failed. */
   result?: {} | null;

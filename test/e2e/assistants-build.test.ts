@@ -135,6 +135,20 @@ describe('scripts/assistants.mjs', () => {
     expect(loadAssistants(folder({ 'shop/assistant.md': GOOD }))[0]).not.toHaveProperty('tools');
   });
 
+  it("bundles Gemini's built-in tools (geminiTools), and fails the build on an unknown or repeated one, naming its line", () => {
+    const GEMINI = (items: string) => `---\norigins:\n  - "https://shop.example"\ngeminiTools:\n${items}---\nYou help with the shop.\n`;
+    const [shop] = loadAssistants(folder({ 'shop/assistant.md': GEMINI('  - codeExecution\n  - urlContext\n  - googleSearch\n') }));
+    expect(shop!.geminiTools).toEqual(['codeExecution', 'urlContext', 'googleSearch']);
+    // Without the field the bundle is what it was.
+    expect(loadAssistants(folder({ 'shop/assistant.md': GOOD }))[0]).not.toHaveProperty('geminiTools');
+
+    const unknown = buildFailure(folder({ 'shop/assistant.md': GEMINI('  - codeExecution\n  - code_interpreter\n') }));
+    expect(unknown).toEqual({ status: 1, stderr: 'shop/assistant.md:6: geminiTools[1] "code_interpreter" is not one of Gemini\'s built-in tools: googleSearch, urlContext, codeExecution' });
+    expect(buildFailure(folder({ 'shop/assistant.md': GEMINI('  - urlContext\n  - urlContext\n') })).stderr).toBe('shop/assistant.md:6: geminiTools[1] "urlContext" is listed twice');
+    const notAList = '---\norigins:\n  - "https://shop.example"\ngeminiTools: codeExecution\n---\nYou help with the shop.\n';
+    expect(buildFailure(folder({ 'shop/assistant.md': notAList })).stderr).toBe("shop/assistant.md:4: geminiTools must be a list of Gemini's built-in tools: googleSearch, urlContext, codeExecution");
+  });
+
   it('refuses knowledge over KNOWLEDGE_MAX_TOKENS rather than send a truncated corpus', () => {
     const dir = folder({ 'shop/assistant.md': GOOD, 'shop/knowledge/a.md': PAGE('https://shop.example/a', 'A', 'x'.repeat(4000)) });
     expect(() => loadAssistants(dir, { maxTokens: 500 })).toThrow(/knowledge:1: the knowledge is about 100\d tokens \(characters \/ 4\), over the limit of 500 \(KNOWLEDGE_MAX_TOKENS\)/);

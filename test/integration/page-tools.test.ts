@@ -89,7 +89,7 @@ describe('an assistant tool that runs in the page', () => {
 
     const frames = await stream.rest();
     expect(kinds(frames)).toEqual(['tool-call', 'tool-result', ...Array(kinds(frames).length - 3).fill('text'), 'done']);
-    expect(frames[1]!.data).toEqual({ toolCallId: call.toolCallId, name: 'show_section', result: { shown: 'pricing' } });
+    expect(frames[1]!.data).toEqual({ toolCallId: call.toolCallId, name: 'show_section', result: { shown: 'pricing' }, runsOn: 'page' });
     const records = await fakeRequests(tag);
     expect(records).toHaveLength(2);
     expect(records[1]!.body.contents.at(-1)).toEqual({ role: 'user', parts: [{ functionResponse: { name: 'show_section', response: { output: { shown: 'pricing' } } } }] });
@@ -106,7 +106,7 @@ describe('an assistant tool that runs in the page', () => {
     const call = (await stream.until(isPageCall)).data as ToolFrame;
     expect((await results(id, { results: [{ toolCallId: call.toolCallId, error: 'the page has no handler for "show_section"' }] })).status).toBe(200);
     const frames = await stream.rest();
-    expect(frames.find((f) => f.event === 'tool-result')!.data).toEqual({ toolCallId: call.toolCallId, name: 'show_section', error: 'the page has no handler for "show_section"' });
+    expect(frames.find((f) => f.event === 'tool-result')!.data).toEqual({ toolCallId: call.toolCallId, name: 'show_section', error: 'the page has no handler for "show_section"', runsOn: 'page' });
     expect((await fakeRequests(tag))[1]!.body.contents.at(-1)!.parts[0]).toEqual({ functionResponse: { name: 'show_section', response: { error: 'the page has no handler for "show_section"' } } });
     expect(kinds(frames).at(-1)).toBe('done');
   });
@@ -156,7 +156,7 @@ describe('an assistant tool that runs in the page', () => {
     const { stream } = await startTurn(id, '[fake:tools call=show_section]');
     const call = (await stream.until(isPageCall)).data as ToolFrame;
     const frames = await stream.rest();
-    expect(frames.find((f) => f.event === 'tool-result')!.data).toEqual({ toolCallId: call.toolCallId, name: 'show_section', error: 'the page did not answer within 2000 ms' });
+    expect(frames.find((f) => f.event === 'tool-result')!.data).toEqual({ toolCallId: call.toolCallId, name: 'show_section', error: 'the page did not answer within 2000 ms', runsOn: 'page' });
     expect(kinds(frames).at(-1)).toBe('done');
     expect((await results(id, { results: [{ toolCallId: call.toolCallId, result: 1 }] })).status).toBe(409);
   });
