@@ -161,7 +161,7 @@ class Answer {
     const line = el('details', 'tool');
     line.append(
       el('summary', '', `⚙ ${step.name} ${running ? '…' : step.error === undefined ? '✓' : this.view.strings.toolFailed}`),
-      el('pre', '', JSON.stringify(args) + (running ? '' : `\n→ ${step.error ?? JSON.stringify(step.result)}`)),
+      el('pre', '', JSON.stringify(args ?? {}) + (running ? '' : `\n→ ${step.error ?? JSON.stringify(step.result)}`)),
     );
     if (call) call.line.replaceWith(line);
     else this.body.before(line);
