@@ -113,7 +113,7 @@ class Answer {
   private readonly body = el('div', 'md');
   private thoughts: Thoughts | undefined;
   /** Each tool call's line and arguments, by id, until its result replaces the line. */
-  private readonly steps = new Map<string, { line: HTMLElement; args: unknown }>();
+  private readonly steps = new Map<string, { line: HTMLDetailsElement; args: unknown }>();
   private text = '';
   private frame = 0;
 
@@ -163,7 +163,8 @@ class Answer {
       el('summary', '', `⚙ ${step.name} ${running ? '…' : step.error === undefined ? '✓' : this.view.strings.toolFailed}`),
       el('pre', '', JSON.stringify(args ?? {}) + (running ? '' : `\n→ ${step.error ?? JSON.stringify(step.result)}`)),
     );
-    if (call) call.line.replaceWith(line);
+    // A line the reader opened while the call ran stays open with its result.
+    if (call) call.line.replaceWith(Object.assign(line, { open: call.line.open }));
     else this.body.before(line);
     this.steps.set(step.toolCallId, { line, args });
     this.view.scrollToEnd();
