@@ -8,6 +8,6 @@ export { openChat, Chat, type MessageInput, type OpenChatOptions, type SendOptio
 export { fileRefusal, type FileLimits, type MessageFile, type UploadOptions, type UploadProgress } from './files.js';
 export { GeminiEdgeError } from './client-error.js';
 export type { TurnstileOption } from './turnstile.js';
-export type { AnswerRef, ClientOptions, FetchLike, ReconnectOptions, StreamErrorEvent, StreamEvent, ToolStreamEvent } from './types.js';
+export type { AnswerRef, ClientOptions, FetchLike, ReconnectOptions, StreamErrorEvent, StreamEvent, ToolHandler, ToolStreamEvent } from './types.js';
 export type { DoneEvent, ErrorCode, TextEvent, ThoughtEvent, Usage } from '../protocol/events.js';
 export type { ChatMessage, ChatSnapshot, FileInfo, GenerationSettings, HistoryEntry, MessageStatus, Rating, Role, ThinkingEffort, ThinkingSettings } from '../protocol/messages.js';

@@ -5,7 +5,7 @@ import { fileRefusal, isBlob, postFile, type FileLimits, type MessageFile, type 
 import { apiUrl, fetcher, responseError } from './http.js';
 import { reconnectingEvents } from './reconnecting-events.js';
 import { challengedFetch } from './turnstile.js';
-import type { ClientOptions, FetchLike, ReconnectOptions, StreamEvent, ToolStreamEvent } from './types.js';
+import type { ClientOptions, FetchLike, ReconnectOptions, StreamEvent, ToolHandler, ToolStreamEvent } from './types.js';
 
 export interface OpenChatOptions extends ClientOptions, NewChatBody {
   /**
@@ -22,6 +22,11 @@ export interface OpenChatOptions extends ClientOptions, NewChatBody {
    * is refused before anything is uploaded.
    */
   fileLimits?: FileLimits;
+  /**
+   * Where the chat looks for the handler of a page-side tool that `chat.registerTool` did not
+   * register, when the model calls it: a registry kept elsewhere (the widget's, the hook's `tools`).
+   */
+  toolHandler?: (name: string) => ToolHandler | undefined;
 }
 
 export interface TurnOptions {
@@ -58,6 +63,8 @@ export interface MessageInput {
 }
 
 const CHAT_ID = /^[0-9a-f]{64}$/;
+/** The longest error the Worker takes for a page-side call (POST /api/chats/:id/tool-results). */
+const MAX_TOOL_ERROR_CHARS = 2000;
 
 /**
  * Opens a stored chat: the one named by `id` if it still exists, else a new
@@ -123,6 +130,10 @@ export class Chat {
   private readonly uploads = new WeakMap<Blob, FileInfo>();
   /** The last event id this chat has seen settled or streamed: where a resume picks up. */
   private cursor: number;
+  private readonly tools = new Map<string, ToolHandler>();
+  private readonly toolHandler: ((name: string) => ToolHandler | undefined) | undefined;
+  /** Page-side calls this page has run, or seen answered: each runs once, whatever a replay repeats. */
+  private readonly settledCalls = new Set<string>();
 
   /** @internal Use {@link openChat}. */
   constructor(snapshot: ChatSnapshot, options: OpenChatOptions) {
@@ -138,6 +149,24 @@ export class Chat {
     this.stallTimeoutMs = options.stallTimeoutMs ?? 45_000;
     this.reconnect = options.reconnect;
     this.fileLimits = options.fileLimits;
+    this.toolHandler = options.toolHandler;
+  }
+
+  /**
+   * Registers the handler of one of the assistant's page-side tools (`runs: page`,
+   * docs/assistants.md). When the model calls it in a turn this chat follows (`send`, `resume`),
+   * the chat runs `handler(args)` and sends the Worker what it returns, or the message of what it
+   * throws as the call's error; a call with no handler is answered with an error, so the turn never
+   * waits in vain. A call runs once, even when a resume replays it. `null` removes the handler.
+   * @example
+   * chat.registerTool('show_section', async ({ section }) => {
+   *   document.getElementById(String(section))?.scrollIntoView();
+   *   return { shown: section };
+   * });
+   */
+  registerTool(name: string, handler: ToolHandler | null): void {
+    if (handler) this.tools.set(name, handler);
+    else this.tools.delete(name);
   }
 
   /**
@@ -319,11 +348,53 @@ export class Chat {
       reconnect: this.reconnect,
       onToolEvent: (event) => {
         if (event.id !== undefined) this.cursor = Math.max(this.cursor, event.id);
+        this.track(event);
         request.onToolEvent?.(event);
       },
     })) {
       if (event.id !== undefined) this.cursor = Math.max(this.cursor, event.id);
       yield event.type === 'done' && messageId !== undefined ? { ...event, messageId } : event;
+    }
+  }
+
+  /** Runs a page-side call, once it is clear that its result is not on its way already. */
+  private track(event: ToolStreamEvent): void {
+    const id = event.toolCallId;
+    if (event.type === 'tool-result') this.settledCalls.add(id);
+    else if (event.runsOn === 'page' && !this.settledCalls.has(id)) {
+      // A resume gets what it missed in one chunk (src/chat/turn.ts `listen`): a call answered
+      // already comes with its result, read before this timer fires.
+      setTimeout(() => {
+        if (this.settledCalls.has(id)) return;
+        this.settledCalls.add(id);
+        void this.runTool(event);
+      });
+    }
+  }
+
+  /**
+   * Runs the page's handler for a call and posts its outcome. A result over the Worker's
+   * TOOLS_MAX_RESPONSE_BYTES (413) becomes an error the model reads; a 409 (answered already,
+   * or past TOOLS_PAGE_TIMEOUT_MS) and a failed post are left to the Worker, whose wait ends the call.
+   */
+  private async runTool({ toolCallId, name, args }: { toolCallId: string; name: string; args: Record<string, unknown> }): Promise<void> {
+    let outcome: string;
+    try {
+      const handler = this.tools.get(name) ?? this.toolHandler?.(name);
+      if (!handler) throw new Error(`the page has no handler for "${name}"`);
+      // Serialised here, so a result that is not JSON (a cycle, a BigInt) is the handler's error.
+      outcome = JSON.stringify({ results: [{ toolCallId, result: (await handler(args)) ?? null }] });
+    } catch (error) {
+      outcome = toolError(toolCallId, error);
+    }
+    const url = apiUrl(this.endpoint, `/api/chats/${this.id}/tool-results`);
+    const post = (body: string) => this.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    try {
+      let response = await post(outcome);
+      if (response.status === 413) response = await post(toolError(toolCallId, new Error((await responseError(response)).message)));
+      await response.body?.cancel();
+    } catch {
+      // The Worker could not be reached: its wait ends the call, and the model is told the page did not answer.
     }
   }
 
@@ -346,6 +417,12 @@ async function call(doFetch: FetchLike, url: string, init: RequestInit): Promise
 async function toError(response: Response): Promise<GeminiEdgeError> {
   const { code, message, status } = await responseError(response);
   return new GeminiEdgeError(code as ErrorCode, message, status);
+}
+
+/** A page-side call's failure, as `POST /api/chats/:id/tool-results` takes it. */
+function toolError(toolCallId: string, error: unknown): string {
+  const message = (error instanceof Error ? error.message : String(error)) || 'the tool failed';
+  return JSON.stringify({ results: [{ toolCallId, error: message.slice(0, MAX_TOOL_ERROR_CHARS) }] });
 }
 
 /** Why `fileLimits` refuse a file, in the Worker's words for the same refusal. */

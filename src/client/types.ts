@@ -1,4 +1,4 @@
-import type { DoneEvent, ErrorCode, TextEvent, ThoughtEvent } from '../protocol/events.js';
+import type { DoneEvent, ErrorCode, TextEvent, ThoughtEvent, ToolRunner } from '../protocol/events.js';
 import type { TurnstileOption } from './turnstile.js';
 
 /**
@@ -26,12 +26,20 @@ export type StreamEvent = (Omit<TextEvent, 'signature'> | Omit<ThoughtEvent, 'si
  * A stored chat's tool steps (an assistant with tools): the model's call, then what it returned
  * (`result`, or `error` when the call failed). `parseEventStream` yields them typed; `chat.send`
  * and `streamChat` leave them out of {@link StreamEvent} (the answer's text follows them), and
- * hand them to `onToolEvent` where one is given.
+ * hand them to `onToolEvent` where one is given. A call with `runsOn: 'page'` is the page's to run
+ * (`chat.registerTool`).
  */
 export type ToolStreamEvent = (
-  | { type: 'tool-call'; toolCallId: string; name: string; args: Record<string, unknown> }
+  | { type: 'tool-call'; toolCallId: string; name: string; args: Record<string, unknown>; runsOn?: ToolRunner }
   | { type: 'tool-result'; toolCallId: string; name: string; result?: unknown; error?: string }
 ) & { id?: number };
+
+/**
+ * Runs one of the assistant's `runs: page` tools in the page (`chat.registerTool`): gets the
+ * call's arguments, returns (or resolves to) its result, any JSON; what it throws is the error
+ * the model is told.
+ */
+export type ToolHandler = (args: Record<string, unknown>) => unknown;
 
 /** On a stored chat's `done`: the answer's message id, to rate it with `chat.feedback`. */
 export interface AnswerRef {

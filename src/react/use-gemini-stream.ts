@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { apiUrl } from '../client/http.js';
-import { GeminiEdgeError, openChat, streamChat, type Chat, type FetchLike, type FileLimits, type MessageInput, type StreamErrorEvent, type StreamEvent, type TurnstileOption, type UploadProgress } from '../client/index.js';
+import { GeminiEdgeError, openChat, streamChat, type Chat, type FetchLike, type FileLimits, type MessageInput, type StreamErrorEvent, type StreamEvent, type ToolHandler, type TurnstileOption, type UploadProgress } from '../client/index.js';
 import type { Usage } from '../protocol/events.js';
 import type { ChatRequestBody, FileInfo, Rating, ThinkingSettings } from '../protocol/messages.js';
 
@@ -33,6 +33,12 @@ export interface UseGeminiStreamOptions {
    * client (docs/turnstile.md). Read when it is needed, so an inline function is fine.
    */
   turnstile?: TurnstileOption;
+  /**
+   * With `chatId`: the handlers of the assistant's page-side tools (`runs: page`), by name, as
+   * `chat.registerTool` takes them. Read when the model calls one, so an inline object is fine.
+   * @example tools: { show_section: async ({ section }) => ({ shown: section }) }
+   */
+  tools?: Record<string, ToolHandler>;
 }
 
 /**
@@ -121,7 +127,7 @@ const IDLE: State = { uploadProgress: null, files: [], isStreaming: false, strea
  * <details open={isThinking}><summary>{isThinking ? 'Thinking…' : 'Thoughts'}</summary>{thoughts}</details>
  * <p>{streamedText}</p>
  */
-export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits, turnstile }: UseGeminiStreamOptions): UseGeminiStreamResult {
+export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits, turnstile, tools }: UseGeminiStreamOptions): UseGeminiStreamResult {
   const [state, setState] = useState<State>(IDLE);
   const [openedChatId, setOpenedChatId] = useState<string | undefined>(undefined);
   /** The answer in progress: aborting it ends its connection and silences its state updates. */
@@ -131,11 +137,18 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits,
   const defaultThinking = useRef(thinking);
   const limits = useRef(fileLimits);
   const challenge = useRef(turnstile);
+  const handlers = useRef(tools);
   useEffect(() => {
     defaultThinking.current = thinking;
     limits.current = fileLimits;
     challenge.current = turnstile;
-  }, [thinking, fileLimits, turnstile]);
+    handlers.current = tools;
+  }, [thinking, fileLimits, turnstile, tools]);
+  /** The latest `tools`' handler for `name` (its own keys only: not `toString`). */
+  const toolHandler = (name: string): ToolHandler | undefined => {
+    const latest = handlers.current;
+    return latest && Object.hasOwn(latest, name) ? latest[name] : undefined;
+  };
   /** The latest `turnstile`, as the client takes it; undefined when there is none. */
   const proof = (): TurnstileOption | undefined => {
     const latest = challenge.current;
@@ -155,7 +168,7 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits,
   const openedChat = useCallback((): Promise<Chat> => {
     const key = `${endpoint}\n${chatId}`;
     if (chat.current?.key !== key) {
-      const opening = openChat({ endpoint, id: chatId, fetch, fileLimits: limits.current, turnstile: proof() });
+      const opening = openChat({ endpoint, id: chatId, fetch, fileLimits: limits.current, turnstile: proof(), toolHandler });
       // A failed open is retried by the next message.
       opening.catch(() => {
         if (chat.current?.chat === opening) chat.current = null;

@@ -1,4 +1,4 @@
-import { openChat, fileRefusal, GeminiEdgeError, type Chat, type StreamEvent, type UploadProgress } from '../client/index.js';
+import { openChat, fileRefusal, GeminiEdgeError, type Chat, type StreamEvent, type ToolHandler, type ToolStreamEvent, type UploadProgress } from '../client/index.js';
 import { apiUrl } from '../client/http.js';
 import type { Source } from '../protocol/events.js';
 import type { ChatMessage, Rating } from '../protocol/messages.js';
@@ -104,11 +104,16 @@ class Thoughts {
   }
 }
 
-/** One answer in the transcript: its thoughts, Markdown as it streams, then a note or an error. */
+/** A tool step as the stream (a call, then its result) or a stored message (`tools`) gives it. */
+type Step = { toolCallId: string; name: string; args?: unknown; result?: unknown; error?: string; type?: ToolStreamEvent['type'] };
+
+/** One answer in the transcript: its thoughts, its tool steps, Markdown as it streams, then a note or an error. */
 class Answer {
   readonly node = el('div', 'msg model');
   private readonly body = el('div', 'md');
   private thoughts: Thoughts | undefined;
+  /** Each tool call's line and arguments, by id, until its result replaces the line. */
+  private readonly steps = new Map<string, { line: HTMLDetailsElement; args: unknown }>();
   private text = '';
   private frame = 0;
 
@@ -143,6 +148,26 @@ class Answer {
     if (text) this.thoughts?.settle(this.timed);
     this.text += text;
     this.schedule();
+  }
+
+  /**
+   * A tool step on one line — `⚙ name` and … while it runs, ✓ once it returned, or "failed" —
+   * with its arguments and outcome folded under it.
+   */
+  step(step: Step): void {
+    const call = this.steps.get(step.toolCallId);
+    const args = step.args ?? call?.args;
+    const running = step.type === 'tool-call';
+    const line = el('details', 'tool');
+    line.append(
+      el('summary', '', `⚙ ${step.name} ${running ? '…' : step.error === undefined ? '✓' : this.view.strings.toolFailed}`),
+      el('pre', '', JSON.stringify(args ?? {}) + (running ? '' : `\n→ ${step.error ?? JSON.stringify(step.result)}`)),
+    );
+    // A line the reader opened while the call ran stays open with its result.
+    if (call) call.line.replaceWith(Object.assign(line, { open: call.line.open }));
+    else this.body.before(line);
+    this.steps.set(step.toolCallId, { line, args });
+    this.view.scrollToEnd();
   }
 
   /** Renders at most once a frame: a burst of chunks costs one Markdown pass. */
@@ -235,6 +260,20 @@ export class GeminiChatElement extends HTMLElement {
   /** Settings from the embedding script tag, under the element's own `data-` attributes. */
   static scriptData: DOMStringMap = {};
   static scriptEndpoint = '';
+  /** Page-side tool handlers for every `<gemini-chat>` of the page ({@link GeminiChatElement.registerTool}). */
+  private static tools = new Map<string, ToolHandler | null>();
+
+  /**
+   * Registers the handler of one of the assistant's page-side tools (`runs: page`) for every
+   * `<gemini-chat>` of the page, before or after it opens its chat; an element's own
+   * `registerTool` wins over it. `null` removes it.
+   * @example
+   * customElements.whenDefined('gemini-chat').then((GeminiChat) =>
+   *   GeminiChat.registerTool('show_section', async ({ section }) => ({ shown: section })));
+   */
+  static registerTool(name: string, handler: ToolHandler | null): void {
+    GeminiChatElement.tools.set(name, handler);
+  }
 
   settings!: WidgetSettings;
   strings!: Strings;
@@ -263,6 +302,7 @@ export class GeminiChatElement extends HTMLElement {
   private readonly status = el('p', 'status');
   private readonly attach = el('button', 'ghost attach');
   private readonly picker = el('input');
+  private readonly tools = new Map<string, ToolHandler | null>();
 
   private get floating(): boolean {
     return this.dataset.mode === 'floating';
@@ -465,7 +505,7 @@ export class GeminiChatElement extends HTMLElement {
       const answer = new Answer(this, false);
       answer.typing();
       this.log.append(answer.node);
-      await this.follow(turn, answer, (signal) => chat.resume({ signal }));
+      await this.follow(turn, answer, (signal) => chat.resume({ signal, onToolEvent: (event) => answer.step(event) }));
     }
   }
 
@@ -498,7 +538,7 @@ export class GeminiChatElement extends HTMLElement {
     // A site assistant has its own instructions (and refuses a caller's with 400): `data-system`
     // goes only to `default`, so editing it in devtools changes nothing on an assistant's page.
     const opening = (this.opening ??= this.assistant().then((info) =>
-      openChat({ endpoint, id, model, assistant, system: info.name === 'default' ? system : undefined, turnstile: info.turnstile && (this.tokens ??= turnstileTokens(this.appendChild(Object.assign(el('div'), { slot: 'challenge' })), info.turnstile)) }),
+      openChat({ endpoint, id, model, assistant, system: info.name === 'default' ? system : undefined, toolHandler: (name) => this.tools.get(name) ?? GeminiChatElement.tools.get(name) ?? undefined, turnstile: info.turnstile && (this.tokens ??= turnstileTokens(this.appendChild(Object.assign(el('div'), { slot: 'challenge' })), info.turnstile)) }),
     ));
     try {
       const chat = await opening;
@@ -536,6 +576,11 @@ export class GeminiChatElement extends HTMLElement {
     this.tray.replaceChildren();
     this.tray.hidden = true;
     void this.send(text, files);
+  }
+
+  /** Like the class's {@link GeminiChatElement.registerTool}, for this element only. */
+  registerTool(name: string, handler: ToolHandler | null): void {
+    this.tools.set(name, handler);
   }
 
   /** Files pasted or dropped on the panel join the message (the event's default is then prevented). */
@@ -641,7 +686,7 @@ export class GeminiChatElement extends HTMLElement {
       this.say(percent < 100 ? format(this.strings.uploading, { percent }) : '');
     };
     // A retry sends the same File objects: the client does not upload them again.
-    await this.follow(turn, answer, (signal) => chat.send({ text, files }, { signal, thinking, onProgress }), () => {
+    await this.follow(turn, answer, (signal) => chat.send({ text, files }, { signal, thinking, onProgress, onToolEvent: (event) => answer.step(event) }), () => {
       this.log.lastElementChild?.remove(); // the user's message: send() adds it again
       void this.send(text, files);
     });
@@ -743,6 +788,7 @@ export class GeminiChatElement extends HTMLElement {
     const answer = new Answer(this, false);
     this.log.append(answer.node);
     if (message.thoughts && this.settings.thoughts === 'show') answer.think(message.thoughts);
+    for (const step of message.tools ?? []) answer.step(step);
     answer.append(message.text);
     if (message.status === 'failed') answer.fail(errorText(this.strings, message.error?.code ?? '', message.error?.message ?? ''));
     else if (message.status === 'cancelled') answer.end(this.strings.stopped);

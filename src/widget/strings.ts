@@ -45,6 +45,8 @@ export const STRINGS = {
   empty: '{name} is empty.',
   tooMany: 'At most {max} files per message.',
   uploadBudget: 'You have reached today’s upload limit. Try again tomorrow.',
+  /** After a tool's name, in the transcript, when the call failed. */
+  toolFailed: 'failed',
 };
 
 export type Strings = typeof STRINGS;

@@ -57,6 +57,7 @@ h2{flex:1;margin:0;font-size:16px;font-weight:600;overflow:hidden;text-overflow:
 .thoughts+.md:not(:empty){margin-top:8px}
 .live summary{animation:gc-pulse 1.6s infinite}
 @keyframes gc-pulse{50%{opacity:.5}}
+.tool{font-size:13px;color:var(--gc-muted);margin-bottom:4px}.tool pre{margin:2px 0 0;white-space:pre-wrap;font-size:12px}
 .note{margin:6px 0 0;font-size:13px;color:var(--gc-muted)}
 .rate{display:flex;gap:2px;margin-top:2px}.rate button{border:0;background:0;padding:4px;border-radius:6px;color:var(--gc-muted);line-height:0}
 .rate svg{width:16px;height:16px;fill:currentColor}.rate button+button svg{transform:scaleY(-1)}.rate [aria-pressed=true]{color:var(--gc-accent)}
