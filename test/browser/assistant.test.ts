@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../e2e/dev-server';
 import { fakeRecords, uniqueTag } from '../e2e/fake-records';
-import { consoleErrors, launchChromium } from './browser';
+import { consoleErrors, hostPagesContext, launchChromium } from './browser';
 
 /**
  * The widget on the pages of site assistants (issue 19): static pages whose
@@ -46,14 +46,8 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-  // Chromium's Local Network Access: a public origin's page may reach the Worker on 127.0.0.1 only with this.
-  await context.grantPermissions(['local-network-access']);
   // The host pages' origins exist only here: each is answered from `pages`.
-  await context.route(/^https:\/\/[a-z.]+\.example\//, (route) => {
-    const body = pages.get(route.request().url());
-    return body === undefined ? route.fulfill({ status: 204 }) : route.fulfill({ contentType: 'text/html; charset=utf-8', body });
-  });
+  context = await hostPagesContext(browser, /^https:\/\/[a-z.]+\.example\//, pages, { viewport: { width: 1100, height: 800 } });
   page = await context.newPage();
   errors = consoleErrors(page);
   calls = [];

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium (apt-get install chromium), never a downloaded browser. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -13,6 +13,24 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** A static site on its own origin (127.0.0.1 and a port of its own): the host page of an embedding. */
+/**
+ * A context whose host pages live on public origins that exist only here (`origins`): each request
+ * there is answered from `pages` by URL, or by URL without its query (204 when it has none). Chromium's Local Network Access
+ * is granted, as a public origin's page may reach the Worker on 127.0.0.1 only with it.
+ */
+export async function hostPagesContext(browser: Browser, origins: RegExp, pages: ReadonlyMap<string, { type?: string; body: string } | string>, options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  await context.grantPermissions(['local-network-access']);
+  await context.route(origins, (route) => {
+    const url = route.request().url();
+    const page = pages.get(url) ?? pages.get(url.split('?')[0]!);
+    if (page === undefined) return route.fulfill({ status: 204 });
+    const { type = 'text/html; charset=utf-8', body } = typeof page === 'string' ? { body: page } : page;
+    return route.fulfill({ contentType: type, body });
+  });
+  return context;
+}
+
 export interface StaticSite {
   url: string;
   /** Serves `body` at `path`. */

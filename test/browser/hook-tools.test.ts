@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../e2e/dev-server';
 import { fakeRecords, uniqueTag } from '../e2e/fake-records';
-import { bundleApp, consoleErrors, launchChromium } from './browser';
+import { bundleApp, consoleErrors, hostPagesContext, launchChromium } from './browser';
 
 /**
  * `useGeminiStream({ chatId, tools })` running an assistant's page-side tool (issue 22): a React
@@ -24,13 +24,13 @@ beforeAll(async () => {
     launchChromium(),
     bundleApp(fileURLToPath(new URL('./fixtures/hook-tools-app.tsx', import.meta.url))),
   ]);
-  const context = await browser.newContext();
-  // Chromium's Local Network Access: a public origin's page may reach the Worker on 127.0.0.1 only with this.
-  await context.grantPermissions(['local-network-access']);
-  await context.route(/^https:\/\/tools\.example\//, (route) =>
-    route.request().url().includes('/app.js')
-      ? route.fulfill({ contentType: 'text/javascript', body: app })
-      : route.fulfill({ contentType: 'text/html; charset=utf-8', body: '<!doctype html><meta charset="utf-8"><title>Hook</title><div id="root"></div><script type="module" src="/app.js"></script>' }),
+  const context = await hostPagesContext(
+    browser,
+    /^https:\/\/tools\.example\//,
+    new Map<string, string | { type: string; body: string }>([
+      ['https://tools.example/app.js', { type: 'text/javascript', body: app }],
+      ['https://tools.example/', '<!doctype html><meta charset="utf-8"><title>Hook</title><div id="root"></div><script type="module" src="/app.js"></script>'],
+    ]),
   );
   page = await context.newPage();
   errors = consoleErrors(page);

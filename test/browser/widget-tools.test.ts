@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../e2e/dev-server';
 import { fakeRecords, uniqueTag, waitForRecord } from '../e2e/fake-records';
-import { consoleErrors, isNetworkLog, launchChromium } from './browser';
+import { consoleErrors, hostPagesContext, isNetworkLog, launchChromium } from './browser';
 
 /**
  * The widget running an assistant's page-side tools (issue 22, docs/widget.md "Tools that run in
@@ -36,13 +36,7 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-  // Chromium's Local Network Access: a public origin's page may reach the Worker on 127.0.0.1 only with this.
-  await context.grantPermissions(['local-network-access']);
-  await context.route(/^https:\/\/tools\.example\//, (route) => {
-    const body = pages.get(route.request().url());
-    return body === undefined ? route.fulfill({ status: 204 }) : route.fulfill({ contentType: 'text/html; charset=utf-8', body });
-  });
+  context = await hostPagesContext(browser, /^https:\/\/tools\.example\//, pages, { viewport: { width: 1100, height: 800 } });
   page = await context.newPage();
   errors = consoleErrors(page);
 });
