@@ -55,18 +55,24 @@ const read = (id: string) => page.evaluate((testId) => document.querySelector(`[
 const shown = (testId: string, check: string) =>
   page.waitForFunction(([id, body]) => new Function('text', `return ${body}`)(document.querySelector(`[data-testid="${id}"]`)?.textContent ?? null), [testId, check] as const);
 
-async function open(chat: string): Promise<void> {
-  await page.goto(`${SITE}/chat.html?${new URLSearchParams({ worker: dev.url, chat })}`);
+async function open(chat: string, query: Record<string, string> = {}): Promise<void> {
+  await page.goto(`${SITE}/chat.html?${new URLSearchParams({ worker: dev.url, chat, ...query })}`);
   await page.getByRole('button', { name: 'Send' }).waitFor();
 }
 
+async function send(text: string): Promise<void> {
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+}
+
+const newChatId = () => `usechattools${Date.now().toString(36)}`.padEnd(16, '0');
+
 describe('useChat with a tool that runs in the page', () => {
   it('runs the call in the page with onToolCall, sends its output with sendAutomaticallyWhen, and shows the answer from it, live and after a reload', async () => {
-    const chat = `usechattools${Date.now().toString(36)}`.padEnd(16, '0');
+    const chat = newChatId();
     await open(chat);
     const tag = uniqueTag();
-    await page.getByRole('textbox', { name: 'Message' }).fill(`Show me the prices [fake:tools call=show_section args={"section":"pricing"} tag=${tag}]`);
-    await page.getByRole('button', { name: 'Send' }).click();
+    await send(`Show me the prices [fake:tools call=show_section args={"section":"pricing"} tag=${tag}]`);
     // Two responses: the first ends at the page's call, the follow-up with the output ends the answer.
     await shown('finishes', 'text !== null && JSON.parse(text).length >= 2');
     expect(JSON.parse(await read('finishes'))).toEqual(['tool-calls', 'stop']);
@@ -93,6 +99,25 @@ describe('useChat with a tool that runs in the page', () => {
     expect(JSON.parse(await read('ran'))).toEqual([]);
     expect(await fakeRecords(dev.fakeUrl!, tag)).toHaveLength(2);
     expect(await read('error')).toBe('');
+    expect(errors).toEqual([]);
+  });
+
+  it('a page reloaded before it answered gets the call again from resume: true, runs it, and the turn goes on', async () => {
+    const chat = newChatId();
+    await open(chat, { answer: 'never' });
+    const tag = uniqueTag();
+    await send(`Show me the prices [fake:tools call=show_section args={"section":"pricing"} tag=${tag}]`);
+    await shown('finishes', 'text === \'["tool-calls"]\'');
+    expect(JSON.parse(await read('ran'))).toEqual([{ section: 'pricing' }]);
+
+    // The turn waits for the page (TOOLS_PAGE_TIMEOUT_MS): the reloaded page resumes it, up to the call.
+    await open(chat);
+    await shown('finishes', 'text !== null && JSON.parse(text).length >= 2');
+    expect(JSON.parse(await read('finishes'))).toEqual(['tool-calls', 'stop']);
+    expect(JSON.parse(await read('ran'))).toEqual([{ section: 'pricing' }]);
+    expect(await read('roles')).toBe('user assistant');
+    expect(await read('text')).toContain('[fake] show_section returned {"output":{"shown":"pricing"}}');
+    expect(await fakeRecords(dev.fakeUrl!, tag)).toHaveLength(2);
     expect(errors).toEqual([]);
   });
 });
