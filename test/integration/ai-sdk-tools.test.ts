@@ -111,6 +111,31 @@ describe('POST /api/ai-sdk/chat with an assistant\'s tools', () => {
     ]);
   });
 
+  it('pauses again at a second step\'s page call, and takes from each follow-up only its last step\'s outputs', async () => {
+    const id = newChatId();
+    const { question, chunks, tag } = await ask(id, '[fake:tools call=show_section rounds=2]');
+    const first = answered(chunks, () => ({ state: 'output-available', output: 'one' }));
+    const second = chunksOf(await (await post(id, [question, first])).text());
+    // The first step's result, then a new step with the next call, and the stream ends there again.
+    expect(types(second)).toEqual(['start', 'tool-output-available', 'finish-step', 'start-step', 'tool-input-available', 'finish-step', 'finish']);
+    expect(second.at(-1)).toEqual({ type: 'finish', finishReason: 'tool-calls' });
+    expect(await fakeRequests(tag)).toHaveLength(2);
+    // As useChat holds it now: the first call answered, a step-start, the second call with its output.
+    const next = second.find((c) => c.type === 'tool-input-available')!;
+    const both: UiMessage = {
+      ...first,
+      parts: [...first.parts, { type: 'step-start' }, { type: 'dynamic-tool', toolCallId: next.toolCallId, toolName: next.toolName, input: next.input, state: 'output-available', output: 'two' }],
+    };
+    const third = chunksOf(await (await post(id, [question, both])).text());
+    expect(third[1]).toMatchObject({ type: 'tool-output-available', toolCallId: next.toolCallId, output: 'two' });
+    expect(third.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    const records = await fakeRequests(tag);
+    expect(records).toHaveLength(3);
+    expect(records[2]!.body.contents.slice(-3).map((c) => c.role)).toEqual(['user', 'model', 'user']);
+    const [, stored] = await history(id);
+    expect(stored!.parts.map((p) => p.type)).toEqual(['dynamic-tool', 'dynamic-tool', 'step-start', 'text']);
+  });
+
   it('gives the model the page\'s errorText as the call\'s error', async () => {
     const id = newChatId();
     const { question, chunks, tag } = await ask(id, '[fake:tools call=show_section]');
