@@ -53,6 +53,8 @@ export class UiMessageFormat implements WireFormat {
    * answer has none); one with calls; past a step's results; a later step, opened with `start-step`.
    */
   private step: 'first' | 'calls' | 'results' | 'later' = 'first';
+  /** Gemini's own calls (built-in tools): their results come within the step, which goes on after them. */
+  private readonly geminiCalls = new Set<string>();
 
   /** @param messageId the answer's id, stable across a reload (the stored message's), so a resumed stream replaces it */
   constructor(private readonly messageId: string) {}
@@ -99,13 +101,14 @@ export class UiMessageFormat implements WireFormat {
 
   private toolFrames(event: ToolCallEvent | ToolResultEvent): string {
     if (event.type === 'tool-call') {
-      const frames = this.step === 'results' ? this.nextStep() : '';
-      this.step = 'calls';
+      const frames = this.nextStep();
+      if (event.runsOn === 'gemini') this.geminiCalls.add(event.toolCallId);
+      else this.step = 'calls';
       // The Worker's calls (and Gemini's own) are the "provider's": useChat runs only the page's.
       const providerExecuted = event.runsOn === 'page' ? {} : { providerExecuted: true };
       return frames + dataFrame({ type: 'tool-input-available', toolCallId: event.toolCallId, toolName: event.name, input: event.args, dynamic: true, ...providerExecuted });
     }
-    this.step = 'results';
+    if (!this.geminiCalls.has(event.toolCallId)) this.step = 'results';
     return event.error !== undefined
       ? dataFrame({ type: 'tool-output-error', toolCallId: event.toolCallId, errorText: event.error, dynamic: true })
       : dataFrame({ type: 'tool-output-available', toolCallId: event.toolCallId, output: event.result ?? null, dynamic: true });

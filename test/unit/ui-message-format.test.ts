@@ -144,6 +144,11 @@ describe('UiMessageFormat, tool calls (issue 22)', () => {
     ]);
   });
 
+  it('keeps the text after a call Gemini ran itself (a built-in tool) in the same step', () => {
+    const out = frames(wire([call('g', 'gemini'), { type: 'tool-result', toolCallId: 'g', name: 'show_section', result: 1 }, { type: 'text', text: 'So' }, { type: 'done', finishReason: 'STOP', usage }]));
+    expect(out.map((frame) => (typeof frame === 'string' ? frame : frame.type))).toEqual(['start', 'tool-input-available', 'tool-output-available', 'text-start', 'text-delta', 'text-end', 'finish', '[DONE]']);
+  });
+
   it('pauses at a page call: the open part closed, the step and the message finished with reason tool-calls', () => {
     const format = new UiMessageFormat('m-7');
     const out = [{ type: 'text', text: 'One moment' } as ChatEvent, call('p', 'page')].map((event) => decode(format.encode(event))).join('') + decode(format.pause()) + decode(format.end());
