@@ -176,12 +176,12 @@ function toUiMessage(message: ChatMessage, base: string): StoredUiMessage {
   if (message.files?.length) {
     ui.parts.unshift(...message.files.map((file) => ({ type: 'file' as const, mediaType: file.type, filename: file.name, url: new URL(file.url, base).href })));
   }
-  // The thought summary comes first, as it did in the stream (the summary is kept whole: its runs between texts are not).
   if (message.tools?.length) {
     // The answer's text is a step after its calls' (an answer without text: only the calls).
     const answer = message.text ? [{ type: 'step-start' as const }, ...ui.parts] : [];
     ui.parts = [...message.tools.map(toUiToolPart), ...answer];
   }
+  // The thought summary comes first, as it did in the stream (the summary is kept whole: its runs between texts are not).
   if (message.thoughts) ui.parts.unshift({ type: 'reasoning', text: message.thoughts, state: message.text || state === 'done' ? 'done' : 'streaming' });
   if (message.role === 'model') {
     message.sources?.forEach((source, i) => ui.parts.push({ type: 'source-url', sourceId: `source-${i}`, url: source.url, title: source.title }));
