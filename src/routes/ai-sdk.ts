@@ -64,6 +64,8 @@ aiSdkRoutes.post('/api/ai-sdk/chat', async (c) => {
  * timed out, or the turn is over): nothing reaches Gemini.
  */
 async function continueTurn(c: Context<AppEnv>, request: UiToolOutputs): Promise<Response> {
+  // Nor is it another request on the dashboard: the turn's request was counted, and its object counts how it ends.
+  c.var.log.onWrite = undefined;
   const { room } = namedChatRoom(c, request.id);
   const body: ToolResultsBody = { results: request.results };
   const response = await room.fetch('https://chat-room/tool-results', {

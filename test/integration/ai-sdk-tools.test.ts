@@ -1,6 +1,10 @@
-import { exports } from 'cloudflare:workers';
+import { createExecutionContext } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { app } from '../../src/app';
+import type { Env } from '../../src/env';
 import type { StoredUiMessage } from '../../src/routes/ai-sdk';
+import type { StatsReport } from '../../src/stats/stats-report';
 import { fakeRequests, uniqueTag } from '../fake-gemini';
 
 /**
@@ -206,6 +210,39 @@ describe('POST /api/ai-sdk/chat with an assistant\'s tools', () => {
     const late = await post(id, [question, answered(chunks, () => ({ state: 'output-available', output: 'shown' }))]);
     expect(late.status).toBe(409);
     expect(await fakeRequests(tag)).toHaveLength(1);
+  });
+});
+
+describe('the follow-up that carries the outputs is part of its turn', () => {
+  const KEY = 'owner-key-for-tests-0123456789';
+  /** One request a minute per client, and the dashboard on. */
+  const LIMITED = { ...env, RATE_LIMIT_PER_MINUTE: '1', ADMIN_KEY: KEY } as Env;
+  const call = (path: string, init: RequestInit = {}) =>
+    app.fetch(new Request(`http://worker${path}`, { ...init, headers: { 'cf-connecting-ip': '203.0.113.77', origin: SITE, ...init.headers } }), LIMITED, createExecutionContext());
+  const send = (id: string, messages: UiMessage[]) =>
+    call('/api/ai-sdk/chat', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, trigger: 'submit-message', messages }) });
+  const requests = async () => ((await (await call('/admin/api/stats', { headers: { authorization: `Bearer ${KEY}` } })).json()) as StatsReport).total.requests;
+
+  it('is not admitted as a new message, nor counted as another request: the client\'s one request a minute covers the whole turn', async () => {
+    const id = newChatId();
+    const question: UiMessage = { id: 'u1', role: 'user', parts: [{ type: 'text', text: 'Show me the prices [fake:tools call=show_section]' }] };
+    const paused = chunksOf(await (await send(id, [question])).text());
+    expect(paused.at(-1)).toEqual({ type: 'finish', finishReason: 'tool-calls' });
+    const follow = await send(id, [question, answered(paused, () => ({ state: 'output-available', output: 'shown' }))]);
+    expect(follow.status).toBe(200);
+    expect(chunksOf(await follow.text()).at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
+    // The limit is on: the client's next message waits for the next minute.
+    const next = await send(id, [question, { id: 'u2', role: 'user', parts: [{ type: 'text', text: 'Thanks' }] }]);
+    expect(next.status).toBe(429);
+    await next.text();
+    // The dashboard's batch is written within a second or so: one request (the message), and the refused one.
+    let counted = 0;
+    for (const deadline = Date.now() + 10_000; counted < 2 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      counted = await requests();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await requests()).toBe(2);
   });
 });
 
