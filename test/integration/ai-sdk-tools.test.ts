@@ -254,4 +254,18 @@ describe('GET /api/ai-sdk/chat/:id/stream while the turn waits for the page', ()
     expect(resumed.status).toBe(200);
     expect(chunksOf(await resumed.text())).toEqual(chunks);
   });
+
+  it('replays a page call answered already as provider-executed, so a reloaded page runs only the call still waiting', async () => {
+    const id = newChatId();
+    const { question, chunks } = await ask(id, '[fake:tools call=show_section rounds=2]');
+    const first = chunks.find((c) => c.type === 'tool-input-available')!;
+    const second = chunksOf(await (await post(id, [question, answered(chunks, () => ({ state: 'output-available', output: 'one' }))])).text());
+    const next = second.find((c) => c.type === 'tool-input-available')!;
+    const resumed = chunksOf(await (await worker(`/api/ai-sdk/chat/${id}/stream`, { headers: { origin: SITE } })).text());
+    expect(resumed.filter((c) => c.type === 'tool-input-available').map((c) => [c.toolCallId, c.providerExecuted])).toEqual([
+      [first.toolCallId, true],
+      [next.toolCallId, undefined],
+    ]);
+    expect(types(resumed)).toEqual(['start', 'tool-input-available', 'tool-output-available', 'finish-step', 'start-step', 'tool-input-available', 'finish-step', 'finish']);
+  });
 });

@@ -149,6 +149,12 @@ describe('UiMessageFormat, tool calls (issue 22)', () => {
     expect(out.map((frame) => (typeof frame === 'string' ? frame : frame.type))).toEqual(['start', 'tool-input-available', 'tool-output-available', 'text-start', 'text-delta', 'text-end', 'finish', '[DONE]']);
   });
 
+  it('replays a page call whose result the replay holds as provider-executed', () => {
+    const format = new UiMessageFormat('m-7', new Set(['p1']));
+    const out = frames([call('p1', 'page'), call('p2', 'page')].map((event) => decode(format.encode(event))).join(''));
+    expect(out.slice(1).map((frame) => (frame as Record<string, unknown>).providerExecuted)).toEqual([true, undefined]);
+  });
+
   it('pauses at a page call: the open part closed, the step and the message finished with reason tool-calls', () => {
     const format = new UiMessageFormat('m-7');
     const out = [{ type: 'text', text: 'One moment' } as ChatEvent, call('p', 'page')].map((event) => decode(format.encode(event))).join('') + decode(format.pause()) + decode(format.end());
