@@ -430,7 +430,8 @@ export class ChatRoom extends DurableObject<Env> {
       // The AI SDK resumes a whole turn from its start, and only one in flight; a chat it has not
       // created yet has nothing to resume either.
       if (!turn?.active) return new Response(null, { status: 204 });
-      const format = wireFormat(request, turn.messageId);
+      // A page call answered already is replayed as done, so the resumed page does not run it again.
+      const format = new UiMessageFormat(uiMessageId('model', turn.messageId), turn.answeredCalls);
       return new Response(turn.listen(turn.firstFrameId - 1, request.signal, format), { headers: responseHeaders(format) });
     }
     if (!this.exists) throw notFound();

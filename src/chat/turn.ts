@@ -143,6 +143,11 @@ export class Turn {
     return this.parts.thoughts;
   }
 
+  /** The ids of the turn's tool calls that have their result (a replay's format tells them from the ones still waiting). */
+  get answeredCalls(): ReadonlySet<string> {
+    return new Set(this.parts.parts.flatMap((part) => (part.type === 'tool-result' ? [part.id] : [])));
+  }
+
   /** Milliseconds from the turn's start to its first text, and to its end. */
   timings(): { ttftMs?: number; durationMs: number } {
     return {

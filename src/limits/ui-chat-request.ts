@@ -1,7 +1,10 @@
 import type { Config } from '../config';
 import type { Assistant } from '../assistants/assistant';
 import type { ThinkingSettings } from '../protocol/messages';
+import { ApiError } from '../errors';
+import type { PageToolResult } from '../chat/turn';
 import { checkText, fileName, invalid, object, parseNewChatRequest, parseThinking, type NamedFileBody, type NewChatRequest } from './chat-request';
+import { checkResult, MAX_RESULTS } from './tool-results-request';
 
 /** A validated body of `POST /api/ai-sdk/chat`: what `useChat`'s `DefaultChatTransport` sends. */
 export interface UiChatRequest {
@@ -19,6 +22,17 @@ export interface UiChatRequest {
   thinking?: ThinkingSettings;
   /** Settings for a chat this message creates (`model`, `system` from the transport's `body`; its `thinking` is added on creation). */
   settings: NewChatRequest;
+}
+
+/**
+ * A follow-up of `POST /api/ai-sdk/chat` that continues a turn rather than starting one: `useChat`
+ * sends it once the page has run the answer's page-side tool calls (`addToolOutput`, then
+ * `sendAutomaticallyWhen`); its last message is the assistant's, carrying their outputs.
+ */
+export interface UiToolOutputs {
+  id: string;
+  /** The outputs of the last step's page-side calls, as the chat's object takes them. */
+  results: PageToolResult[];
 }
 
 /**
@@ -65,6 +79,60 @@ export function parseUiChatRequest(body: unknown, config: Config, assistant: Ass
   if (last.files.length > 0) request.files = last.files;
   if (input.thinking !== undefined) request.thinking = parseThinking(input.thinking);
   return request;
+}
+
+/**
+ * Reads a UI chat request whose last message is the assistant's: the page's tool outputs for
+ * that message's last step (its tool parts after the last `step-start` that useChat ran: not
+ * `providerExecuted`, in state `output-available` or `output-error`). Undefined for any other
+ * request (the last message is the user's, or it is a regeneration): {@link parseUiChatRequest} reads those.
+ * @throws {ApiError} 400 for a wrong shape or no output to send, 413 for an output over TOOLS_MAX_RESPONSE_BYTES
+ */
+export function parseUiToolOutputs(body: unknown, config: Config): UiToolOutputs | undefined {
+  const input = object(body, 'request body');
+  const messages = Array.isArray(input.messages) ? input.messages : [];
+  const last = messages.at(-1) as { role?: unknown } | undefined;
+  if (input.trigger === 'regenerate-message' || last?.role !== 'assistant') return undefined;
+  for (const key of Object.keys(input)) {
+    if (!FIELDS.has(key)) throw invalid(`unknown field "${key}"; allowed: ${[...FIELDS].join(', ')}`);
+  }
+  if (typeof input.id !== 'string' || !UI_CHAT_ID.test(input.id)) {
+    throw invalid('id must be the chat id: 16 to 128 letters, digits, "_" or "-"');
+  }
+  const name = `messages[${messages.length - 1}]`;
+  const message = object(last, name);
+  if (!Array.isArray(message.parts)) throw invalid(`${name}.parts must be an array of message parts`);
+  const parts = message.parts as unknown[];
+  const stepStart = parts.findLastIndex((part) => (part as { type?: unknown } | null)?.type === 'step-start');
+  const results: PageToolResult[] = [];
+  parts.forEach((item, i) => {
+    if (i <= stepStart) return;
+    const partName = `${name}.parts[${i}]`;
+    const part = object(item, partName);
+    const isTool = part.type === 'dynamic-tool' || (typeof part.type === 'string' && part.type.startsWith('tool-'));
+    if (!isTool || part.providerExecuted === true) return;
+    if (part.state === 'output-available') results.push(uiOutput({ toolCallId: part.toolCallId, result: part.output }, partName, config));
+    else if (part.state === 'output-error') {
+      if (typeof part.errorText !== 'string') throw invalid(`${partName}.errorText must be a string: why the tool failed`);
+      results.push(uiOutput({ toolCallId: part.toolCallId, error: part.errorText }, partName, config));
+    }
+  });
+  if (results.length === 0) {
+    throw invalid(`${name}.role must be "user" (the message to answer), or the message must be the assistant's carrying the outputs of its pending tool calls (tool parts in state "output-available" or "output-error")`);
+  }
+  if (results.length > MAX_RESULTS) throw invalid(`${name} carries ${results.length} tool outputs; at most ${MAX_RESULTS}`);
+  return { id: input.id, results };
+}
+
+/** One tool part's output, checked as `POST /api/chats/:id/tool-results` checks a result; errors name the part's own fields. */
+function uiOutput(item: Record<string, unknown>, name: string, config: Config): PageToolResult {
+  try {
+    return checkResult(item, name, config.tools.maxResponseBytes);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const message = error.message.replace(`${name}.result`, `${name}.output`).replace(`${name}.error`, `${name}.errorText`);
+    throw new ApiError(error.status, error.code, message);
+  }
 }
 
 /** The last message: the user's, of text and file parts (files before or after the text, as the client put them). */

@@ -1,17 +1,18 @@
 import { Hono, type Context } from 'hono';
 import type { AppEnv } from '../app-env';
-import { uiMessageId, WIRE_FORMAT_HEADER, type ChatRoom, type TurnBody } from '../chat/chat-room';
+import { uiMessageId, WIRE_FORMAT_HEADER, type ChatRoom, type ToolResultsBody, type TurnBody } from '../chat/chat-room';
 import { assistantName, requestAssistant } from '../assistants/resolve';
 import { ApiError } from '../errors';
 import { isRecord } from '../protocol/events';
 import { thinkingConfig } from '../gemini/generation-config';
 import { admit } from '../limits/admission';
 import { checkBodyWithoutFiles, decodeChatFiles, readFilesBody } from '../limits/chat-request';
-import { parseUiChatRequest, UI_CHAT_ID, uiBodyHasFiles, type UiChatRequest } from '../limits/ui-chat-request';
+import { parseUiChatRequest, parseUiToolOutputs, UI_CHAT_ID, uiBodyHasFiles, type UiChatRequest, type UiToolOutputs } from '../limits/ui-chat-request';
 import { saveInlineFile } from '../files/chat-files';
 import type { InlineFile } from '../files/inline-file';
 import { CHAT_PREFIX } from '../observability/request-log';
 import type { ChatMessage } from '../protocol/messages';
+import type { ToolStep } from '../protocol/parts';
 import { postTurn } from './chats';
 import { uiFinishReason, type UiMessageMetadata } from '../stream/ui-message-format';
 
@@ -33,6 +34,8 @@ aiSdkRoutes.post('/api/ai-sdk/chat', async (c) => {
   // The assistant is fixed when the chat is created; a later message's Origin must still be one it serves.
   const assistant = requestAssistant(c, assistantName(isRecord(body) ? body.assistant : undefined));
   checkBodyWithoutFiles(c.req.raw, body, config, uiBodyHasFiles);
+  const outputs = parseUiToolOutputs(body, config);
+  if (outputs) return continueTurn(c, outputs);
   const request = parseUiChatRequest(body, config, assistant);
   // Files are checked before admission: a refused file costs the client nothing.
   const files = request.files ? await decodeChatFiles(request.files, config, 'file parts') : undefined;
@@ -51,6 +54,27 @@ aiSdkRoutes.post('/api/ai-sdk/chat', async (c) => {
   }
   return new Response(response.body, response);
 });
+
+/**
+ * The page ran the answer's page-side tool calls: their outputs go to the turn that waits for them
+ * (the chat's `POST /tool-results`), and the answer goes on in the same UI message (`start` with
+ * its id) from where the last stream paused. Not admitted as a message: it is the same turn, whose
+ * tokens the chat's object charges to the ticket the message was admitted with, as
+ * `POST /api/chats/:id/tool-results` is. 409 when no call of those ids waits (answered already,
+ * timed out, or the turn is over): nothing reaches Gemini.
+ */
+async function continueTurn(c: Context<AppEnv>, request: UiToolOutputs): Promise<Response> {
+  // Nor is it another request on the dashboard: the turn's request was counted, and its object counts how it ends.
+  c.var.log.onWrite = undefined;
+  const { room } = namedChatRoom(c, request.id);
+  const body: ToolResultsBody = { results: request.results };
+  const response = await room.fetch('https://chat-room/tool-results', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...UI_FORMAT, 'x-request-id': c.var.log.id },
+    body: JSON.stringify(body),
+  });
+  return new Response(response.body, response);
+}
 
 /**
  * Before a message creates its chat: a level the new chat's model does not
@@ -97,8 +121,10 @@ aiSdkRoutes.post('/api/ai-sdk/chat/:id/cancel', async (c) => {
 
 /**
  * A UIMessage as `useChat` takes it in `messages`: a question's files, then its
- * text; an answer's thought summary (a `reasoning` part), text, then the
- * sources, with the turn's metadata.
+ * text; an answer's thought summary (a `reasoning` part), its tool calls (`dynamic-tool` parts,
+ * as the stream sent them, each with its output or error), a `step-start` and its text, then the
+ * sources, with the turn's metadata. (The calls of every step come first: the stored answer keeps
+ * its text whole, not where it stood between them.)
  */
 export interface StoredUiMessage {
   id: string;
@@ -108,8 +134,23 @@ export interface StoredUiMessage {
     | { type: 'text'; text: string; state: 'done' | 'streaming' }
     | { type: 'source-url'; sourceId: string; url: string; title: string }
     | { type: 'file'; mediaType: string; filename: string; url: string }
+    | UiToolPart
+    | { type: 'step-start' }
   )[];
   metadata?: Partial<UiMessageMetadata> & { status: ChatMessage['status']; uiFinishReason?: string; error?: ChatMessage['error']; rating?: ChatMessage['rating'] };
+}
+
+/** A stored tool call as useChat's `dynamic-tool` part: the page's calls are the ones useChat ran (not `providerExecuted`). */
+export type UiToolPart = { type: 'dynamic-tool'; toolCallId: string; toolName: string; input: Record<string, unknown>; providerExecuted?: true } & (
+  | { state: 'input-available' }
+  | { state: 'output-available'; output: unknown }
+  | { state: 'output-error'; errorText: string }
+);
+
+function toUiToolPart(step: ToolStep): UiToolPart {
+  const call = { type: 'dynamic-tool' as const, toolCallId: step.toolCallId, toolName: step.name, input: step.args, ...(step.runsOn === 'page' ? {} : { providerExecuted: true as const }) };
+  if (step.error !== undefined) return { ...call, state: 'output-error', errorText: step.error };
+  return step.result !== undefined ? { ...call, state: 'output-available', output: step.result } : { ...call, state: 'input-available' };
 }
 
 aiSdkRoutes.get('/api/ai-sdk/chat/:id', async (c) => {
@@ -136,6 +177,11 @@ function toUiMessage(message: ChatMessage, base: string): StoredUiMessage {
   // Files first, as `sendMessage({ text, files })` orders them; the URL serves the stored bytes.
   if (message.files?.length) {
     ui.parts.unshift(...message.files.map((file) => ({ type: 'file' as const, mediaType: file.type, filename: file.name, url: new URL(file.url, base).href })));
+  }
+  if (message.tools?.length) {
+    // The answer's text is a step after its calls' (an answer without text: only the calls).
+    const answer = message.text ? [{ type: 'step-start' as const }, ...ui.parts] : [];
+    ui.parts = [...message.tools.map(toUiToolPart), ...answer];
   }
   // The thought summary comes first, as it did in the stream (the summary is kept whole: its runs between texts are not).
   if (message.thoughts) ui.parts.unshift({ type: 'reasoning', text: message.thoughts, state: message.text || state === 'done' ? 'done' : 'streaming' });

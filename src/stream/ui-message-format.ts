@@ -1,4 +1,4 @@
-import { isFilteredFinish, type DoneEvent, type Usage } from '../protocol/events';
+import { isFilteredFinish, type DoneEvent, type ToolCallEvent, type ToolResultEvent, type Usage } from '../protocol/events';
 import type { SseInput } from './sse-encoder';
 import { bytes, dataFrame, DONE_FRAME, type WireFormat } from './wire-format';
 
@@ -33,28 +33,48 @@ export interface UiMessageMetadata {
  * source, `finish` (its reason mapped, usage as message metadata) — or
  * `error`, or `abort` for a cancelled turn — then `data: [DONE]`. One per
  * stream: it remembers whether the message has started and which part is open.
+ *
+ * An assistant's tools (issue 22) are `dynamic: true` tool parts (the app does not declare them
+ * to useChat): a call is `tool-input-available`, its result `tool-output-available` or
+ * `tool-output-error`. A call the Worker runs (the owner's endpoint) or Gemini runs (built-in
+ * tools) is `providerExecuted`, so useChat leaves it alone; a page call (`runsOn: 'page'`) is not,
+ * so useChat's `onToolCall` runs it. A step that follows tool results opens with `start-step`
+ * (and the step before ends with `finish-step`), so `lastAssistantMessageIsCompleteWithToolCalls`
+ * looks at the last step's calls only. Where the turn waits for the page, the stream ends
+ * ({@link pause}) and the page's next request, carrying the outputs, continues the same message.
  */
-const NOTHING = new Uint8Array(0);
-
 export class UiMessageFormat implements WireFormat {
   private started = false;
   /** The part being written, and how many of each kind came before (each part's id is its kind and number). */
   private open: { type: 'text' | 'reasoning'; id: string } | undefined;
   private count = { text: 0, reasoning: 0 };
+  /**
+   * Where the stream is in the answer's steps: the first, before any call (no step markers: a plain
+   * answer has none); one with calls; past a step's results; a later step, opened with `start-step`.
+   */
+  private step: 'first' | 'calls' | 'results' | 'later' = 'first';
+  /** Gemini's own calls (built-in tools): their results come within the step, which goes on after them. */
+  private readonly geminiCalls = new Set<string>();
 
-  /** @param messageId the answer's id, stable across a reload (the stored message's), so a resumed stream replaces it */
-  constructor(private readonly messageId: string) {}
+  /**
+   * @param messageId the answer's id, stable across a reload (the stored message's), so a resumed stream replaces it
+   * @param answered for a replay, the calls whose results it holds: a page call among them is sent as
+   *   provider-executed, so the resumed page's `onToolCall` does not run it a second time
+   */
+  constructor(
+    private readonly messageId: string,
+    private readonly answered: ReadonlySet<string> = new Set(),
+  ) {}
 
   encode(event: SseInput): Uint8Array {
-    // useChat's tool chunks come later (issue 22): a stored chat's owner-endpoint tools run in the
-    // chat's Durable Object, and this format shows only their answer.
-    if (event.type === 'tool-call' || event.type === 'tool-result') return NOTHING;
     let frames = '';
     if (!this.started) {
       this.started = true;
       frames += dataFrame({ type: 'start', messageId: this.messageId });
     }
+    if (event.type === 'tool-call' || event.type === 'tool-result') return bytes(frames + this.close() + this.toolFrames(event));
     if (event.type === 'text' || event.type === 'thought') {
+      frames += this.nextStep();
       const type = event.type === 'text' ? 'text' : 'reasoning';
       if (this.open?.type !== type) {
         frames += this.close();
@@ -64,7 +84,7 @@ export class UiMessageFormat implements WireFormat {
       return bytes(frames + dataFrame({ type: `${type}-delta`, id: this.open.id, delta: event.text }));
     }
     frames += this.close();
-    if (event.type === 'done') return bytes(frames + finishFrames(event));
+    if (event.type === 'done') return bytes(frames + this.finishStep() + finishFrames(event));
     // A cancelled turn is the user's (or the app's) doing, not a failure.
     if (event.code === 'cancelled') return bytes(frames + dataFrame({ type: 'abort', reason: event.message }));
     return bytes(frames + dataFrame({ type: 'error', errorText: event.message }));
@@ -72,6 +92,45 @@ export class UiMessageFormat implements WireFormat {
 
   end(): Uint8Array {
     return DONE_FRAME;
+  }
+
+  /**
+   * Where the turn waits for the page's tool outputs: the step ends, and the message with it
+   * (`finish`, reason `tool-calls`), so that useChat runs the calls and, with
+   * `sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithToolCalls`, posts their outputs.
+   */
+  pause(): Uint8Array {
+    let frames = this.started ? '' : dataFrame({ type: 'start', messageId: this.messageId });
+    this.started = true;
+    frames += this.close() + this.finishStep();
+    return bytes(frames + dataFrame({ type: 'finish', finishReason: 'tool-calls' }));
+  }
+
+  private toolFrames(event: ToolCallEvent | ToolResultEvent): string {
+    if (event.type === 'tool-call') {
+      const frames = this.nextStep();
+      if (event.runsOn === 'gemini') this.geminiCalls.add(event.toolCallId);
+      else this.step = 'calls';
+      // The Worker's calls (and Gemini's own) are the "provider's": useChat runs only the page's.
+      const providerExecuted = event.runsOn === 'page' && !this.answered.has(event.toolCallId) ? {} : { providerExecuted: true };
+      return frames + dataFrame({ type: 'tool-input-available', toolCallId: event.toolCallId, toolName: event.name, input: event.args, dynamic: true, ...providerExecuted });
+    }
+    if (!this.geminiCalls.has(event.toolCallId)) this.step = 'results';
+    return event.error !== undefined
+      ? dataFrame({ type: 'tool-output-error', toolCallId: event.toolCallId, errorText: event.error, dynamic: true })
+      : dataFrame({ type: 'tool-output-available', toolCallId: event.toolCallId, output: event.result ?? null, dynamic: true });
+  }
+
+  /** Before the answer's next part: a new step when the last one ended with tool results. */
+  private nextStep(): string {
+    if (this.step !== 'results') return '';
+    this.step = 'later';
+    return dataFrame({ type: 'finish-step' }) + dataFrame({ type: 'start-step' });
+  }
+
+  /** The end of the last step, unless the answer is a plain one (one step, no markers). */
+  private finishStep(): string {
+    return this.step === 'first' ? '' : dataFrame({ type: 'finish-step' });
   }
 
   /** The end of the open part, if one is open. */

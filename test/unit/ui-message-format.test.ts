@@ -105,3 +105,76 @@ describe('UiMessageFormat', () => {
     expect(uiFinishReason(gemini)).toBe(ui);
   });
 });
+
+describe('UiMessageFormat, tool calls (issue 22)', () => {
+  const call = (id: string, runsOn?: 'page' | 'gemini'): ChatEvent => ({ type: 'tool-call', toolCallId: id, name: 'show_section', args: { section: 'a' }, ...(runsOn ? { runsOn } : {}) });
+  const frames = (out: string) => out.split('\n\n').filter(Boolean).map((frame) => (frame === 'data: [DONE]' ? '[DONE]' : (JSON.parse(frame.slice(6)) as Record<string, unknown>)));
+
+  it('writes the Worker\'s calls as provider-executed dynamic tool parts, and the step after their results as a new step', () => {
+    const out = frames(
+      wire([
+        { type: 'text', text: 'Looking' },
+        call('c1'),
+        { type: 'tool-result', toolCallId: 'c1', name: 'show_section', result: { ok: true } },
+        { type: 'text', text: 'Done' },
+        { type: 'done', finishReason: 'STOP', usage },
+      ]),
+    );
+    expect(out.slice(0, 9)).toEqual([
+      { type: 'start', messageId: 'm-7' },
+      { type: 'text-start', id: 'text-0' },
+      { type: 'text-delta', id: 'text-0', delta: 'Looking' },
+      { type: 'text-end', id: 'text-0' },
+      { type: 'tool-input-available', toolCallId: 'c1', toolName: 'show_section', input: { section: 'a' }, dynamic: true, providerExecuted: true },
+      { type: 'tool-output-available', toolCallId: 'c1', output: { ok: true }, dynamic: true },
+      { type: 'finish-step' },
+      { type: 'start-step' },
+      { type: 'text-start', id: 'text-1' },
+    ]);
+    expect(out.slice(-4)).toEqual([{ type: 'text-end', id: 'text-1' }, { type: 'finish-step' }, expect.objectContaining({ type: 'finish', finishReason: 'stop' }), '[DONE]']);
+  });
+
+  it('leaves a page call to the page (no providerExecuted), treats Gemini\'s own as executed, and writes an error as tool-output-error', () => {
+    const out = frames(wire([call('p', 'page'), call('g', 'gemini'), { type: 'tool-result', toolCallId: 'p', name: 'show_section', error: 'no handler' }]));
+    expect(out.slice(1)).toEqual([
+      { type: 'tool-input-available', toolCallId: 'p', toolName: 'show_section', input: { section: 'a' }, dynamic: true },
+      { type: 'tool-input-available', toolCallId: 'g', toolName: 'show_section', input: { section: 'a' }, dynamic: true, providerExecuted: true },
+      { type: 'tool-output-error', toolCallId: 'p', errorText: 'no handler', dynamic: true },
+      '[DONE]',
+    ]);
+  });
+
+  it('keeps the text after a call Gemini ran itself (a built-in tool) in the same step', () => {
+    const out = frames(wire([call('g', 'gemini'), { type: 'tool-result', toolCallId: 'g', name: 'show_section', result: 1 }, { type: 'text', text: 'So' }, { type: 'done', finishReason: 'STOP', usage }]));
+    expect(out.map((frame) => (typeof frame === 'string' ? frame : frame.type))).toEqual(['start', 'tool-input-available', 'tool-output-available', 'text-start', 'text-delta', 'text-end', 'finish', '[DONE]']);
+  });
+
+  it('replays a page call whose result the replay holds as provider-executed', () => {
+    const format = new UiMessageFormat('m-7', new Set(['p1']));
+    const out = frames([call('p1', 'page'), call('p2', 'page')].map((event) => decode(format.encode(event))).join(''));
+    expect(out.slice(1).map((frame) => (frame as Record<string, unknown>).providerExecuted)).toEqual([true, undefined]);
+  });
+
+  it('pauses at a page call: the open part closed, the step and the message finished with reason tool-calls', () => {
+    const format = new UiMessageFormat('m-7');
+    const out = [{ type: 'text', text: 'One moment' } as ChatEvent, call('p', 'page')].map((event) => decode(format.encode(event))).join('') + decode(format.pause()) + decode(format.end());
+    expect(frames(out).slice(-4)).toEqual([
+      { type: 'tool-input-available', toolCallId: 'p', toolName: 'show_section', input: { section: 'a' }, dynamic: true },
+      { type: 'finish-step' },
+      { type: 'finish', finishReason: 'tool-calls' },
+      '[DONE]',
+    ]);
+    expect(frames(decode(new UiMessageFormat('m-7').pause()))).toEqual([{ type: 'start', messageId: 'm-7' }, { type: 'finish', finishReason: 'tool-calls' }]);
+  });
+
+  it('continues from the results in a new stream: start with the same id, the outputs, then the next step', () => {
+    const out = frames(wire([{ type: 'tool-result', toolCallId: 'p', name: 'show_section', result: 'shown' }, { type: 'text', text: 'There' }, { type: 'done', finishReason: 'STOP', usage }]));
+    expect(out.slice(0, 5)).toEqual([
+      { type: 'start', messageId: 'm-7' },
+      { type: 'tool-output-available', toolCallId: 'p', output: 'shown', dynamic: true },
+      { type: 'finish-step' },
+      { type: 'start-step' },
+      { type: 'text-start', id: 'text-0' },
+    ]);
+  });
+});
