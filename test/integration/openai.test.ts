@@ -138,7 +138,7 @@ describe('GET /v1/models', () => {
     expect(answer.status).toBe(200);
     expect(answer.json()).toEqual({
       object: 'list',
-      data: ['gemini-3.8-flash', 'gemini-3.5-flash-lite', 'gemini-3.1-pro-preview', 'gemini-flash-latest', 'gemini-retired', 'assistant:docs-site', 'assistant:shop', 'assistant:tools-site'].map((id) => ({
+      data: ['gemini-3.8-flash', 'gemini-3.5-flash-lite', 'gemini-3.1-pro-preview', 'gemini-flash-latest', 'gemini-retired', 'assistant:builtin-site', 'assistant:combo-site', 'assistant:docs-site', 'assistant:shop', 'assistant:tools-site'].map((id) => ({
         id,
         object: 'model',
         created: 0,
