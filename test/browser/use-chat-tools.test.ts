@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevServer, type DevServer } from '../e2e/dev-server';
 import { fakeRecords, uniqueTag } from '../e2e/fake-records';
-import { bundleApp, consoleErrors, launchChromium } from './browser';
+import { bundleApp, consoleErrors, hostPagesContext, launchChromium } from './browser';
 
 /**
  * The real `useChat` runs an assistant's page-side tool (issue 22): the app
@@ -31,16 +31,15 @@ beforeAll(async () => {
     launchChromium(),
     bundleApp(join(root, 'test/browser/fixtures/use-chat-tools-app.tsx')),
   ]);
-  context = await browser.newContext();
-  // Chromium's Local Network Access: a public origin's page may reach the Worker on 127.0.0.1 only with this.
-  await context.grantPermissions(['local-network-access']);
   // The site's origin exists only here.
-  await context.route(`${SITE}/**`, (route) => {
-    const path = new URL(route.request().url()).pathname;
-    if (path === '/app.js') return route.fulfill({ contentType: 'text/javascript; charset=utf-8', body: bundle });
-    if (path === '/chat.html') return route.fulfill({ contentType: 'text/html; charset=utf-8', body: '<!doctype html><meta charset="utf-8"><title>Tools</title><div id="root"></div><script type="module" src="/app.js"></script>' });
-    return route.fulfill({ status: 204 });
-  });
+  context = await hostPagesContext(
+    browser,
+    new RegExp(`^${SITE.replaceAll('.', '\\.')}/`),
+    new Map<string, string | { type: string; body: string }>([
+      [`${SITE}/app.js`, { type: 'text/javascript; charset=utf-8', body: bundle }],
+      [`${SITE}/chat.html`, '<!doctype html><meta charset="utf-8"><title>Tools</title><div id="root"></div><script type="module" src="/app.js"></script>'],
+    ]),
+  );
   page = await context.newPage();
   errors = consoleErrors(page);
 }, 180_000);
