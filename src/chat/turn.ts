@@ -12,6 +12,8 @@ import type { ToolOutcome } from '../assistants/tool-endpoint';
 /** Persist live frames at most this often, or every {@link FLUSH_FRAMES} frames: a row per batch, not per chunk. */
 export const FLUSH_MS = 1000;
 export const FLUSH_FRAMES = 64;
+/** How often a turn waiting for the page pings its listeners (see {@link Turn.waitForPage}). */
+const PAGE_WAIT_PING_MS = 1000;
 /** A batch row stays far below Durable Objects' 2 MB row limit. */
 const FLUSH_BYTES = 256 * 1024;
 
@@ -302,7 +304,17 @@ export class Turn {
     }, timeoutMs);
     const onAbort = () => answerAll('the turn was cancelled before the page answered');
     this.signal.addEventListener('abort', onAbort);
+    // Nothing else is written while the page works, and a page that left is noticed only when a
+    // write to it fails: ping its stream often, so the grace period starts within a second, not at
+    // the next heartbeat (SSE_HEARTBEAT_MS; none when heartbeats are off).
+    const ping =
+      this.options.heartbeatMs > 0
+        ? setInterval(() => {
+            for (const listener of this.listeners) listener.queue.push(PING);
+          }, Math.min(this.options.heartbeatMs, PAGE_WAIT_PING_MS))
+        : null;
     const done = () => {
+      clearInterval(ping);
       clearTimeout(timer);
       this.signal.removeEventListener('abort', onAbort);
       this.waitPoint = undefined;
