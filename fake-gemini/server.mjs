@@ -801,12 +801,19 @@ function answerCalls(res, record, plan, calls, streaming, options) {
   // Gemini 3 streams end with an event of their own, `{"text":""}` and the finish, after the calls
   // too (pydantic-ai-gemini3-function-call-stream.sse: the signature rode on the functionCall part).
   const closing = plan.generation === '3' && calls.length > 0;
-  chunks.forEach((chunkParts, i) => {
-    res.write(`data: ${JSON.stringify(response(plan, candidate(chunkParts, !closing && i === chunks.length - 1), usage(plan, plan.thoughts, tokens)))}\r\n\r\n`);
-  });
-  if (closing) res.write(`data: ${JSON.stringify(response(plan, candidate([{ text: '' }], true), usage(plan, plan.thoughts, tokens)))}\r\n\r\n`);
+  const events = chunks.map((chunkParts, i) => response(plan, candidate(chunkParts, !closing && i === chunks.length - 1), usage(plan, plan.thoughts, tokens)));
+  if (closing) events.push(response(plan, candidate([{ text: '' }], true), usage(plan, plan.thoughts, tokens)));
   record.chunksSent = chunks.length;
-  res.end();
+  // `delay=MS`: a slow stream, each event after the first that long after the one before (as text answers take it).
+  const delay = Number(options.delay ?? 0);
+  const write = (/** @type {number} */ i) => {
+    if (res.destroyed) return;
+    if (i === events.length) return res.end();
+    res.write(`data: ${JSON.stringify(events[i])}\r\n\r\n`);
+    if (delay > 0) setTimeout(() => write(i + 1), delay);
+    else write(i + 1);
+  };
+  write(0);
 }
 
 /**

@@ -99,10 +99,14 @@ export class Turn {
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private quietSinceTick = true;
   private discarded = false;
-  /** The page-side calls awaiting their results, by id, while the turn waits for the page. */
+  /** The page-side calls still open (their frame sent, no result yet), by id: each answers its call. */
   private readonly pageCalls = new Map<string, (outcome: ToolOutcome) => void>();
+  /** The current step's page-side calls' outcomes, by id. */
+  private pageOutcomes = new Map<string, Promise<ToolOutcome>>();
   /** While the turn waits for the page: the id of the frame before the wait (its last call's). */
   private waitPoint: number | undefined;
+  /** Ends the wait (its timer, pings, abort listener) once the last open call is answered. */
+  private endWait: (() => void) | undefined;
   /** Rows this turn wrote (billing), for the log and the tests. */
   rowsWritten = 0;
   outcome: { status: MessageStatus; finishReason?: string; code?: ErrorCode; usage?: Usage; model?: string } | undefined;
@@ -205,6 +209,8 @@ export class Turn {
             if (!tools && event.runsOn !== 'gemini') continue;
             const call: ToolCallEvent = tools && event.runsOn === undefined && tools.runsOnPage(event.name) ? { ...event, runsOn: 'page' } : event;
             this.parts.addCall(call);
+            // Expected before its frame goes out: the page may answer while Gemini's step still streams.
+            if (call.runsOn === 'page') this.expectFromPage(call.toolCallId);
             this.pushLive(call);
             if (call.runsOn !== 'gemini') calls.push(call);
           } else if (event.type === 'tool-result') {
@@ -226,8 +232,10 @@ export class Turn {
           return await this.settle({ type: 'error', code: 'tool_call_failed', message: `The model still called tools after ${tools.maxRounds} rounds, with its tools off` });
         }
         // The step's calls run together (the page's and the Worker's); the results are sent once all are in, in the calls' order.
-        const page = calls.some((call) => call.runsOn === 'page') ? this.waitForPage(calls, tools.pageTimeoutMs) : undefined;
-        const results = await Promise.all(calls.map((call) => page?.get(call.toolCallId) ?? tools.run(call, this.signal)));
+        const page = this.pageOutcomes;
+        this.pageOutcomes = new Map();
+        if (this.pageCalls.size > 0) this.waitForPage(tools.pageTimeoutMs);
+        const results = await Promise.all(calls.map((call) => page.get(call.toolCallId) ?? tools.run(call, this.signal)));
         calls.forEach((call, i) => {
           const outcome = results[i]!;
           const result: ToolResultEvent =
@@ -257,13 +265,14 @@ export class Turn {
 
   /**
    * The page's results for the turn's page-side calls (`POST /api/chats/:id/tool-results`, or the
-   * AI SDK's next request carrying its tool outputs). Each must answer a call still waiting: an
-   * unknown id, or one answered already, refuses the whole delivery and changes nothing.
-   * @returns the id of the frame before the wait (a listener that left there follows on from it), or why not
+   * AI SDK's next request carrying its tool outputs). Each must answer a call still open — its
+   * frame sent, no result yet: an unknown id, or one answered already, refuses the whole delivery
+   * and changes nothing.
+   * @returns the id of the frame a listener that left at the wait follows on from, or why not
    */
   deliver(results: readonly PageToolResult[]): { after: number } | { refused: string } {
-    const after = this.waitPoint;
-    if (after === undefined || !this.active) return { refused: 'no tool call of this chat is waiting for the page' };
+    if (this.pageCalls.size === 0 || !this.active) return { refused: 'no tool call of this chat is waiting for the page' };
+    const after = this.waitPoint ?? this.lastEventId;
     const seen = new Set<string>();
     for (const { toolCallId } of results) {
       if (!this.pageCalls.has(toolCallId) || seen.has(toolCallId)) return { refused: `no call waits for a result with id "${toolCallId}" (answered already, or not the page's)` };
@@ -273,59 +282,61 @@ export class Turn {
     return { after };
   }
 
+  /** A page-side call whose frame is about to go out: its outcome is the page's to give ({@link deliver}). */
+  private expectFromPage(toolCallId: string): void {
+    this.pageOutcomes.set(
+      toolCallId,
+      new Promise<ToolOutcome>((resolve) => {
+        this.pageCalls.set(toolCallId, (outcome) => {
+          this.pageCalls.delete(toolCallId);
+          resolve(outcome);
+          if (this.pageCalls.size === 0) this.endWait?.();
+        });
+      }),
+    );
+  }
+
   /**
-   * Waits for the page's results of a step's page-side calls: each is its result, `{ error }` after
-   * `timeoutMs` (and the turn is cancelled then if nobody is listening: nobody would read the rest),
-   * or once the turn is cancelled. Listeners whose protocol ends at the wait (the AI SDK's) are
-   * ended here, without starting the grace period: their page answers with a new request.
+   * Once the step's stream has ended, waits for the page's calls still open: each is answered by
+   * the page, with `{ error }` after `timeoutMs` (and the turn is cancelled then if nobody is
+   * listening: nobody would read the rest), or once the turn is cancelled. Listeners whose protocol
+   * ends at the wait (the AI SDK's) are ended here, without starting the grace period: their page
+   * answers with a new request.
    */
-  private waitForPage(calls: readonly ToolCallEvent[], timeoutMs: number): Map<string, Promise<ToolOutcome>> {
-    const waits = new Map<string, Promise<ToolOutcome>>();
-    this.waitPoint = this.lastEventId;
-    for (const call of calls) {
-      if (call.runsOn !== 'page') continue;
-      waits.set(
-        call.toolCallId,
-        new Promise<ToolOutcome>((resolve) => {
-          this.pageCalls.set(call.toolCallId, (outcome) => {
-            this.pageCalls.delete(call.toolCallId);
-            if (this.pageCalls.size === 0) done();
-            resolve(outcome);
-          });
-        }),
-      );
-    }
+  private waitForPage(timeoutMs: number): void {
     const answerAll = (error: string) => {
       for (const answer of [...this.pageCalls.values()]) answer({ error });
     };
+    const onAbort = () => answerAll('the turn was cancelled before the page answered');
+    if (this.signal.aborted) return onAbort();
+    this.waitPoint = this.lastEventId;
     const timer = setTimeout(() => {
       if (this.listeners.size === 0) this.cancel(`Nobody answered the page's tool calls within ${timeoutMs} ms`);
       answerAll(`the page did not answer within ${timeoutMs} ms`);
     }, timeoutMs);
-    const onAbort = () => answerAll('the turn was cancelled before the page answered');
     this.signal.addEventListener('abort', onAbort);
     // Nothing else is written while the page works, and a page that left is noticed only when a
     // write to it fails: ping its stream often, so the grace period starts within a second, not at
-    // the next heartbeat (SSE_HEARTBEAT_MS; none when heartbeats are off).
+    // the next heartbeat (SSE_HEARTBEAT_MS; none when heartbeats are off), which these pings stand in for.
     const ping =
       this.options.heartbeatMs > 0
         ? setInterval(() => {
             for (const listener of this.listeners) listener.queue.push(PING);
+            this.quietSinceTick = false;
           }, Math.min(this.options.heartbeatMs, PAGE_WAIT_PING_MS))
         : null;
-    const done = () => {
+    this.endWait = () => {
       clearInterval(ping);
       clearTimeout(timer);
       this.signal.removeEventListener('abort', onAbort);
       this.waitPoint = undefined;
+      this.endWait = undefined;
     };
-    if (this.signal.aborted) onAbort();
     for (const listener of [...this.listeners]) {
       if (!listener.format?.pause) continue;
       this.listeners.delete(listener);
       this.pause(listener);
     }
-    return waits;
   }
 
   /** Ends a listener whose protocol stops where the page runs tools. */

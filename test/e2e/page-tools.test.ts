@@ -93,7 +93,7 @@ describe('a page that drops its connection while its tool call is pending', () =
     const delivered = await fetch(`${dev.url}/api/chats/${id}/tool-results`, { method: 'POST', headers, body: JSON.stringify({ results: [{ toolCallId, result: { shown: 'pricing' } }] }) });
     expect(delivered.status).toBe(200);
     const rest = await resumed.text();
-    expect(rest.indexOf('event: tool-result')).toBeGreaterThanOrEqual(0);
+    expect(rest).toContain('event: tool-result');
     expect(rest).toContain('[fake] show_section returned {\\"output\\":{\\"shown\\":\\"pricing\\"}}');
     expect(rest).toMatch(/event: done\n/);
     const records = await fakeRecords(dev.fakeUrl!, tag);

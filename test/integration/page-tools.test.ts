@@ -100,6 +100,20 @@ describe('an assistant tool that runs in the page', () => {
     expect(snapshot.messages.at(-1)!.tools).toEqual([{ toolCallId: call.toolCallId, name: 'show_section', args: { section: 'pricing' }, runsOn: 'page', result: { shown: 'pricing' } }]);
   });
 
+  it('takes a result the page sends while Gemini\'s step is still streaming after the call', async () => {
+    const id = await createChat();
+    // The closing event comes 600 ms after the call: the page answers before the step has ended.
+    const { stream, tag } = await startTurn(id, '[fake:tools call=show_section delay=600]');
+    const call = (await stream.until(isPageCall)).data as ToolFrame;
+    const delivered = await results(id, { results: [{ toolCallId: call.toolCallId, result: { shown: 'early' } }] });
+    expect(delivered.status).toBe(200);
+    expect(await fakeRequests(tag)).toHaveLength(1);
+    const frames = await stream.rest();
+    expect(frames.find((f) => f.event === 'tool-result')!.data).toEqual({ toolCallId: call.toolCallId, name: 'show_section', result: { shown: 'early' }, runsOn: 'page' });
+    expect((await fakeRequests(tag))[1]!.body.contents.at(-1)!.parts[0]).toEqual({ functionResponse: { name: 'show_section', response: { output: { shown: 'early' } } } });
+    expect(kinds(frames).at(-1)).toBe('done');
+  });
+
   it('gives the model the page\'s error as the call\'s result', async () => {
     const id = await createChat();
     const { stream, tag } = await startTurn(id, '[fake:tools call=show_section]');
@@ -155,7 +169,10 @@ describe('an assistant tool that runs in the page', () => {
     const id = await createChat();
     const { stream } = await startTurn(id, '[fake:tools call=show_section]');
     const call = (await stream.until(isPageCall)).data as ToolFrame;
+    const waiting = Date.now();
     const frames = await stream.rest();
+    // Not before TOOLS_PAGE_TIMEOUT_MS (2000).
+    expect(Date.now() - waiting).toBeGreaterThanOrEqual(1900);
     expect(frames.find((f) => f.event === 'tool-result')!.data).toEqual({ toolCallId: call.toolCallId, name: 'show_section', error: 'the page did not answer within 2000 ms', runsOn: 'page' });
     expect(kinds(frames).at(-1)).toBe('done');
     expect((await results(id, { results: [{ toolCallId: call.toolCallId, result: 1 }] })).status).toBe(409);
