@@ -14,7 +14,7 @@ import { SSE_HEADERS } from '../stream/sse-headers';
 import { encodeRawFrame } from '../stream/sse-encoder';
 import { UI_MESSAGE_STREAM_HEADER, UiMessageFormat } from '../stream/ui-message-format';
 import type { WireFormat } from '../stream/wire-format';
-import { eventData, type ErrorEvent } from '../protocol/events';
+import { closedCall, eventData, parseEventData, type ErrorEvent } from '../protocol/events';
 import { MESSAGE_ID_HEADER, type ChatMessage, type ChatSnapshot, type ThinkingSettings } from '../protocol/messages';
 import { filesOf, toolStepsOf, PartsBuilder, type FilePart, type MessagePart, type TextPart, type ThoughtPart } from '../protocol/parts';
 import { resolveFiles, URI_MARGIN_MS, type FileSource, type PendingContent } from '../gemini/file-parts';
@@ -430,8 +430,7 @@ export class ChatRoom extends DurableObject<Env> {
       // The AI SDK resumes a whole turn from its start, and only one in flight; a chat it has not
       // created yet has nothing to resume either.
       if (!turn?.active) return new Response(null, { status: 204 });
-      // A page call answered already is replayed as done, so the resumed page does not run it again.
-      const format = new UiMessageFormat(uiMessageId('model', turn.messageId), turn.answeredCalls);
+      const format = wireFormat(request, turn.messageId);
       return new Response(turn.listen(turn.firstFrameId - 1, request.signal, format), { headers: responseHeaders(format) });
     }
     if (!this.exists) throw notFound();
@@ -441,10 +440,10 @@ export class ChatRoom extends DurableObject<Env> {
       if (!turn.active && lastEventId >= turn.lastFrameId!) return new Response(null, { status: 204 });
       return new Response(turn.listen(lastEventId, request.signal), { headers: { ...SSE_HEADERS, [MESSAGE_ID_HEADER]: String(turn.messageId) } });
     }
-    // Not in memory (the object restarted): the stored frames of a settled turn.
+    // Not in memory (the object restarted): the stored frames of a settled turn, whose page calls are all closed.
     const frames = this.store.frames().frames.filter(([id]) => id > lastEventId);
     if (frames.length === 0) return new Response(null, { status: 204 });
-    const bytes = frames.map(([id, event, data]) => encodeRawFrame(id, event, data));
+    const bytes = frames.map(([id, event, data]) => encodeRawFrame(id, event, event === 'tool-call' ? closedCallData(data) : data));
     return new Response(new Blob(bytes).stream(), { headers: SSE_HEADERS });
   }
 
@@ -583,6 +582,12 @@ function parseLastEventId(request: Request): number {
   if (raw === null || raw === '') return 0;
   if (!/^\d{1,15}$/.test(raw)) throw new ApiError(400, 'invalid_request', 'Last-Event-ID must be a whole number');
   return Number(raw);
+}
+
+/** A stored `tool-call` frame's data as a replay of a settled turn sends it ({@link closedCall}). */
+function closedCallData(data: string): string {
+  const call = parseEventData(data, 'tool-call');
+  return call?.type === 'tool-call' && call.runsOn === 'page' ? eventData(closedCall(call)) : data;
 }
 
 /** How long a file never sent with a message is kept. */

@@ -1,6 +1,6 @@
 import { GeminiError } from '../gemini/gemini-error';
 import { ApiError } from '../errors';
-import { eventData, isTerminal, type ChatEvent, type ErrorCode, type TerminalEvent, type ToolCallEvent, type ToolResultEvent, type Usage } from '../protocol/events';
+import { closedCall, eventData, isTerminal, type ChatEvent, type ErrorCode, type TerminalEvent, type ToolCallEvent, type ToolResultEvent, type Usage } from '../protocol/events';
 import { PartsBuilder, type MessagePart } from '../protocol/parts';
 import { CoalescingQueue } from '../stream/coalescing-queue';
 import { encodeRawFrame, PING } from '../stream/sse-encoder';
@@ -147,11 +147,6 @@ export class Turn {
   /** The thought summary so far. */
   get thoughts(): string {
     return this.parts.thoughts;
-  }
-
-  /** The ids of the turn's tool calls that have their result (a replay's format tells them from the ones still waiting). */
-  get answeredCalls(): ReadonlySet<string> {
-    return new Set(this.parts.parts.flatMap((part) => (part.type === 'tool-result' ? [part.id] : [])));
   }
 
   /** Milliseconds from the turn's start to its first text, and to its end. */
@@ -368,7 +363,7 @@ export class Turn {
     const listener: Listener = { queue: new CoalescingQueue({ onCancel: () => this.leave(listener, false) }), format };
     const { queue } = listener;
     // A reconnecting client gets everything it missed in one chunk.
-    for (const frame of this.frames) if (frame.id > afterId) this.send(listener, frame);
+    for (const frame of this.frames) if (frame.id > afterId) this.send(listener, this.replayed(frame));
     if (this.active && this.waitPoint !== undefined && format?.pause) {
       // Its protocol ends where the page runs tools: the page answers with a new request.
       this.pause(listener);
@@ -384,6 +379,18 @@ export class Turn {
       signal?.addEventListener('abort', () => this.leave(listener, true));
     }
     return queue.readable;
+  }
+
+  /**
+   * A frame as a replay sends it: a page call no longer open (answered, or its turn over) is a record
+   * of the step, not a call for the page to run — so a page that resumes, whichever protocol it
+   * speaks and however the replay is cut into reads, never runs it again.
+   */
+  private replayed(frame: Frame): Frame {
+    const event = frame.event;
+    if (event.type !== 'tool-call' || event.runsOn !== 'page' || (this.active && this.pageCalls.has(event.toolCallId))) return frame;
+    const record = closedCall(event);
+    return { id: frame.id, event: record, bytes: encodeRawFrame(frame.id, 'tool-call', eventData(record)) };
   }
 
   /** Gives an event its id and keeps its frame for replay; the terminal frame is sent by settle, once stored. */

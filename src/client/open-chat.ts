@@ -132,7 +132,7 @@ export class Chat {
   private cursor: number;
   private readonly tools = new Map<string, ToolHandler>();
   private readonly toolHandler: ((name: string) => ToolHandler | undefined) | undefined;
-  /** Page-side calls this page has run, or seen answered: each runs once, whatever a replay repeats. */
+  /** Page-side calls this page has run: each runs once, however often a replay repeats it. */
   private readonly settledCalls = new Set<string>();
 
   /** @internal Use {@link openChat}. */
@@ -357,19 +357,16 @@ export class Chat {
     }
   }
 
-  /** Runs a page-side call, once it is clear that its result is not on its way already. */
+  /**
+   * Runs a page-side call, once. A call is the page's to run only while it is open: a replay sends
+   * one answered already without `runsOn` (the Worker's Turn.replayed), so only a call replayed
+   * before its result came can arrive twice, and `settledCalls` keeps it to one run.
+   */
   private track(event: ToolStreamEvent): void {
     const id = event.toolCallId;
-    if (event.type === 'tool-result') this.settledCalls.add(id);
-    else if (event.runsOn === 'page' && !this.settledCalls.has(id)) {
-      // A resume gets what it missed in one chunk (src/chat/turn.ts `listen`): a call answered
-      // already comes with its result, read before this timer fires.
-      setTimeout(() => {
-        if (this.settledCalls.has(id)) return;
-        this.settledCalls.add(id);
-        void this.runTool(event);
-      });
-    }
+    if (event.type === 'tool-result' || event.runsOn !== 'page' || this.settledCalls.has(id)) return;
+    this.settledCalls.add(id);
+    void this.runTool(event);
   }
 
   /**

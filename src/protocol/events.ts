@@ -177,6 +177,16 @@ export function isTerminal(event: ChatEvent): event is TerminalEvent {
 }
 export type TerminalEvent = DoneEvent | ErrorEvent;
 
+/**
+ * A page call no longer open (answered, or its turn over), as a replay sends it: without
+ * `runsOn: "page"`, so no page runs it again — the `tool-result` frame after it still says who ran it.
+ */
+export function closedCall(event: ToolCallEvent): ToolCallEvent {
+  if (event.runsOn !== 'page') return event;
+  const { runsOn: _page, ...record } = event;
+  return record;
+}
+
 /** The SSE `event:` name and `data:` payload of an event. */
 export function eventData(event: ChatEvent): string {
   switch (event.type) {

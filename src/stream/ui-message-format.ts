@@ -56,15 +56,8 @@ export class UiMessageFormat implements WireFormat {
   /** Gemini's own calls (built-in tools): their results come within the step, which goes on after them. */
   private readonly geminiCalls = new Set<string>();
 
-  /**
-   * @param messageId the answer's id, stable across a reload (the stored message's), so a resumed stream replaces it
-   * @param answered for a replay, the calls whose results it holds: a page call among them is sent as
-   *   provider-executed, so the resumed page's `onToolCall` does not run it a second time
-   */
-  constructor(
-    private readonly messageId: string,
-    private readonly answered: ReadonlySet<string> = new Set(),
-  ) {}
+  /** @param messageId the answer's id, stable across a reload (the stored message's), so a resumed stream replaces it */
+  constructor(private readonly messageId: string) {}
 
   encode(event: SseInput): Uint8Array {
     let frames = '';
@@ -111,8 +104,9 @@ export class UiMessageFormat implements WireFormat {
       const frames = this.nextStep();
       if (event.runsOn === 'gemini') this.geminiCalls.add(event.toolCallId);
       else this.step = 'calls';
-      // The Worker's calls (and Gemini's own) are the "provider's": useChat runs only the page's.
-      const providerExecuted = event.runsOn === 'page' && !this.answered.has(event.toolCallId) ? {} : { providerExecuted: true };
+      // The Worker's calls (and Gemini's own) are the "provider's": useChat runs only the page's
+      // (a replay sends a page call answered already without `runsOn`: Turn.replayed).
+      const providerExecuted = event.runsOn === 'page' ? {} : { providerExecuted: true };
       return frames + dataFrame({ type: 'tool-input-available', toolCallId: event.toolCallId, toolName: event.name, input: event.args, dynamic: true, ...providerExecuted });
     }
     if (!this.geminiCalls.has(event.toolCallId)) this.step = 'results';

@@ -43,6 +43,8 @@ describe('chat.send with tool frames', () => {
  */
 describe('chat.registerTool', () => {
   const CALL = 'id: 1\nevent: tool-call\ndata: {"toolCallId":"call_p","name":"show_section","args":{"section":"pricing"},"runsOn":"page"}\n\n';
+  // The same call replayed once answered: the Worker sends it closed, without runsOn (Turn.replayed).
+  const CLOSED_CALL = CALL.replace(',"runsOn":"page"', '');
   const frame = (id: number, event: string, data: unknown) => `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
   const ending = (outcome: Record<string, unknown>, from = 2) =>
     frame(from, 'tool-result', { toolCallId: 'call_p', name: 'show_section', ...outcome }) +
@@ -185,10 +187,10 @@ describe('chat.registerTool', () => {
     const id = 'c'.repeat(64);
     const reopen = () => openChat({ endpoint: 'https://worker.example', id, fetch: (url, init) => fetch(url.replace(id, 'c1'), init) });
 
-    // A reload after the page answered: the resume replays the call with its result.
+    // A reload after the page answered: the resume replays the call, closed, with its result.
     const answered = await reopen();
     answered.registerTool('show_section', () => ++runs);
-    replay = CALL + ending({ result: { shown: 'pricing' } });
+    replay = CLOSED_CALL + ending({ result: { shown: 'pricing' } });
     for await (const _ of answered.resume());
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(runs).toBe(0);

@@ -1,4 +1,5 @@
-import { exports } from 'cloudflare:workers';
+import { evictDurableObject } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { ChatSnapshot } from '../../src/protocol/messages';
 import { fakeRequests, uniqueTag } from '../fake-gemini';
@@ -216,6 +217,29 @@ describe('an assistant tool that runs in the page', () => {
     expect(kinds(frames)[0]).toBe('tool-result');
     expect(Number(frames[0]!.id)).toBe(Number(callFrame.id) + 1);
     expect(kinds(frames).at(-1)).toBe('done');
+  });
+
+  it('replays a page call answered already without runsOn, so no resuming page runs it again: from memory, and from storage after a restart', async () => {
+    const id = await createChat();
+    const { stream } = await startTurn(id, '[fake:tools call=show_section]');
+    const call = (await stream.until(isPageCall)).data as ToolFrame;
+    // A page that resumes while the call is open gets it as the page's to run.
+    const openReader = sseReader(await worker(`/api/chats/${id}/stream`, { headers: { 'last-event-id': '0', origin: SITE } }));
+    expect((await openReader.until((f) => f.event === 'tool-call')).data).toMatchObject({ runsOn: 'page' });
+    // Read to its end: an unread body holds the object's request open, which eviction waits for.
+    expect(await (await results(id, { results: [{ toolCallId: call.toolCallId, result: 'shown' }] })).json()).toEqual({ accepted: 1 });
+    const live = await stream.rest();
+    await openReader.rest();
+    expect(live.find((f) => f.event === 'tool-call')!.data).toMatchObject({ runsOn: 'page' });
+    const closed = { toolCallId: call.toolCallId, name: 'show_section', args: call.args };
+    const replays = [parseSse(await (await worker(`/api/chats/${id}/stream`, { headers: { 'last-event-id': '0', origin: SITE } })).text())];
+    await evictDurableObject(env.CHAT_ROOMS.get(env.CHAT_ROOMS.idFromString(id)));
+    replays.push(parseSse(await (await worker(`/api/chats/${id}/stream`, { headers: { 'last-event-id': '0', origin: SITE } })).text()));
+    for (const replay of replays) {
+      expect(replay.find((f) => f.event === 'tool-call')!.data).toEqual(closed);
+      expect(replay.find((f) => f.event === 'tool-result')!.data).toEqual({ toolCallId: call.toolCallId, name: 'show_section', result: 'shown', runsOn: 'page' });
+      expect(replay.map((f) => f.id)).toEqual(live.map((f) => f.id));
+    }
   });
 
   it('runs a page call and an endpoint call of one step together, and sends both results back', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatEvent } from '../../src/protocol/events';
+import { closedCall, type ChatEvent, type ToolCallEvent } from '../../src/protocol/events';
 import { UiMessageFormat, uiFinishReason } from '../../src/stream/ui-message-format';
 
 const usage = { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5 };
@@ -149,9 +149,9 @@ describe('UiMessageFormat, tool calls (issue 22)', () => {
     expect(out.map((frame) => (typeof frame === 'string' ? frame : frame.type))).toEqual(['start', 'tool-input-available', 'tool-output-available', 'text-start', 'text-delta', 'text-end', 'finish', '[DONE]']);
   });
 
-  it('replays a page call whose result the replay holds as provider-executed', () => {
-    const format = new UiMessageFormat('m-7', new Set(['p1']));
-    const out = frames([call('p1', 'page'), call('p2', 'page')].map((event) => decode(format.encode(event))).join(''));
+  it('sends a page call no longer open, as a replay has it (closedCall), as provider-executed', () => {
+    const format = new UiMessageFormat('m-7');
+    const out = frames([closedCall(call('p1', 'page') as ToolCallEvent), call('p2', 'page')].map((event) => decode(format.encode(event))).join(''));
     expect(out.slice(1).map((frame) => (frame as Record<string, unknown>).providerExecuted)).toEqual([true, undefined]);
   });
 
