@@ -102,14 +102,37 @@ describe('the widget’s thumbs', () => {
     expect(await good.getAttribute('aria-pressed')).toBe('false');
     await good.click();
     await expect.poll(() => good.getAttribute('aria-pressed')).toBe('true');
-    // A second answer, rated down, then changed to up and back to down.
+    // A second answer, rated down, then changed to up and back to down; pressed again, the pressed
+    // thumb takes the rating back, and a last press rates it down again. After each press, the
+    // chat's stored ratings (GET /api/chats/:id) are the buttons'.
     await textbox.fill('And how do I brew them? [fake:reply chunks=2]');
     await textbox.press('Enter');
     const second = page.locator('gemini-chat').locator('.msg.model').nth(1);
-    await expect.poll(() => second.getByRole('button', { name: 'Bad answer' }).count(), { timeout: 10_000 }).toBe(1);
-    await second.getByRole('button', { name: 'Bad answer' }).click();
-    await expect.poll(() => second.getByRole('button', { name: 'Bad answer' }).getAttribute('aria-pressed')).toBe('true');
-    expect(await bad.getAttribute('aria-pressed')).toBe('false');
+    const secondGood = second.getByRole('button', { name: 'Good answer' });
+    const secondBad = second.getByRole('button', { name: 'Bad answer' });
+    await expect.poll(() => secondBad.count(), { timeout: 10_000 }).toBe(1);
+    const chatId = await page.evaluate((k) => localStorage.getItem(k), `gemini-chat:${dev.url}`);
+    expect(chatId).toMatch(/^[0-9a-f]{64}$/);
+    const storedRatings = async () => {
+      const response = await fetch(`${dev.url}/api/chats/${chatId}`);
+      expect(response.status).toBe(200);
+      const chat = (await response.json()) as { messages: { role: string; rating?: string }[] };
+      return chat.messages.filter((m) => m.role === 'model').map((m) => m.rating ?? null);
+    };
+    expect(await storedRatings()).toEqual(['up', null]);
+    for (const [button, pressed, stored] of [
+      [secondBad, ['false', 'true'], 'down'],
+      [secondGood, ['true', 'false'], 'up'],
+      [secondBad, ['false', 'true'], 'down'],
+      [secondBad, ['false', 'false'], null],
+      [secondBad, ['false', 'true'], 'down'],
+    ] as const) {
+      await button.click();
+      await expect.poll(async () => [await secondGood.getAttribute('aria-pressed'), await secondBad.getAttribute('aria-pressed')]).toEqual(pressed);
+      expect(await storedRatings()).toEqual(['up', stored]);
+    }
+    // The first answer's thumbs are as they were.
+    expect([await good.getAttribute('aria-pressed'), await bad.getAttribute('aria-pressed')]).toEqual(['true', 'false']);
 
     // Reloaded, the widget opens again by itself (it was open), with the stored answers and their ratings.
     await page.reload();

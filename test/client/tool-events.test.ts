@@ -129,6 +129,34 @@ describe('chat.registerTool', () => {
     ]);
   });
 
+  it('cuts an error longer than the Worker takes (2000 characters, tool-results-request.ts) to fit, rather than have it refused', async () => {
+    const worker = fakeWorker();
+    const chat = await openChat({ endpoint: 'https://worker.example', fetch: worker.fetch });
+    const message = `${Array.from({ length: 300 }, (_, i) => `line ${String(i).padStart(4, '0')}`).join('\n')}.`;
+    expect(message.length).toBe(3000);
+    chat.registerTool('show_section', () => {
+      throw new Error(message);
+    });
+    const { events } = await turn(chat);
+    expect(worker.posted).toHaveLength(1);
+    const [posted] = (worker.posted[0] as { results: { toolCallId: string; error: string }[] }).results;
+    expect(Object.keys(posted!)).toEqual(['toolCallId', 'error']);
+    expect(posted!.error.length).toBeLessThanOrEqual(2000);
+    // What is kept is the error's beginning, most of it.
+    expect(posted!.error.length).toBeGreaterThan(1000);
+    expect(message.startsWith(posted!.error)).toBe(true);
+    expect(events.at(-1)!.type).toBe('done');
+  });
+
+  it("posts a result that is not JSON (a BigInt) as the call's error", async () => {
+    const worker = fakeWorker();
+    const chat = await openChat({ endpoint: 'https://worker.example', fetch: worker.fetch });
+    chat.registerTool('show_section', () => ({ visits: 12n }));
+    const { events } = await turn(chat);
+    expect(worker.posted).toEqual([{ results: [{ toolCallId: 'call_p', error: expect.stringContaining('BigInt') }] }]);
+    expect(events.at(-1)!.type).toBe('done');
+  });
+
   it('answers a call the page has no handler for with an error, so the turn ends instead of waiting', async () => {
     const worker = fakeWorker();
     const chat = await openChat({ endpoint: 'https://worker.example', fetch: worker.fetch });

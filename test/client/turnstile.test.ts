@@ -13,8 +13,8 @@ interface Seen {
   session: string | null;
 }
 
-/** A Worker with Turnstile on: takes any token `t…` once, answers with a session; `refuseSessions` refuses every session. */
-function worker(options: { refuseSessions?: boolean } = {}) {
+/** A Worker with Turnstile on: takes any token `t…` once, answers with a session (`s1`, `s2`…, or `prefix`); `refuseSessions` refuses every session. */
+function worker(options: { refuseSessions?: boolean; prefix?: string } = {}) {
   const seen: Seen[] = [];
   let issued = 0;
   const used = new Set<string>();
@@ -28,7 +28,7 @@ function worker(options: { refuseSessions?: boolean } = {}) {
       // accepted
     } else if (entry.token !== null && entry.token.startsWith('t') && !used.has(entry.token)) {
       used.add(entry.token);
-      session = `s${++issued}`;
+      session = `${options.prefix ?? 's'}${++issued}`;
     } else {
       return refused();
     }
@@ -70,11 +70,15 @@ describe('the turnstile option', () => {
     const url = endpoint();
     let tokens = 0;
     await collect(streamChat({ endpoint: url, message: 'Hi', fetch, turnstile: () => `t${++tokens}` }));
-    const refusing = worker({ refuseSessions: true });
+    const refusing = worker({ refuseSessions: true, prefix: 'new' });
     const events = await collect(streamChat({ endpoint: url, message: 'Hi', fetch: refusing.fetch, turnstile: () => `t${++tokens}` }));
     expect(events.at(-1)?.type).toBe('done');
     expect(refusing.seen.map(({ token, session }) => [token, session])).toEqual([[null, 's1'], ['t2', null]]);
     expect(seen).toHaveLength(1);
+    // The next request carries the new session (`new1`, issued with t2's answer), and no token.
+    expect((await collect(streamChat({ endpoint: url, message: 'Hi', fetch, turnstile: () => `t${++tokens}` }))).at(-1)?.type).toBe('done');
+    expect(seen.map(({ token, session }) => [token, session])).toEqual([['t1', null], [null, 'new1']]);
+    expect(tokens).toBe(2);
   });
 
   it('is a challenge_failed error when the token function fails, and sends no request', async () => {
