@@ -182,24 +182,24 @@ export function setAllowanceHeaders(headers: Headers | Record<string, string>, {
 export const LOGIN_FAILURES_PER_MINUTE = 10;
 
 /**
- * Refuses an attempt at the admin key with `429 rate_limited` when its client
- * gave a wrong key {@link LOGIN_FAILURES_PER_MINUTE} times in the last minute
- * (counted by {@link recordLoginFailure}, in the client's limiter): then even
- * the right key waits, so a short key cannot be guessed at the Worker's speed.
- * The owner's own requests with the right key never count.
+ * Admits an attempt at the admin key once the key is compared, or refuses it
+ * with `429 rate_limited` when its client gave a wrong key
+ * {@link LOGIN_FAILURES_PER_MINUTE} times in the last minute: then even the
+ * right key waits, so a short key cannot be guessed at the Worker's speed.
+ * A wrong key is checked and counted in one Durable Object call, so wrong keys
+ * sent at once cannot all pass the check; the right key is only checked, so
+ * the owner's requests never count.
  */
-export async function admitLogin(c: Context<AppEnv>): Promise<void> {
-  const room = await limiterFor(c.env, clientKey(c.req.header('cf-connecting-ip'))).room('login', LOGIN_FAILURES_PER_MINUTE);
-  if (!room.ok) {
-    throw new ApiError(429, 'rate_limited', `${LOGIN_FAILURES_PER_MINUTE} wrong admin keys in a minute; retry in ${room.retryAfter} s`, {
-      'Retry-After': String(room.retryAfter),
+export async function admitLogin(c: Context<AppEnv>, keyIsRight: boolean): Promise<void> {
+  const limiter = limiterFor(c.env, clientKey(c.req.header('cf-connecting-ip')));
+  const admission = keyIsRight
+    ? await limiter.room('login', LOGIN_FAILURES_PER_MINUTE)
+    : await limiter.admit('login', { perMinute: LOGIN_FAILURES_PER_MINUTE, dailyTokens: 0 });
+  if (!admission.ok) {
+    throw new ApiError(429, 'rate_limited', `${LOGIN_FAILURES_PER_MINUTE} wrong admin keys in a minute; retry in ${admission.retryAfter} s`, {
+      'Retry-After': String(admission.retryAfter),
     });
   }
-}
-
-/** Counts a wrong admin key against its client (see {@link admitLogin}). */
-export async function recordLoginFailure(c: Context<AppEnv>): Promise<void> {
-  await limiterFor(c.env, clientKey(c.req.header('cf-connecting-ip'))).admit('login', { perMinute: LOGIN_FAILURES_PER_MINUTE, dailyTokens: 0 });
 }
 
 /** An upload's hold on its client's daily upload allowance: settle it with the bytes it stored. */
