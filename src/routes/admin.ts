@@ -38,7 +38,7 @@ adminRoutes.post('/admin/login', async (c) => {
   const type = c.req.header('content-type') ?? '';
   const body = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type) ? await readSmall(c.req.raw, MAX_LOGIN_BYTES) : '';
   // A key and a form's framing fit in far less: a larger form is not read past the limit.
-  if (body === undefined) return html(loginPage('That is not the admin key.'), 413);
+  if (body === undefined) return html(loginPage('That form is too large: send the admin key alone.'), 413);
   const key = new URLSearchParams(body).get('key');
   const right = typeof key === 'string' && (await keyMatches(c.var.config.adminKey!, key));
   try {

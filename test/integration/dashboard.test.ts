@@ -264,6 +264,9 @@ describe('/admin with ADMIN_KEY', () => {
     // A login form far larger than a key is not read.
     const huge = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${encodeURIComponent(KEY)}&pad=${'x'.repeat(5000)}` });
     expect(huge.status).toBe(413);
+    // Regression: it said "That is not the admin key." of a form it never read.
+    expect(huge.text).toContain('That form is too large: send the admin key alone.');
+    expect(huge.text).not.toContain('That is not the admin key.');
     expect(huge.headers.get('set-cookie')).toBeNull();
     const login = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `key=${encodeURIComponent(KEY)}` });
     expect(login.status).toBe(303);
