@@ -58,7 +58,7 @@ export const ALLOWANCE_HEADERS = [
 ] as const;
 
 /** The client's limiter: one Durable Object per client key. */
-export function limiterFor(env: Env, key: string): DurableObjectStub<ClientLimiter> {
+function limiterFor(env: Env, key: string): DurableObjectStub<ClientLimiter> {
   return env.CLIENT_LIMITS.get(env.CLIENT_LIMITS.idFromName(key));
 }
 
@@ -179,7 +179,7 @@ export function setAllowanceHeaders(headers: Headers | Record<string, string>, {
 }
 
 /** Wrong admin keys a client may present per minute (the form, or a bearer key to the stats). */
-export const LOGIN_FAILURES_PER_MINUTE = 10;
+const LOGIN_FAILURES_PER_MINUTE = 10;
 
 /**
  * Admits an attempt at the admin key once the key is compared, or refuses it
