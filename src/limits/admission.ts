@@ -206,8 +206,8 @@ export async function admitLogin(c: Context<AppEnv>, keyIsRight: boolean): Promi
 export interface UploadHold {
   /** Bytes held: the upload may store no more (Infinity: no allowance is kept). */
   reserved: number;
-  /** The refusal for an upload that outgrows what it held. */
-  exhausted(): ApiError;
+  /** The refusal for an upload that outgrows what it held; none when no allowance is kept. */
+  exhausted?(): ApiError;
   settle(used: number): Promise<void>;
 }
 
@@ -218,7 +218,7 @@ export interface UploadHold {
  */
 export async function admitUpload(c: Context<AppEnv>, bytes: number | undefined): Promise<UploadHold> {
   const { config } = c.var;
-  if (config.dailyUploadBytes === 0) return { reserved: Infinity, exhausted: () => new ApiError(500, 'internal_error', 'no allowance'), settle: async () => {} };
+  if (config.dailyUploadBytes === 0) return { reserved: Infinity, settle: async () => {} };
   const key = clientKey(c.req.header('cf-connecting-ip'));
   const limiter = limiterFor(c.env, key);
   const admission = await limiter.reserveUpload(bytes ?? { atMost: config.maxFileBytes }, config.dailyUploadBytes);
