@@ -167,7 +167,7 @@ function endsWithModelTurn(contents) {
 const SIGNATURE_PREFIX = 'fake-gemini thought signature ';
 
 /** The value Gemini documents for a signature it should not check (GEMINI-API-2026 §3). */
-export const SKIP_VALIDATOR = 'skip_thought_signature_validator';
+const SKIP_VALIDATOR = 'skip_thought_signature_validator';
 
 /**
  * A model's family for signatures: "Thought signatures are only compatible with the model family

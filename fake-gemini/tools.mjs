@@ -117,7 +117,7 @@ export function lastFunctionResponses(/** @type {any} */ body) {
  * after the last user turn that has text (the turn's start, as the signature check counts it).
  * @param {any[]} contents
  */
-export function stepsSoFar(contents) {
+function stepsSoFar(contents) {
   let start = 0;
   (contents ?? []).forEach((/** @type {any} */ c, /** @type {number} */ i) => {
     if (c?.role === 'user' && (c.parts ?? []).some((/** @type {any} */ p) => typeof p?.text === 'string')) start = i;
@@ -199,7 +199,7 @@ const TOOL_FIELDS = /** @type {const} */ ([
 ]);
 
 /** The built-in tools the fake runs, by their JSON field: `codeExecution` and `urlContext` are empty messages. */
-export const BUILT_INS = /** @type {const} */ (['googleSearch', 'urlContext', 'codeExecution']);
+const BUILT_INS = /** @type {const} */ (['googleSearch', 'urlContext', 'codeExecution']);
 
 /**
  * @typedef {object} BuiltinSettings

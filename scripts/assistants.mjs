@@ -30,10 +30,10 @@ export const DEFAULT_KNOWLEDGE_MAX_TOKENS = 250_000;
 const THINKING_LEVELS = ['minimal', 'low', 'medium', 'high'];
 const ASSISTANT_FIELDS = ['origins', 'model', 'models', 'thinking', 'greeting', 'starters', 'allowSystem', 'tools', 'geminiTools'];
 /** Gemini's built-in tools an assistant may switch on, named as the request's `tools[]` fields. */
-export const GEMINI_TOOLS = ['googleSearch', 'urlContext', 'codeExecution'];
+const GEMINI_TOOLS = ['googleSearch', 'urlContext', 'codeExecution'];
 const TOOL_FIELDS = ['name', 'description', 'parameters', 'endpoint', 'runs'];
 /** A function name as Gemini takes it: a letter or "_" first, then letters, digits, "_", ".", ":", "-", at most 64. */
-export const TOOL_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
+const TOOL_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
 /** Hosts an http:// tool endpoint may have, with `allowLocalTools` (a local test server) only. */
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const PAGE_FIELDS = ['url', 'title'];

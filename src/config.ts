@@ -164,7 +164,7 @@ function parseTurnstile(env: Settings): TurnstileSettings | undefined {
   if (secretKey === undefined) throw new ConfigError('TURNSTILE_SITE_KEY is set but TURNSTILE_SECRET_KEY is not: set both (or neither, for no Turnstile)');
   const url = (name: 'TURNSTILE_VERIFY_URL' | 'TURNSTILE_SCRIPT_URL', fallback: string) => {
     const value = nonEmpty(env[name]) ?? fallback;
-    if (!/^https?:\/\/[^/]/.test(value)) throw new ConfigError(`${name} must be an absolute http(s) URL, got "${value}"`);
+    if (!/^https?:\/\/[^/]/.test(value)) throw new ConfigError(`${name} must be an absolute http(s) URL`);
     return value;
   };
   const sessionMinutes = positiveInt(env, 'TURNSTILE_SESSION_MINUTES', 30);
@@ -182,7 +182,8 @@ function parseDeploymentBudget(env: Settings): DeploymentBudgetSettings {
   if (shards > MAX_BUDGET_SHARDS) throw new ConfigError(`DEPLOYMENT_BUDGET_SHARDS must be at most ${MAX_BUDGET_SHARDS}, got "${env.DEPLOYMENT_BUDGET_SHARDS}"`);
   const reserve = positiveInt(env, 'DEPLOYMENT_ANSWER_RESERVE', 16_384);
   const url = nonEmpty(env.SPEND_ALERT_URL);
-  if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) throw new ConfigError(`SPEND_ALERT_URL must be an absolute http(s) URL, got "${url}"`);
+  // Not quoted: a webhook's URL carries its secret, and app.onError shows this message to every caller.
+  if (url !== undefined && !/^https?:\/\/[^/]/.test(url)) throw new ConfigError('SPEND_ALERT_URL must be an absolute http(s) URL');
   // A cap smaller than one reservation would admit nothing: it holds the whole cap instead.
   const smallest = Math.min(...[daily, monthly].filter((cap) => cap > 0));
   return { daily, monthly, reserve: Math.min(reserve, smallest), shards, alertUrl: url };
@@ -251,15 +252,8 @@ function nonEmpty(value: string | undefined): string | undefined {
 function parseBaseUrl(value: string | undefined): string {
   const raw = nonEmpty(value);
   if (!raw) return GOOGLE_BASE_URL;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`GEMINI_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(`GEMINI_BASE_URL must be an absolute http(s) URL, got "${raw}"`);
-  }
+  // Not quoted in the error: a gateway's URL may carry a credential, and every caller sees a config error.
+  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new ConfigError('GEMINI_BASE_URL must be an absolute http(s) URL');
   return raw.replace(/\/+$/, '');
 }
 

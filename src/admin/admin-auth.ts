@@ -13,10 +13,10 @@ import type { AppEnv } from '../app-env';
 /** `__Host-`: the browser keeps it only if Secure, Path=/ and no Domain: no subdomain can set or read it. */
 export const SESSION_COOKIE = '__Host-gemini-edge-admin';
 /** How long a login lasts. */
-export const SESSION_SECONDS = 12 * 3600;
+const SESSION_SECONDS = 12 * 3600;
 
 /** Headers of every `/admin` answer: never cached, never framed, never indexed, no referrer. */
-export const ADMIN_HEADERS: Readonly<Record<string, string>> = {
+const ADMIN_HEADERS: Readonly<Record<string, string>> = {
   'Cache-Control': 'no-store',
   'X-Frame-Options': 'DENY',
   'X-Content-Type-Options': 'nosniff',
@@ -55,7 +55,7 @@ export async function newSession(key: string, now: number): Promise<string> {
 }
 
 /** Whether a cookie value is a session this key signed that has not expired. */
-export async function sessionValid(key: string, value: string, now: number): Promise<boolean> {
+async function sessionValid(key: string, value: string, now: number): Promise<boolean> {
   const match = /^(\d{10,12})\.([A-Za-z0-9_-]{43})$/.exec(value);
   if (!match) return false;
   const expires = Number(match[1]);

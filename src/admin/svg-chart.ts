@@ -80,7 +80,7 @@ export function legend(series: readonly Pick<Series, 'name' | 'cls'>[]): string 
 }
 
 /** A round axis top at or above `value`: 1, 2 or 5 times a power of ten. */
-export function niceMax(value: number): number {
+function niceMax(value: number): number {
   if (value <= 0) return 0;
   const power = 10 ** Math.floor(Math.log10(value));
   for (const step of [1, 2, 5, 10]) if (step * power >= value) return step * power;

@@ -3,10 +3,10 @@ import { readUpTo } from '../limits/read-json-body';
 import type { AssistantTool } from './assistant';
 
 /** The header every call to a tool endpoint carries: `sha256=` and the HMAC-SHA256 of the body, hex. */
-export const SIGNATURE_HEADER = 'X-Gemini-Edge-Signature';
+const SIGNATURE_HEADER = 'X-Gemini-Edge-Signature';
 
 /** What a tool endpoint is POSTed (docs/assistants.md, "Tools"). */
-export interface ToolRequest {
+interface ToolRequest {
   name: string;
   arguments: Record<string, unknown>;
   /** The chat's id prefix, as the logs show it: which conversation asks. */
@@ -87,7 +87,7 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, max: number):
 }
 
 /** HMAC-SHA256 of `body` under `secret`, hex: what the owner computes to check the signature header. */
-export async function hmacHex(secret: string, body: string): Promise<string> {
+async function hmacHex(secret: string, body: string): Promise<string> {
   const key = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(body)));
   let hex = '';

@@ -58,7 +58,7 @@ export const ALLOWANCE_HEADERS = [
 ] as const;
 
 /** The client's limiter: one Durable Object per client key. */
-export function limiterFor(env: Env, key: string): DurableObjectStub<ClientLimiter> {
+function limiterFor(env: Env, key: string): DurableObjectStub<ClientLimiter> {
   return env.CLIENT_LIMITS.get(env.CLIENT_LIMITS.idFromName(key));
 }
 
@@ -179,35 +179,35 @@ export function setAllowanceHeaders(headers: Headers | Record<string, string>, {
 }
 
 /** Wrong admin keys a client may present per minute (the form, or a bearer key to the stats). */
-export const LOGIN_FAILURES_PER_MINUTE = 10;
+const LOGIN_FAILURES_PER_MINUTE = 10;
 
 /**
- * Refuses an attempt at the admin key with `429 rate_limited` when its client
- * gave a wrong key {@link LOGIN_FAILURES_PER_MINUTE} times in the last minute
- * (counted by {@link recordLoginFailure}, in the client's limiter): then even
- * the right key waits, so a short key cannot be guessed at the Worker's speed.
- * The owner's own requests with the right key never count.
+ * Admits an attempt at the admin key once the key is compared, or refuses it
+ * with `429 rate_limited` when its client gave a wrong key
+ * {@link LOGIN_FAILURES_PER_MINUTE} times in the last minute: then even the
+ * right key waits, so a short key cannot be guessed at the Worker's speed.
+ * A wrong key is checked and counted in one Durable Object call, so wrong keys
+ * sent at once cannot all pass the check; the right key is only checked, so
+ * the owner's requests never count.
  */
-export async function admitLogin(c: Context<AppEnv>): Promise<void> {
-  const room = await limiterFor(c.env, clientKey(c.req.header('cf-connecting-ip'))).room('login', LOGIN_FAILURES_PER_MINUTE);
-  if (!room.ok) {
-    throw new ApiError(429, 'rate_limited', `${LOGIN_FAILURES_PER_MINUTE} wrong admin keys in a minute; retry in ${room.retryAfter} s`, {
-      'Retry-After': String(room.retryAfter),
+export async function admitLogin(c: Context<AppEnv>, keyIsRight: boolean): Promise<void> {
+  const limiter = limiterFor(c.env, clientKey(c.req.header('cf-connecting-ip')));
+  const admission = keyIsRight
+    ? await limiter.room('login', LOGIN_FAILURES_PER_MINUTE)
+    : await limiter.admit('login', { perMinute: LOGIN_FAILURES_PER_MINUTE, dailyTokens: 0 });
+  if (!admission.ok) {
+    throw new ApiError(429, 'rate_limited', `${LOGIN_FAILURES_PER_MINUTE} wrong admin keys in a minute; retry in ${admission.retryAfter} s`, {
+      'Retry-After': String(admission.retryAfter),
     });
   }
-}
-
-/** Counts a wrong admin key against its client (see {@link admitLogin}). */
-export async function recordLoginFailure(c: Context<AppEnv>): Promise<void> {
-  await limiterFor(c.env, clientKey(c.req.header('cf-connecting-ip'))).admit('login', { perMinute: LOGIN_FAILURES_PER_MINUTE, dailyTokens: 0 });
 }
 
 /** An upload's hold on its client's daily upload allowance: settle it with the bytes it stored. */
 export interface UploadHold {
   /** Bytes held: the upload may store no more (Infinity: no allowance is kept). */
   reserved: number;
-  /** The refusal for an upload that outgrows what it held. */
-  exhausted(): ApiError;
+  /** The refusal for an upload that outgrows what it held; none when no allowance is kept. */
+  exhausted?(): ApiError;
   settle(used: number): Promise<void>;
 }
 
@@ -218,7 +218,7 @@ export interface UploadHold {
  */
 export async function admitUpload(c: Context<AppEnv>, bytes: number | undefined): Promise<UploadHold> {
   const { config } = c.var;
-  if (config.dailyUploadBytes === 0) return { reserved: Infinity, exhausted: () => new ApiError(500, 'internal_error', 'no allowance'), settle: async () => {} };
+  if (config.dailyUploadBytes === 0) return { reserved: Infinity, settle: async () => {} };
   const key = clientKey(c.req.header('cf-connecting-ip'));
   const limiter = limiterFor(c.env, key);
   const admission = await limiter.reserveUpload(bytes ?? { atMost: config.maxFileBytes }, config.dailyUploadBytes);

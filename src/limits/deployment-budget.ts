@@ -41,7 +41,7 @@ export interface DeploymentBudgetSettings {
 }
 
 /** Why the cap refused: the day's or the month's cap is spent, or answers in flight hold what is left. */
-export type BudgetScope = 'day' | 'month' | 'busy';
+type BudgetScope = 'day' | 'month' | 'busy';
 
 export type BudgetAdmission =
   | { ok: true; day: number; hold: number }
@@ -64,11 +64,11 @@ type Grant = { grant: number } | { grant: 0; scope: BudgetScope; retryAfter: num
 
 export const DAY_MS = 86_400_000;
 /** A refused shard refuses on its own for this long before it asks the coordinator again. */
-export const RECHECK_MS = 1000;
+const RECHECK_MS = 1000;
 /** A shard reports its answers' spending to the coordinator (for the alerts and the month) within this time. */
 export const REPORT_AFTER_MS = 1000;
 /** A reservation never charged (a crashed request) is dropped after this long: no answer runs for an hour. */
-export const HOLD_TTL_MS = 3_600_000;
+const HOLD_TTL_MS = 3_600_000;
 /** Retry-After when answers in flight hold the rest of the cap: they end within the upstream timeout. */
 const BUSY_RETRY_S = 10;
 /** Largest block, in reservations: bounds what a shard holds idle. */
@@ -76,7 +76,7 @@ const MAX_BLOCK_RESERVES = 64;
 
 export const COORDINATOR_NAME = 'deployment';
 
-export function dayOf(ms: number): number {
+function dayOf(ms: number): number {
   return Math.floor(ms / DAY_MS);
 }
 

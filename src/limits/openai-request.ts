@@ -210,20 +210,30 @@ export function parseCompletionRequest(body: unknown, config: Config): Completio
  * The request's call with its files: each decoded (a data URL or base64) or
  * fetched (an https link, by the rules of fetchRemoteFile), checked by its
  * bytes, all of them inline and within MAX_INLINE_BYTES together, in the turns
- * and places the messages gave them.
+ * and places the messages gave them. The inline files are decoded and checked
+ * now; the links are fetched by the function returned, to be called once the
+ * request is admitted (a key a limit refuses makes the Worker fetch nothing).
  * @throws {ParamError} 400 naming the part (`param`) for any file refused
+ * @example
+ * const withLinks = await withCompletionFiles(request, config); // a refused file costs the key nothing
+ * await admit(c, 'message', key);
+ * const call = await withLinks();
  */
-export async function withCompletionFiles(request: CompletionRequest, config: Config, fetcher?: typeof fetch): Promise<GeminiCall> {
+export async function withCompletionFiles(request: CompletionRequest, config: Config): Promise<(fetcher?: typeof fetch) => Promise<GeminiCall>> {
   const { files } = request;
-  if (!files) return request.call;
-  const decoded = await Promise.all(files.refs.map((ref) => asFileParam(ref.field, () => loadFile(ref, config, fetcher))));
-  await asFileParam('messages', async () => checkInlineTotal(decoded, config.maxInlineBytes, 'messages'));
-  const pending = files.contents.map((content) => ({
-    role: content.role,
-    parts: content.parts.map((part) => ('file' in part && typeof part.file === 'number' ? { file: decoded[part.file]!.part } : (part as Part))),
-  }));
-  const contents = await resolveFiles(pending, inlineFileSource(decoded), { maxInlineBytes: config.maxInlineBytes });
-  return { ...request.call, contents };
+  if (!files) return async () => request.call;
+  const inline = await Promise.all(files.refs.map((ref) => (ref.url === undefined ? asFileParam(ref.field, () => loadFile(ref, config)) : undefined)));
+  await asFileParam('messages', async () => checkInlineTotal(inline.filter((file) => file !== undefined), config.maxInlineBytes, 'messages'));
+  return async (fetcher) => {
+    const decoded = await Promise.all(files.refs.map((ref, i) => inline[i] ?? asFileParam(ref.field, () => loadFile(ref, config, fetcher))));
+    await asFileParam('messages', async () => checkInlineTotal(decoded, config.maxInlineBytes, 'messages'));
+    const pending = files.contents.map((content) => ({
+      role: content.role,
+      parts: content.parts.map((part) => ('file' in part && typeof part.file === 'number' ? { file: decoded[part.file]!.part } : (part as Part))),
+    }));
+    const contents = await resolveFiles(pending, inlineFileSource(decoded), { maxInlineBytes: config.maxInlineBytes });
+    return { ...request.call, contents };
+  };
 }
 
 async function loadFile(ref: FileRef, config: Config, fetcher?: typeof fetch): Promise<InlineFile> {

@@ -30,7 +30,7 @@ export class RequestLog {
   private firstTokenMs?: number;
   private firstThoughtMs?: number;
   private written = false;
-  /** Called once, when the line is written: what the dashboard counts ({@link countRequest}). */
+  /** Called once, when the line is written: the dashboard's counts (set by the `countRequests` middleware, src/stats/count-requests.ts). */
   onWrite?: (log: RequestLog, status: number) => void;
 
   constructor(readonly method: string) {}

@@ -29,12 +29,15 @@ export function wireToolCallId(toolCallId: string, signature?: string): string {
 
 /**
  * The signature an id carries, in standard base64 as Gemini sent it; undefined for an id that
- * carries none (a call made without one, or an id some other API made).
+ * carries none (a call made without one, an id some other API made, or one cut short so that its
+ * signature is no longer base64).
  */
 export function signatureOf(wireId: string): string | undefined {
   const match = SIGNED.exec(wireId);
   if (!match) return undefined;
   const base64 = match[2]!.replaceAll('-', '+').replaceAll('_', '/');
+  // One character past a whole group is no byte at all: Gemini would refuse the history (400).
+  if (base64.length % 4 === 1) return undefined;
   return base64 + '='.repeat((4 - (base64.length % 4)) % 4);
 }
 

@@ -4,7 +4,7 @@ import { adminOnly, isOwner, keyMatches, newSession, sessionCookie } from '../ad
 import { DASHBOARD_CSS } from '../admin/dashboard-css';
 import { ADMIN_CSP, dashboardPage, loginPage } from '../admin/dashboard-page';
 import { ApiError, errorResponse } from '../errors';
-import { admitLogin, recordLoginFailure } from '../limits/admission';
+import { admitLogin } from '../limits/admission';
 import { DRAIN_FACTOR, discardBody, readUpTo } from '../limits/read-json-body';
 import { readReport } from '../stats/stats-report';
 
@@ -35,23 +35,21 @@ adminRoutes.post('/admin/login', async (c) => {
   // keeps its logins out). Sec-Fetch-Site, set by the browser, holds behind proxies that rewrite Host.
   const site = c.req.header('sec-fetch-site');
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return html(loginPage('Sign in from this page.'), 403);
+  const type = c.req.header('content-type') ?? '';
+  const body = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type) ? await readSmall(c.req.raw, MAX_LOGIN_BYTES) : '';
+  // A key and a form's framing fit in far less: a larger form is not read past the limit.
+  if (body === undefined) return html(loginPage('That form is too large: send the admin key alone.'), 413);
+  const key = new URLSearchParams(body).get('key');
+  const right = typeof key === 'string' && (await keyMatches(c.var.config.adminKey!, key));
   try {
-    await admitLogin(c);
+    await admitLogin(c, right);
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     const response = html(loginPage('Too many attempts; wait a minute.'), 429);
     response.headers.set('Retry-After', error.headers['Retry-After'] ?? '60');
     return response;
   }
-  const type = c.req.header('content-type') ?? '';
-  const body = /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type) ? await readSmall(c.req.raw, MAX_LOGIN_BYTES) : '';
-  // A key and a form's framing fit in far less: a larger form is not read past the limit.
-  if (body === undefined) return html(loginPage('That is not the admin key.'), 413);
-  const key = new URLSearchParams(body).get('key');
-  if (typeof key !== 'string' || !(await keyMatches(c.var.config.adminKey!, key))) {
-    await recordLoginFailure(c);
-    return html(loginPage('That is not the admin key.'), 401);
-  }
+  if (!right) return html(loginPage('That is not the admin key.'), 401);
   return new Response(null, {
     status: 303,
     headers: { Location: '/admin', 'Set-Cookie': sessionCookie(await newSession(c.var.config.adminKey!, Date.now())) },
@@ -63,9 +61,9 @@ adminRoutes.post('/admin/logout', () => new Response(null, { status: 303, header
 adminRoutes.get('/admin/api/stats', async (c) => {
   // A bearer key is an attempt at the key too: a wrong one counts like the form's.
   const bearer = c.req.header('authorization') !== undefined;
-  if (bearer) await admitLogin(c);
-  if (!(await isOwner(c))) {
-    if (bearer) await recordLoginFailure(c);
+  const owner = await isOwner(c);
+  if (bearer) await admitLogin(c, owner);
+  if (!owner) {
     return errorResponse(401, 'invalid_api_key', 'send Authorization: Bearer <ADMIN_KEY>, or sign in at /admin', { 'WWW-Authenticate': 'Bearer' });
   }
   return c.json(await readReport(c.env, Date.now(), c.var.config.adminShowTranscripts));

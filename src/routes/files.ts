@@ -48,6 +48,8 @@ filesRoutes.post('/api/chats/:id/files', async (c) => {
     const key = fileKey(chatId, slot.id);
     /** The file's bytes not yet read: given up on a refusal, so the body can be drained. */
     let unread: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    /** Whether the bytes are in the bucket (storeFile removes what it wrote of an upload it refuses). */
+    let inBucket = false;
     try {
       const file = await openMultipartFile(request);
       const { head, rest } = await readHead(file.body, SNIFF_BYTES);
@@ -59,14 +61,15 @@ filesRoutes.post('/api/chats/:id/files', async (c) => {
       const byAllowance = hold.reserved < config.maxFileBytes;
       const limit = byAllowance ? hold.reserved : config.maxFileBytes;
       const facts = await storeFile(c.env.FILES, key, sniffed.type, file.name, prepend(head, rest), limit, byAllowance ? hold.exhausted : undefined);
+      inBucket = true;
       const info = await room.completeFile({ id: slot.id, name: file.name, type: sniffed.type, size: facts.size, sha256: facts.sha256, tokens: facts.tokens });
       // Null: the chat was deleted while the bytes arrived.
       if (!info) throw notFound();
       stored = facts.size;
       return c.json(info satisfies FileInfo, 201);
     } catch (error) {
-      // Whatever was stored under the slot goes with it (nothing, unless the refusal came after the bytes).
-      await c.env.FILES.delete(key).catch(() => {});
+      // A refusal after the bytes were stored (the chat went meanwhile) removes them.
+      if (inBucket) await c.env.FILES.delete(key).catch(() => {});
       await room.abandonFile(slot.id);
       // Under wrangler dev a body left half read breaks the connection for the next request (see readJsonBody).
       await unread?.cancel().catch(() => {});

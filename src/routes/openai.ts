@@ -58,9 +58,11 @@ openaiRoutes.post('/v1/chat/completions', async (c) => {
   const body = await readFilesBody(c.req.raw, config);
   checkBodyWithoutFiles(c.req.raw, body, config, completionBodyHasFiles);
   const request = parseCompletionRequest(body, config);
-  // Files are fetched and checked before admission: a refused file costs the key nothing.
-  const call = await withCompletionFiles(request, config);
+  // Inline files are checked before admission (a refused file costs the key nothing), links
+  // fetched after it (a key a limit refuses makes the Worker fetch nothing).
+  const withLinks = await withCompletionFiles(request, config);
   await admit(c, 'message', c.var.apiKeyId);
+  const call = await withLinks();
   log.model = call.model;
   const billing = tokenBilling(c);
   const events = await streamChat(call, config, c.req.raw.signal, billing?.meter, { pages: request.pages });

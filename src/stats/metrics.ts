@@ -6,7 +6,7 @@ import type { Usage } from '../protocol/events';
  * `''` (a refusal may come before any model is known); tokens and answers under
  * the model that answered, which is what a spend estimate needs.
  */
-export type Metric =
+type Metric =
   | 'requests'
   | 'answers'
   | 'cancelled'
@@ -40,7 +40,7 @@ const REFUSALS: Record<string, RefusalReason> = {
 };
 
 /** The refusal reason of an error code, or undefined when the code is an error (Gemini's, or ours). */
-export function refusalReason(code: string): RefusalReason | undefined {
+function refusalReason(code: string): RefusalReason | undefined {
   return REFUSALS[code];
 }
 
@@ -53,7 +53,7 @@ export const TTFT_BUCKETS_MS: readonly number[] = [100, 200, 300, 500, 750, 1000
 export const TTFT_OVERFLOW = 0;
 
 /** The counter of the bucket `ms` falls in: `ttft.<bound>`, or `ttft.0` past the last bound. */
-export function ttftMetric(ms: number): Metric {
+function ttftMetric(ms: number): Metric {
   for (const bound of TTFT_BUCKETS_MS) if (ms <= bound) return `ttft.${bound}`;
   return `ttft.${TTFT_OVERFLOW}`;
 }

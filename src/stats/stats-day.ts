@@ -20,9 +20,9 @@ export interface Rating {
 }
 
 /** A day's ratings kept, newest first: enough to see what goes wrong, bounded whatever the traffic. */
-export const RATINGS_PER_DAY = 200;
+const RATINGS_PER_DAY = 200;
 /** Characters of a question or an answer kept with a rating. */
-export const TRANSCRIPT_CHARS = 2000;
+const TRANSCRIPT_CHARS = 2000;
 /** How long a day's object keeps its data: the dashboard shows 30 days. */
 const RETENTION_DAYS = 32;
 

@@ -45,9 +45,9 @@ export interface StatsReport {
 }
 
 /** Days the dashboard shows. */
-export const REPORT_DAYS = 30;
+const REPORT_DAYS = 30;
 /** Rated answers the dashboard lists. */
-export const REPORT_RATINGS = 50;
+const REPORT_RATINGS = 50;
 
 /**
  * The last {@link REPORT_DAYS} UTC days of counts and ratings, read from their day objects (one

@@ -239,6 +239,28 @@ describe('/admin with ADMIN_KEY', () => {
     expect(other.status).toBe(303);
   });
 
+  it('counts wrong keys sent at once: at most ten are compared, the rest refused (regression: the check and the count were two calls, so a burst all passed the check)', async () => {
+    const ip = '198.18.7.8';
+    const form = (key: string) => call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `key=${encodeURIComponent(key)}` }, { ip });
+    const guesses = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? form(`guess-${i}`) : call('/admin/api/stats', { headers: { authorization: `Bearer guess-${i}` } }, { ip }))),
+    );
+    const statuses = guesses.map((guess) => guess.status);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(6);
+    expect((await form(KEY)).status).toBe(429);
+  });
+
+  it('does not count the right key, even a burst of it sent at once', async () => {
+    const ip = '198.18.7.9';
+    const right = () => call('/admin/api/stats', { headers: { authorization: `Bearer ${KEY}` } }, { ip });
+    expect((await Promise.all(Array.from({ length: 12 }, right))).map((response) => response.status)).toEqual(Array(12).fill(200));
+    for (let i = 0; i < 9; i++) expect((await call('/admin/api/stats', { headers: { authorization: `Bearer guess-${i}` } }, { ip })).status).toBe(401);
+    // The tenth wrong key is still compared: none of the right ones took a slot.
+    expect((await call('/admin/api/stats', { headers: { authorization: 'Bearer guess-9' } }, { ip })).status).toBe(401);
+    expect((await right()).status).toBe(429);
+  });
+
   it('signs in with the form: an HttpOnly, Secure, SameSite=Strict session cookie that does not hold the key', async () => {
     const wrong = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'key=guess' });
     expect(wrong.status).toBe(401);
@@ -246,6 +268,9 @@ describe('/admin with ADMIN_KEY', () => {
     // A login form far larger than a key is not read.
     const huge = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${encodeURIComponent(KEY)}&pad=${'x'.repeat(5000)}` });
     expect(huge.status).toBe(413);
+    // Regression: it said "That is not the admin key." of a form it never read.
+    expect(huge.text).toContain('That form is too large: send the admin key alone.');
+    expect(huge.text).not.toContain('That is not the admin key.');
     expect(huge.headers.get('set-cookie')).toBeNull();
     const login = await call('/admin/login', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `key=${encodeURIComponent(KEY)}` });
     expect(login.status).toBe(303);

@@ -1,7 +1,9 @@
-import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { app } from '../../src/app';
 import type { ChatRoom } from '../../src/chat/chat-room';
+import type { Env } from '../../src/env';
 import type { ChatSnapshot, FileInfo } from '../../src/protocol/messages';
 import { fakeRequests, fakeUrl, uniqueTag } from '../fake-gemini';
 import { base64, exe, formBody, jpeg, pdf, png, sha256, SVG_WITH_SCRIPT, text } from '../files';
@@ -148,6 +150,40 @@ describe('POST /api/chats/:id/files', () => {
       const i = Number(/shot-(\d+)/.exec(file.name)![1]);
       expect(await sha256(await (await worker(file.url)).arrayBuffer())).toBe(await sha256(png(4000 + i, i + 1)));
     }
+  });
+
+  it('deletes from R2 only what it stored: nothing for a file refused before (regression: every refusal cost a delete), the bytes of one whose chat went meanwhile', async () => {
+    const deleted: unknown[] = [];
+    let afterPut = async () => {};
+    const FILES = new Proxy(env.FILES, {
+      get(bucket, name) {
+        if (name === 'delete') return (keys: string | string[]) => (deleted.push(keys), bucket.delete(keys));
+        if (name === 'put') {
+          return async (...args: Parameters<R2Bucket['put']>) => {
+            const object = await bucket.put(...args);
+            await afterPut();
+            return object;
+          };
+        }
+        const value: unknown = Reflect.get(bucket, name);
+        return typeof value === 'function' ? value.bind(bucket) : value;
+      },
+    });
+    const settings = { ...env, FILES } as Env;
+    const post = (chat: string, bytes: Uint8Array, name: string) => {
+      const form = new FormData();
+      form.append('file', new File([bytes], name));
+      return app.fetch(new Request(`http://worker/api/chats/${chat}/files`, { method: 'POST', body: form }), settings, createExecutionContext());
+    };
+    const chat = await createChat();
+    expect((await post(chat, SVG_WITH_SCRIPT, 'logo.svg')).status).toBe(415);
+    expect((await post(chat, new Uint8Array(0), 'empty.png')).status).toBe(400);
+    expect((await post(chat, new Uint8Array([...text('a'.repeat(5000)), 0xff, 0xfe, 0x41]), 'bad.txt')).status).toBe(415);
+    expect(deleted).toEqual([]);
+    afterPut = async () => void expect((await worker(`/api/chats/${chat}`, { method: 'DELETE' })).status).toBe(204);
+    expect(await errorOf(await post(chat, png(), 'late.png'))).toMatchObject({ status: 404, code: 'not_found' });
+    expect(deleted).toEqual([expect.stringMatching(new RegExp(`^chats/${chat}/f[0-9a-f]{32}$`))]);
+    expect(await storedKeys(chat)).toEqual([]);
   });
 
   it('answers 404 for an upload to a deleted chat, storing nothing', async () => {

@@ -744,6 +744,22 @@ describe('POST /v1/chat/completions with files', () => {
     expect(await fakeRequests(tag)).toEqual([]);
   });
 
+  it('fetches no link for a key a limit refuses, and counts no inline file it refuses (regression: links were fetched before admission)', async () => {
+    const key = 'sk-test-openai-compat-links';
+    const limited = worker({ RATE_LIMIT_PER_MINUTE: '1', OPENAI_COMPAT_KEYS: key });
+    const spy = serveImages(() => new Response(png(3000, 4)));
+    const links = () => spy.mock.calls.filter(([input]) => (input instanceof Request ? input.url : String(input)).startsWith('https://images.example/')).length;
+    const asking = (tag: string, url: string) => ({ model: 'gemini-3.8-flash', messages: [{ role: 'user', content: [{ type: 'text', text: `See [fake:reply tag=${tag}]` }, { type: 'image_url', image_url: { url } }] }] });
+    expect((await completions(asking(uniqueTag(), 'data:image/png;base64,not base64!'), { key }, limited)).status).toBe(400);
+    expect((await completions(asking(uniqueTag(), 'https://images.example/counted.png'), { key }, limited)).status).toBe(200);
+    expect(links()).toBe(1);
+    const tag = uniqueTag();
+    const refused = await completions(asking(tag, 'https://images.example/refused.png'), { key }, limited);
+    expect(refused.status).toBe(429);
+    expect(links()).toBe(1);
+    expect(await fakeRequests(tag)).toEqual([]);
+  });
+
   it('refuses four files in one message, and files over MAX_INLINE_BYTES together across messages', async () => {
     const tag = uniqueTag();
     const image = (seed: number, size = 100) => ({ type: 'image_url', image_url: { url: dataUrl('image/png', png(size, seed)) } });

@@ -231,9 +231,7 @@ describe('loadConfig', () => {
     });
 
     it.each(['not a url', 'ftp://x', 'file:///etc/passwd', '/v1beta'])('rejects GEMINI_BASE_URL %j, naming the setting', (raw) => {
-      expect(configError({ GEMINI_BASE_URL: raw }).message).toBe(
-        `GEMINI_BASE_URL must be an absolute http(s) URL, got "${raw}"`,
-      );
+      expect(configError({ GEMINI_BASE_URL: raw }).message).toBe('GEMINI_BASE_URL must be an absolute http(s) URL');
     });
   });
 
@@ -274,6 +272,21 @@ describe('loadConfig', () => {
       expect(loadConfig({ [name]: '7' })[key]).toBe(7);
       expect(loadConfig({ [name]: '0' })[key]).toBe(0);
       expect(configError({ [name]: '-1' }).message).toBe(`${name} must be a non-negative whole number (0 turns it off), got "-1"`);
+    });
+  });
+
+  describe('settings that may hold a secret', () => {
+    // Regression: a malformed SPEND_ALERT_URL was quoted in the error, which app.onError shows every caller.
+    it.each([
+      ['SPEND_ALERT_URL', 'hooks.example.com/services/T0/B0/webhook-secret-0123456789'],
+      ['GEMINI_BASE_URL', 'gateway.example.com/token/gateway-secret-0123456789'],
+      ['GEMINI_BASE_URL', 'ftp://user:gateway-secret-0123456789@gateway.example.com'],
+      ['TURNSTILE_VERIFY_URL', 'verify.example.com/verify-secret-0123456789'],
+    ])('names %s when malformed, never its value', (name, value) => {
+      const turnstile = name.startsWith('TURNSTILE') ? { TURNSTILE_SITE_KEY: 'site', TURNSTILE_SECRET_KEY: 'secret' } : {};
+      const { message } = configError({ ...turnstile, [name]: value });
+      expect(message).toBe(`${name} must be an absolute http(s) URL`);
+      expect(message).not.toContain('secret-0123456789');
     });
   });
 

@@ -16,4 +16,13 @@ describe('tool call ids carrying thought signatures', () => {
       expect(signatureOf(id)).toBeUndefined();
     }
   });
+
+  it('reads no signature from an id cut short to one character past a whole base64 group (regression: Gemini refused the invalid base64 with 400)', () => {
+    const id = wireToolCallId('call_Ab-_0123456789xy', btoa(String.fromCharCode(...Array.from({ length: 70 }, (_, i) => (i * 37) % 256))));
+    for (let end = id.indexOf('_s_') + 4; end <= id.length; end++) {
+      const signature = signatureOf(id.slice(0, end));
+      if ((end - id.indexOf('_s_') - 3) % 4 === 1) expect(signature).toBeUndefined();
+      else expect(() => atob(signature!)).not.toThrow();
+    }
+  });
 });
