@@ -9,7 +9,7 @@
  * under `GET /__fake/requests?tag=…`, and serves the Files API (files.mjs; uploads listed under
  * `GET /__fake/files`).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { googleError, invalidArgument, quotaError } from './errors.mjs';
 import { FileStore, checkFileParts, handleFiles, promptDetails, receivedLine } from './files.mjs';
@@ -64,8 +64,10 @@ const OWN_ENDING = new Set(['safety', 'recitation']);
  *   (`inlineData` or `fileData`), in order; empty when refused before the files were read
  * @property {any} tools the request's `tools`, as sent (null: none)
  * @property {any} toolConfig the request's `toolConfig`, as sent (null: none)
- * @property {Array<{ name: string, args: Record<string, unknown>, thoughtSignature?: string }>} functionCalls
- *   the function calls the answer made (empty: it answered in text)
+ * @property {Array<{ id?: string, name: string, args: Record<string, unknown>, thoughtSignature?: string }>} functionCalls
+ *   the function calls the answer made (empty: it answered in text); on 3.x each with its `id`
+ * @property {Array<string | null>} functionResponseIds the `id` each function response of the
+ *   request's last turn carried (null: none), in order: whether the client echoed the calls' ids
  * @property {string[]} builtins the built-in tools the request switched on (`googleSearch`, `urlContext`, `codeExecution`)
  * @property {any[]} builtinParts the parts the model's own tools made in the answer (`executableCode`,
  *   `codeExecutionResult`, `toolCall`, `toolResponse`), as sent
@@ -186,6 +188,7 @@ export async function startFakeGemini(options = {}) {
       tools: body?.tools ?? null,
       toolConfig: body?.toolConfig ?? body?.tool_config ?? null,
       functionCalls: [],
+      functionResponseIds: [],
       builtins: [],
       builtinParts: [],
       urlMetadata: [],
@@ -262,7 +265,9 @@ export async function startFakeGemini(options = {}) {
     // The answer starts with a line per file of the last user turn, so tests can see what arrived.
     const lastUser = lastUserTurn(body);
     // …and a line per function response of the last turn: the model answers from them.
-    const received = record.files.filter((f) => f.turn === lastUser).map((f) => `${receivedLine(f)}\n`).join('') + responseLines(lastFunctionResponses(body));
+    const responses = lastFunctionResponses(body);
+    record.functionResponseIds = responses.map((/** @type {any} */ r) => (typeof r.id === 'string' ? r.id : null));
+    const received = record.files.filter((f) => f.turn === lastUser).map((f) => `${receivedLine(f)}\n`).join('') + responseLines(responses);
     const plan = planAnswer(directive, prompt, settings, answering, record.responseId, record.files, received, body, builtin);
     record.builtinParts = plan.leadingParts;
     record.urlMetadata = plan.urlMetadata;
@@ -457,12 +462,13 @@ function planAnswer(directive, prompt, settings, model, responseId, files, recei
     plan.toolUseTokens = GROUNDING_TOOL_TOKENS;
     if (builtin.serverSide) {
       // includeServerSideToolInvocations: the server's call and response as parts of their own,
-      // one `id` pairing them (pydantic-ai's tool-combination snapshots; the response's fields
-      // are inference).
-      const id = `url_context_${responseId.slice(0, 8)}`;
+      // one `id` pairing them.
+      const id = responseId.slice(0, 8).toLowerCase();
+      // As pydantic-ai-file-search-gemini3-stream.sse shows them: `toolType` and `id` only, each
+      // part signed (that recording's tool is FILE_SEARCH; URL context's are taken to be alike).
       plan.leadingParts.push(
-        { toolCall: { id, toolType: 'URL_CONTEXT', args: { urls: plan.urlMetadata.map((u) => u.retrievedUrl) } } },
-        { toolResponse: { id, toolType: 'URL_CONTEXT', response: { urlMetadata: plan.urlMetadata } } },
+        { toolCall: { toolType: 'URL_CONTEXT', id }, thoughtSignature: plan.signatureValue },
+        { toolResponse: { toolType: 'URL_CONTEXT', id }, thoughtSignature: plan.signatureValue },
       );
     }
   }
@@ -783,7 +789,11 @@ function answerWhole(res, record, plan) {
  */
 function answerCalls(res, record, plan, calls, streaming, options) {
   const signed = plan.generation === '3' || plan.thoughts > 0;
-  const parts = calls.map((call, i) => (i === 0 && signed ? { functionCall: call, thoughtSignature: plan.signatureValue } : { functionCall: call }));
+  // "Gemini 3 now always returns a unique `id` with every `functionCall`. Include this exact `id`
+  // in your `functionResponse`" (ai.google.dev function-calling, as quoted in
+  // NousResearch/hermes-agent#46077 and earendil-works/pi#7494). 2.x sends none.
+  const withIds = plan.generation === '3' ? calls.map((call) => ({ id: randomBytes(6).toString('base64url').toLowerCase(), ...call })) : calls;
+  const parts = withIds.map((call, i) => (i === 0 && signed ? { functionCall: call, thoughtSignature: plan.signatureValue } : { functionCall: call }));
   record.functionCalls = parts.map((p) => ({ ...p.functionCall, ...(p.thoughtSignature ? { thoughtSignature: p.thoughtSignature } : {}) }));
   record.status = 'completed';
   const tokens = candidateTokens(JSON.stringify(calls).length);

@@ -35,8 +35,8 @@ export interface FakeRecord {
         text?: string;
         thought?: boolean;
         thoughtSignature?: string;
-        functionCall?: { name: string; args?: Record<string, unknown> };
-        functionResponse?: { name: string; response: Record<string, unknown> };
+        functionCall?: { id?: string; name: string; args?: Record<string, unknown> };
+        functionResponse?: { id?: string; name: string; response: Record<string, unknown> };
         executableCode?: { language: string; code: string };
         codeExecutionResult?: { outcome: string; output?: string };
       }>;
@@ -48,7 +48,10 @@ export interface FakeRecord {
   tools: unknown;
   toolConfig: unknown;
   /** The function calls the answer made (empty: it answered in text); the first is signed on 3.x. */
-  functionCalls: Array<{ name: string; args: Record<string, unknown>; thoughtSignature?: string }>;
+  /** On 3.x each call carries Gemini's `id`, which the client is to send back on its functionResponse. */
+  functionCalls: Array<{ id?: string; name: string; args: Record<string, unknown>; thoughtSignature?: string }>;
+  /** The `id` each function response of the request's last turn carried (null: none). */
+  functionResponseIds: Array<string | null>;
   /** The built-in tools the request switched on (`googleSearch`, `urlContext`, `codeExecution`). */
   builtins: string[];
   /** The parts the model's own tools made in the answer (`executableCode`, `codeExecutionResult`, `toolCall`, `toolResponse`), as sent. */

@@ -657,12 +657,15 @@ function userContent(text: string, files: readonly FilePart[]): PendingContent {
  */
 export function stepContents(parts: readonly MessagePart[]): Content[] {
   const contents: Content[] = [];
+  // Gemini 3's id of each call, for its result's functionResponse.
+  const geminiIds = new Map<string, string>();
+  for (const part of parts) if (part.type === 'tool-call' && part.geminiId !== undefined) geminiIds.set(part.id, part.geminiId);
   for (const part of parts) {
     if (part.type === 'file') continue;
     const role = part.type === 'tool-result' && part.runsOn !== 'gemini' ? 'user' : 'model';
     let last = contents.at(-1);
     if (last?.role !== role) contents.push((last = { role, parts: [] }));
-    last.parts.push(part.type === 'tool-call' ? toFunctionCallPart(part) : part.type === 'tool-result' ? toFunctionResponsePart(part) : toGeminiPart(part));
+    last.parts.push(part.type === 'tool-call' ? toFunctionCallPart(part) : part.type === 'tool-result' ? toFunctionResponsePart(part, geminiIds.get(part.id)) : toGeminiPart(part));
   }
   return contents;
 }

@@ -104,6 +104,8 @@ export class ChunkNormalizer {
 
   /** The last code-execution call, which the next `codeExecutionResult` answers. */
   private codeCall: string | undefined;
+  /** The last server-side `toolCall`'s id, which a `toolResponse` without one answers. */
+  private serverCall: string | undefined;
 
   /**
    * @param meter sees each chunk's usage and text, so an answer cut short can still be charged
@@ -171,7 +173,9 @@ export class ChunkNormalizer {
   private partEvent(part: RawPart): OutputEvent | undefined {
     if (part.functionCall) return callEvent(part);
     // A text part (the hot path) is none of Gemini's tool parts: only other parts are looked at.
-    if (typeof part.text !== 'string' && (part.executableCode || part.codeExecutionResult || part.toolCall || part.toolResponse)) {
+    // Code the model ran while thinking (`thought: true`, as pydantic-ai-code-execution-2.5-pro-stream.sse
+    // shows) is part of its thoughts, not a step of the answer: it goes the thought parts' way.
+    if (typeof part.text !== 'string' && part.thought !== true && (part.executableCode || part.codeExecutionResult || part.toolCall || part.toolResponse)) {
       return this.geminiSteps ? this.stepEvent(part) : undefined;
     }
     const text = typeof part.text === 'string' ? part.text : '';
@@ -237,10 +241,13 @@ export class ChunkNormalizer {
     } else if (part.toolCall) {
       const { id, toolType, args } = part.toolCall;
       const record = args && typeof args === 'object' && !Array.isArray(args) ? (args as Record<string, unknown>) : {};
-      event = { type: 'tool-call', toolCallId: typeof id === 'string' && id ? id : newCallId(), name: String(toolType ?? '').toLowerCase(), args: record, runsOn: 'gemini' };
+      this.serverCall = typeof id === 'string' && id ? id : newCallId();
+      event = { type: 'tool-call', toolCallId: this.serverCall, name: String(toolType ?? '').toLowerCase(), args: record, runsOn: 'gemini' };
     } else {
+      // Paired by Gemini's id, else with the server-side call before it (as code results are).
       const { id, toolType, response } = part.toolResponse!;
-      event = { type: 'tool-result', toolCallId: typeof id === 'string' && id ? id : newCallId(), name: String(toolType ?? '').toLowerCase(), result: response ?? null, runsOn: 'gemini' };
+      event = { type: 'tool-result', toolCallId: typeof id === 'string' && id ? id : (this.serverCall ?? newCallId()), name: String(toolType ?? '').toLowerCase(), result: response ?? null, runsOn: 'gemini' };
+      this.serverCall = undefined;
     }
     if (typeof part.thoughtSignature === 'string' && part.thoughtSignature) event.signature = part.thoughtSignature;
     return event;
@@ -284,14 +291,15 @@ function hostOf(url: string): string {
 }
 
 /**
- * A `functionCall` part as a `tool-call` event. Gemini's own call `id` (which the Developer API
- * does not fill on generateContent, as far as any recording shows: inference) is not used: the
- * id is the Worker's, `call_` and 16 random base64url characters.
+ * A `functionCall` part as a `tool-call` event. Its id is the Worker's, `call_` and 16 random
+ * base64url characters (the OpenAI API's ids carry signatures after it); Gemini's own `id`, which
+ * Gemini 3 sets on every call and wants back on the call's `functionResponse`, is kept beside it.
  */
 function callEvent(part: RawPart): ToolCallEvent {
-  const call = part.functionCall!;
+  const call = part.functionCall! as RawPart['functionCall'] & { id?: unknown };
   const args = call.args && typeof call.args === 'object' && !Array.isArray(call.args) ? (call.args as Record<string, unknown>) : {};
   const event: ToolCallEvent = { type: 'tool-call', toolCallId: newCallId(), name: String(call.name ?? ''), args };
+  if (typeof call.id === 'string' && call.id) event.geminiId = call.id;
   if (typeof part.thoughtSignature === 'string' && part.thoughtSignature) event.signature = part.thoughtSignature;
   return event;
 }

@@ -75,29 +75,31 @@ export function assistantTools(
 export function toFunctionCallPart(part: ToolCallPart): Part {
   const gemini: Record<string, unknown> =
     part.runsOn !== 'gemini'
-      ? { functionCall: { name: part.name, args: part.args } }
+      ? { functionCall: part.geminiId === undefined ? { name: part.name, args: part.args } : { id: part.geminiId, name: part.name, args: part.args } }
       : part.name === CODE_EXECUTION
         ? { executableCode: { language: part.args.language, code: part.args.code } }
-        : { toolCall: { id: part.id, toolType: part.name.toUpperCase(), args: part.args } };
+        : { toolCall: { toolType: part.name.toUpperCase(), id: part.id, ...(Object.keys(part.args).length ? { args: part.args } : {}) } };
   if (part.signature !== undefined) gemini.thoughtSignature = part.signature;
   return gemini as unknown as Part;
 }
 
 /**
  * A result as Gemini's `functionResponse` part: "Use "output" key to specify function output and
- * "error" key to specify error details" (FunctionResponse.response). A built-in tool's result
- * goes back as it came: `codeExecutionResult { outcome, output }`, or the server-side
+ * "error" key to specify error details" (FunctionResponse.response), with `geminiId`, the id
+ * Gemini 3 gave its call ("Include this exact id in your functionResponse", ai.google.dev
+ * function-calling). A built-in tool's result goes back as it came: `codeExecutionResult { outcome, output }`, or the server-side
  * `toolResponse { id, toolType, response }`, with its signature.
  */
-export function toFunctionResponsePart(part: ToolResultPart): Part {
+export function toFunctionResponsePart(part: ToolResultPart, geminiId?: string): Part {
   if (part.runsOn !== 'gemini') {
-    return { functionResponse: { name: part.name, response: part.isError ? { error: part.result } : { output: part.result } } };
+    const response = part.isError ? { error: part.result } : { output: part.result };
+    return { functionResponse: geminiId === undefined ? { name: part.name, response } : { id: geminiId, name: part.name, response } } as Part;
   }
   const result = (part.result ?? {}) as Record<string, unknown>;
   const gemini: Record<string, unknown> =
     part.name === CODE_EXECUTION
       ? { codeExecutionResult: { outcome: result.outcome, output: result.output } }
-      : { toolResponse: { id: part.id, toolType: part.name.toUpperCase(), response: part.result } };
+      : { toolResponse: { toolType: part.name.toUpperCase(), id: part.id, ...(part.result === null || part.result === undefined ? {} : { response: part.result }) } };
   if (part.signature !== undefined) gemini.thoughtSignature = part.signature;
   return gemini as unknown as Part;
 }

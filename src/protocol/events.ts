@@ -124,9 +124,10 @@ export type ThoughtEvent = { type: 'thought'; text: string; signature?: string }
  * calls before it (OpenAI's `finish_reason: "tool_calls"`). On this project's own wire (a
  * stored chat whose assistant has tools): `event: tool-call`, `{"toolCallId","name","args"}`, and
  * `"runsOn":"page"` for a call the page runs (the turn waits for its result:
- * `POST /api/chats/:id/tool-results`); the signature never goes on the wire.
+ * `POST /api/chats/:id/tool-results`); the signature and `geminiId` (Gemini 3's own id for the
+ * call, which goes back on its `functionResponse`) never go on the wire.
  */
-export type ToolCallEvent = { type: 'tool-call'; toolCallId: string; name: string; args: Record<string, unknown>; signature?: string; runsOn?: ToolRunner };
+export type ToolCallEvent = { type: 'tool-call'; toolCallId: string; name: string; args: Record<string, unknown>; signature?: string; runsOn?: ToolRunner; geminiId?: string };
 /**
  * Who runs a call, when not the Worker (an assistant's tool on its owner's endpoint, or the
  * caller of a stateless route): `gemini` for Gemini's built-in tools, which Gemini ran before it
@@ -215,7 +216,7 @@ export function eventData(event: ChatEvent): string {
 }
 
 /** An event as it comes off the wire: a call's thought signature never goes on it. */
-export type WireEvent = Exclude<ChatEvent, ToolCallEvent> | Omit<ToolCallEvent, 'signature'>;
+export type WireEvent = Exclude<ChatEvent, ToolCallEvent> | Omit<ToolCallEvent, 'signature' | 'geminiId'>;
 
 /**
  * Reads one frame's `data:` JSON back into an event, checking every field:

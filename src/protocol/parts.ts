@@ -55,6 +55,8 @@ export interface ToolCallPart {
   signature?: string;
   /** Who ran it, when not the Worker (see {@link ToolRunner}): `gemini`'s are sent back as Gemini's own parts, in the model's turn. */
   runsOn?: ToolRunner;
+  /** Gemini's own id for the call (Gemini 3 sets one): sent back on the call and on its result's `functionResponse`. */
+  geminiId?: string;
 }
 
 /**
@@ -101,6 +103,7 @@ export class PartsBuilder {
     const part: ToolCallPart = { type: 'tool-call', id: event.toolCallId, name: event.name, args: event.args };
     if (event.signature !== undefined) part.signature = event.signature;
     if (event.runsOn !== undefined) part.runsOn = event.runsOn;
+    if (event.geminiId !== undefined) part.geminiId = event.geminiId;
     this.parts.push(part);
   }
 

@@ -739,7 +739,8 @@ describe('function calling', () => {
     expect(answer.status).toBe(200);
     const events = answer.events();
     const calls = callsOf(events);
-    expect(calls).toEqual([{ functionCall: { name: 'get_weather', args: { city: 'city 1' } }, thoughtSignature: expect.any(String) }]);
+    // On 3.x each call carries an id of its own (ai.google.dev function-calling: "Gemini 3 now always returns a unique id").
+    expect(calls).toEqual([{ functionCall: { id: expect.stringMatching(/^[\w-]{8}$/), name: 'get_weather', args: { city: 'city 1' } }, thoughtSignature: expect.any(String) }]);
     expect(events.at(-1).candidates[0].finishReason).toBe('STOP');
     expect(record(tag)).toMatchObject({ tools: [{ functionDeclarations: [WEATHER, { name: 'get_time' }] }], toolConfig, functionCalls: [{ name: 'get_weather', thoughtSignature: calls[0].thoughtSignature }] });
   });
@@ -842,7 +843,7 @@ describe('function calling', () => {
     expect(record(none.tag).sentText).not.toBe('');
     const any = tagged('[fake:reply]');
     await call('gemini-3.8-flash', withTools(any.text, { toolConfig: { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: ['get_time'] } } }));
-    expect(record(any.tag).functionCalls).toEqual([{ name: 'get_time', args: {}, thoughtSignature: expect.any(String) }]);
+    expect(record(any.tag).functionCalls).toEqual([{ id: expect.any(String), name: 'get_time', args: {}, thoughtSignature: expect.any(String) }]);
   });
 
   it('refuses declarations Gemini refuses: a bad name, both parameter forms, an undeclared allowed name', async () => {

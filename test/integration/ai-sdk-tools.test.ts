@@ -104,7 +104,7 @@ describe('POST /api/ai-sdk/chat with an assistant\'s tools', () => {
 
     const records = await fakeRequests(tag);
     expect(records).toHaveLength(2);
-    expect(records[1]!.body.contents.at(-1)).toEqual({ role: 'user', parts: [{ functionResponse: { name: 'show_section', response: { output: { shown: 'pricing' } } } }] });
+    expect(records[1]!.body.contents.at(-1)).toEqual({ role: 'user', parts: [{ functionResponse: { id: records[0]!.functionCalls[0]!.id, name: 'show_section', response: { output: { shown: 'pricing' } } } }] });
 
     const [, stored] = await history(id);
     expect(stored).toMatchObject({ id: assistant.id, role: 'assistant', metadata: { status: 'complete' } });
@@ -147,7 +147,8 @@ describe('POST /api/ai-sdk/chat with an assistant\'s tools', () => {
     const more = chunksOf(await (await post(id, [question, assistant])).text());
     expect(more[1]).toMatchObject({ type: 'tool-output-error', errorText: 'no such section' });
     expect(more.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop' });
-    expect((await fakeRequests(tag))[1]!.body.contents.at(-1)!.parts[0]).toEqual({ functionResponse: { name: 'show_section', response: { error: 'no such section' } } });
+    const [asked, answering] = await fakeRequests(tag);
+    expect(answering!.body.contents.at(-1)!.parts[0]).toEqual({ functionResponse: { id: asked!.functionCalls[0]!.id, name: 'show_section', response: { error: 'no such section' } } });
   });
 
   it('pauses a page call and an endpoint call of one step together, and sends only the page\'s output from the follow-up', async () => {

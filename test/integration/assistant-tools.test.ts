@@ -106,12 +106,14 @@ describe('an assistant tool on its owner endpoint', () => {
         ]),
       },
     ]);
-    expect(first.functionCalls).toEqual([{ name: 'lookup_order', args: { order: 'A-1001' }, thoughtSignature: expect.any(String) }]);
+    // Gemini 3 gives each call an id of its own, which goes back on the call and on its response.
+    expect(first.functionCalls).toEqual([{ id: expect.stringMatching(/^[\w-]+$/), name: 'lookup_order', args: { order: 'A-1001' }, thoughtSignature: expect.any(String) }]);
     // The second step sends the call back with its signature exactly as received, then the result.
     const sent = second.body.contents.slice(-2);
     expect(sent[0]!.role).toBe('model');
-    expect(sent[0]!.parts.find((p) => p.functionCall)).toEqual({ functionCall: { name: 'lookup_order', args: { order: 'A-1001' } }, thoughtSignature: first.functionCalls[0]!.thoughtSignature });
-    expect(sent[1]).toEqual({ role: 'user', parts: [{ functionResponse: { name: 'lookup_order', response: { output: { status: 'shipped', order: 'A-1001' } } } }] });
+    const geminiId = first.functionCalls[0]!.id;
+    expect(sent[0]!.parts.find((p) => p.functionCall)).toEqual({ functionCall: { id: geminiId, name: 'lookup_order', args: { order: 'A-1001' } }, thoughtSignature: first.functionCalls[0]!.thoughtSignature });
+    expect(sent[1]).toEqual({ role: 'user', parts: [{ functionResponse: { id: geminiId, name: 'lookup_order', response: { output: { status: 'shipped', order: 'A-1001' } } } }] });
     const text = joinedText(frames);
     expect(text.startsWith('[fake] lookup_order returned {"output":{"status":"shipped","order":"A-1001"}}\n')).toBe(true);
     expect(text).toBe(second.sentText);
@@ -151,8 +153,9 @@ describe('an assistant tool on its owner endpoint', () => {
     const history = second.records[0]!.body.contents;
     // user, model (the call), user (the result), model (the answer), user (the new message).
     expect(history.map((c) => c.role)).toEqual(['user', 'model', 'user', 'model', 'user']);
-    expect(history[1]!.parts.find((p) => p.functionCall)).toEqual({ functionCall: { name: 'lookup_order', args: { order: 'A-7' } }, thoughtSignature: signature });
-    expect(history[2]!.parts).toEqual([{ functionResponse: { name: 'lookup_order', response: { output: { status: 'shipped', order: 'A-7' } } } }]);
+    const geminiId = first.records[0]!.functionCalls[0]!.id;
+    expect(history[1]!.parts.find((p) => p.functionCall)).toEqual({ functionCall: { id: geminiId, name: 'lookup_order', args: { order: 'A-7' } }, thoughtSignature: signature });
+    expect(history[2]!.parts).toEqual([{ functionResponse: { id: geminiId, name: 'lookup_order', response: { output: { status: 'shipped', order: 'A-7' } } } }]);
     expect(history[3]!.parts.map((p) => p.text ?? '').join('')).toBe(joinedText(first.frames));
     expect(second.records[0]!.signaturesReturned).toBeGreaterThanOrEqual(1);
   });
@@ -172,7 +175,7 @@ describe('an assistant tool on its owner endpoint', () => {
     expect(result!.error).toMatch(message);
     expect(kinds(frames).at(-1)).toBe('done');
     // The model got the error as the call's result.
-    expect(records.at(-1)!.body.contents.at(-1)!.parts[0]).toEqual({ functionResponse: { name, response: { error: result!.error } } });
+    expect(records.at(-1)!.body.contents.at(-1)!.parts[0]).toEqual({ functionResponse: { id: records[0]!.functionCalls[0]!.id, name, response: { error: result!.error } } });
     expect(joinedText(frames)).toContain(`[fake] ${name} returned {"error":`);
   });
 

@@ -181,9 +181,11 @@ describe("an assistant's built-in tools", () => {
     // rounds=0: the model calls no function this time, it reads the page.
     const first = await turn(id, origin, 'What does https://example.com/menu say?', '[fake:reply rounds=0]');
     expect(kinds(first.frames).slice(0, 2)).toEqual(['tool-call', 'tool-result']);
-    const [toolCall, toolResponse] = first.records[0]!.builtinParts as [{ toolCall: { id: string; args: unknown } }, { toolResponse: { response: unknown } }];
-    expect(dataOf(first.frames, 'tool-call')).toEqual([{ toolCallId: toolCall.toolCall.id, name: 'url_context', args: toolCall.toolCall.args, runsOn: 'gemini' }]);
-    expect(dataOf(first.frames, 'tool-result')).toEqual([{ toolCallId: toolCall.toolCall.id, name: 'url_context', result: toolResponse.toolResponse.response, runsOn: 'gemini' }]);
+    // As Gemini 3 shows them: `toolType` and `id` only, each part signed (pydantic-ai-file-search-gemini3-stream.sse).
+    const [toolCall, toolResponse] = first.records[0]!.builtinParts as [{ toolCall: { id: string }; thoughtSignature: string }, { toolResponse: { id: string }; thoughtSignature: string }];
+    expect(toolCall).toEqual({ toolCall: { toolType: 'URL_CONTEXT', id: expect.any(String) }, thoughtSignature: expect.any(String) });
+    expect(dataOf(first.frames, 'tool-call')).toEqual([{ toolCallId: toolCall.toolCall.id, name: 'url_context', args: {}, runsOn: 'gemini' }]);
+    expect(dataOf(first.frames, 'tool-result')).toEqual([{ toolCallId: toolCall.toolCall.id, name: 'url_context', result: null, runsOn: 'gemini' }]);
     expect(dataOf(first.frames, 'done')[0]!.sources).toEqual([{ title: 'example.com', url: 'https://example.com/menu' }]);
     // Nothing for the owner's endpoint to run: one request, no function step.
     expect(first.records).toHaveLength(1);
@@ -191,6 +193,8 @@ describe("an assistant's built-in tools", () => {
     const second = await turn(id, origin, 'Thanks', '[fake:reply rounds=0]');
     const contents = second.records[0]!.body.contents;
     expect(contents.map((c) => c.role)).toEqual(['user', 'model', 'user']);
+    // Sent back exactly as they came, signatures included.
     expect(contents[1]!.parts.slice(0, 2)).toEqual([toolCall, toolResponse]);
+    expect(second.records[0]!.signaturesReturned).toBeGreaterThanOrEqual(2);
   });
 });

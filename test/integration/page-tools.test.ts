@@ -93,7 +93,9 @@ describe('an assistant tool that runs in the page', () => {
     expect(frames[1]!.data).toEqual({ toolCallId: call.toolCallId, name: 'show_section', result: { shown: 'pricing' }, runsOn: 'page' });
     const records = await fakeRequests(tag);
     expect(records).toHaveLength(2);
-    expect(records[1]!.body.contents.at(-1)).toEqual({ role: 'user', parts: [{ functionResponse: { name: 'show_section', response: { output: { shown: 'pricing' } } } }] });
+    // With the id Gemini 3 gave the call.
+    expect(records[1]!.body.contents.at(-1)).toEqual({ role: 'user', parts: [{ functionResponse: { id: records[0]!.functionCalls[0]!.id, name: 'show_section', response: { output: { shown: 'pricing' } } } }] });
+    expect(records[1]!.functionResponseIds).toEqual([expect.stringMatching(/^[\w-]+$/)]);
     expect(joinedText(frames)).toContain('[fake] show_section returned {"output":{"shown":"pricing"}}');
 
     const snapshot = (await (await worker(`/api/chats/${id}`)).json()) as ChatSnapshot;
@@ -111,7 +113,8 @@ describe('an assistant tool that runs in the page', () => {
     expect(await fakeRequests(tag)).toHaveLength(1);
     const frames = await stream.rest();
     expect(frames.find((f) => f.event === 'tool-result')!.data).toEqual({ toolCallId: call.toolCallId, name: 'show_section', result: { shown: 'early' }, runsOn: 'page' });
-    expect((await fakeRequests(tag))[1]!.body.contents.at(-1)!.parts[0]).toEqual({ functionResponse: { name: 'show_section', response: { output: { shown: 'early' } } } });
+    const [asked, answered] = await fakeRequests(tag);
+    expect(answered!.body.contents.at(-1)!.parts[0]).toEqual({ functionResponse: { id: asked!.functionCalls[0]!.id, name: 'show_section', response: { output: { shown: 'early' } } } });
     expect(kinds(frames).at(-1)).toBe('done');
   });
 
@@ -122,7 +125,8 @@ describe('an assistant tool that runs in the page', () => {
     expect((await results(id, { results: [{ toolCallId: call.toolCallId, error: 'the page has no handler for "show_section"' }] })).status).toBe(200);
     const frames = await stream.rest();
     expect(frames.find((f) => f.event === 'tool-result')!.data).toEqual({ toolCallId: call.toolCallId, name: 'show_section', error: 'the page has no handler for "show_section"', runsOn: 'page' });
-    expect((await fakeRequests(tag))[1]!.body.contents.at(-1)!.parts[0]).toEqual({ functionResponse: { name: 'show_section', response: { error: 'the page has no handler for "show_section"' } } });
+    const [asked, answered] = await fakeRequests(tag);
+    expect(answered!.body.contents.at(-1)!.parts[0]).toEqual({ functionResponse: { id: asked!.functionCalls[0]!.id, name: 'show_section', response: { error: 'the page has no handler for "show_section"' } } });
     expect(kinds(frames).at(-1)).toBe('done');
   });
 
@@ -252,10 +256,13 @@ describe('an assistant tool that runs in the page', () => {
     expect((await results(id, { results: [{ toolCallId: call.toolCallId, result: { shown: 'pricing' } }] })).status).toBe(200);
     const frames = await stream.rest();
     expect(kinds(frames).slice(0, 4)).toEqual(['tool-call', 'tool-call', 'tool-result', 'tool-result']);
-    const sent = (await fakeRequests(tag))[1]!.body.contents.at(-1)!.parts;
-    expect(sent).toEqual([
-      { functionResponse: { name: 'show_section', response: { output: { shown: 'pricing' } } } },
-      { functionResponse: { name: 'lookup_order', response: { output: { status: 'shipped', order: 'A-1' } } } },
+    const [asked, answered] = await fakeRequests(tag);
+    const [pageCall, endpointCall] = asked!.functionCalls;
+    // Each result with its own call's id, as Gemini 3 asks (the two calls' ids differ).
+    expect(pageCall!.id).not.toBe(endpointCall!.id);
+    expect(answered!.body.contents.at(-1)!.parts).toEqual([
+      { functionResponse: { id: pageCall!.id, name: 'show_section', response: { output: { shown: 'pricing' } } } },
+      { functionResponse: { id: endpointCall!.id, name: 'lookup_order', response: { output: { status: 'shipped', order: 'A-1' } } } },
     ]);
   });
 });

@@ -77,6 +77,37 @@ describe('ChunkNormalizer with geminiSteps', () => {
     ]);
   });
 
+  it('pairs a toolResponse without an id with the toolCall before it, and keeps a signed pair as it came (as Gemini 3 shows them)', () => {
+    const events = normalize(
+      [chunk([{ toolCall: { toolType: 'FILE_SEARCH', id: 'tju3qkc9' }, thoughtSignature: 'c2ln' }]), chunk([{ toolResponse: { toolType: 'FILE_SEARCH' }, thoughtSignature: 'c2lnMg==' }], { finishReason: 'STOP' })],
+      true,
+    );
+    expect(events.slice(0, 2)).toEqual([
+      { type: 'tool-call', toolCallId: 'tju3qkc9', name: 'file_search', args: {}, runsOn: 'gemini', signature: 'c2ln' },
+      { type: 'tool-result', toolCallId: 'tju3qkc9', name: 'file_search', result: null, runsOn: 'gemini', signature: 'c2lnMg==' },
+    ]);
+  });
+
+  it('leaves code the model ran while thinking (thought: true) out of the steps', () => {
+    const thinking = [{ ...code, thought: true }, { ...result, thought: true }];
+    const events = normalize([chunk(thinking), chunk([{ text: 'Two.' }], { finishReason: 'STOP' })], true);
+    expect(events.filter((e) => e.type === 'tool-call' || e.type === 'tool-result')).toEqual([]);
+    // The signed one's signature is kept (on a thought part), as for any signed thought.
+    expect(events[0]).toEqual({ type: 'thought', text: '', signature: code.thoughtSignature });
+  });
+
+  it("keeps Gemini 3's own id of a function call beside the Worker's, for its functionResponse", () => {
+    const [call] = normalize([chunk([{ functionCall: { id: 'x1y2', name: 'lookup_order', args: {} }, thoughtSignature: 'c2ln' }], { finishReason: 'STOP' })], false);
+    expect(call).toEqual({ type: 'tool-call', toolCallId: expect.stringMatching(/^call_/), name: 'lookup_order', args: {}, geminiId: 'x1y2', signature: 'c2ln' });
+    const parts = new PartsBuilder();
+    parts.addCall(call as Extract<ChatEvent, { type: 'tool-call' }>);
+    parts.addResult({ type: 'tool-result', toolCallId: (call as { toolCallId: string }).toolCallId, name: 'lookup_order', result: 1 });
+    expect(stepContents(parts.parts)).toEqual([
+      { role: 'model', parts: [{ functionCall: { id: 'x1y2', name: 'lookup_order', args: {} }, thoughtSignature: 'c2ln' }] },
+      { role: 'user', parts: [{ functionResponse: { id: 'x1y2', name: 'lookup_order', response: { output: 1 } } }] },
+    ]);
+  });
+
   it("adds the URLs URL context retrieved to done's sources, after grounding's, once each", () => {
     const urlContextMetadata = {
       urlMetadata: [
@@ -113,5 +144,8 @@ describe('a code step sent back', () => {
   it('goes back as a server-side toolCall and toolResponse with their id', () => {
     expect(toFunctionCallPart({ type: 'tool-call', id: 'abc1', name: 'url_context', args: { urls: ['https://a.example'] }, runsOn: 'gemini' })).toEqual({ toolCall: { id: 'abc1', toolType: 'URL_CONTEXT', args: { urls: ['https://a.example'] } } });
     expect(toFunctionResponsePart({ type: 'tool-result', id: 'abc1', name: 'url_context', result: { ok: true }, runsOn: 'gemini' })).toEqual({ toolResponse: { id: 'abc1', toolType: 'URL_CONTEXT', response: { ok: true } } });
+    // Fields that did not come do not go back.
+    expect(toFunctionCallPart({ type: 'tool-call', id: 'abc1', name: 'url_context', args: {}, runsOn: 'gemini', signature: 'c2ln' })).toEqual({ toolCall: { toolType: 'URL_CONTEXT', id: 'abc1' }, thoughtSignature: 'c2ln' });
+    expect(toFunctionResponsePart({ type: 'tool-result', id: 'abc1', name: 'url_context', result: null, runsOn: 'gemini' })).toEqual({ toolResponse: { toolType: 'URL_CONTEXT', id: 'abc1' } });
   });
 });
