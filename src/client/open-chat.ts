@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../protocol/events.js';
+import { MAX_TOOL_ERROR_CHARS } from '../protocol/parts.js';
 import { MESSAGE_ID_HEADER, type ChatMessage, type ChatSnapshot, type FileInfo, type NewChatBody, type Rating, type ThinkingSettings } from '../protocol/messages.js';
 import { GeminiEdgeError } from './client-error.js';
 import { fileRefusal, isBlob, postFile, type FileLimits, type MessageFile, type UploadOptions, type UploadProgress } from './files.js';
@@ -63,8 +64,6 @@ export interface MessageInput {
 }
 
 const CHAT_ID = /^[0-9a-f]{64}$/;
-/** The longest error the Worker takes for a page-side call (POST /api/chats/:id/tool-results). */
-const MAX_TOOL_ERROR_CHARS = 2000;
 
 /**
  * Opens a stored chat: the one named by `id` if it still exists, else a new

@@ -2,11 +2,10 @@ import type { Config } from '../config';
 import { ApiError } from '../errors';
 import { isRecord } from '../protocol/events';
 import type { PageToolResult } from '../chat/turn';
+import { MAX_TOOL_ERROR_CHARS } from '../protocol/parts';
 
 /** Results one request may carry: a step's parallel calls, at most. */
 export const MAX_RESULTS = 32;
-/** The longest error a page may report for a call. */
-const MAX_ERROR_CHARS = 2000;
 
 /**
  * `POST /api/chats/:id/tool-results`: `{"results":[{"toolCallId","result"} | {"toolCallId","error"}]}`,
@@ -23,20 +22,24 @@ export function parseToolResults(body: unknown, config: Config): PageToolResult[
   return results.map((item, i) => checkResult(item, `results[${i}]`, config.tools.maxResponseBytes));
 }
 
-/** One page result, checked: also how the AI SDK's tool outputs are read. */
-export function checkResult(item: unknown, at: string, maxBytes: number): PageToolResult {
-  if (!isRecord(item)) throw new ApiError(400, 'invalid_request', `${at} must be an object: { toolCallId, result } or { toolCallId, error }`);
+/**
+ * One page result, checked: also how the AI SDK's tool outputs are read, whose parts call a
+ * result `output` and an error `errorText` (`fields`: the names the messages use).
+ */
+export function checkResult(item: unknown, at: string, maxBytes: number, fields: { result: string; error: string } = { result: 'result', error: 'error' }): PageToolResult {
+  const shapes = `{ toolCallId, ${fields.result} } or { toolCallId, ${fields.error} }`;
+  if (!isRecord(item)) throw new ApiError(400, 'invalid_request', `${at} must be an object: ${shapes}`);
   const { toolCallId, error } = item;
   if (typeof toolCallId !== 'string' || toolCallId === '' || toolCallId.length > 256) {
     throw new ApiError(400, 'invalid_request', `${at}.toolCallId must be the id of the call, as its tool-call frame gave it`);
   }
   if (error !== undefined) {
-    if ('result' in item) throw new ApiError(400, 'invalid_request', `${at} has both result and error: give one`);
-    if (typeof error !== 'string' || error.length > MAX_ERROR_CHARS) throw new ApiError(400, 'invalid_request', `${at}.error must be a string of at most ${MAX_ERROR_CHARS} characters`);
+    if ('result' in item) throw new ApiError(400, 'invalid_request', `${at} has both ${fields.result} and ${fields.error}: give one`);
+    if (typeof error !== 'string' || error.length > MAX_TOOL_ERROR_CHARS) throw new ApiError(400, 'invalid_request', `${at}.${fields.error} must be a string of at most ${MAX_TOOL_ERROR_CHARS} characters`);
     return { toolCallId, error };
   }
-  if (!('result' in item)) throw new ApiError(400, 'invalid_request', `${at} needs a result (any JSON) or an error (a string)`);
+  if (!('result' in item)) throw new ApiError(400, 'invalid_request', `${at} needs a ${fields.result} (any JSON) or an ${fields.error} (a string)`);
   const size = new TextEncoder().encode(JSON.stringify(item.result) ?? '').length;
-  if (size > maxBytes) throw new ApiError(413, 'too_large', `${at}.result is ${size} bytes as JSON; at most ${maxBytes} (TOOLS_MAX_RESPONSE_BYTES)`);
+  if (size > maxBytes) throw new ApiError(413, 'too_large', `${at}.${fields.result} is ${size} bytes as JSON; at most ${maxBytes} (TOOLS_MAX_RESPONSE_BYTES)`);
   return { toolCallId, result: item.result ?? null };
 }

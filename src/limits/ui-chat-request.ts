@@ -1,7 +1,6 @@
 import type { Config } from '../config';
 import type { Assistant } from '../assistants/assistant';
 import type { ThinkingSettings } from '../protocol/messages';
-import { ApiError } from '../errors';
 import type { PageToolResult } from '../chat/turn';
 import { checkText, fileName, invalid, object, parseNewChatRequest, parseThinking, type NamedFileBody, type NewChatRequest } from './chat-request';
 import { checkResult, MAX_RESULTS } from './tool-results-request';
@@ -126,14 +125,11 @@ export function parseUiToolOutputs(body: unknown, config: Config): UiToolOutputs
 
 /** One tool part's output, checked as `POST /api/chats/:id/tool-results` checks a result; errors name the part's own fields. */
 function uiOutput(item: Record<string, unknown>, name: string, config: Config): PageToolResult {
-  try {
-    return checkResult(item, name, config.tools.maxResponseBytes);
-  } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    const message = error.message.replace(`${name}.result`, `${name}.output`).replace(`${name}.error`, `${name}.errorText`);
-    throw new ApiError(error.status, error.code, message);
-  }
+  return checkResult(item, name, config.tools.maxResponseBytes, UI_OUTPUT_FIELDS);
 }
+
+/** What a useChat tool part calls a result and an error. */
+const UI_OUTPUT_FIELDS = { result: 'output', error: 'errorText' } as const;
 
 /** The last message: the user's, of text and file parts (files before or after the text, as the client put them). */
 function lastUserMessage(messages: unknown[], config: Config): { text: string; files: NamedFileBody[] } {
@@ -158,7 +154,8 @@ function lastUserMessage(messages: unknown[], config: Config): { text: string; f
     }
   });
   if (files.length > config.maxFilesPerMessage) {
-    throw invalid(config.maxFilesPerMessage === 0 ? 'file parts: this deployment takes no files (MAX_FILES_PER_MESSAGE is 0)' : `${name} must have at most ${config.maxFilesPerMessage} file parts`);
+    // (With files off, the first file part was refused already.)
+    throw invalid(`${name} must have at most ${config.maxFilesPerMessage} file parts`);
   }
   // A message of files alone has no text to check.
   const text = files.length > 0 && texts.join('') === '' ? '' : checkText(texts.length ? texts.join('\n') : undefined, `${name} text`, config.maxMessageChars);

@@ -76,6 +76,9 @@ export interface ToolResultPart {
   signature?: string;
 }
 
+/** The longest error a page may report for one of its calls (`POST /api/chats/:id/tool-results`): the client cuts to it. */
+export const MAX_TOOL_ERROR_CHARS = 2000;
+
 export type MessagePart = TextPart | ThoughtPart | FilePart | ToolCallPart | ToolResultPart;
 
 /**

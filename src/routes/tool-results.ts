@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env';
 import { readJsonBody } from '../limits/read-json-body';
-import { MAX_RESULTS, parseToolResults } from '../limits/tool-results-request';
+import { parseToolResults } from '../limits/tool-results-request';
 import type { ToolResultsBody } from '../chat/chat-room';
 import { chatRoom } from './chats';
 
@@ -16,8 +16,9 @@ export const toolResultsRoutes = new Hono<AppEnv>();
 toolResultsRoutes.post('/api/chats/:id/tool-results', async (c) => {
   const { config } = c.var;
   const room = chatRoom(c);
-  // Room for a full step of results, each up to what an owner's endpoint may answer.
-  const body = await readJsonBody(c.req.raw, config.maxBodyBytes + Math.min(MAX_RESULTS, 4) * config.tools.maxResponseBytes);
+  // Room for four results of the largest size (TOOLS_MAX_RESPONSE_BYTES each); a step of more
+  // calls than that sends smaller results, or sends them in more than one request.
+  const body = await readJsonBody(c.req.raw, config.maxBodyBytes + 4 * config.tools.maxResponseBytes);
   const results: ToolResultsBody = { results: parseToolResults(body, config) };
   const response = await room.fetch('https://chat-room/tool-results', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(results) });
   // The object's headers are immutable; the Worker's middleware adds its own.

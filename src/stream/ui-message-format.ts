@@ -60,11 +60,7 @@ export class UiMessageFormat implements WireFormat {
   constructor(private readonly messageId: string) {}
 
   encode(event: SseInput): Uint8Array {
-    let frames = '';
-    if (!this.started) {
-      this.started = true;
-      frames += dataFrame({ type: 'start', messageId: this.messageId });
-    }
+    let frames = this.start();
     if (event.type === 'tool-call' || event.type === 'tool-result') return bytes(frames + this.close() + this.toolFrames(event));
     if (event.type === 'text' || event.type === 'thought') {
       frames += this.nextStep();
@@ -93,10 +89,14 @@ export class UiMessageFormat implements WireFormat {
    * `sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithToolCalls`, posts their outputs.
    */
   pause(): Uint8Array {
-    let frames = this.started ? '' : dataFrame({ type: 'start', messageId: this.messageId });
+    return bytes(this.start() + this.close() + this.finishStep() + dataFrame({ type: 'finish', finishReason: 'tool-calls' }));
+  }
+
+  /** `start`, before the stream's first chunk only. */
+  private start(): string {
+    if (this.started) return '';
     this.started = true;
-    frames += this.close() + this.finishStep();
-    return bytes(frames + dataFrame({ type: 'finish', finishReason: 'tool-calls' }));
+    return dataFrame({ type: 'start', messageId: this.messageId });
   }
 
   private toolFrames(event: ToolCallEvent | ToolResultEvent): string {
