@@ -124,7 +124,11 @@ export class Chat {
   private readonly customFetch: FetchLike | undefined;
   private readonly stallTimeoutMs: number;
   private readonly reconnect: ReconnectOptions | undefined;
-  private readonly fileLimits: FileLimits | undefined;
+  /**
+   * The deployment's file limits (`files` of `GET /api/assistant`): a file they refuse is refused
+   * before it is uploaded. Set at `openChat`, or later, once the app has them.
+   */
+  fileLimits: FileLimits | undefined;
   /** Files uploaded and not yet sent with a message: sending the same `File` again (a retry) does not upload it twice. */
   private readonly uploads = new WeakMap<Blob, FileInfo>();
   /** The last event id this chat has seen settled or streamed: where a resume picks up. */

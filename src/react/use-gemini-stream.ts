@@ -175,7 +175,11 @@ export function useGeminiStream({ endpoint, chatId, fetch, thinking, fileLimits,
       });
       chat.current = { key, chat: opening };
     }
-    return chat.current.chat;
+    // The latest `fileLimits`: an app often has them (from GET /api/assistant) only after the chat opened.
+    return chat.current.chat.then((opened) => {
+      opened.fileLimits = limits.current;
+      return opened;
+    });
   }, [endpoint, chatId, fetch]);
 
   const stop = useCallback(() => {

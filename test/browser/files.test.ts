@@ -403,7 +403,10 @@ describe('the browser client', () => {
         for await (const event of limited.send({ text: 'x', files: [program] })) refusals.push(event);
         for await (const event of limited.send({ text: 'x', files: [new Blob(['a'], { type: 'text/plain' }), new Blob(['b'], { type: 'text/plain' })] })) refusals.push(event);
         const early = await limited.upload(big).catch((error: InstanceType<typeof GeminiEdgeError>) => ({ code: error.code, status: error.status }));
-        return { events, thrown, refusals, early };
+        // Limits known only after the chat opened apply from then on.
+        chat.fileLimits = { maxBytes: 5000, maxPerMessage: 1, types: ['image/png'] };
+        const later = await chat.upload(big).catch((error: InstanceType<typeof GeminiEdgeError>) => ({ code: error.code, status: error.status }));
+        return { events, thrown, refusals, early, later };
       },
       { endpoint: dev.url, exe: [...exe(4096)], tag },
     );
@@ -415,6 +418,7 @@ describe('the browser client', () => {
       ['too_many_files', undefined],
     ]);
     expect(result.early).toEqual({ code: 'too_large', status: undefined });
+    expect(result.later).toEqual({ code: 'too_large', status: undefined });
     // Two uploads reached the Worker (both refused); no message was sent.
     expect(uploads()).toHaveLength(2);
     expect(calls.some((call) => call.endsWith('/messages'))).toBe(false);
