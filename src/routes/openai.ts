@@ -7,7 +7,7 @@ import { bearerAuth } from '../limits/bearer-auth';
 import { ASSISTANT_MODEL_PREFIX, completionBodyHasFiles, parseCompletionRequest, ParamError, withCompletionFiles } from '../limits/openai-request';
 import { checkBodyWithoutFiles, readFilesBody } from '../limits/chat-request';
 import { assistants } from '../assistants/registry';
-import { annotationsOf, failedCallMessage, finishReasonOf, toolCallOf, usageOf, type ChatCompletion } from '../protocol/openai';
+import { annotationsOf, finishReasonOf, toolCallOf, usageOf, type ChatCompletion } from '../protocol/openai';
 import { sseBody } from '../stream/sse-encoder';
 import { SSE_HEADERS } from '../stream/sse-headers';
 import { OpenAiChunkFormat } from '../stream/openai-format';
@@ -76,8 +76,6 @@ openaiRoutes.post('/v1/chat/completions', async (c) => {
   }
   try {
     const answer = await readAnswer(log, events);
-    const failed = failedCallMessage(answer.finishReason);
-    if (failed) throw new ApiError(502, 'tool_call_failed', failed);
     // parallel_tool_calls: false keeps the first call only (Gemini has no such switch).
     const calls = (request.parallelToolCalls ? answer.toolCalls : answer.toolCalls?.slice(0, 1))?.map(toolCallOf);
     const completion: ChatCompletion = {

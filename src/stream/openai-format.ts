@@ -1,7 +1,6 @@
 import { UPSTREAM_STATUS, type UpstreamErrorCode } from '../gemini/error-mapping';
 import {
   annotationsOf,
-  failedCallMessage,
   finishReasonOf,
   toolCallOf,
   openAiError,
@@ -29,8 +28,8 @@ const NOTHING = new Uint8Array(0);
  * `[{ index, id, type: "function", function: { name, arguments: "" } }]`, then
  * `[{ index, function: { arguments: "<the JSON>" } }]` (Gemini sends a call
  * whole, so its arguments come in one piece); an answer that called ends with
- * `finish_reason: "tool_calls"`. MALFORMED_FUNCTION_CALL and
- * UNEXPECTED_TOOL_CALL end the stream with an error frame (`tool_call_failed`).
+ * `finish_reason: "tool_calls"`. A failed call (the adapter's `tool_call_failed`) ends the
+ * stream with an error frame, as every error does.
  * Without `parallelToolCalls`, only an answer's first call is sent.
  *
  * A thought summary, when thoughts are shown, streams as `delta.reasoning_content`
@@ -74,8 +73,6 @@ export class OpenAiChunkFormat implements WireFormat {
         );
       }
       case 'done': {
-        const failed = failedCallMessage(event.finishReason);
-        if (failed) return this.encode({ type: 'error', code: 'tool_call_failed', message: failed });
         const delta: ChunkDelta = event.sources?.length ? { annotations: annotationsOf(event.sources, this.textLength) } : {};
         let frames = dataFrame(this.chunk(delta, finishReasonOf(event.finishReason, this.toolCalls > 0)));
         if (this.includeUsage) frames += dataFrame({ ...this.head(), choices: [], usage: usageOf(event.usage) } satisfies ChatCompletionChunk);

@@ -179,6 +179,15 @@ describe('an assistant tool on its owner endpoint', () => {
     expect(joinedText(frames)).toContain(`[fake] ${name} returned {"error":`);
   });
 
+  it('ends a turn whose model could not make its call (MALFORMED_FUNCTION_CALL) with the error tool_call_failed, stored as failed', async () => {
+    const id = await createChat();
+    const { frames } = await turn(id, '[fake:tools finish=MALFORMED_FUNCTION_CALL]');
+    expect(kinds(frames)).toEqual(['error']);
+    expect(frames[0]!.data).toEqual({ error: { code: 'tool_call_failed', message: expect.stringContaining('MALFORMED_FUNCTION_CALL') } });
+    const snapshot = (await (await worker(`/api/chats/${id}`)).json()) as ChatSnapshot;
+    expect(snapshot.messages.at(-1)).toMatchObject({ role: 'model', status: 'failed', error: { code: 'tool_call_failed' } });
+  });
+
   it('past TOOLS_MAX_ROUNDS asks the model once more with its tools off, and it answers', async () => {
     const id = await createChat();
     const { frames, records } = await turn(id, '[fake:tools rounds=9]');

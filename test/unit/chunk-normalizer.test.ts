@@ -581,8 +581,11 @@ describe('ChunkNormalizer: function calls (issue 22)', () => {
     expect(events[1]).not.toHaveProperty('signature');
   });
 
-  it('passes a failed-call finish through, for the protocols to map', () => {
-    const events = normalize([{ candidates: [{ finishReason: 'MALFORMED_FUNCTION_CALL', index: 0 }], usageMetadata: usage }]);
-    expect(events).toEqual([{ type: 'done', finishReason: 'MALFORMED_FUNCTION_CALL', usage }]);
+  it.each([
+    ['MALFORMED_FUNCTION_CALL', /malformed function call/],
+    ['UNEXPECTED_TOOL_CALL', /did not allow/],
+  ])('ends a %s finish as the error tool_call_failed, on every protocol: the answer has nothing to show', (finishReason, message) => {
+    const events = normalize([{ candidates: [{ finishReason, index: 0 }], usageMetadata: usage }]);
+    expect(events).toEqual([{ type: 'error', code: 'tool_call_failed', message: expect.stringMatching(message) }]);
   });
 });

@@ -80,8 +80,8 @@ describe('OpenAiChunkFormat', () => {
     expect(chunks.at(-1).choices[0].finish_reason).toBe('tool_calls');
   });
 
-  it.each(['MALFORMED_FUNCTION_CALL', 'UNEXPECTED_TOOL_CALL'])('ends a %s finish with a tool_call_failed error and no [DONE]', async (finishReason) => {
-    const body = await wire([{ type: 'done', finishReason, usage }]);
+  it('ends a failed function call (the adapter\'s tool_call_failed) with a server error and no [DONE]', async () => {
+    const body = await wire([{ type: 'error', code: 'tool_call_failed', message: 'Gemini ended the answer on a malformed function call (MALFORMED_FUNCTION_CALL); asking again usually works' }]);
     expect(JSON.parse(body.split('\n\n')[0]!.slice(6)).error).toMatchObject({ type: 'server_error', code: 'tool_call_failed' });
     expect(body).not.toContain('[DONE]');
   });
