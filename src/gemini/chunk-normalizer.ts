@@ -104,6 +104,8 @@ export class ChunkNormalizer {
 
   /** The last code-execution call, which the next `codeExecutionResult` answers. */
   private codeCall: string | undefined;
+  /** Sources URL context named by their host only, until grounding gives them a title. */
+  private titledByHost: Set<string> | undefined;
   /** The last server-side `toolCall`'s id, which a `toolResponse` without one answers. */
   private serverCall: string | undefined;
 
@@ -261,7 +263,9 @@ export class ChunkNormalizer {
       const url = entry?.retrievedUrl;
       if (typeof url !== 'string' || !url || entry.urlRetrievalStatus !== 'URL_RETRIEVAL_STATUS_SUCCESS') continue;
       this.sources ??= new Map();
-      if (!this.sources.has(url)) this.sources.set(url, { title: hostOf(url), url });
+      if (this.sources.has(url)) continue;
+      this.sources.set(url, { title: hostOf(url), url });
+      (this.titledByHost ??= new Set()).add(url);
     }
   }
 
@@ -271,7 +275,10 @@ export class ChunkNormalizer {
       const url = web?.uri;
       if (!url) continue;
       this.sources ??= new Map();
-      if (!this.sources.has(url)) this.sources.set(url, { title: web.title || url, url });
+      // URL context's metadata comes first (pydantic-ai-url-context-2.5-flash-stream.sse): a page it
+      // named by its host gets grounding's title, in its place.
+      if (this.sources.has(url) && !(web.title && this.titledByHost?.delete(url))) continue;
+      this.sources.set(url, { title: web.title || url, url });
     }
   }
 }

@@ -108,6 +108,13 @@ describe('ChunkNormalizer with geminiSteps', () => {
     ]);
   });
 
+  it('gives a page URL context retrieved first the title grounding gives it later, in its place', () => {
+    const urlContextMetadata = { urlMetadata: [{ retrievedUrl: 'https://ai.pydantic.dev/', urlRetrievalStatus: 'URL_RETRIEVAL_STATUS_SUCCESS' }] };
+    const groundingMetadata = { groundingChunks: [{ web: { uri: 'https://other.example/', title: 'Other' } }, { web: { uri: 'https://ai.pydantic.dev/', title: 'Pydantic AI' } }] };
+    const done = normalize([chunk([{ text: 'Hi' }], { urlContextMetadata }), chunk([{ text: '.' }], { finishReason: 'STOP', groundingMetadata })], false).at(-1);
+    expect(done).toMatchObject({ sources: [{ title: 'Pydantic AI', url: 'https://ai.pydantic.dev/' }, { title: 'Other', url: 'https://other.example/' }] });
+  });
+
   it("adds the URLs URL context retrieved to done's sources, after grounding's, once each", () => {
     const urlContextMetadata = {
       urlMetadata: [
