@@ -16,7 +16,7 @@ import { FileStore, checkFileParts, handleFiles, promptDetails, receivedLine } f
 import { checkKey } from './keys.mjs';
 import { FAKE_MODELS, LISTED_MODELS, modelResource, resolveModel } from './models.mjs';
 import { checkRequest } from './request-checks.mjs';
-import { checkBuiltins, checkCodeParts, checkFunctionResponses, checkTools, lastFunctionResponses, plannedCalls, responseLines, urlsIn } from './tools.mjs';
+import { checkBuiltins, checkFunctionResponses, checkTools, lastFunctionResponses, plannedCalls, responseLines, urlsIn } from './tools.mjs';
 import { GROUNDING, parseDirective, replyText, safetyRatings, splitText, thoughtSummaries } from './scenarios.mjs';
 
 export { FAKE_MODELS } from './models.mjs';
@@ -226,8 +226,6 @@ export async function startFakeGemini(options = {}) {
       return refuse(400, googleError(400, { message: builtin.invalid, details }));
     }
     record.builtins = builtin.builtins;
-    const codeProblem = checkCodeParts(body.contents);
-    if (codeProblem) return refuse(400, invalidArgument(codeProblem));
     const tools = checkTools(body);
     if (tools && 'invalid' in tools) {
       const details = tools.field ? [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field: tools.field, description: tools.invalid }] }] : undefined;

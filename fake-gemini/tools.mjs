@@ -77,12 +77,7 @@ export function checkTools(body) {
   }
   const allowed = field(config, 'allowedFunctionNames', 'allowed_function_names') ?? [];
   if (declarations.length === 0) return undefined;
-  for (const name of allowed) {
-    if (!declarations.some((d) => d.name === name)) {
-      // (inference) no source quotes this refusal; that Gemini checks the names is inference too.
-      return { invalid: `Function name ${JSON.stringify(name)} in allowed_function_names is not declared in tools.`, field: 'tool_config.function_calling_config.allowed_function_names' };
-    }
-  }
+  // Whether Gemini refuses an allowed name that is not declared is not documented: not checked.
   return { declarations, mode, allowed };
 }
 
@@ -254,33 +249,6 @@ export function checkBuiltins(body, generation) {
     if (generation === '2.5') return { invalid: 'Tool use with function calling is unsupported' };
   }
   return { builtins, serverSide };
-}
-
-/**
- * The code-execution parts of the history checked (each a 400 INVALID_ARGUMENT, wording
- * **inference**): "CodeExecutionResult … always follows a part containing the ExecutableCode"
- * (v1beta reference), and both are the model's own parts — a `user` turn carrying one, or a
- * `codeExecutionResult` with no `executableCode` before it in its turn, is refused.
- * @param {any[]} contents
- * @returns {string | undefined}
- */
-export function checkCodeParts(contents) {
-  for (const [i, content] of (contents ?? []).entries()) {
-    let open = false;
-    for (const part of content?.parts ?? []) {
-      const code = field(part, 'executableCode', 'executable_code');
-      const result = field(part, 'codeExecutionResult', 'code_execution_result');
-      if ((code || result) && content.role !== 'model') {
-        return `contents[${i}]: executableCode and codeExecutionResult parts are the model's: they must be in a model turn.`;
-      }
-      if (code) open = true;
-      else if (result) {
-        if (!open) return `contents[${i}]: a codeExecutionResult part must follow the executableCode part it answers.`;
-        open = false;
-      }
-    }
-  }
-  return undefined;
 }
 
 /** URLs in a text, as a model reads them from the prompt (trailing punctuation left out). */
