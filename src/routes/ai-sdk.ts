@@ -40,10 +40,10 @@ aiSdkRoutes.post('/api/ai-sdk/chat', async (c) => {
   // Files are checked before admission: a refused file costs the client nothing.
   const files = request.files ? await decodeChatFiles(request.files, config, 'file parts') : undefined;
   await admit(c, 'message');
-  const { room, chatId } = namedChatRoom(c, request.id);
+  const room = namedChatRoom(c, request.id);
   const turn: TurnBody = request.regenerate ? { message: '', regenerate: true } : { message: request.message };
   if (request.thinking) turn.thinking = request.thinking;
-  if (files) turn.files = await storeFiles(c, room, chatId, request, files);
+  if (files) turn.files = await storeFiles(c, room, request, files);
   let response = await postTurn(c, room, turn, UI_FORMAT);
   if (response.status === 404) {
     await response.body?.cancel();
@@ -66,7 +66,7 @@ aiSdkRoutes.post('/api/ai-sdk/chat', async (c) => {
 async function continueTurn(c: Context<AppEnv>, request: UiToolOutputs): Promise<Response> {
   // Nor is it another request on the dashboard: the turn's request was counted, and its object counts how it ends.
   c.var.log.onWrite = undefined;
-  const { room } = namedChatRoom(c, request.id);
+  const room = namedChatRoom(c, request.id);
   const body: ToolResultsBody = { results: request.results };
   const response = await room.fetch('https://chat-room/tool-results', {
     method: 'POST',
@@ -90,9 +90,10 @@ async function admitNewChat(c: Context<AppEnv>, request: UiChatRequest): Promise
  * upload to `/api/chats/:id/files` would, creating the chat when this message
  * is its first; returns their ids for the turn.
  */
-async function storeFiles(c: Context<AppEnv>, room: DurableObjectStub<ChatRoom>, chatId: string, request: UiChatRequest, files: readonly InlineFile[]): Promise<string[]> {
+async function storeFiles(c: Context<AppEnv>, room: DurableObjectStub<ChatRoom>, request: UiChatRequest, files: readonly InlineFile[]): Promise<string[]> {
   const { config } = c.var;
-  const save = (file: InlineFile) => saveInlineFile(c.env.FILES, room, chatId, file, config.maxFilesPerMessage * 2);
+  // The object's id names the chat's files (`/api/chats/:chatId/files/:fileId`).
+  const save = (file: InlineFile) => saveInlineFile(c.env.FILES, room, room.id.toString(), file, config.maxFilesPerMessage * 2);
   const ids: string[] = [];
   for (const file of files) {
     try {
@@ -108,14 +109,14 @@ async function storeFiles(c: Context<AppEnv>, room: DurableObjectStub<ChatRoom>,
 }
 
 aiSdkRoutes.get('/api/ai-sdk/chat/:id/stream', async (c) => {
-  const { room } = namedChatRoom(c, c.req.param('id'));
+  const room = namedChatRoom(c, c.req.param('id'));
   const response = await room.fetch('https://chat-room/stream', { headers: { ...UI_FORMAT, 'x-request-id': c.var.log.id } });
   return new Response(response.body, response);
 });
 
 aiSdkRoutes.post('/api/ai-sdk/chat/:id/cancel', async (c) => {
   // Any body is ignored, and left unread (see readJsonBody). A chat that does not exist has nothing to cancel.
-  const cancelled = await namedChatRoom(c, c.req.param('id')).room.cancel();
+  const cancelled = await namedChatRoom(c, c.req.param('id')).cancel();
   return c.json({ cancelled: cancelled === true });
 });
 
@@ -155,13 +156,13 @@ function toUiToolPart(step: ToolStep): UiToolPart {
 
 aiSdkRoutes.get('/api/ai-sdk/chat/:id', async (c) => {
   const id = c.req.param('id');
-  const snapshot = await namedChatRoom(c, id).room.snapshot();
+  const snapshot = await namedChatRoom(c, id).snapshot();
   // A chat the client named but never used is simply empty: a page can load it before its first message.
   return c.json({ id, messages: (snapshot?.messages ?? []).map((message) => toUiMessage(message, c.req.url)) });
 });
 
 aiSdkRoutes.delete('/api/ai-sdk/chat/:id', async (c) => {
-  await namedChatRoom(c, c.req.param('id')).room.destroy();
+  await namedChatRoom(c, c.req.param('id')).destroy();
   return c.body(null, 204);
 });
 
@@ -204,12 +205,10 @@ function toUiMessage(message: ChatMessage, base: string): StoredUiMessage {
  * that it can never meet an object of `/api/chats` (those ids come from
  * `newUniqueId()`). A malformed id is a 404 that reaches no object.
  */
-export function namedChatRoom(c: Context<AppEnv>, id: string): { room: DurableObjectStub<ChatRoom>; chatId: string } {
+export function namedChatRoom(c: Context<AppEnv>, id: string): DurableObjectStub<ChatRoom> {
   if (!UI_CHAT_ID.test(id)) throw new ApiError(404, 'not_found', 'no such chat: a chat id is 16 to 128 letters, digits, "_" or "-"');
   const objectId = c.env.CHAT_ROOMS.idFromName(`ai-sdk:${id}`);
-  const chatId = objectId.toString();
   // Logged by the object's id, a hash of the name: a prefix of the client's id would shorten the key in every log.
-  c.var.log.chat = chatId.slice(0, CHAT_PREFIX);
-  // chatId: the object's id, which names the chat's files (`/api/chats/:chatId/files/:fileId`).
-  return { room: c.env.CHAT_ROOMS.get(objectId), chatId };
+  c.var.log.chat = objectId.toString().slice(0, CHAT_PREFIX);
+  return c.env.CHAT_ROOMS.get(objectId);
 }

@@ -27,7 +27,7 @@ feedbackRoutes.post('/api/chats/:id/messages/:messageId/feedback', async (c) => 
 // useChat's message ids are the stored ones with a role prefix: `m-12` is model message 12.
 feedbackRoutes.post('/api/ai-sdk/chat/:id/messages/:messageId/feedback', async (c) => {
   const match = /^m-([1-9]\d{0,14})$/.exec(c.req.param('messageId'));
-  const { room } = namedChatRoom(c, c.req.param('id'));
+  const room = namedChatRoom(c, c.req.param('id'));
   return rate(c, room, match ? Number(match[1]) : undefined);
 });
 
