@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
+import { fromBase64url, toBase64url } from '../protocol/base64url';
 
 /**
  * The owner's way in to `/admin`: `Authorization: Bearer <ADMIN_KEY>` (scripts,
@@ -51,7 +52,7 @@ export async function keyMatches(key: string, presented: string): Promise<boolea
 /** A new session's cookie value: `<expiry in epoch seconds>.<HMAC of it, base64url>`. */
 export async function newSession(key: string, now: number): Promise<string> {
   const expires = Math.floor(now / 1000) + SESSION_SECONDS;
-  return `${expires}.${base64url(await sign(key, expires))}`;
+  return `${expires}.${toBase64url(await sign(key, expires))}`;
 }
 
 /** Whether a cookie value is a session this key signed that has not expired. */
@@ -95,15 +96,4 @@ function cookie(header: string | undefined, name: string): string | undefined {
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
-}
-
-function base64url(buffer: ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64url(text: string): ArrayBuffer {
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes.buffer;
 }

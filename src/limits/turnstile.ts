@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
 import { assistantOrigins } from '../assistants/registry';
 import { ApiError } from '../errors';
+import { fromBase64url, toBase64url } from '../protocol/base64url';
 import { clientKey } from './client-key';
 
 /** The request header with a Turnstile token (one use: siteverify refuses it the second time). */
@@ -168,7 +169,7 @@ const SESSION = /^v1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
 export async function signSession(settings: TurnstileSettings, binding: string, now: number): Promise<string> {
   const expires = Math.floor(now / 1000) + settings.sessionMinutes * 60;
   const signature = await crypto.subtle.sign('HMAC', await sessionKey(settings.secretKey), sessionData(expires, binding));
-  return `v1.${expires}.${base64url(new Uint8Array(signature))}`;
+  return `v1.${expires}.${toBase64url(signature)}`;
 }
 
 /** Whether `session` was signed with this secret for this binding and has not expired (compared in constant time). */
@@ -205,13 +206,4 @@ function sessionKey(secret: string): Promise<CryptoKey> {
     keys.set(secret, key);
   }
   return key;
-}
-
-function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
 }
