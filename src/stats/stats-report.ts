@@ -101,7 +101,8 @@ function withoutTranscript({ question: _q, answer: _a, ...rating }: Rating): Rat
   return rating;
 }
 
-function emptySummary(): Summary {
+/** A summary of nothing: every count 0, every bucket empty. */
+export function emptySummary(): Summary {
   return {
     requests: 0,
     answers: 0,
