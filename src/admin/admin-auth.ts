@@ -1,5 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
+import type { Config } from '../config';
+import { bearerToken, keyDigests, matchingDigest } from '../limits/bearer-auth';
+import { TokenSigner } from '../limits/token-signer';
 
 /**
  * The owner's way in to `/admin`: `Authorization: Bearer <ADMIN_KEY>` (scripts,
@@ -35,23 +38,31 @@ export function adminOnly(): MiddlewareHandler<AppEnv> {
 
 /** Whether the request shows the key (bearer) or a live session (cookie). */
 export async function isOwner(c: Context<AppEnv>): Promise<boolean> {
-  const key = c.var.config.adminKey!;
-  const bearer = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '')?.[1];
-  if (bearer !== undefined) return keyMatches(key, bearer);
+  const { config } = c.var;
+  const bearer = bearerToken(c.req.header('authorization'));
+  if (bearer !== undefined) return keyMatches(config, bearer);
   const session = cookie(c.req.header('cookie'), SESSION_COOKIE);
-  return session !== undefined && (await sessionValid(key, session, Date.now()));
+  return session !== undefined && (await sessionValid(config.adminKey!, session, Date.now()));
 }
 
-/** Whether `presented` is the key: their SHA-256 digests compared in constant time. */
-export async function keyMatches(key: string, presented: string): Promise<boolean> {
-  const [a, b] = await Promise.all([digest(key), digest(presented)]);
-  return crypto.subtle.timingSafeEqual(a, b);
+const adminKeyDigests = keyDigests((config) => [config.adminKey!]);
+
+/** Whether `presented` is ADMIN_KEY: their SHA-256 digests compared in constant time. */
+export async function keyMatches(config: Config, presented: string): Promise<boolean> {
+  return (await matchingDigest(presented, await adminKeyDigests(config))) !== undefined;
+}
+
+/** Changing ADMIN_KEY ends every session. */
+const sessions = new TokenSigner('gemini-edge admin session key');
+
+function sessionData(expires: number): string {
+  return `session ${expires}`;
 }
 
 /** A new session's cookie value: `<expiry in epoch seconds>.<HMAC of it, base64url>`. */
 export async function newSession(key: string, now: number): Promise<string> {
   const expires = Math.floor(now / 1000) + SESSION_SECONDS;
-  return `${expires}.${base64url(await sign(key, expires))}`;
+  return `${expires}.${await sessions.sign(key, sessionData(expires))}`;
 }
 
 /** Whether a cookie value is a session this key signed that has not expired. */
@@ -60,8 +71,7 @@ async function sessionValid(key: string, value: string, now: number): Promise<bo
   if (!match) return false;
   const expires = Number(match[1]);
   if (expires * 1000 <= now) return false;
-  const expected = await sign(key, expires);
-  return crypto.subtle.timingSafeEqual(expected, fromBase64url(match[2]!));
+  return sessions.verify(key, sessionData(expires), match[2]!);
 }
 
 /** The `Set-Cookie` of a session (or, with `value` empty, of its removal). */
@@ -70,40 +80,10 @@ export function sessionCookie(value: string): string {
   return `${SESSION_COOKIE}=${value}; Path=/; Max-Age=${age}; HttpOnly; Secure; SameSite=Strict`;
 }
 
-const hmacKeys = new Map<string, Promise<CryptoKey>>();
-
-/** HMAC-SHA-256 of the session's expiry, under a key derived from ADMIN_KEY (never the key itself). */
-async function sign(key: string, expires: number): Promise<ArrayBuffer> {
-  let hmacKey = hmacKeys.get(key);
-  if (!hmacKey) {
-    hmacKey = digest(`gemini-edge admin session\n${key}`).then((raw) =>
-      crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']),
-    );
-    hmacKeys.clear();
-    hmacKeys.set(key, hmacKey);
-  }
-  return crypto.subtle.sign('HMAC', await hmacKey, new TextEncoder().encode(`session ${expires}`));
-}
-
-function digest(text: string): Promise<ArrayBuffer> {
-  return crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-}
-
 function cookie(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
   }
   return undefined;
-}
-
-function base64url(buffer: ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64url(text: string): ArrayBuffer {
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes.buffer;
 }

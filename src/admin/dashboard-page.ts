@@ -1,5 +1,5 @@
 import type { StatsReport, Summary } from '../stats/stats-report';
-import { TTFT_BOUNDS } from '../stats/stats-report';
+import { emptySummary, TTFT_BOUNDS } from '../stats/stats-report';
 import { barChart, escapeHtml, legend } from './svg-chart';
 
 /**
@@ -61,7 +61,7 @@ ${error ? `<p class="error" role="alert">${escapeHtml(error)}</p>` : ''}
 /** The dashboard: the last 30 days for every assistant, or for `assistant` alone. */
 export function dashboardPage(report: StatsReport, assistant: string | undefined): string {
   const pick = (entry: { total: Summary; byAssistant: Record<string, Summary> }) =>
-    assistant === undefined ? entry.total : (entry.byAssistant[assistant] ?? emptyLike(entry.total));
+    assistant === undefined ? entry.total : (entry.byAssistant[assistant] ?? emptySummary());
   const total = pick(report);
   const days = report.byDay.map(pick);
   const labels = report.days.map((d) => d.slice(5));
@@ -164,8 +164,4 @@ function ratingsList(report: StatsReport, assistant: string | undefined): string
     return `<li class="rating ${r.rating}"><span class="thumb" role="img" aria-label="${r.rating === 'up' ? 'Thumbs up' : 'Thumbs down'}">${r.rating === 'up' ? '▲' : '▼'}</span><div><p class="meta">${when} UTC · ${escapeHtml(r.assistant)} · ${escapeHtml(r.model)} · chat <code>${escapeHtml(r.chat)}</code> · message ${r.messageId}</p>${text}</div></li>`;
   });
   return `${hint}<ul class="ratings">${items.join('')}</ul>`;
-}
-
-function emptyLike(total: Summary): Summary {
-  return { ...total, requests: 0, answers: 0, cancelled: 0, tokens: { prompt: 0, output: 0, thinking: 0, cached: 0 }, spendUsd: 0, unpricedTokens: 0, errors: {}, refusals: {}, ttft: { count: 0, buckets: total.ttft.buckets.map(() => 0), p50Ms: null, p95Ms: null } };
 }

@@ -1,6 +1,7 @@
 import type { GenerateContentResponse, GroundingChunk, Part, UsageMetadata } from '@google/generative-ai';
 import { citedSources } from '../protocol/citations';
 import type { ChatEvent, DoneEvent, PartEvent, Source, TerminalEvent, ToolCallEvent, ToolResultEvent, Usage } from '../protocol/events';
+import { newCallId } from '../protocol/tool-call-id';
 import { toErrorEvent } from './error-mapping';
 import { GeminiError } from './gemini-error';
 import { CODE_EXECUTION } from './tool-parts';
@@ -311,14 +312,6 @@ function callEvent(part: RawPart): ToolCallEvent {
   if (typeof call.id === 'string' && call.id) event.geminiId = call.id;
   if (typeof part.thoughtSignature === 'string' && part.thoughtSignature) event.signature = part.thoughtSignature;
   return event;
-}
-
-/** `call_` and 96 random bits, base64url: as unguessable as OpenAI's own call ids, and as short. */
-function newCallId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return `call_${btoa(binary).replaceAll('+', '-').replaceAll('/', '_')}`;
 }
 
 /**

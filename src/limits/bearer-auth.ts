@@ -19,15 +19,11 @@ import { ApiError } from '../errors';
 export async function authenticateBearer(c: Context<AppEnv>): Promise<string | undefined> {
   const { config } = c.var;
   if (config.openaiCompatKeys.length === 0) return undefined;
-  const presented = /^Bearer +(\S+) *$/i.exec(c.req.header('authorization') ?? '')?.[1];
+  const presented = bearerToken(c.req.header('authorization'));
   const unauthorized = (message: string) => new ApiError(401, 'invalid_api_key', message, { 'WWW-Authenticate': 'Bearer' });
   if (!presented) throw unauthorized('Missing API key: send it as "Authorization: Bearer <key>"');
-  const digest = await sha256(presented);
-  let matched = false;
-  for (const known of await keyDigests(config)) {
-    if (crypto.subtle.timingSafeEqual(digest, known)) matched = true;
-  }
-  if (!matched) throw unauthorized('Incorrect API key provided');
+  const digest = await matchingDigest(presented, await apiKeyDigests(config));
+  if (!digest) throw unauthorized('Incorrect API key provided');
   return `key:${hex(digest.slice(0, 8))}`;
 }
 
@@ -44,17 +40,42 @@ export function bearerAuth(): MiddlewareHandler<AppEnv> {
   };
 }
 
-const digests = new WeakMap<Config, Promise<ArrayBuffer[]>>();
-
-/** The digests of the configured keys, once per config. */
-function keyDigests(config: Config): Promise<ArrayBuffer[]> {
-  let known = digests.get(config);
-  if (!known) {
-    known = Promise.all(config.openaiCompatKeys.map(sha256));
-    digests.set(config, known);
-  }
-  return known;
+/** The token of an `Authorization: Bearer <token>` header; undefined for any other header or none. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer +(\S+) *$/i.exec(authorization ?? '')?.[1];
 }
+
+/**
+ * The SHA-256 digests of the keys a setting holds, computed once per config.
+ * @example const adminKeyDigests = keyDigests((config) => [config.adminKey!]);
+ */
+export function keyDigests(keysOf: (config: Config) => readonly string[]): (config: Config) => Promise<ArrayBuffer[]> {
+  const digests = new WeakMap<Config, Promise<ArrayBuffer[]>>();
+  return (config) => {
+    let known = digests.get(config);
+    if (!known) {
+      known = Promise.all(keysOf(config).map(sha256));
+      digests.set(config, known);
+    }
+    return known;
+  };
+}
+
+/**
+ * The digest of `presented` when it is one of the keys `known` holds the digests of, else
+ * undefined: digests compared in constant time, every key tried, so timing says nothing about
+ * how much of a key matched.
+ */
+export async function matchingDigest(presented: string, known: readonly ArrayBuffer[]): Promise<ArrayBuffer | undefined> {
+  const digest = await sha256(presented);
+  let matched = false;
+  for (const key of known) {
+    if (crypto.subtle.timingSafeEqual(digest, key)) matched = true;
+  }
+  return matched ? digest : undefined;
+}
+
+const apiKeyDigests = keyDigests((config) => config.openaiCompatKeys);
 
 async function sha256(text: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
+import { DAY_MS, dayNumber, secondsToMidnight } from './utc-day';
 
 /** What a request asks of the limiter: a message (calls Gemini), a new chat, or an attempt at the admin key. */
 export type RequestKind = 'message' | 'create' | 'login';
@@ -29,9 +30,8 @@ export type Admission =
   | { ok: false; code: 'rate_limited' | 'budget_exhausted'; retryAfter: number; limit: number };
 
 const MINUTE = 60_000;
-const DAY = 86_400_000;
 /** A client idle this long is forgotten: its storage is deleted. */
-const FORGET_AFTER_MS = 2 * DAY;
+const FORGET_AFTER_MS = 2 * DAY_MS;
 /** Longest time recorded tokens wait in memory for the next admission's write. */
 export const SAVE_TOKENS_AFTER_MS = 5000;
 
@@ -76,7 +76,7 @@ export class ClientLimiter extends DurableObject<Env> {
     const allowance: Allowance = {};
     if (kind === 'message' && limits.dailyTokens > 0) {
       const spent = this.spentToday(now);
-      const reset = Math.ceil((DAY - (now % DAY)) / 1000);
+      const reset = secondsToMidnight(now);
       if (spent >= limits.dailyTokens) return { ok: false, code: 'budget_exhausted', retryAfter: reset, limit: limits.dailyTokens };
       allowance.tokens = { limit: limits.dailyTokens, remaining: limits.dailyTokens - spent, reset };
     }
@@ -102,7 +102,7 @@ export class ClientLimiter extends DurableObject<Env> {
   async record(tokens: number): Promise<void> {
     if (!(tokens > 0)) return;
     const now = Date.now();
-    const day = Math.floor(now / DAY);
+    const day = dayNumber(now);
     if (this.unsaved.day !== day) this.saveTokens();
     this.unsaved.day = day;
     this.unsaved.tokens += Math.ceil(tokens);
@@ -119,9 +119,9 @@ export class ClientLimiter extends DurableObject<Env> {
    */
   async reserveUpload(bytes: number | { atMost: number }, dailyBytes: number): Promise<UploadAdmission> {
     const now = Date.now();
-    const day = Math.floor(now / DAY);
+    const day = dayNumber(now);
     const used = this.uploadedOn(day);
-    const reset = Math.ceil((DAY - (now % DAY)) / 1000);
+    const reset = secondsToMidnight(now);
     const left = Math.max(0, dailyBytes - used);
     // A size not known in advance holds what is left, up to the largest file.
     const reserved = typeof bytes === 'number' ? bytes : Math.min(bytes.atMost, left);
@@ -166,12 +166,12 @@ export class ClientLimiter extends DurableObject<Env> {
     let last = 0;
     for (const { hits } of this.sql.exec<{ hits: string }>('SELECT hits FROM windows')) last = Math.max(last, ...(JSON.parse(hits) as number[]));
     const day = this.sql.exec<{ day: number | null }>('SELECT MAX(day) AS day FROM (SELECT day FROM spent UNION ALL SELECT day FROM uploaded)').one().day;
-    if (day !== null) last = Math.max(last, (day + 1) * DAY - 1);
+    if (day !== null) last = Math.max(last, (day + 1) * DAY_MS - 1);
     return last;
   }
 
   private spentToday(now: number): number {
-    const day = Math.floor(now / DAY);
+    const day = dayNumber(now);
     const row = this.sql.exec<{ tokens: number }>('SELECT tokens FROM spent WHERE day = ?', day).toArray()[0];
     return (row?.tokens ?? 0) + (this.unsaved.day === day ? this.unsaved.tokens : 0);
   }

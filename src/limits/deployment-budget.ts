@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
+import { DAY_MS, dayNumber, secondsToMidnight, utcDay } from './utc-day';
 
 /**
  * The cap for the whole deployment (DEPLOYMENT_DAILY_TOKEN_BUDGET,
@@ -62,7 +63,6 @@ interface Exchange {
 
 type Grant = { grant: number } | { grant: 0; scope: BudgetScope; retryAfter: number; limit: number };
 
-export const DAY_MS = 86_400_000;
 /** A refused shard refuses on its own for this long before it asks the coordinator again. */
 const RECHECK_MS = 1000;
 /** A shard reports its answers' spending to the coordinator (for the alerts and the month) within this time. */
@@ -76,10 +76,6 @@ const MAX_BLOCK_RESERVES = 64;
 
 export const COORDINATOR_NAME = 'deployment';
 
-function dayOf(ms: number): number {
-  return Math.floor(ms / DAY_MS);
-}
-
 /** The UTC month of a day, as `YYYY-MM`. */
 function monthOf(day: number): string {
   return new Date(day * DAY_MS).toISOString().slice(0, 7);
@@ -87,9 +83,9 @@ function monthOf(day: number): string {
 
 /** Seconds until the next UTC midnight, or the next month's first midnight. */
 function secondsUntil(scope: 'day' | 'month', now: number): number {
+  if (scope === 'day') return secondsToMidnight(now);
   const date = new Date(now);
-  const end = scope === 'day' ? (dayOf(now) + 1) * DAY_MS : Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
-  return Math.max(1, Math.ceil((end - now) / 1000));
+  return Math.max(1, Math.ceil((Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) - now) / 1000));
 }
 
 function coordinator(env: Env): DurableObjectStub<BudgetCoordinator> {
@@ -151,7 +147,7 @@ export class BudgetShard extends DurableObject<Env> {
     this.name = name;
     this.settings = settings;
     const now = Date.now();
-    const day = dayOf(now);
+    const day = dayNumber(now);
     for (let attempt = 0; attempt < 3; attempt++) {
       const state = this.day(day);
       this.sweep(now);
@@ -178,7 +174,7 @@ export class BudgetShard extends DurableObject<Env> {
     this.name = name;
     const spent = Math.max(0, Math.ceil(tokens || 0));
     const released = this.sql.exec<{ tokens: number }>('DELETE FROM holds WHERE id = ? AND day = ? RETURNING tokens', hold, day).toArray()[0]?.tokens ?? 0;
-    const today = dayOf(Date.now());
+    const today = dayNumber(Date.now());
     if (day !== today) {
       // A late charge for a day gone: its leases are void, only the spending counts (the month's).
       if (spent > 0) await coordinator(this.env).exchange({ shard: name, day, give: 0, spent, want: 0 });
@@ -194,7 +190,7 @@ export class BudgetShard extends DurableObject<Env> {
 
   /** The coordinator takes back what this shard holds unused, before it refuses anyone. */
   async release(day: number): Promise<{ give: number; spent: number }> {
-    const state = this.day(dayOf(Date.now()));
+    const state = this.day(dayNumber(Date.now()));
     if (state.day !== day) return { give: 0, spent: 0 };
     state.givingBack = 1;
     const give = state.lease - state.spent - state.held;
@@ -207,7 +203,7 @@ export class BudgetShard extends DurableObject<Env> {
 
   /** Tokens spent today by this shard's answers, and held by its reservations (for tests). */
   async usage(): Promise<{ lease: number; spent: number; held: number }> {
-    const { lease, spent, held } = this.day(dayOf(Date.now()));
+    const { lease, spent, held } = this.day(dayNumber(Date.now()));
     return { lease, spent, held };
   }
 
@@ -229,7 +225,7 @@ export class BudgetShard extends DurableObject<Env> {
     this.clearReport();
     const answer = await coordinator(this.env).exchange({ shard: this.name, day, give, spent, want, settings: this.settings });
     if (want === 0) return;
-    const current = this.day(dayOf(Date.now()));
+    const current = this.day(dayNumber(Date.now()));
     if (current.day !== day) return; // the day ended while we asked: its lease is void
     if (answer.grant > 0) {
       current.lease += answer.grant;
@@ -325,7 +321,7 @@ export class BudgetCoordinator extends DurableObject<Env> {
   async exchange(request: Exchange): Promise<Grant> {
     if (request.settings) this.remember(request.settings);
     const now = Date.now();
-    const today = dayOf(now);
+    const today = dayNumber(now);
     if (request.spent > 0) this.addSpent(request.day, request.spent);
     if (request.day !== today) return { grant: 0, scope: 'busy', retryAfter: 1, limit: 0 };
     if (request.give !== 0) this.addLease(today, request.shard, -request.give, false);
@@ -350,7 +346,7 @@ export class BudgetCoordinator extends DurableObject<Env> {
   }
 
   /** Tokens of a day: reported spending and leases (for tests and the docs' numbers). */
-  async standing(day = dayOf(Date.now())): Promise<{ spent: number; leased: number; alerted: number }> {
+  async standing(day = dayNumber(Date.now())): Promise<{ spent: number; leased: number; alerted: number }> {
     const row = this.sql.exec<{ spent: number; alerted: number }>('SELECT spent, alerted FROM days WHERE day = ?', day).toArray()[0];
     return { spent: row?.spent ?? 0, leased: this.leased(day), alerted: row?.alerted ?? 0 };
   }
@@ -377,7 +373,7 @@ export class BudgetCoordinator extends DurableObject<Env> {
   /** Tokens spent in the month of `day` on the days before it. */
   private monthSpentBefore(day: number): number {
     const month = monthOf(day);
-    const first = dayOf(Date.parse(`${month}-01T00:00:00Z`));
+    const first = dayNumber(Date.parse(`${month}-01T00:00:00Z`));
     return this.sql.exec<{ spent: number | null }>('SELECT SUM(spent) AS spent FROM days WHERE day >= ? AND day < ?', first, day).one().spent ?? 0;
   }
 
@@ -449,7 +445,7 @@ export class BudgetCoordinator extends DurableObject<Env> {
     this.sql.exec('INSERT INTO days (day, spent, alerted) VALUES (?, 0, ?) ON CONFLICT (day) DO UPDATE SET alerted = alerted | excluded.alerted', day, bit);
     const url = settings.alertUrl;
     if (!url) return;
-    const body = { day: new Date(day * DAY_MS).toISOString().slice(0, 10), threshold, spent, budget: settings.daily };
+    const body = { day: utcDay(day * DAY_MS), threshold, spent, budget: settings.daily };
     console.warn(JSON.stringify({ level: 'warn', event: 'spend_alert', ...body }));
     this.ctx.waitUntil(
       fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })

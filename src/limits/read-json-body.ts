@@ -49,11 +49,21 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** A body of unknown length, read chunk by chunk and refused once it passes `maxBytes`. */
 async function readChunked(body: ReadableStream<Uint8Array>, maxBytes: number, tooLarge: () => ApiError): Promise<Uint8Array> {
+  const bytes = await readCapped(body, maxBytes);
+  if (!bytes) throw tooLarge();
+  return bytes;
+}
+
+/**
+ * A body's bytes, read chunk by chunk, or undefined once it passes `maxBytes`:
+ * nothing past the limit is kept, and the rest is drained (see {@link readJsonBody}).
+ */
+export async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | undefined> {
   const reader = body.getReader();
   const read = await readUpTo(reader, maxBytes);
   if ('bytes' in read) return read.bytes;
   await drain(reader, maxBytes * DRAIN_FACTOR - read.over);
-  throw tooLarge();
+  return undefined;
 }
 
 /**

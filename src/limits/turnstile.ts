@@ -3,6 +3,7 @@ import type { AppEnv } from '../app-env';
 import { assistantOrigins } from '../assistants/registry';
 import { ApiError } from '../errors';
 import { clientKey } from './client-key';
+import { TokenSigner } from './token-signer';
 
 /** The request header with a Turnstile token (one use: siteverify refuses it the second time). */
 export const TOKEN_HEADER = 'x-turnstile-token';
@@ -162,13 +163,15 @@ function sessionBinding(c: Context<AppEnv>): string {
   return `${clientKey(c.req.header('cf-connecting-ip'))}\n${c.req.header('origin') ?? ''}`;
 }
 
+/** Rotating the secret key ends every session. */
+const sessions = new TokenSigner('gemini-edge turnstile session key');
+
 const SESSION = /^v1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
 
 /** `v1.<expiry, Unix seconds>.<HMAC-SHA256 of the expiry and the binding, base64url>`. */
 export async function signSession(settings: TurnstileSettings, binding: string, now: number): Promise<string> {
   const expires = Math.floor(now / 1000) + settings.sessionMinutes * 60;
-  const signature = await crypto.subtle.sign('HMAC', await sessionKey(settings.secretKey), sessionData(expires, binding));
-  return `v1.${expires}.${base64url(new Uint8Array(signature))}`;
+  return `v1.${expires}.${await sessions.sign(settings.secretKey, sessionData(expires, binding))}`;
 }
 
 /** Whether `session` was signed with this secret for this binding and has not expired (compared in constant time). */
@@ -179,39 +182,9 @@ export async function checkSession(settings: TurnstileSettings, session: string,
   const seconds = Math.floor(now / 1000);
   // Not past its expiry, and no longer-lived than the current setting allows.
   if (expires <= seconds || expires > seconds + settings.sessionMinutes * 60) return false;
-  const signature = fromBase64url(match[2]);
-  return crypto.subtle.verify('HMAC', await sessionKey(settings.secretKey), signature, sessionData(expires, binding));
+  return sessions.verify(settings.secretKey, sessionData(expires, binding), match[2]);
 }
 
-function sessionData(expires: number, binding: string): Uint8Array {
-  return new TextEncoder().encode(`gemini-edge turnstile session v1\n${expires}\n${binding}`);
-}
-
-const keys = new Map<string, Promise<CryptoKey>>();
-
-/**
- * The sessions' HMAC key, derived from the secret key (HMAC-SHA256 of a fixed
- * label), so the secret itself signs nothing and rotating it ends every session.
- */
-function sessionKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = (async () => {
-      const encoder = new TextEncoder();
-      const root = await crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-      const derived = await crypto.subtle.sign('HMAC', root, encoder.encode('gemini-edge turnstile session key'));
-      return crypto.subtle.importKey('raw', derived, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-    })();
-    keys.set(secret, key);
-  }
-  return key;
-}
-
-function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+function sessionData(expires: number, binding: string): string {
+  return `gemini-edge turnstile session v1\n${expires}\n${binding}`;
 }

@@ -1,3 +1,5 @@
+import { toBase64url } from './base64url.js';
+
 /**
  * The id of a function call on the OpenAI API, carrying Gemini's thought signature.
  *
@@ -20,6 +22,11 @@
  */
 
 const SIGNED = /^(call_[A-Za-z0-9_-]{16})_s_([A-Za-z0-9_-]+)$/;
+
+/** A new call's id: `call_` and 96 random bits in base64url, the 16 characters {@link SIGNED} expects; as unguessable as OpenAI's own call ids, and as short. */
+export function newCallId(): string {
+  return `call_${toBase64url(crypto.getRandomValues(new Uint8Array(12)))}`;
+}
 
 /** The id a client sees for a call: `toolCallId`, and the signature when there is one. */
 export function wireToolCallId(toolCallId: string, signature?: string): string {

@@ -5,7 +5,7 @@ import { DASHBOARD_CSS } from '../admin/dashboard-css';
 import { ADMIN_CSP, dashboardPage, loginPage } from '../admin/dashboard-page';
 import { ApiError, errorResponse } from '../errors';
 import { admitLogin } from '../limits/admission';
-import { DRAIN_FACTOR, discardBody, readUpTo } from '../limits/read-json-body';
+import { readCapped } from '../limits/read-json-body';
 import { readReport } from '../stats/stats-report';
 
 /**
@@ -40,7 +40,7 @@ adminRoutes.post('/admin/login', async (c) => {
   // A key and a form's framing fit in far less: a larger form is not read past the limit.
   if (body === undefined) return html(loginPage('That form is too large: send the admin key alone.'), 413);
   const key = new URLSearchParams(body).get('key');
-  const right = typeof key === 'string' && (await keyMatches(c.var.config.adminKey!, key));
+  const right = typeof key === 'string' && (await keyMatches(c.var.config, key));
   try {
     await admitLogin(c, right);
   } catch (error) {
@@ -74,12 +74,8 @@ adminRoutes.get('/admin/dashboard.css', () => new Response(DASHBOARD_CSS, { head
 /** A small body as text, or undefined once it passes `maxBytes` (the rest is drained, as readJsonBody does). */
 async function readSmall(request: Request, maxBytes: number): Promise<string | undefined> {
   if (!request.body) return '';
-  const reader = request.body.getReader();
-  const read = await readUpTo(reader, maxBytes);
-  reader.releaseLock();
-  if ('bytes' in read) return new TextDecoder().decode(read.bytes);
-  await discardBody(request, maxBytes * DRAIN_FACTOR);
-  return undefined;
+  const bytes = await readCapped(request.body, maxBytes);
+  return bytes && new TextDecoder().decode(bytes);
 }
 
 function html(body: string, status = 200): Response {

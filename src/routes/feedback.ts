@@ -3,11 +3,11 @@ import type { AppEnv } from '../app-env';
 import type { ChatRoom } from '../chat/chat-room';
 import { ApiError } from '../errors';
 import { readJsonBody } from '../limits/read-json-body';
+import { utcDay } from '../limits/utc-day';
 import { CHAT_PREFIX } from '../observability/request-log';
 import { isRecord } from '../protocol/events';
 import type { Rating } from '../protocol/messages';
 import { statsDay } from '../stats/stats-batch';
-import { utcDay } from '../stats/metrics';
 import { namedChatRoom } from './ai-sdk';
 import { chatRoom } from './chats';
 

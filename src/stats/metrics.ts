@@ -99,8 +99,3 @@ export function metricsOf(tally: Tally): [model: string, metric: Metric, amount:
   if (tally.ttftMs !== undefined) out.push([tally.model, ttftMetric(tally.ttftMs), 1]);
   return out;
 }
-
-/** The UTC day of an epoch-ms time: `YYYY-MM-DD`. */
-export function utcDay(at: number): string {
-  return new Date(at).toISOString().slice(0, 10);
-}

@@ -1,5 +1,6 @@
 import type { Env } from '../env';
-import { metricsOf, utcDay, type Tally } from './metrics';
+import { utcDay } from '../limits/utc-day';
+import { metricsOf, type Tally } from './metrics';
 import type { CounterRow, StatsDay } from './stats-day';
 
 /** How long counts wait in the isolate before they go to their day's object: one write per isolate per second, at most. */

@@ -1,5 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
+import { DAY_MS } from '../limits/utc-day';
 
 /** One counter's increment: assistant, model, metric, amount. */
 export type CounterRow = [assistant: string, model: string, metric: string, amount: number];
@@ -137,7 +138,7 @@ export class StatsDay extends DurableObject<Env> {
 
   private async expireAfter(day: string): Promise<void> {
     if (this.expiring) return;
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.parse(`${day}T00:00:00Z`) + RETENTION_DAYS * 86_400_000);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.parse(`${day}T00:00:00Z`) + RETENTION_DAYS * DAY_MS);
     this.expiring = true;
   }
 }

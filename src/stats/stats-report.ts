@@ -1,5 +1,6 @@
 import type { Env } from '../env';
 import { priceFor, pricedModels, type ModelPrice } from '../gemini/models';
+import { DAY_MS, utcDay } from '../limits/utc-day';
 import { TTFT_BUCKETS_MS, TTFT_OVERFLOW, type RefusalReason, type TokenKind } from './metrics';
 import { statsDay } from './stats-batch';
 import type { Rating, StatsDay } from './stats-day';
@@ -55,7 +56,7 @@ const REPORT_RATINGS = 50;
  */
 export async function readReport(env: Env, now: number, transcripts: boolean): Promise<StatsReport> {
   const days: string[] = [];
-  for (let i = REPORT_DAYS - 1; i >= 0; i--) days.push(new Date(now - i * 86_400_000).toISOString().slice(0, 10));
+  for (let i = REPORT_DAYS - 1; i >= 0; i--) days.push(utcDay(now - i * DAY_MS));
   // (RPC loses the tuple type of a row.)
   const stored = (await Promise.all(days.map((day) => statsDay(env, day).read()))) as Awaited<ReturnType<StatsDay['read']>>[];
   const total = emptySummary();
@@ -100,7 +101,8 @@ function withoutTranscript({ question: _q, answer: _a, ...rating }: Rating): Rat
   return rating;
 }
 
-function emptySummary(): Summary {
+/** A summary of nothing: every count 0, every bucket empty. */
+export function emptySummary(): Summary {
   return {
     requests: 0,
     answers: 0,

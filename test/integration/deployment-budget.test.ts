@@ -3,7 +3,8 @@ import { env } from 'cloudflare:workers';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { app } from '../../src/app';
 import type { Env } from '../../src/env';
-import { COORDINATOR_NAME, DAY_MS, REPORT_AFTER_MS, type BudgetCoordinator } from '../../src/limits/deployment-budget';
+import { COORDINATOR_NAME, REPORT_AFTER_MS, type BudgetCoordinator } from '../../src/limits/deployment-budget';
+import { DAY_MS } from '../../src/limits/utc-day';
 import { fakeRequests, uniqueTag } from '../fake-gemini';
 import { parseSse } from '../sse';
 
