@@ -29,7 +29,7 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  */
 export async function fetchRemoteFile(link: string, rules: RemoteFileRules, fetcher: typeof fetch = fetch): Promise<Uint8Array> {
   const { field } = rules;
-  let url = httpsUrl(link, field, 'must be an https: URL or a base64 data URL');
+  let url = checkLink(link, field);
   const signal = AbortSignal.timeout(rules.timeoutMs);
   try {
     for (let redirects = 0; ; redirects++) {
@@ -58,6 +58,14 @@ export async function fetchRemoteFile(link: string, rules: RemoteFileRules, fetc
     if (signal.aborted) throw refused(field, `no answer within ${rules.timeoutMs / 1000} s`);
     throw refused(field, 'the server could not be reached');
   }
+}
+
+/**
+ * A caller's link as the URL to fetch: `https:` only.
+ * @throws {ApiError} 400 naming `field`
+ */
+export function checkLink(link: string, field: string): URL {
+  return httpsUrl(link, field, 'must be an https: URL or a base64 data URL');
 }
 
 /** `value` as a URL whose scheme is `https:`, or a 400 saying `rule`. */

@@ -14,7 +14,7 @@ import type { ToolCallPart, ToolResultPart } from '../protocol/parts';
 import { checkNumber, checkText, fileName, wellFormed } from './chat-request';
 import { checkInlineTotal, decodeInlineFile, inlineFileSource, type InlineFile } from '../files/inline-file';
 import { resolveFiles, toBase64 } from '../gemini/file-parts';
-import { fetchRemoteFile, REMOTE_FILE_RULES } from '../files/remote-file';
+import { checkLink, fetchRemoteFile, REMOTE_FILE_RULES } from '../files/remote-file';
 import { toFunctionCallPart, toFunctionResponsePart, toGeminiTools, type FunctionChoice, type FunctionSpec } from '../gemini/tool-parts';
 import { signatureOf, SKIP_SIGNATURE } from '../protocol/tool-call-id';
 
@@ -223,6 +223,8 @@ export async function withCompletionFiles(request: CompletionRequest, config: Co
   const { files } = request;
   if (!files) return async () => request.call;
   const inline = await Promise.all(files.refs.map((ref) => (ref.url === undefined ? asFileParam(ref.field, () => loadFile(ref, config)) : undefined)));
+  // A link that is no https: URL is refused now, as a bad inline file is: only its fetch waits for admission.
+  for (const ref of files.refs) if (ref.url !== undefined) await asFileParam(ref.field, async () => checkLink(ref.url!, ref.field));
   await asFileParam('messages', async () => checkInlineTotal(inline.filter((file) => file !== undefined), config.maxInlineBytes, 'messages'));
   return async (fetcher) => {
     const decoded = await Promise.all(files.refs.map((ref, i) => inline[i] ?? asFileParam(ref.field, () => loadFile(ref, config, fetcher))));

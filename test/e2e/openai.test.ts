@@ -21,6 +21,8 @@ const LIMITED_KEY = 'sk-e2e-openai-compat-limited-02';
 const RATE_LIMIT = 20;
 /** A key of its own for the tool loops: they make several requests each. */
 const TOOLS_KEY = 'sk-e2e-openai-compat-tools-0003';
+/** The files' requests count against a key of their own: a refused link's request is admitted (its fetch comes after admission). */
+const FILES_KEY = 'sk-e2e-openai-compat-files-0004';
 
 let dev: DevServer;
 let client: OpenAI;
@@ -48,7 +50,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
   imagesUrl = `https://127.0.0.1:${(images.address() as { port: number }).port}`;
-  dev = await startDevServer(['--var', `OPENAI_COMPAT_KEYS:${KEY},${LIMITED_KEY},${TOOLS_KEY}`, '--var', `RATE_LIMIT_PER_MINUTE:${RATE_LIMIT}`, '--var', 'DAILY_TOKEN_BUDGET:0'], { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, { limits: true });
+  dev = await startDevServer(['--var', `OPENAI_COMPAT_KEYS:${KEY},${LIMITED_KEY},${TOOLS_KEY},${FILES_KEY}`, '--var', `RATE_LIMIT_PER_MINUTE:${RATE_LIMIT}`, '--var', 'DAILY_TOKEN_BUDGET:0'], { NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') }, { limits: true });
   // No retries: each test sees the first answer, as an error class, at once.
   client = new OpenAI({ baseURL: `${dev.url}/v1`, apiKey: KEY, maxRetries: 0 });
 }, 90_000);
@@ -228,12 +230,13 @@ describe('the openai client against /v1', () => {
 });
 
 describe('files, sent by the openai client', () => {
+  const filesClient = () => new OpenAI({ baseURL: `${dev.url}/v1`, apiKey: FILES_KEY, maxRetries: 0 });
   const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
   it('sends an image_url data URL to Gemini inline, its bytes intact', async () => {
     const { tag, content } = prompt('[fake:reply]');
     const url = `data:image/png;base64,${Buffer.from(IMAGE).toString('base64')}`;
-    const completion = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: content }, { type: 'image_url', image_url: { url } }] }] });
+    const completion = await filesClient().chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: content }, { type: 'image_url', image_url: { url } }] }] });
     const [record] = await fakeRecords(dev.fakeUrl!, tag);
     expect(filesOf(record)).toMatchObject([{ kind: 'inline', mimeType: 'image/png', bytes: 3000, sha256: sha(IMAGE) }]);
     expect(completion.choices[0].message.content!.split('\n')[0]).toBe(`[fake] received image/png, 3000 bytes, sha256 ${sha(IMAGE).slice(0, 16)}`);
@@ -241,7 +244,7 @@ describe('files, sent by the openai client', () => {
 
   it('fetches an https image_url over real TLS, following an https redirect', async () => {
     const { tag, content } = prompt('[fake:reply]');
-    await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: content }, { type: 'image_url', image_url: { url: `${imagesUrl}/moved.png` } }] }] });
+    await filesClient().chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: content }, { type: 'image_url', image_url: { url: `${imagesUrl}/moved.png` } }] }] });
     const [record] = await fakeRecords(dev.fakeUrl!, tag);
     expect(filesOf(record)).toMatchObject([{ mimeType: 'image/png', bytes: 3000, sha256: sha(IMAGE) }]);
   });
@@ -249,7 +252,7 @@ describe('files, sent by the openai client', () => {
   it('BadRequestError for an https image_url that redirects to http:, and for an http: one, before any upstream call', async () => {
     for (const url of [`${imagesUrl}/to-http.png`, imagesUrl.replace('https:', 'http:') + '/cat.png']) {
       const { tag, content } = prompt('[fake:reply]');
-      const error = await thrown(() => client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: content }, { type: 'image_url', image_url: { url } }] }] }));
+      const error = await thrown(() => filesClient().chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: [{ type: 'text', text: content }, { type: 'image_url', image_url: { url } }] }] }));
       expect(error).toBeInstanceOf(BadRequestError);
       expect((error as BadRequestError).param).toBe('messages[0].content[1].image_url.url');
       expect((error as BadRequestError).message).toMatch(/https: .*\(got http:\)/);
