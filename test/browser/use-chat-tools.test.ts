@@ -82,7 +82,7 @@ describe('useChat with a tool that runs in the page', () => {
     // Gemini got the page's output as the call's functionResponse, in a second request of the same turn.
     const records = await fakeRecords(dev.fakeUrl!, tag);
     expect(records).toHaveLength(2);
-    expect(records[1]!.body.contents.at(-1)).toEqual({ role: 'user', parts: [{ functionResponse: { name: 'show_section', response: { output: { shown: 'pricing' } } } }] });
+    expect(records[1]!.body.contents.at(-1)).toEqual({ role: 'user', parts: [{ functionResponse: { id: records[0]!.functionCalls![0]!.id, name: 'show_section', response: { output: { shown: 'pricing' } } } }] });
     // One assistant message, continued: the call, then the answer's step.
     expect(await read('roles')).toBe('user assistant');
     expect(await read('parts')).toBe('dynamic-tool step-start text');

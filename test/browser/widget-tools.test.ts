@@ -90,12 +90,17 @@ async function ask(message: string): Promise<void> {
   await widget().locator('[role="log"][aria-busy="false"]').waitFor();
 }
 
-/** The function responses the fake got in its second request (the one after the tools ran). */
+/**
+ * The function responses the fake got in its second request (the one after the tools ran), each
+ * checked to carry the id Gemini 3 gave its call, and returned without it.
+ */
 async function functionResponses(tag: string): Promise<unknown[]> {
   await waitForRecord(dev.fakeUrl!, tag, () => true);
   const records = await fakeRecords(dev.fakeUrl!, tag);
   expect(records).toHaveLength(2);
-  return (records[1]!.body.contents.at(-1)!.parts as unknown[]).map((part) => (part as { functionResponse: unknown }).functionResponse);
+  const responses = (records[1]!.body.contents.at(-1)!.parts as unknown[]).map((part) => (part as { functionResponse: { id?: string } }).functionResponse);
+  expect(responses.map((r) => r.id)).toEqual(records[0]!.functionCalls!.map((call) => call.id));
+  return responses.map(({ id: _id, ...response }) => response);
 }
 
 describe('the widget with page-side tools', () => {

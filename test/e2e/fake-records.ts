@@ -16,7 +16,7 @@ export interface FakeRecord {
   /** Thought signatures the request's history sent back, all valid. */
   signaturesReturned?: number;
   /** The function calls the answer made; the first is signed on 3.x. */
-  functionCalls?: Array<{ name: string; args: Record<string, unknown>; thoughtSignature?: string }>;
+  functionCalls?: Array<{ id?: string; name: string; args: Record<string, unknown>; thoughtSignature?: string }>;
   /** The file parts it received, in order (docs/fake-gemini.md, "Files"). */
   files?: Array<{ turn: number; kind: 'inline' | 'uri'; mimeType: string; bytes: number; sha256: string; uri?: string }>;
 }
